@@ -1,0 +1,46 @@
+using Kefu.Contracts.Identity;
+using Kefu.Contracts.Messages;
+
+namespace Kefu.Contracts.Grains;
+
+/// <summary>
+/// One conversation, keyed "{tenant}/{conversationUlid}". The only place its seq is assigned: a message is
+/// appended to the message store before it is acked or pushed, so acked means durable and seq has no gaps.
+/// </summary>
+public interface IConversationGrain : IGrainWithStringKey
+{
+    /// <summary>Creates the conversation for a visitor (called by the visitor grain).</summary>
+    Task<ConversationSummary> Start(StartConversation command);
+
+    Task<Outcome<SendAck>> Send(SendMessage command);
+
+    /// <summary>An agent joins (called by the agent grain); the first agent to join an unassigned conversation is assigned.</summary>
+    Task<Outcome<JoinResult>> Join(Caller agent, ParticipantPresence presence);
+
+    Task<Outcome<MessagePage>> GetMessages(Caller caller, long afterSeq, int limit);
+
+    Task<Outcome<bool>> Typing(Caller caller, bool on);
+
+    Task<Outcome<long>> MarkRead(Caller caller, long seq);
+
+    /// <summary>A participant's gateways changed (versioned, so a late update never wins over a newer one).</summary>
+    [OneWay]
+    Task UpdatePresence(ParticipantPresence presence);
+
+    [AlwaysInterleave]
+    Task<ConversationSummary?> GetSummary();
+}
+
+[GenerateSerializer, Immutable]
+public sealed record StartConversation(
+    [property: Id(0)] string Inbox,
+    [property: Id(1)] string VisitorId,
+    [property: Id(2)] string? VisitorName,
+    [property: Id(3)] ParticipantPresence VisitorPresence);
+
+[GenerateSerializer, Immutable]
+public sealed record SendMessage(
+    [property: Id(0)] Caller Caller,
+    [property: Id(1)] string ClientMsgId,
+    [property: Id(2)] string Text,
+    [property: Id(3)] string? ConnectionId);

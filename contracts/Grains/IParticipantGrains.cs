@@ -1,0 +1,79 @@
+using Kefu.Contracts.Messages;
+
+namespace Kefu.Contracts.Grains;
+
+/// <summary>Connection bookkeeping shared by visitors and agents: presence is what the heartbeats say, not trust.</summary>
+public interface IConnectedParticipant
+{
+    Task Connect(string gatewayId, string connectionId);
+
+    Task Disconnect(string gatewayId, string connectionId);
+
+    /// <summary>The gateway's complete list of this participant's connections on it; refreshes presence.</summary>
+    Task Heartbeat(string gatewayId, string[] connectionIds);
+
+    [AlwaysInterleave]
+    Task<ParticipantPresence> GetPresence();
+}
+
+/// <summary>A website visitor, keyed "{tenant}/{visitorId}".</summary>
+public interface IVisitorGrain : IGrainWithStringKey, IConnectedParticipant
+{
+    Task<VisitorProfile> Register(VisitorProfile profile);
+
+    [AlwaysInterleave]
+    Task<VisitorProfile?> GetProfile();
+
+    /// <summary>The visitor's current conversation, created on first use.</summary>
+    Task<string> GetOrStartConversation();
+
+    [AlwaysInterleave]
+    Task<string?> GetCurrentConversation();
+}
+
+[GenerateSerializer, Immutable]
+public sealed record VisitorProfile(
+    [property: Id(0)] string? Name,
+    [property: Id(1)] string? Email,
+    [property: Id(2)] string Inbox,
+    [property: Id(3)] Dictionary<string, string> Attributes,
+    [property: Id(4)] DateTimeOffset CreatedAt);
+
+/// <summary>An agent, keyed "{tenant}/{agentId}" (the agent id is its user name).</summary>
+public interface IAgentGrain : IGrainWithStringKey, IConnectedParticipant
+{
+    Task<Outcome<AgentProfile>> Create(AgentProfile profile, string passwordHash);
+
+    Task SetPasswordHash(string passwordHash);
+
+    [AlwaysInterleave]
+    Task<AgentProfile?> GetProfile();
+
+    [AlwaysInterleave]
+    Task<AgentCredentials?> GetCredentials();
+
+    Task<Outcome<JoinResult>> Join(string conversationId);
+}
+
+public static class AgentRoles
+{
+    public const string Agent = "agent";
+    public const string Admin = "admin";
+
+    public static bool IsKnown(string? role) => role is Agent or Admin;
+}
+
+[GenerateSerializer, Immutable]
+public sealed record AgentProfile(
+    [property: Id(0)] string AgentId,
+    [property: Id(1)] string DisplayName,
+    [property: Id(2)] string Role,
+    [property: Id(3)] DateTimeOffset CreatedAt)
+{
+    public bool IsAdmin => Role == AgentRoles.Admin;
+}
+
+[GenerateSerializer, Immutable]
+public sealed record AgentCredentials(
+    [property: Id(0)] AgentProfile Profile,
+    [property: Id(1)] string PasswordHash);

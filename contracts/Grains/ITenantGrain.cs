@@ -1,0 +1,31 @@
+using Kefu.Contracts.Messages;
+
+namespace Kefu.Contracts.Grains;
+
+/// <summary>
+/// A tenant's directory, keyed by tenant: its agents, its conversations (status and assignee, not per-message data)
+/// and which gateways hold its online agents, so new and changed conversations reach agent consoles by push.
+/// </summary>
+public interface ITenantGrain : IGrainWithStringKey
+{
+    [OneWay]
+    Task ConversationChanged(ConversationSummary summary);
+
+    [AlwaysInterleave]
+    Task<ConversationSummary[]> ListConversations(ConversationQuery query);
+
+    Task RegisterAgent(AgentProfile profile);
+
+    [AlwaysInterleave]
+    Task<AgentProfile[]> ListAgents();
+
+    [OneWay]
+    Task UpdateAgentPresence(ParticipantPresence presence);
+}
+
+[GenerateSerializer, Immutable]
+public sealed record ConversationQuery(
+    [property: Id(0)] string AgentId,
+    [property: Id(1)] bool IsAdmin,
+    [property: Id(2)] string? Status,
+    [property: Id(3)] int Limit);

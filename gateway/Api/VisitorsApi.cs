@@ -1,0 +1,74 @@
+using Kefu.Contracts.Grains;
+using Kefu.Contracts.Identity;
+using Kefu.Gateway.Auth;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Kefu.Gateway.Api;
+
+public static class VisitorsApi
+{
+    private const int MaxAttributes = 50;
+
+    public static IEndpointRouteBuilder MapVisitorsApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGroup("/api/v1/visitors").WithTags("visitors").MapPost("/", CreateAsync).AllowAnonymous();
+        return app;
+    }
+
+    private static async Task<Results<Created<CreateVisitorResponse>, ProblemHttpResult>> CreateAsync(
+        CreateVisitorRequest? request, IGrainFactory grains, TokenService tokens, TimeProvider time)
+    {
+        request ??= new CreateVisitorRequest(null, null, null, null, null);
+        var tenant = request.Tenant ?? Tenancy.DefaultTenant;
+        var inbox = request.Inbox ?? Tenancy.DefaultInbox;
+        if (Validate(request, tenant, inbox) is { } problem)
+        {
+            return problem;
+        }
+
+        var visitorId = Ulid.NewUlid().ToString();
+        var profile = new VisitorProfile(
+            request.Name?.Trim(), request.Email?.Trim(), inbox, request.Attributes ?? [], time.GetUtcNow());
+        await grains.GetGrain<IVisitorGrain>(Tenancy.Key(tenant, visitorId)).Register(profile);
+        var (token, _) = tokens.IssueVisitorToken(tenant, visitorId, profile.Name);
+        return TypedResults.Created($"/api/v1/visitors/{visitorId}", new CreateVisitorResponse(visitorId, token));
+    }
+
+    private static ProblemHttpResult? Validate(CreateVisitorRequest request, string tenant, string inbox)
+    {
+        if (!Tenancy.IsValidName(tenant))
+        {
+            return Problems.Invalid("tenant must be 1-64 characters: a-z, 0-9, '-', '_', '.'.");
+        }
+
+        if (!Tenancy.IsValidName(inbox))
+        {
+            return Problems.Invalid("inbox must be 1-64 characters: a-z, 0-9, '-', '_', '.'.");
+        }
+
+        if (request.Name is { Length: > 128 })
+        {
+            return Problems.Invalid("name must be at most 128 characters.");
+        }
+
+        if (request.Email is { } email && (email.Length > 254 || !email.Contains('@', StringComparison.Ordinal)))
+        {
+            return Problems.Invalid("email is not a valid address.");
+        }
+
+        if (request.Attributes is { } attributes)
+        {
+            if (attributes.Count > MaxAttributes)
+            {
+                return Problems.Invalid($"at most {MaxAttributes} attributes are allowed.");
+            }
+
+            if (attributes.Any(a => a.Key.Length is 0 or > 64 || a.Value is null || a.Value.Length > 1024))
+            {
+                return Problems.Invalid("attribute keys must be 1-64 characters and values at most 1024.");
+            }
+        }
+
+        return null;
+    }
+}

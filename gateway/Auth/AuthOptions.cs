@@ -1,0 +1,33 @@
+namespace Kefu.Gateway.Auth;
+
+/// <summary>Bound from "Kefu:Auth".</summary>
+public sealed class KefuAuthOptions
+{
+    public const string Section = "Kefu:Auth";
+
+    /// <summary>HMAC-SHA256 key (at least 32 characters). When unset a random key is made per start: tokens die with the process.</summary>
+    public string? SigningKey { get; set; }
+
+    public string Issuer { get; set; } = "kefu";
+
+    public TimeSpan AgentTokenLifetime { get; set; } = TimeSpan.FromHours(12);
+
+    public TimeSpan VisitorTokenLifetime { get; set; } = TimeSpan.FromDays(30);
+}
+
+/// <summary>The claims Kefu puts into its tokens.</summary>
+public static class KefuClaims
+{
+    public const string Subject = "sub";
+    public const string Tenant = "tenant";
+    public const string Role = "role";
+    public const string Name = "name";
+
+    public const string VisitorRole = "visitor";
+}
+
+public static class KefuPolicies
+{
+    public const string Agent = "agent";
+    public const string Admin = "admin";
+}

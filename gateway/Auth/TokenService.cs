@@ -1,0 +1,88 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Kefu.Gateway.Auth;
+
+/// <summary>Issues the signed tokens agents and visitors present; the same key validates them.</summary>
+public sealed partial class TokenService
+{
+    private readonly KefuAuthOptions _options;
+    private readonly JsonWebTokenHandler _handler = new();
+    private readonly TimeProvider _time;
+
+    public TokenService(IOptions<KefuAuthOptions> options, TimeProvider time, ILogger<TokenService> logger)
+    {
+        _options = options.Value;
+        _time = time;
+        if (string.IsNullOrEmpty(_options.SigningKey))
+        {
+            SigningKey = new SymmetricSecurityKey(RandomNumberGenerator.GetBytes(32));
+            LogGeneratedKey(logger);
+        }
+        else
+        {
+            var bytes = Encoding.UTF8.GetBytes(_options.SigningKey);
+            if (bytes.Length < 32)
+            {
+                throw new InvalidOperationException("Kefu:Auth:SigningKey must be at least 32 bytes long.");
+            }
+
+            SigningKey = new SymmetricSecurityKey(bytes);
+        }
+    }
+
+    public SymmetricSecurityKey SigningKey { get; }
+
+    public string Issuer => _options.Issuer;
+
+    public (string Token, DateTimeOffset ExpiresAt) IssueAgentToken(string tenant, string agentId, string role, string displayName) =>
+        Issue(tenant, agentId, role, displayName, _options.AgentTokenLifetime);
+
+    public (string Token, DateTimeOffset ExpiresAt) IssueVisitorToken(string tenant, string visitorId, string? name) =>
+        Issue(tenant, visitorId, KefuClaims.VisitorRole, name, _options.VisitorTokenLifetime);
+
+    public TokenValidationParameters ValidationParameters() => new()
+    {
+        ValidIssuer = _options.Issuer,
+        ValidAudience = _options.Issuer,
+        IssuerSigningKey = SigningKey,
+        NameClaimType = KefuClaims.Subject,
+        RoleClaimType = KefuClaims.Role,
+        ClockSkew = TimeSpan.FromSeconds(30),
+    };
+
+    private (string, DateTimeOffset) Issue(string tenant, string subject, string role, string? name, TimeSpan lifetime)
+    {
+        var now = _time.GetUtcNow();
+        var expires = now + lifetime;
+        var claims = new List<Claim>
+        {
+            new(KefuClaims.Subject, subject),
+            new(KefuClaims.Tenant, tenant),
+            new(KefuClaims.Role, role),
+        };
+        if (!string.IsNullOrEmpty(name))
+        {
+            claims.Add(new Claim(KefuClaims.Name, name));
+        }
+
+        var token = _handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = _options.Issuer,
+            Audience = _options.Issuer,
+            Subject = new ClaimsIdentity(claims),
+            IssuedAt = now.UtcDateTime,
+            NotBefore = now.UtcDateTime,
+            Expires = expires.UtcDateTime,
+            SigningCredentials = new SigningCredentials(SigningKey, SecurityAlgorithms.HmacSha256),
+        });
+        return (token, expires);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kefu:Auth:SigningKey is not set: using a random key for this run. Tokens will not survive a restart or work across gateways; set it in production.")]
+    private static partial void LogGeneratedKey(ILogger logger);
+}

@@ -1,0 +1,93 @@
+using System.Text.Json.Serialization;
+using Kefu.Contracts.Messages;
+using Kefu.Gateway.Api;
+using Kefu.Gateway.Auth;
+using Kefu.Gateway.WebSockets;
+using Kefu.Grains.Hosting;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Kefu.Gateway.Hosting;
+
+public static class GatewayHostingExtensions
+{
+    /// <summary>Everything the gateway needs; in the embedded default it also hosts a silo in this process.</summary>
+    public static WebApplicationBuilder AddKefuGateway(this WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        builder.UseOrleans(silo => silo.AddKefu(configuration));
+
+        var services = builder.Services;
+        services.TryAddSingleton(TimeProvider.System);
+        services.Configure<KefuAuthOptions>(configuration.GetSection(KefuAuthOptions.Section));
+        services.Configure<KefuWebSocketOptions>(configuration.GetSection(KefuWebSocketOptions.Section));
+        services.Configure<PresenceOptions>(configuration.GetSection(PresenceOptions.Section));
+        services.AddSingleton<TokenService>();
+        services.AddSingleton<AgentPasswords>();
+        services.AddSingleton<GatewayIdentity>();
+        services.AddSingleton<GatewayReadiness>();
+        services.AddSingleton<ConnectionRegistry>();
+        services.AddSingleton<GatewayObserver>();
+        services.AddHostedService<AdminBootstrapService>();
+        services.AddHostedService<GatewayRegistrationService>();
+        services.AddHostedService<StartupBanner>();
+
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
+            ctx.ProblemDetails.Extensions.TryAdd("code", Problems.DefaultCode(ctx.ProblemDetails.Status)));
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull);
+        services.AddKefuAuthentication();
+        return builder;
+    }
+
+    public static WebApplication MapKefuGateway(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseWebSockets();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapHealthApi();
+        app.MapVisitorsApi();
+        app.MapAuthApi();
+        app.MapConversationsApi();
+        app.MapAgentsApi();
+        app.MapWebSocketApi();
+        return app;
+    }
+
+    private static void AddKefuAuthentication(this IServiceCollection services)
+    {
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<TokenService>((o, tokens) =>
+        {
+            o.MapInboundClaims = false;
+            o.TokenValidationParameters = tokens.ValidationParameters();
+            o.Events = new JwtBearerEvents
+            {
+                // Browsers cannot set headers on a WebSocket: /ws takes the token from ?access_token=.
+                OnMessageReceived = ctx =>
+                {
+                    if (ctx.HttpContext.Request.Path.StartsWithSegments("/ws") && ctx.Request.Query["access_token"] is [{ Length: > 0 } token])
+                    {
+                        ctx.Token = token;
+                    }
+
+                    return Task.CompletedTask;
+                },
+                OnChallenge = async ctx =>
+                {
+                    ctx.HandleResponse();
+                    ctx.Response.Headers.WWWAuthenticate = "Bearer";
+                    await Problems.Create(StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, "A valid bearer token is required.")
+                        .ExecuteAsync(ctx.HttpContext);
+                },
+                OnForbidden = ctx => Problems.Create(StatusCodes.Status403Forbidden, ErrorCodes.NotAllowed, "Your role does not allow this.")
+                    .ExecuteAsync(ctx.HttpContext),
+            };
+        });
+        services.AddAuthorizationBuilder()
+            .AddPolicy(KefuPolicies.Agent, p => p.RequireRole(Contracts.Grains.AgentRoles.Agent, Contracts.Grains.AgentRoles.Admin))
+            .AddPolicy(KefuPolicies.Admin, p => p.RequireRole(Contracts.Grains.AgentRoles.Admin));
+    }
+}

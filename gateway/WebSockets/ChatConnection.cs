@@ -1,0 +1,388 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using Kefu.Contracts.Grains;
+using Kefu.Contracts.Identity;
+using Kefu.Contracts.Messages;
+
+namespace Kefu.Gateway.WebSockets;
+
+/// <summary>
+/// One client WebSocket. The read loop handles the client's frames one at a time (so acks come back in send order);
+/// everything sent to the client goes through one bounded queue drained by the write loop, which also keeps a cursor
+/// per conversation: a message is never written twice or behind a later one on this connection, and live messages
+/// that arrive while a <c>sync</c> is running wait until the sync has caught up.
+/// </summary>
+public sealed partial class ChatConnection
+{
+    private readonly WebSocket _socket;
+    private readonly IGrainFactory _grains;
+    private readonly KefuWebSocketOptions _options;
+    private readonly ILogger _logger;
+    private readonly string _gatewayId;
+    private readonly Channel<Outbound> _outbound;
+    private readonly TokenBucket _bucket;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Dictionary<string, Cursor> _cursors = new(StringComparer.Ordinal);
+    private int _rejectedInARow;
+
+    public ChatConnection(Caller caller, WebSocket socket, string gatewayId, IGrainFactory grains, KefuWebSocketOptions options, ILogger logger)
+    {
+        Caller = caller;
+        ParticipantKey = caller.ParticipantKey;
+        Id = string.Concat(gatewayId, ":", Ulid.NewUlid().ToString());
+        _socket = socket;
+        _gatewayId = gatewayId;
+        _grains = grains;
+        _options = options;
+        _logger = logger;
+        _bucket = new TokenBucket(options.FramesPerSecond, options.FrameBurst);
+        _outbound = Channel.CreateBounded<Outbound>(new BoundedChannelOptions(options.OutboundQueue)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    public string Id { get; }
+
+    public Caller Caller { get; }
+
+    public string ParticipantKey { get; }
+
+    private IConnectedParticipant Participant => Caller.Role == ParticipantRole.Visitor
+        ? _grains.GetGrain<IVisitorGrain>(Tenancy.Key(Caller.Tenant, Caller.Id))
+        : _grains.GetGrain<IAgentGrain>(Tenancy.Key(Caller.Tenant, Caller.Id));
+
+    /// <summary>Called by the gateway observer for pushed events; never blocks. A client too far behind is dropped.</summary>
+    public void Deliver(ChatEvent @event, byte[] frame)
+    {
+        Outbound item = @event is MessageEvent m ? new Outbound.Live(m.ConversationId, m.Message.Seq, frame) : new Outbound.Frame(frame);
+        if (!_outbound.Writer.TryWrite(item) && !_stop.IsCancellationRequested)
+        {
+            LogSlowConsumer(_logger, Id, _options.OutboundQueue);
+            _stop.Cancel();
+            _socket.Abort();
+        }
+    }
+
+    public async Task RunAsync(ConnectionRegistry registry, CancellationToken aborted)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, _stop.Token);
+        var token = linked.Token;
+        registry.Add(this);
+        var writer = Task.Run(() => WriteLoopAsync(token), CancellationToken.None);
+        try
+        {
+            await Participant.Connect(_gatewayId, Id);
+            await ReadLoopAsync(token);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+        {
+            // The client went away or was dropped; nothing to answer.
+        }
+        finally
+        {
+            _outbound.Writer.TryComplete();
+            registry.Remove(this);
+            try
+            {
+                await writer.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
+            }
+            catch (Exception)
+            {
+                // A write loop stuck on a dead socket: the request ends and Kestrel aborts it.
+            }
+
+            try
+            {
+                await Participant.Disconnect(_gatewayId, Id);
+            }
+            catch (Exception ex)
+            {
+                // Presence heals by heartbeat expiry.
+                LogDisconnectFailed(_logger, ex, Id);
+            }
+        }
+    }
+
+    private async Task ReadLoopAsync(CancellationToken token)
+    {
+        var limit = _options.MaxFrameBytes;
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(4096, limit + 1));
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                var count = 0;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    if (count == buffer.Length)
+                    {
+                        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, limit + 1));
+                        buffer.AsSpan(0, count).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                    }
+
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(count, Math.Min(buffer.Length, limit + 1) - count), token);
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        await CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", token);
+                        return;
+                    }
+
+                    count += result.Count;
+                    if (count > limit)
+                    {
+                        await CloseAsync(WebSocketCloseStatus.MessageTooBig, $"{ErrorCodes.FrameTooLarge}: frames are limited to {limit} bytes", token);
+                        return;
+                    }
+                }
+                while (!result.EndOfMessage);
+
+                if (result.MessageType == WebSocketMessageType.Binary)
+                {
+                    await CloseAsync(WebSocketCloseStatus.InvalidMessageType, "binary frames need the kefu.v1.bin subprotocol", token);
+                    return;
+                }
+
+                if (!await HandleFrameAsync(buffer.AsMemory(0, count), token))
+                {
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <returns>false when the connection must close.</returns>
+    private async Task<bool> HandleFrameAsync(ReadOnlyMemory<byte> utf8, CancellationToken token)
+    {
+        if (!ClientFrame.TryParse(utf8.Span, out var frame, out var invalid))
+        {
+            TrySend(FrameWriter.Error(invalid!.Code, invalid.Message, frame.ClientMsgId));
+            return true;
+        }
+
+        if (!_bucket.TryTake())
+        {
+            TrySend(FrameWriter.Error(ErrorCodes.RateLimited, "Too many frames; slow down.", frame.ClientMsgId));
+            if (++_rejectedInARow >= _options.MaxRejectedInARow)
+            {
+                await CloseAsync(WebSocketCloseStatus.PolicyViolation, $"{ErrorCodes.RateLimited}: flooding", token);
+                return false;
+            }
+
+            return true;
+        }
+
+        _rejectedInARow = 0;
+        try
+        {
+            var reply = frame.Type switch
+            {
+                "ping" => FrameWriter.Pong(),
+                "send" => await SendAsync(frame),
+                "join" => await JoinAsync(frame),
+                "sync" => await SyncAsync(frame, token),
+                "typing" => await TypingAsync(frame),
+                "read" => await ReadAsync(frame),
+                _ => FrameWriter.Error(ErrorCodes.UnknownType, $"Unknown frame type '{frame.Type}'.", frame.ClientMsgId),
+            };
+            if (reply is not null)
+            {
+                await _outbound.Writer.WriteAsync(new Outbound.Frame(reply), token);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A grain call failed or timed out: the client may retry (sends are idempotent by clientMsgId).
+            LogFrameFailed(_logger, ex, Id, frame.Type);
+            TrySend(FrameWriter.Error(ErrorCodes.Unavailable, "The request could not be completed; retry it.", frame.ClientMsgId));
+        }
+
+        return true;
+    }
+
+    private async Task<byte[]?> SendAsync(ClientFrame frame)
+    {
+        if (frame.ClientMsgId is not { Length: > 0 } reference)
+        {
+            return FrameWriter.Error(ErrorCodes.MissingField, "send needs a 'clientMsgId'.");
+        }
+
+        if (reference.Length > 64)
+        {
+            return FrameWriter.Error(ErrorCodes.InvalidField, "'clientMsgId' must be 1 to 64 characters.", reference[..64]);
+        }
+
+        if (frame.Text is null)
+        {
+            return FrameWriter.Error(ErrorCodes.MissingField, "send needs a 'text'.", reference);
+        }
+
+        if (frame.Text.Length > _options.MaxTextLength)
+        {
+            return FrameWriter.Error(ErrorCodes.TextTooLong, $"'text' is longer than {_options.MaxTextLength} characters.", reference);
+        }
+
+        if (string.IsNullOrWhiteSpace(frame.Text))
+        {
+            return FrameWriter.Error(ErrorCodes.InvalidField, "'text' must not be empty.", reference);
+        }
+
+        var (conversationId, error) = await ResolveConversationAsync(frame, startForVisitor: true);
+        if (conversationId is null)
+        {
+            return error;
+        }
+
+        var outcome = await Conversation(conversationId).Send(new SendMessage(Caller, reference, frame.Text, Id));
+        return outcome.Error is { } refused
+            ? FrameWriter.Error(refused.Code, refused.Message, reference)
+            : FrameWriter.Ack(outcome.Value!);
+    }
+
+    private async Task<byte[]?> JoinAsync(ClientFrame frame)
+    {
+        if (Caller.Role != ParticipantRole.Agent)
+        {
+            return FrameWriter.Error(ErrorCodes.NotAllowed, "Visitors are in their own conversation already; join is for agents.");
+        }
+
+        var (conversationId, error) = await ResolveConversationAsync(frame, startForVisitor: false);
+        if (conversationId is null)
+        {
+            return error;
+        }
+
+        var outcome = await _grains.GetGrain<IAgentGrain>(Tenancy.Key(Caller.Tenant, Caller.Id)).Join(conversationId);
+        return outcome.Error is { } refused
+            ? FrameWriter.Error(refused.Code, refused.Message)
+            : FrameWriter.Joined(conversationId, outcome.Value!.LastSeq);
+    }
+
+    private async Task<byte[]?> SyncAsync(ClientFrame frame, CancellationToken token)
+    {
+        if (frame.AfterSeq is < 0)
+        {
+            return FrameWriter.Error(ErrorCodes.InvalidField, "'afterSeq' must be >= 0.");
+        }
+
+        var (conversationId, error) = await ResolveConversationAsync(frame, startForVisitor: false);
+        if (conversationId is null)
+        {
+            return error;
+        }
+
+        var afterSeq = frame.AfterSeq ?? 0;
+        var grain = Conversation(conversationId);
+        await _outbound.Writer.WriteAsync(new Outbound.SyncStart(conversationId, afterSeq), token);
+        try
+        {
+            while (true)
+            {
+                var page = await grain.GetMessages(Caller, afterSeq, SyncPageSize);
+                if (page.Error is { } refused)
+                {
+                    await _outbound.Writer.WriteAsync(new Outbound.SyncEnd(conversationId, null, FrameWriter.Error(refused.Code, refused.Message)), token);
+                    return null;
+                }
+
+                var messages = page.Value!.Messages;
+                var final = messages.Length < SyncPageSize || messages[^1].Seq >= page.Value.LastSeq;
+                await _outbound.Writer.WriteAsync(new Outbound.SyncPage(conversationId, messages), token);
+                if (final)
+                {
+                    await _outbound.Writer.WriteAsync(new Outbound.SyncEnd(conversationId, page.Value.LastSeq, null), token);
+                    return null;
+                }
+
+                afterSeq = messages[^1].Seq;
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogFrameFailed(_logger, ex, Id, frame.Type);
+            await _outbound.Writer.WriteAsync(new Outbound.SyncEnd(conversationId, null, FrameWriter.Error(ErrorCodes.Unavailable, "sync failed; retry it.")), token);
+            return null;
+        }
+    }
+
+    private async Task<byte[]?> TypingAsync(ClientFrame frame)
+    {
+        if (frame.State is not ("on" or "off"))
+        {
+            return FrameWriter.Error(frame.State is null ? ErrorCodes.MissingField : ErrorCodes.InvalidField, "'state' must be 'on' or 'off'.");
+        }
+
+        var (conversationId, error) = await ResolveConversationAsync(frame, startForVisitor: false);
+        if (conversationId is null)
+        {
+            return error;
+        }
+
+        var outcome = await Conversation(conversationId).Typing(Caller, frame.State == "on");
+        return outcome.Error is { } refused ? FrameWriter.Error(refused.Code, refused.Message) : null;
+    }
+
+    private async Task<byte[]?> ReadAsync(ClientFrame frame)
+    {
+        if (frame.Seq is not { } seq)
+        {
+            return FrameWriter.Error(ErrorCodes.MissingField, "read needs a 'seq'.");
+        }
+
+        if (seq < 0)
+        {
+            return FrameWriter.Error(ErrorCodes.InvalidField, "'seq' must be >= 0.");
+        }
+
+        var (conversationId, error) = await ResolveConversationAsync(frame, startForVisitor: false);
+        if (conversationId is null)
+        {
+            return error;
+        }
+
+        var outcome = await Conversation(conversationId).MarkRead(Caller, seq);
+        return outcome.Error is { } refused ? FrameWriter.Error(refused.Code, refused.Message) : null;
+    }
+
+    /// <summary>The frame's conversation; visitors may leave it out and mean their current one.</summary>
+    private async Task<(string? ConversationId, byte[]? Error)> ResolveConversationAsync(ClientFrame frame, bool startForVisitor)
+    {
+        if (frame.ConversationId is { } given)
+        {
+            return Ulid.TryParse(given, out _)
+                ? (given, null)
+                : (null, FrameWriter.Error(ErrorCodes.InvalidField, "'conversationId' is not a valid id.", frame.ClientMsgId));
+        }
+
+        if (Caller.Role != ParticipantRole.Visitor)
+        {
+            return (null, FrameWriter.Error(ErrorCodes.MissingField, $"{frame.Type} needs a 'conversationId'.", frame.ClientMsgId));
+        }
+
+        var visitor = _grains.GetGrain<IVisitorGrain>(Tenancy.Key(Caller.Tenant, Caller.Id));
+        var current = startForVisitor ? await visitor.GetOrStartConversation() : await visitor.GetCurrentConversation();
+        return current is not null
+            ? (current, null)
+            : (null, FrameWriter.Error(ErrorCodes.NotFound, "You have no conversation yet; send a message to start one.", frame.ClientMsgId));
+    }
+
+    private IConversationGrain Conversation(string conversationId) =>
+        _grains.GetGrain<IConversationGrain>(Tenancy.Key(Caller.Tenant, conversationId));
+
+    private void TrySend(byte[] frame) => _outbound.Writer.TryWrite(new Outbound.Frame(frame));
+
+    private async Task CloseAsync(WebSocketCloseStatus status, string reason, CancellationToken token)
+    {
+        await _outbound.Writer.WriteAsync(new Outbound.Close(status, reason), token);
+        _outbound.Writer.TryComplete();
+    }
+}

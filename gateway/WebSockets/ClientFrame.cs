@@ -1,0 +1,103 @@
+using System.Text.Json;
+using Kefu.Contracts.Messages;
+
+namespace Kefu.Gateway.WebSockets;
+
+/// <summary>A client → server frame of kefu.v1.json; fields not used by its type are ignored.</summary>
+public sealed class ClientFrame
+{
+    public string? Type { get; private set; }
+
+    public string? ClientMsgId { get; private set; }
+
+    public string? Text { get; private set; }
+
+    public string? ConversationId { get; private set; }
+
+    public long? AfterSeq { get; private set; }
+
+    public long? Seq { get; private set; }
+
+    public string? State { get; private set; }
+
+    /// <summary>Reads one frame, or says precisely what is wrong with it.</summary>
+    public static bool TryParse(ReadOnlySpan<byte> utf8, out ClientFrame frame, out KefuError? error)
+    {
+        frame = new ClientFrame();
+        error = null;
+        try
+        {
+            var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 16 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                error = new KefuError(ErrorCodes.BadFrame, "A frame must be one JSON object.");
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var name = reader.GetString();
+                reader.Read();
+                switch (name)
+                {
+                    case "type": frame.Type = ReadString(ref reader, name, ref error); break;
+                    case "clientMsgId": frame.ClientMsgId = ReadString(ref reader, name, ref error); break;
+                    case "text": frame.Text = ReadString(ref reader, name, ref error); break;
+                    case "conversationId": frame.ConversationId = ReadString(ref reader, name, ref error); break;
+                    case "state": frame.State = ReadString(ref reader, name, ref error); break;
+                    case "afterSeq": frame.AfterSeq = ReadInteger(ref reader, name, ref error); break;
+                    case "seq": frame.Seq = ReadInteger(ref reader, name, ref error); break;
+                    default: reader.Skip(); break;
+                }
+            }
+
+            if (reader.Read())
+            {
+                error = new KefuError(ErrorCodes.BadFrame, "Unexpected data after the frame's JSON object.");
+            }
+        }
+        catch (JsonException ex)
+        {
+            error = new KefuError(ErrorCodes.BadFrame, $"Malformed JSON: {ex.Message}");
+        }
+
+        if (error is null && string.IsNullOrEmpty(frame.Type))
+        {
+            error = new KefuError(ErrorCodes.MissingField, "Every frame needs a 'type'.");
+        }
+
+        return error is null;
+    }
+
+    private static string? ReadString(ref Utf8JsonReader reader, string field, ref KefuError? error)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.String:
+                return reader.GetString();
+            case JsonTokenType.Null:
+                return null;
+            default:
+                error ??= KefuError.Invalid($"'{field}' must be a string.");
+                reader.Skip();
+                return null;
+        }
+    }
+
+    private static long? ReadInteger(ref Utf8JsonReader reader, string field, ref KefuError? error)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value))
+        {
+            return value;
+        }
+
+        error ??= KefuError.Invalid($"'{field}' must be an integer.");
+        reader.Skip();
+        return null;
+    }
+}

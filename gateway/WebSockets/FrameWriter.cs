@@ -1,0 +1,141 @@
+using System.Buffers;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Unicode;
+using Kefu.Contracts.Messages;
+using Kefu.Gateway.Api;
+
+namespace Kefu.Gateway.WebSockets;
+
+/// <summary>
+/// Writes server → client kefu.v1.json frames straight to UTF-8. An event is encoded once per gateway and the same
+/// bytes go to every local connection that receives it.
+/// </summary>
+public static class FrameWriter
+{
+    // Escape what JSON and HTML need, but leave CJK and other text as UTF-8 (the default encoder would \u-escape it).
+    private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.Create(UnicodeRanges.All), SkipValidation = true };
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    public static byte[] Event(ChatEvent @event) => @event switch
+    {
+        MessageEvent m => Message(m.Message),
+        ConversationEvent c => Conversation(c.Summary),
+        TypingEvent t => Write(t, static (w, t) =>
+        {
+            w.WriteString("type", "typing");
+            w.WriteString("conversationId", t.ConversationId);
+            WriteSender(w, "sender", t.Sender);
+            w.WriteString("state", t.On ? "on" : "off");
+        }),
+        ReadEvent r => Write(r, static (w, r) =>
+        {
+            w.WriteString("type", "read");
+            w.WriteString("conversationId", r.ConversationId);
+            WriteSender(w, "reader", r.Reader);
+            w.WriteNumber("seq", r.Seq);
+        }),
+        _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "Unknown event."),
+    };
+
+    public static byte[] Message(ChatMessage m) => Write(m, static (w, m) =>
+    {
+        w.WriteString("type", "message");
+        w.WriteString("conversationId", m.ConversationId);
+        w.WriteString("messageId", m.MessageId.ToString());
+        w.WriteNumber("seq", m.Seq);
+        WriteSender(w, "sender", m.Sender);
+        w.WriteString("text", m.Text);
+        w.WriteString("ts", m.Ts.UtcDateTime);
+        if (m.ClientMsgId is not null)
+        {
+            w.WriteString("clientMsgId", m.ClientMsgId);
+        }
+    });
+
+    public static byte[] Conversation(ConversationSummary s) => Write(s, static (w, s) =>
+    {
+        w.WriteString("type", "conversation");
+        w.WriteString("conversationId", s.ConversationId);
+        w.WriteString("status", s.Status);
+        if (s.AssigneeId is not null)
+        {
+            w.WriteString("assigneeId", s.AssigneeId);
+        }
+
+        w.WriteString("visitorId", s.VisitorId);
+        if (s.VisitorName is not null)
+        {
+            w.WriteString("visitorName", s.VisitorName);
+        }
+
+        w.WriteString("inbox", s.Inbox);
+        w.WriteNumber("lastSeq", s.LastSeq);
+        w.WriteString("createdAt", s.CreatedAt.UtcDateTime);
+    });
+
+    public static byte[] Ack(SendAck a) => Write(a, static (w, a) =>
+    {
+        w.WriteString("type", "ack");
+        w.WriteString("clientMsgId", a.ClientMsgId);
+        w.WriteString("conversationId", a.ConversationId);
+        w.WriteString("messageId", a.MessageId.ToString());
+        w.WriteNumber("seq", a.Seq);
+        w.WriteString("ts", a.Ts.UtcDateTime);
+    });
+
+    public static byte[] Joined(string conversationId, long lastSeq) => Position("joined", conversationId, lastSeq);
+
+    public static byte[] Synced(string conversationId, long lastSeq) => Position("synced", conversationId, lastSeq);
+
+    public static byte[] Pong() => Write(0, static (w, _) => w.WriteString("type", "pong"));
+
+    public static byte[] Error(string code, string message, string? reference = null) => Write((code, message, reference), static (w, e) =>
+    {
+        w.WriteString("type", "error");
+        w.WriteString("code", e.code);
+        w.WriteString("message", e.message);
+        if (e.reference is not null)
+        {
+            w.WriteString("ref", e.reference);
+        }
+    });
+
+    private static byte[] Position(string type, string conversationId, long lastSeq) => Write((type, conversationId, lastSeq), static (w, p) =>
+    {
+        w.WriteString("type", p.type);
+        w.WriteString("conversationId", p.conversationId);
+        w.WriteNumber("lastSeq", p.lastSeq);
+    });
+
+    private static void WriteSender(Utf8JsonWriter w, string property, Sender sender)
+    {
+        w.WriteStartObject(property);
+        w.WriteString("role", SenderDto.RoleName(sender.Role));
+        w.WriteString("id", sender.Id);
+        if (sender.Name is not null)
+        {
+            w.WriteString("name", sender.Name);
+        }
+
+        w.WriteEndObject();
+    }
+
+    private static byte[] Write<T>(T value, Action<Utf8JsonWriter, T> body)
+    {
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(512);
+        buffer.ResetWrittenCount();
+        var writer = t_writer ??= new Utf8JsonWriter(buffer, Options);
+        writer.Reset(buffer);
+        writer.WriteStartObject();
+        body(writer, value);
+        writer.WriteEndObject();
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
+    }
+}

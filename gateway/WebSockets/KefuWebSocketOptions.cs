@@ -1,0 +1,28 @@
+namespace Kefu.Gateway.WebSockets;
+
+/// <summary>Bound from "Kefu:WebSocket": per-connection limits.</summary>
+public sealed class KefuWebSocketOptions
+{
+    public const string Section = "Kefu:WebSocket";
+    public const string JsonSubprotocol = "kefu.v1.json";
+
+    /// <summary>A frame larger than this closes the connection with 1009 (message too big).</summary>
+    public int MaxFrameBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Longest accepted message text, in characters; longer gets a <c>text_too_long</c> error.</summary>
+    public int MaxTextLength { get; set; } = 8 * 1024;
+
+    /// <summary>Sustained client frames per second per connection; beyond it frames get a <c>rate_limited</c> error.</summary>
+    public double FramesPerSecond { get; set; } = 30;
+
+    /// <summary>Frames a connection may send in a burst above the sustained rate.</summary>
+    public int FrameBurst { get; set; } = 60;
+
+    /// <summary>Rate-limited frames in a row after which the connection is closed with 1008 (policy violation).</summary>
+    public int MaxRejectedInARow { get; set; } = 500;
+
+    /// <summary>Frames waiting to be written to one client; a client this far behind is disconnected (it re-syncs on reconnect).</summary>
+    public int OutboundQueue { get; set; } = 4096;
+
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(30);
+}

@@ -1,0 +1,60 @@
+using System.Security.Claims;
+using Kefu.Contracts.Grains;
+using Kefu.Contracts.Identity;
+using Kefu.Contracts.Messages;
+using Kefu.Gateway.Api;
+using Kefu.Gateway.Auth;
+using Kefu.Gateway.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Kefu.Gateway.WebSockets;
+
+public static class WebSocketApi
+{
+    public static IEndpointRouteBuilder MapWebSocketApi(this IEndpointRouteBuilder app)
+    {
+        // RequireAuthorization: a missing or bad token is answered 401 before any upgrade.
+        app.Map("/ws", HandleAsync).RequireAuthorization();
+        return app;
+    }
+
+    private static async Task<IResult> HandleAsync(
+        HttpContext context,
+        ClaimsPrincipal user,
+        IGrainFactory grains,
+        ConnectionRegistry registry,
+        GatewayIdentity gateway,
+        IOptions<KefuWebSocketOptions> options,
+        ILoggerFactory loggers)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, "websocket_required", "This endpoint speaks WebSocket only.");
+        }
+
+        var requested = context.WebSockets.WebSocketRequestedProtocols;
+        if (requested.Count > 0 && !requested.Contains(KefuWebSocketOptions.JsonSubprotocol))
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, "unsupported_subprotocol",
+                $"Supported subprotocols: {KefuWebSocketOptions.JsonSubprotocol}.");
+        }
+
+        var caller = user.ToCaller();
+        var exists = caller.Role == ParticipantRole.Visitor
+            ? await grains.GetGrain<IVisitorGrain>(Tenancy.Key(caller.Tenant, caller.Id)).GetProfile() is not null
+            : await grains.GetGrain<IAgentGrain>(Tenancy.Key(caller.Tenant, caller.Id)).GetProfile() is not null;
+        if (!exists)
+        {
+            return Problems.Create(StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, "The token's account does not exist.");
+        }
+
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        {
+            SubProtocol = requested.Count > 0 ? KefuWebSocketOptions.JsonSubprotocol : null,
+            KeepAliveInterval = options.Value.KeepAliveInterval,
+        });
+        var connection = new ChatConnection(caller, socket, gateway.Id, grains, options.Value, loggers.CreateLogger<ChatConnection>());
+        await connection.RunAsync(registry, context.RequestAborted);
+        return Results.Empty;
+    }
+}

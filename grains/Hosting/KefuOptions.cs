@@ -1,0 +1,47 @@
+namespace Kefu.Grains.Hosting;
+
+/// <summary>Bound from "Kefu:Silo": where the silo listens and which cluster it belongs to.</summary>
+public sealed class KefuSiloOptions
+{
+    public const string Section = "Kefu:Silo";
+
+    public string ClusterId { get; set; } = "kefu";
+
+    public string ServiceId { get; set; } = "kefu";
+
+    public int SiloPort { get; set; } = 11111;
+
+    public int GatewayPort { get; set; } = 30000;
+}
+
+/// <summary>Bound from "Kefu:Conversations".</summary>
+public sealed class ConversationOptions
+{
+    public const string Section = "Kefu:Conversations";
+
+    /// <summary>Hard upper bound on a message's text, in characters; gateways may enforce a lower one.</summary>
+    public int MaxTextLength { get; set; } = 65_536;
+
+    /// <summary>Messages kept in the grain so resume and history paging rarely touch the store.</summary>
+    public int RecentWindow { get; set; } = 256;
+
+    /// <summary>How many recent (sender, clientMsgId) pairs are remembered to answer retries with the original ack.</summary>
+    public int IdempotencyWindow { get; set; } = 4096;
+}
+
+/// <summary>Bound from "Kefu:Presence": how long a gateway's word about a connection holds without a heartbeat.</summary>
+public sealed class PresenceOptions
+{
+    public const string Section = "Kefu:Presence";
+
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A participant's connections on a gateway that sent no heartbeat for this long are dropped.</summary>
+    public TimeSpan Expiry { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+public static class KefuStorage
+{
+    /// <summary>The grain-storage provider every Kefu grain uses.</summary>
+    public const string Name = "kefu";
+}

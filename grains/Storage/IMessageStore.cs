@@ -1,0 +1,21 @@
+using Kefu.Contracts.Messages;
+
+namespace Kefu.Grains.Storage;
+
+/// <summary>
+/// The durable message log. A completed <see cref="AppendAsync"/> means the message is durable in the configured store;
+/// the conversation grain acks and pushes only after that. (tenant, conversation, seq) is unique: appending a seq
+/// that exists fails.
+/// </summary>
+public interface IMessageStore
+{
+    ValueTask AppendAsync(string tenant, ChatMessage message, CancellationToken cancellationToken = default);
+
+    /// <summary>Messages with seq greater than <paramref name="afterSeq"/>, ascending, at most <paramref name="limit"/>.</summary>
+    ValueTask<IReadOnlyList<ChatMessage>> ReadAfterAsync(string tenant, string conversationId, long afterSeq, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>The newest <paramref name="count"/> messages, ascending; the last one carries the conversation's last seq.</summary>
+    ValueTask<IReadOnlyList<ChatMessage>> ReadLatestAsync(string tenant, string conversationId, int count, CancellationToken cancellationToken = default);
+}
+
+public sealed class MessageStoreConflictException(string message) : Exception(message);

@@ -1,0 +1,58 @@
+using System.Collections.Concurrent;
+using Kefu.Contracts.Messages;
+
+namespace Kefu.Grains.Storage;
+
+/// <summary>The embedded-mode store: process memory, so "durable" lasts as long as the process.</summary>
+public sealed class InMemoryMessageStore : IMessageStore
+{
+    private readonly ConcurrentDictionary<string, List<ChatMessage>> _logs = new(StringComparer.Ordinal);
+
+    public ValueTask AppendAsync(string tenant, ChatMessage message, CancellationToken cancellationToken = default)
+    {
+        var log = _logs.GetOrAdd(Key(tenant, message.ConversationId), static _ => []);
+        lock (log)
+        {
+            if (message.Seq != log.Count + 1)
+            {
+                throw new MessageStoreConflictException(
+                    $"Conversation {message.ConversationId} has {log.Count} messages; seq {message.Seq} cannot be appended.");
+            }
+
+            log.Add(message);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<IReadOnlyList<ChatMessage>> ReadAfterAsync(string tenant, string conversationId, long afterSeq, int limit, CancellationToken cancellationToken = default)
+    {
+        if (!_logs.TryGetValue(Key(tenant, conversationId), out var log) || limit <= 0)
+        {
+            return ValueTask.FromResult<IReadOnlyList<ChatMessage>>([]);
+        }
+
+        lock (log)
+        {
+            var start = (int)Math.Clamp(afterSeq, 0, log.Count);
+            var count = Math.Min(limit, log.Count - start);
+            return ValueTask.FromResult<IReadOnlyList<ChatMessage>>(log.GetRange(start, count));
+        }
+    }
+
+    public ValueTask<IReadOnlyList<ChatMessage>> ReadLatestAsync(string tenant, string conversationId, int count, CancellationToken cancellationToken = default)
+    {
+        if (!_logs.TryGetValue(Key(tenant, conversationId), out var log) || count <= 0)
+        {
+            return ValueTask.FromResult<IReadOnlyList<ChatMessage>>([]);
+        }
+
+        lock (log)
+        {
+            var take = Math.Min(count, log.Count);
+            return ValueTask.FromResult<IReadOnlyList<ChatMessage>>(log.GetRange(log.Count - take, take));
+        }
+    }
+
+    private static string Key(string tenant, string conversationId) => string.Concat(tenant, "/", conversationId);
+}
