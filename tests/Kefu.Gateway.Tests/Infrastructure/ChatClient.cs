@@ -79,9 +79,18 @@ public sealed class ChatClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The next frame, which must be of <paramref name="type"/>; <c>conversation</c> updates are pushed whenever a
+    /// conversation changes, independent of the request, so they are passed over.
+    /// </summary>
     public async Task<JsonElement> ExpectAsync(string type)
     {
         var frame = await ReceiveAsync();
+        while (frame.Type() == "conversation" && type != "conversation")
+        {
+            frame = await ReceiveAsync();
+        }
+
         Assert.True(frame.Type() == type, $"Expected a '{type}' frame, got {frame}");
         return frame;
     }
