@@ -22,11 +22,7 @@ public sealed class AgentGrain(
     IOptions<PresenceOptions> presenceOptions)
     : ParticipantGrain(time, presenceOptions), IAgentGrain
 {
-    private (string Tenant, string Id)? _key;
-
-    private (string Tenant, string Id) Key => _key ??= Tenancy.Split(this.GetPrimaryKeyString());
-
-    protected override string ParticipantKey => ParticipantKeys.Key(Key.Tenant, ParticipantRole.Agent, Key.Id);
+    protected override ParticipantRole Role => ParticipantRole.Agent;
 
     public async Task<Outcome<AgentProfile>> Create(AgentProfile profile, string passwordHash)
     {

@@ -1,3 +1,4 @@
+using Kefu.Contracts.Identity;
 using Kefu.Contracts.Messages;
 using Kefu.Grains.Hosting;
 using Microsoft.Extensions.Options;
@@ -9,8 +10,14 @@ public abstract class ParticipantGrain(TimeProvider time, IOptions<PresenceOptio
 {
     private ConnectionTracker? _tracker;
     private IGrainTimer? _expiryTimer;
+    private (string Tenant, string Id)? _key;
 
-    protected abstract string ParticipantKey { get; }
+    protected abstract ParticipantRole Role { get; }
+
+    /// <summary>The grain key "{tenant}/{id}", split.</summary>
+    protected (string Tenant, string Id) Key => _key ??= Tenancy.Split(this.GetPrimaryKeyString());
+
+    protected string ParticipantKey => ParticipantKeys.Key(Key.Tenant, Role, Key.Id);
 
     protected ConnectionTracker Connections => _tracker ??= new ConnectionTracker(ParticipantKey, time);
 

@@ -22,11 +22,7 @@ public sealed class VisitorGrain(
     IOptions<PresenceOptions> presenceOptions)
     : ParticipantGrain(time, presenceOptions), IVisitorGrain
 {
-    private (string Tenant, string Id)? _key;
-
-    private (string Tenant, string Id) Key => _key ??= Tenancy.Split(this.GetPrimaryKeyString());
-
-    protected override string ParticipantKey => ParticipantKeys.Key(Key.Tenant, ParticipantRole.Visitor, Key.Id);
+    protected override ParticipantRole Role => ParticipantRole.Visitor;
 
     public async Task<VisitorProfile> Register(VisitorProfile profile)
     {

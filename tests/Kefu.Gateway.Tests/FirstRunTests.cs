@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Kefu.Gateway.Tests.Infrastructure;
@@ -25,9 +24,9 @@ public sealed partial class FirstRunTests
             UseShellExecute = false,
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Kefu.Gateway.dll"));
-        start.ArgumentList.Add($"--urls=http://127.0.0.1:{FreePort()}");
-        start.ArgumentList.Add($"--Kefu:Silo:SiloPort={FreePort()}");
-        start.ArgumentList.Add($"--Kefu:Silo:GatewayPort={FreePort()}");
+        start.ArgumentList.Add($"--urls=http://127.0.0.1:{GatewayFixture.FreePort()}");
+        start.ArgumentList.Add($"--Kefu:Silo:SiloPort={GatewayFixture.FreePort()}");
+        start.ArgumentList.Add($"--Kefu:Silo:GatewayPort={GatewayFixture.FreePort()}");
         start.Environment.Remove("Kefu__Bootstrap__AdminPassword");
 
         using var process = Process.Start(start)!;
@@ -77,13 +76,6 @@ public sealed partial class FirstRunTests
         while (await reader.ReadLineAsync() is not null)
         {
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     [GeneratedRegex(@"^\s*password: (\S+)\s*$")]

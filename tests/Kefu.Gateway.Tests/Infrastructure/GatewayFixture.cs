@@ -100,7 +100,7 @@ public class GatewayFixture : IAsyncLifetime
 
     public Task<ChatClient> ConnectAsync(string token) => ChatClient.ConnectAsync(WebSocketUri, token);
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
