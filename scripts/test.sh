@@ -7,7 +7,11 @@ cd "$(dirname "$0")/.."
 command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required (https://dot.net)." >&2; exit 1; }
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+cleanup() { scripts/mariadb.sh stop || true; rm -f "$log"; }
+trap cleanup EXIT
+
+# MariaDB for the storage and cluster tests: a private instance on loopback with our schema applied.
+eval "$(scripts/mariadb.sh start)"
 
 status=0
 dotnet test Orleans.sln -c Release --blame-hang-timeout 10m 2>&1 | tee "$log" || status=$?
