@@ -24,7 +24,7 @@ public interface IConversationGrain : IGrainWithStringKey
     Task<Outcome<long>> MarkRead(Caller caller, long seq);
 
     /// <summary>A participant's gateways changed (versioned, so a late update never wins over a newer one).</summary>
-    [OneWay]
+    [AlwaysInterleave]
     Task UpdatePresence(ParticipantPresence presence);
 
     [AlwaysInterleave]

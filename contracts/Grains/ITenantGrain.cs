@@ -19,8 +19,12 @@ public interface ITenantGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<AgentProfile[]> ListAgents();
 
-    [OneWay]
+    [AlwaysInterleave]
     Task UpdateAgentPresence(ParticipantPresence presence);
+
+    /// <summary>A tenant exists once it has an agent; visitors cannot create tenants.</summary>
+    [AlwaysInterleave]
+    Task<bool> Exists();
 }
 
 [GenerateSerializer, Immutable]

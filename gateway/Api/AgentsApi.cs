@@ -53,5 +53,5 @@ public static class AgentsApi
         return TypedResults.Ok(new AgentListResponse([.. agents.Select(ToResponse)]));
     }
 
-    private static AgentResponse ToResponse(AgentProfile p) => new(p.AgentId, p.DisplayName, p.Role, p.CreatedAt);
+    private static AgentResponse ToResponse(AgentProfile p) => new(p.AgentId, p.DisplayName, p.Role, p.CreatedAt.UtcDateTime);
 }

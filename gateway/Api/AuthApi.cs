@@ -46,6 +46,6 @@ public static class AuthApi
 
         var profile = credentials.Profile;
         var (token, expiresAt) = tokens.IssueAgentToken(tenant, profile.AgentId, profile.Role, profile.DisplayName);
-        return TypedResults.Ok(new LoginResponse(token, profile.AgentId, expiresAt));
+        return TypedResults.Ok(new LoginResponse(token, profile.AgentId, expiresAt.UtcDateTime));
     }
 }

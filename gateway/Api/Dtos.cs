@@ -8,11 +8,11 @@ public sealed record CreateVisitorResponse(string VisitorId, string Token);
 
 public sealed record LoginRequest(string? Username, string? Password, string? Tenant);
 
-public sealed record LoginResponse(string Token, string AgentId, DateTimeOffset ExpiresAt);
+public sealed record LoginResponse(string Token, string AgentId, DateTime ExpiresAt);
 
 public sealed record CreateAgentRequest(string? Username, string? Password, string? DisplayName, string? Role);
 
-public sealed record AgentResponse(string AgentId, string DisplayName, string Role, DateTimeOffset CreatedAt);
+public sealed record AgentResponse(string AgentId, string DisplayName, string Role, DateTime CreatedAt);
 
 public sealed record AgentListResponse(AgentResponse[] Agents);
 

@@ -1,5 +1,6 @@
 using Kefu.Contracts.Grains;
 using Kefu.Contracts.Identity;
+using Kefu.Contracts.Messages;
 using Kefu.Gateway.Auth;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -24,6 +25,11 @@ public static class VisitorsApi
         if (Validate(request, tenant, inbox) is { } problem)
         {
             return problem;
+        }
+
+        if (!await grains.GetGrain<ITenantGrain>(tenant).Exists())
+        {
+            return Problems.Create(StatusCodes.Status404NotFound, ErrorCodes.NotFound, $"Tenant '{tenant}' does not exist.");
         }
 
         var visitorId = Ulid.NewUlid().ToString();

@@ -7,7 +7,7 @@ public sealed partial class ChatConnection
 {
     private const int SyncPageSize = 500;
 
-    private async Task WriteLoopAsync(CancellationToken token)
+    private async Task WriteLoopAsync(WebSocket socket, CancellationToken token)
     {
         try
         {
@@ -33,7 +33,7 @@ public sealed partial class ChatConnection
                         await EndSyncAsync(end, token);
                         break;
                     case Outbound.Close close:
-                        await _socket.CloseOutputAsync(close.Status, close.Reason, token);
+                        await socket.CloseOutputAsync(close.Status, close.Reason, token);
                         return;
                 }
             }
@@ -51,18 +51,19 @@ public sealed partial class ChatConnection
     private async Task WriteLiveAsync(Outbound.Live live, CancellationToken token)
     {
         var cursor = CursorOf(live.ConversationId);
-        if (live.Seq <= cursor.LastSeq)
-        {
-            return;
-        }
-
         if (cursor.Syncing)
         {
             cursor.Held.Add(live);
             return;
         }
 
+        if (live.Seq <= cursor.LastSeq)
+        {
+            return;
+        }
+
         cursor.LastSeq = live.Seq;
+        cursor.ShownSeq = Math.Max(cursor.ShownSeq, live.Seq);
         await WriteAsync(live.Bytes, token);
     }
 
@@ -74,6 +75,7 @@ public sealed partial class ChatConnection
             if (message.Seq > cursor.LastSeq)
             {
                 cursor.LastSeq = message.Seq;
+                cursor.ShownSeq = Math.Max(cursor.ShownSeq, message.Seq);
                 await WriteAsync(FrameWriter.Message(message), token);
             }
         }
@@ -83,6 +85,11 @@ public sealed partial class ChatConnection
     {
         var cursor = CursorOf(end.ConversationId);
         cursor.Syncing = false;
+        // A client may claim (afterSeq) to have seen more than exists: from here on the server's last seq is the
+        // truth, so later live messages are not mistaken for ones already shown. After a failed sync, fall back to
+        // what this connection has really been shown.
+        cursor.LastSeq = end.LastSeq is { } lastSeq ? Math.Min(cursor.LastSeq, lastSeq) : cursor.ShownSeq;
+
         await WriteAsync(end.Error ?? FrameWriter.Synced(end.ConversationId, Math.Max(end.LastSeq ?? 0, cursor.LastSeq)), token);
         if (cursor.Held.Count == 0)
         {
@@ -108,7 +115,7 @@ public sealed partial class ChatConnection
     }
 
     private ValueTask WriteAsync(byte[] frame, CancellationToken token) =>
-        _socket.SendAsync(frame.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, token);
+        _socket!.SendAsync(frame.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, token);
 
     /// <summary>What this connection has been shown of one conversation.</summary>
     private sealed class Cursor
@@ -116,6 +123,9 @@ public sealed partial class ChatConnection
         public long LastSeq { get; set; }
 
         public bool Syncing { get; set; }
+
+        /// <summary>The highest seq this connection has actually been shown (a sync's afterSeq is only the client's word).</summary>
+        public long ShownSeq { get; set; }
 
         public List<Outbound.Live> Held { get; } = [];
     }

@@ -15,7 +15,6 @@ namespace Kefu.Gateway.WebSockets;
 /// </summary>
 public sealed partial class ChatConnection
 {
-    private readonly WebSocket _socket;
     private readonly IGrainFactory _grains;
     private readonly KefuWebSocketOptions _options;
     private readonly ILogger _logger;
@@ -25,13 +24,13 @@ public sealed partial class ChatConnection
     private readonly CancellationTokenSource _stop = new();
     private readonly Dictionary<string, Cursor> _cursors = new(StringComparer.Ordinal);
     private int _rejectedInARow;
+    private WebSocket? _socket;
 
-    public ChatConnection(Caller caller, WebSocket socket, string gatewayId, IGrainFactory grains, KefuWebSocketOptions options, ILogger logger)
+    public ChatConnection(Caller caller, string gatewayId, IGrainFactory grains, KefuWebSocketOptions options, ILogger logger)
     {
         Caller = caller;
         ParticipantKey = caller.ParticipantKey;
         Id = string.Concat(gatewayId, ":", Ulid.NewUlid().ToString());
-        _socket = socket;
         _gatewayId = gatewayId;
         _grains = grains;
         _options = options;
@@ -62,20 +61,37 @@ public sealed partial class ChatConnection
         {
             LogSlowConsumer(_logger, Id, _options.OutboundQueue);
             _stop.Cancel();
-            _socket.Abort();
+            _socket?.Abort();
         }
     }
 
-    public async Task RunAsync(ConnectionRegistry registry, CancellationToken aborted)
+    /// <summary>
+    /// Registers the connection here and with its participant grain before the upgrade completes: once the client
+    /// has its WebSocket, every event for it is delivered live (anything older comes from <c>sync</c>).
+    /// </summary>
+    public async Task OpenAsync(ConnectionRegistry registry)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, _stop.Token);
-        var token = linked.Token;
         registry.Add(this);
-        var writer = Task.Run(() => WriteLoopAsync(token), CancellationToken.None);
         try
         {
             await Participant.Connect(_gatewayId, Id);
-            await ReadLoopAsync(token);
+        }
+        catch
+        {
+            registry.Remove(this);
+            throw;
+        }
+    }
+
+    public async Task RunAsync(WebSocket socket, ConnectionRegistry registry, CancellationToken aborted)
+    {
+        _socket = socket;
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, _stop.Token);
+        var token = linked.Token;
+        var writer = Task.Run(() => WriteLoopAsync(socket, token), CancellationToken.None);
+        try
+        {
+            await ReadLoopAsync(socket, token);
         }
         catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
         {
@@ -84,7 +100,6 @@ public sealed partial class ChatConnection
         finally
         {
             _outbound.Writer.TryComplete();
-            registry.Remove(this);
             try
             {
                 await writer.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
@@ -94,19 +109,27 @@ public sealed partial class ChatConnection
                 // A write loop stuck on a dead socket: the request ends and Kestrel aborts it.
             }
 
-            try
-            {
-                await Participant.Disconnect(_gatewayId, Id);
-            }
-            catch (Exception ex)
-            {
-                // Presence heals by heartbeat expiry.
-                LogDisconnectFailed(_logger, ex, Id);
-            }
+            await CloseAsync(registry);
         }
     }
 
-    private async Task ReadLoopAsync(CancellationToken token)
+    /// <summary>Unregisters the connection here and from its participant grain.</summary>
+    public async Task CloseAsync(ConnectionRegistry registry)
+    {
+        _stop.Cancel();
+        registry.Remove(this);
+        try
+        {
+            await Participant.Disconnect(_gatewayId, Id);
+        }
+        catch (Exception ex)
+        {
+            // Presence heals by heartbeat expiry.
+            LogDisconnectFailed(_logger, ex, Id);
+        }
+    }
+
+    private async Task ReadLoopAsync(WebSocket socket, CancellationToken token)
     {
         var limit = _options.MaxFrameBytes;
         var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(4096, limit + 1));
@@ -126,7 +149,7 @@ public sealed partial class ChatConnection
                         buffer = larger;
                     }
 
-                    result = await _socket.ReceiveAsync(buffer.AsMemory(count, Math.Min(buffer.Length, limit + 1) - count), token);
+                    result = await socket.ReceiveAsync(buffer.AsMemory(count, Math.Min(buffer.Length, limit + 1) - count), token);
                     if (result.MessageType == WebSocketMessageType.Close)
                     {
                         await CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", token);
@@ -163,12 +186,7 @@ public sealed partial class ChatConnection
     /// <returns>false when the connection must close.</returns>
     private async Task<bool> HandleFrameAsync(ReadOnlyMemory<byte> utf8, CancellationToken token)
     {
-        if (!ClientFrame.TryParse(utf8.Span, out var frame, out var invalid))
-        {
-            TrySend(FrameWriter.Error(invalid!.Code, invalid.Message, frame.ClientMsgId));
-            return true;
-        }
-
+        var parsed = ClientFrame.TryParse(utf8.Span, out var frame, out var invalid);
         if (!_bucket.TryTake())
         {
             TrySend(FrameWriter.Error(ErrorCodes.RateLimited, "Too many frames; slow down.", frame.ClientMsgId));
@@ -182,6 +200,12 @@ public sealed partial class ChatConnection
         }
 
         _rejectedInARow = 0;
+        if (!parsed)
+        {
+            TrySend(FrameWriter.Error(invalid!.Code, invalid.Message, frame.ClientMsgId));
+            return true;
+        }
+
         try
         {
             var reply = frame.Type switch
@@ -213,12 +237,12 @@ public sealed partial class ChatConnection
     {
         if (frame.ClientMsgId is not { Length: > 0 } reference)
         {
-            return FrameWriter.Error(ErrorCodes.MissingField, "send needs a 'clientMsgId'.");
+            return FrameWriter.Error(ErrorCodes.MissingField, "send needs a 'clientMsgId'.", frame.ClientMsgId);
         }
 
         if (reference.Length > 64)
         {
-            return FrameWriter.Error(ErrorCodes.InvalidField, "'clientMsgId' must be 1 to 64 characters.", reference[..64]);
+            return FrameWriter.Error(ErrorCodes.InvalidField, "'clientMsgId' must be 1 to 64 characters.", reference);
         }
 
         if (frame.Text is null)
@@ -252,7 +276,7 @@ public sealed partial class ChatConnection
     {
         if (Caller.Role != ParticipantRole.Agent)
         {
-            return FrameWriter.Error(ErrorCodes.NotAllowed, "Visitors are in their own conversation already; join is for agents.");
+            return FrameWriter.Error(ErrorCodes.NotAllowed, "Visitors are in their own conversation already; join is for agents.", frame.ClientMsgId);
         }
 
         var (conversationId, error) = await ResolveConversationAsync(frame, startForVisitor: false);
@@ -263,7 +287,7 @@ public sealed partial class ChatConnection
 
         var outcome = await _grains.GetGrain<IAgentGrain>(Tenancy.Key(Caller.Tenant, Caller.Id)).Join(conversationId);
         return outcome.Error is { } refused
-            ? FrameWriter.Error(refused.Code, refused.Message)
+            ? FrameWriter.Error(refused.Code, refused.Message, frame.ClientMsgId)
             : FrameWriter.Joined(conversationId, outcome.Value!.LastSeq);
     }
 
@@ -271,7 +295,7 @@ public sealed partial class ChatConnection
     {
         if (frame.AfterSeq is < 0)
         {
-            return FrameWriter.Error(ErrorCodes.InvalidField, "'afterSeq' must be >= 0.");
+            return FrameWriter.Error(ErrorCodes.InvalidField, "'afterSeq' must be >= 0.", frame.ClientMsgId);
         }
 
         var (conversationId, error) = await ResolveConversationAsync(frame, startForVisitor: false);
@@ -290,7 +314,7 @@ public sealed partial class ChatConnection
                 var page = await grain.GetMessages(Caller, afterSeq, SyncPageSize);
                 if (page.Error is { } refused)
                 {
-                    await _outbound.Writer.WriteAsync(new Outbound.SyncEnd(conversationId, null, FrameWriter.Error(refused.Code, refused.Message)), token);
+                    await _outbound.Writer.WriteAsync(new Outbound.SyncEnd(conversationId, null, FrameWriter.Error(refused.Code, refused.Message, frame.ClientMsgId)), token);
                     return null;
                 }
 
@@ -309,7 +333,7 @@ public sealed partial class ChatConnection
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             LogFrameFailed(_logger, ex, Id, frame.Type);
-            await _outbound.Writer.WriteAsync(new Outbound.SyncEnd(conversationId, null, FrameWriter.Error(ErrorCodes.Unavailable, "sync failed; retry it.")), token);
+            await _outbound.Writer.WriteAsync(new Outbound.SyncEnd(conversationId, null, FrameWriter.Error(ErrorCodes.Unavailable, "sync failed; retry it.", frame.ClientMsgId)), token);
             return null;
         }
     }
@@ -318,7 +342,7 @@ public sealed partial class ChatConnection
     {
         if (frame.State is not ("on" or "off"))
         {
-            return FrameWriter.Error(frame.State is null ? ErrorCodes.MissingField : ErrorCodes.InvalidField, "'state' must be 'on' or 'off'.");
+            return FrameWriter.Error(frame.State is null ? ErrorCodes.MissingField : ErrorCodes.InvalidField, "'state' must be 'on' or 'off'.", frame.ClientMsgId);
         }
 
         var (conversationId, error) = await ResolveConversationAsync(frame, startForVisitor: false);
@@ -328,19 +352,19 @@ public sealed partial class ChatConnection
         }
 
         var outcome = await Conversation(conversationId).Typing(Caller, frame.State == "on");
-        return outcome.Error is { } refused ? FrameWriter.Error(refused.Code, refused.Message) : null;
+        return outcome.Error is { } refused ? FrameWriter.Error(refused.Code, refused.Message, frame.ClientMsgId) : null;
     }
 
     private async Task<byte[]?> ReadAsync(ClientFrame frame)
     {
         if (frame.Seq is not { } seq)
         {
-            return FrameWriter.Error(ErrorCodes.MissingField, "read needs a 'seq'.");
+            return FrameWriter.Error(ErrorCodes.MissingField, "read needs a 'seq'.", frame.ClientMsgId);
         }
 
         if (seq < 0)
         {
-            return FrameWriter.Error(ErrorCodes.InvalidField, "'seq' must be >= 0.");
+            return FrameWriter.Error(ErrorCodes.InvalidField, "'seq' must be >= 0.", frame.ClientMsgId);
         }
 
         var (conversationId, error) = await ResolveConversationAsync(frame, startForVisitor: false);
@@ -350,7 +374,7 @@ public sealed partial class ChatConnection
         }
 
         var outcome = await Conversation(conversationId).MarkRead(Caller, seq);
-        return outcome.Error is { } refused ? FrameWriter.Error(refused.Code, refused.Message) : null;
+        return outcome.Error is { } refused ? FrameWriter.Error(refused.Code, refused.Message, frame.ClientMsgId) : null;
     }
 
     /// <summary>The frame's conversation; visitors may leave it out and mean their current one.</summary>

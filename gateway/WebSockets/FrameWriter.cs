@@ -95,7 +95,8 @@ public static class FrameWriter
 
     public static byte[] Pong() => Write(0, static (w, _) => w.WriteString("type", "pong"));
 
-    public static byte[] Error(string code, string message, string? reference = null) => Write((code, message, reference), static (w, e) =>
+    /// <summary>An error frame; <paramref name="reference"/> (the clientMsgId) is echoed, cut to 64 characters.</summary>
+    public static byte[] Error(string code, string message, string? reference = null) => Write((code, message, reference: reference is { Length: > 64 } ? reference[..64] : reference), static (w, e) =>
     {
         w.WriteString("type", "error");
         w.WriteString("code", e.code);

@@ -1,3 +1,4 @@
+using System.Net.WebSockets;
 using System.Security.Claims;
 using Kefu.Contracts.Grains;
 using Kefu.Contracts.Identity;
@@ -48,13 +49,28 @@ public static class WebSocketApi
             return Problems.Create(StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, "The token's account does not exist.");
         }
 
-        using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        var connection = new ChatConnection(caller, gateway.Id, grains, options.Value, loggers.CreateLogger<ChatConnection>());
+        await connection.OpenAsync(registry);
+        WebSocket socket;
+        try
         {
-            SubProtocol = requested.Count > 0 ? KefuWebSocketOptions.JsonSubprotocol : null,
-            KeepAliveInterval = options.Value.KeepAliveInterval,
-        });
-        var connection = new ChatConnection(caller, socket, gateway.Id, grains, options.Value, loggers.CreateLogger<ChatConnection>());
-        await connection.RunAsync(registry, context.RequestAborted);
+            socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+            {
+                SubProtocol = requested.Count > 0 ? KefuWebSocketOptions.JsonSubprotocol : null,
+                KeepAliveInterval = options.Value.KeepAliveInterval,
+            });
+        }
+        catch
+        {
+            await connection.CloseAsync(registry);
+            throw;
+        }
+
+        using (socket)
+        {
+            await connection.RunAsync(socket, registry, context.RequestAborted);
+        }
+
         return Results.Empty;
     }
 }

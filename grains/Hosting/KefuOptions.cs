@@ -12,6 +12,28 @@ public sealed class KefuSiloOptions
     public int SiloPort { get; set; } = 11111;
 
     public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>
+    /// Cluster mode: the host name or IP other members use to reach this silo (resolved at start); loopback when unset.
+    /// </summary>
+    public string? AdvertisedAddress { get; set; }
+}
+
+/// <summary>Where durable data lives. Set <c>ConnectionStrings:kefu</c> and Kefu runs in cluster mode on MySQL.</summary>
+public static class KefuCluster
+{
+    public const string ConnectionStringName = "kefu";
+
+    /// <summary>The ADO.NET invariant Orleans maps to MySqlConnector.</summary>
+    public const string Invariant = "MySql.Data.MySqlConnector";
+
+    /// <summary>Cluster-membership timing (probe timeouts etc.), bound to Orleans' ClusterMembershipOptions.</summary>
+    public const string MembershipSection = "Kefu:Membership";
+
+    public static string? ConnectionString(Microsoft.Extensions.Configuration.IConfiguration configuration) =>
+        Microsoft.Extensions.Configuration.ConfigurationExtensions.GetConnectionString(configuration, ConnectionStringName) is { Length: > 0 } value
+            ? value
+            : null;
 }
 
 /// <summary>Bound from "Kefu:Conversations".</summary>

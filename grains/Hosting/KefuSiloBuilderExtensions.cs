@@ -1,33 +1,94 @@
+using System.Net;
+using System.Net.Sockets;
 using Kefu.Grains.Push;
 using Kefu.Grains.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 using Orleans.Hosting;
+using Orleans.Serialization;
+using Orleans.Storage;
 
 namespace Kefu.Grains.Hosting;
 
 /// <summary>The one place a Kefu silo is configured: the standalone silo host and the embedded gateway both call it.</summary>
 public static class KefuSiloBuilderExtensions
 {
-    /// <summary>A complete single-machine silo: localhost clustering plus <see cref="AddKefuGrains"/>.</summary>
+    /// <summary>
+    /// A complete silo. Without <c>ConnectionStrings:kefu</c>: single-machine localhost clustering. With it: membership
+    /// through the MySQL table, reachable on the configured ports and advertised address.
+    /// </summary>
     public static ISiloBuilder AddKefu(this ISiloBuilder silo, IConfiguration configuration)
     {
         var options = configuration.GetSection(KefuSiloOptions.Section).Get<KefuSiloOptions>() ?? new KefuSiloOptions();
-        silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
+        if (KefuCluster.ConnectionString(configuration) is not { } connectionString)
+        {
+            silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
+            return silo.AddKefuGrains(configuration);
+        }
+
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = options.ClusterId;
+            o.ServiceId = options.ServiceId;
+        });
+        silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection(KefuCluster.MembershipSection));
+        silo.ConfigureEndpoints(Advertised(options.AdvertisedAddress), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+        silo.UseAdoNetClustering(o =>
+        {
+            o.Invariant = KefuCluster.Invariant;
+            o.ConnectionString = connectionString;
+        });
         return silo.AddKefuGrains(configuration);
     }
 
-    /// <summary>Storage, options and silo services the grains need, without clustering (test clusters bring their own).</summary>
+    /// <summary>
+    /// Grain storage, reminders, the message store and silo services, without clustering (test clusters bring their
+    /// own): MySQL when <c>ConnectionStrings:kefu</c> is set, process memory otherwise.
+    /// </summary>
     public static ISiloBuilder AddKefuGrains(this ISiloBuilder silo, IConfiguration configuration)
     {
-        silo.AddMemoryGrainStorage(KefuStorage.Name);
         var services = silo.Services;
+        if (KefuCluster.ConnectionString(configuration) is { } connectionString)
+        {
+            services.AddAdoNetGrainStorage(KefuStorage.Name, (OptionsBuilder<AdoNetGrainStorageOptions> o) => o.Configure<Serializer>((storage, serializer) =>
+            {
+                storage.Invariant = KefuCluster.Invariant;
+                storage.ConnectionString = connectionString;
+                // Orleans' binary, version-tolerant format: no assembly-qualified type names in stored rows.
+                storage.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+            }));
+            silo.UseAdoNetReminderService(o =>
+            {
+                o.Invariant = KefuCluster.Invariant;
+                o.ConnectionString = connectionString;
+            });
+        }
+        else
+        {
+            silo.AddMemoryGrainStorage(KefuStorage.Name);
+            silo.UseInMemoryReminderService();
+        }
+
         services.Configure<ConversationOptions>(configuration.GetSection(ConversationOptions.Section));
         services.Configure<PresenceOptions>(configuration.GetSection(PresenceOptions.Section));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IMessageStore, InMemoryMessageStore>();
         services.TryAddSingleton<GatewayPusher>();
         return silo;
+    }
+
+    private static IPAddress Advertised(string? address)
+    {
+        if (string.IsNullOrWhiteSpace(address))
+        {
+            return IPAddress.Loopback;
+        }
+
+        return IPAddress.TryParse(address, out var ip)
+            ? ip
+            : Dns.GetHostAddresses(address).First(a => a.AddressFamily == AddressFamily.InterNetwork);
     }
 }

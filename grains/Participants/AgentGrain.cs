@@ -2,6 +2,7 @@ using Kefu.Contracts.Grains;
 using Kefu.Contracts.Identity;
 using Kefu.Contracts.Messages;
 using Kefu.Grains.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Kefu.Grains.Participants;
@@ -19,8 +20,9 @@ public sealed class AgentState
 public sealed class AgentGrain(
     [PersistentState("agent", KefuStorage.Name)] IPersistentState<AgentState> state,
     TimeProvider time,
-    IOptions<PresenceOptions> presenceOptions)
-    : ParticipantGrain(time, presenceOptions), IAgentGrain
+    IOptions<PresenceOptions> presenceOptions,
+    ILogger<AgentGrain> logger)
+    : ParticipantGrain(time, presenceOptions, logger), IAgentGrain
 {
     protected override ParticipantRole Role => ParticipantRole.Agent;
 
@@ -78,15 +80,10 @@ public sealed class AgentGrain(
     }
 
     protected override void OnHeartbeat(ParticipantPresence presence) =>
-        _ = GrainFactory.GetGrain<ITenantGrain>(Key.Tenant).UpdateAgentPresence(presence);
+        GrainFactory.GetGrain<ITenantGrain>(Key.Tenant).UpdateAgentPresence(presence).Ignore();
 
-    protected override void OnPresenceChanged(ParticipantPresence presence)
-    {
-        foreach (var conversationId in state.State.ConversationIds)
-        {
-            _ = GrainFactory.GetGrain<IConversationGrain>(Tenancy.Key(Key.Tenant, conversationId)).UpdatePresence(presence);
-        }
-
-        _ = GrainFactory.GetGrain<ITenantGrain>(Key.Tenant).UpdateAgentPresence(presence);
-    }
+    protected override Task OnPresenceChangedAsync(ParticipantPresence presence) =>
+        Task.WhenAll(state.State.ConversationIds
+            .Select(c => GrainFactory.GetGrain<IConversationGrain>(Tenancy.Key(Key.Tenant, c)).UpdatePresence(presence))
+            .Append(GrainFactory.GetGrain<ITenantGrain>(Key.Tenant).UpdateAgentPresence(presence)));
 }

@@ -1,12 +1,13 @@
 using Kefu.Contracts.Identity;
 using Kefu.Contracts.Messages;
 using Kefu.Grains.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Kefu.Grains.Participants;
 
 /// <summary>Connection and presence handling shared by visitor and agent grains.</summary>
-public abstract class ParticipantGrain(TimeProvider time, IOptions<PresenceOptions> presenceOptions) : Grain
+public abstract partial class ParticipantGrain(TimeProvider time, IOptions<PresenceOptions> presenceOptions, ILogger logger) : Grain
 {
     private ConnectionTracker? _tracker;
     private IGrainTimer? _expiryTimer;
@@ -25,28 +26,30 @@ public abstract class ParticipantGrain(TimeProvider time, IOptions<PresenceOptio
 
     public Task Disconnect(string gatewayId, string connectionId) => Apply(Connections.Disconnect(gatewayId, connectionId));
 
-    public Task Heartbeat(string gatewayId, string[] connectionIds)
+    public async Task Heartbeat(string gatewayId, string[] connectionIds)
     {
-        var result = Apply(Connections.Heartbeat(gatewayId, connectionIds));
+        await Apply(Connections.Heartbeat(gatewayId, connectionIds));
         OnHeartbeat(Connections.Presence);
-        return result;
     }
 
     public Task<ParticipantPresence> GetPresence() => Task.FromResult(Connections.Presence);
 
-    /// <summary>Tell whoever routes events to this participant (conversations, directories) where it now is.</summary>
-    protected abstract void OnPresenceChanged(ParticipantPresence presence);
+    /// <summary>
+    /// Tell whoever routes events to this participant (conversations, directories) where it now is. Awaited, so when
+    /// a connection's Connect returns, events for it are already routed to its gateway.
+    /// </summary>
+    protected abstract Task OnPresenceChangedAsync(ParticipantPresence presence);
 
     /// <summary>Re-announce presence to volatile listeners that may have lost it (e.g. after a silo failure).</summary>
     protected virtual void OnHeartbeat(ParticipantPresence presence)
     {
     }
 
-    private Task Apply(bool changed)
+    private async Task Apply(bool changed)
     {
         if (changed)
         {
-            OnPresenceChanged(Connections.Presence);
+            await AnnounceAsync();
         }
 
         if (Connections.HasConnections && _expiryTimer is null)
@@ -57,15 +60,13 @@ public abstract class ParticipantGrain(TimeProvider time, IOptions<PresenceOptio
                 this,
                 new GrainTimerCreationOptions(period, period) { KeepAlive = false });
         }
-
-        return Task.CompletedTask;
     }
 
-    private Task ExpireAsync()
+    private async Task ExpireAsync()
     {
         if (Connections.Expire(presenceOptions.Value.Expiry))
         {
-            OnPresenceChanged(Connections.Presence);
+            await AnnounceAsync();
         }
 
         if (!Connections.HasConnections)
@@ -73,7 +74,21 @@ public abstract class ParticipantGrain(TimeProvider time, IOptions<PresenceOptio
             _expiryTimer?.Dispose();
             _expiryTimer = null;
         }
-
-        return Task.CompletedTask;
     }
+
+    private async Task AnnounceAsync()
+    {
+        try
+        {
+            await OnPresenceChangedAsync(Connections.Presence);
+        }
+        catch (Exception ex)
+        {
+            // A listener that cannot be reached learns presence when it next activates (it asks) or on the next change.
+            LogAnnounceFailed(logger, ex, ParticipantKey);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Presence of {ParticipantKey} could not be announced to every listener")]
+    private static partial void LogAnnounceFailed(ILogger logger, Exception exception, string participantKey);
 }

@@ -2,6 +2,7 @@ using Kefu.Contracts.Grains;
 using Kefu.Contracts.Identity;
 using Kefu.Contracts.Messages;
 using Kefu.Grains.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Kefu.Grains.Participants;
@@ -19,8 +20,9 @@ public sealed class VisitorState
 public sealed class VisitorGrain(
     [PersistentState("visitor", KefuStorage.Name)] IPersistentState<VisitorState> state,
     TimeProvider time,
-    IOptions<PresenceOptions> presenceOptions)
-    : ParticipantGrain(time, presenceOptions), IVisitorGrain
+    IOptions<PresenceOptions> presenceOptions,
+    ILogger<VisitorGrain> logger)
+    : ParticipantGrain(time, presenceOptions, logger), IVisitorGrain
 {
     protected override ParticipantRole Role => ParticipantRole.Visitor;
 
@@ -56,11 +58,8 @@ public sealed class VisitorGrain(
         return conversationId;
     }
 
-    protected override void OnPresenceChanged(ParticipantPresence presence)
-    {
-        if (state.State.CurrentConversationId is { } current)
-        {
-            _ = GrainFactory.GetGrain<IConversationGrain>(Tenancy.Key(Key.Tenant, current)).UpdatePresence(presence);
-        }
-    }
+    protected override Task OnPresenceChangedAsync(ParticipantPresence presence) =>
+        state.State.CurrentConversationId is { } current
+            ? GrainFactory.GetGrain<IConversationGrain>(Tenancy.Key(Key.Tenant, current)).UpdatePresence(presence)
+            : Task.CompletedTask;
 }

@@ -40,6 +40,11 @@ public sealed class TenantGrain(
         foreach (var (key, presence) in _onlineAgents)
         {
             var agentId = AgentIdOf(key);
+            if (summary.AgentIds.Contains(agentId))
+            {
+                continue; // Participants hear it from the conversation itself.
+            }
+
             var visible = summary.AssigneeId is null || summary.AssigneeId == agentId || summary.AgentIds.Contains(agentId)
                 || (state.State.Agents.TryGetValue(agentId, out var profile) && profile.IsAdmin);
             if (!visible)
@@ -87,6 +92,8 @@ public sealed class TenantGrain(
 
     public Task<AgentProfile[]> ListAgents() =>
         Task.FromResult(state.State.Agents.Values.OrderBy(a => a.AgentId, StringComparer.Ordinal).ToArray());
+
+    public Task<bool> Exists() => Task.FromResult(state.State.Agents.Count > 0);
 
     public Task UpdateAgentPresence(ParticipantPresence presence)
     {

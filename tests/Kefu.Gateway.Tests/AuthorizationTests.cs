@@ -89,6 +89,7 @@ public sealed class AuthorizationTests(GatewayFixture gateway)
         var body = await ok.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("admin", body.Str("agentId"));
         Assert.True(body.GetProperty("expiresAt").GetDateTimeOffset() > DateTimeOffset.UtcNow);
+        Assert.EndsWith("Z", body.Str("expiresAt"), StringComparison.Ordinal);
         Assert.False(string.IsNullOrEmpty(body.Str("token")));
     }
 

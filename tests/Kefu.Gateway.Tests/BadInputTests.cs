@@ -97,6 +97,9 @@ public sealed class BadInputTests(GatewayFixture gateway)
         var badInbox = await http.PostAsJsonAsync("/api/v1/visitors", new { inbox = "Not Valid!" });
         await AuthorizationTests.AssertProblemAsync(badInbox, HttpStatusCode.BadRequest, "invalid_field");
 
+        var unknownTenant = await http.PostAsJsonAsync("/api/v1/visitors", new { tenant = "no-such-tenant" });
+        await AuthorizationTests.AssertProblemAsync(unknownTenant, HttpStatusCode.NotFound, "not_found");
+
         var noPassword = await http.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin" });
         await AuthorizationTests.AssertProblemAsync(noPassword, HttpStatusCode.BadRequest, "invalid_field");
 

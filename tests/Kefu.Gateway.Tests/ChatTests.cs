@@ -211,6 +211,27 @@ public sealed class ChatTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task A_sync_from_beyond_the_end_does_not_swallow_later_messages()
+    {
+        var (_, visitorToken) = await gateway.CreateVisitorAsync();
+        await using var visitor = await gateway.ConnectAsync(visitorToken);
+        var conversationId = (await visitor.SendMessageAsync("one")).Str("conversationId")!;
+        var (_, agentToken) = await gateway.CreateAgentAsync();
+        await using var agent = await gateway.ConnectAsync(agentToken);
+        await agent.SendAsync(new { type = "join", conversationId });
+        await agent.ReceiveUntilAsync("joined");
+
+        await agent.SendAsync(new { type = "sync", conversationId, afterSeq = 100 });
+        var synced = (await agent.ReceiveUntilAsync("synced"))[^1];
+        Assert.Equal(1, synced.Long("lastSeq"));
+
+        await visitor.SendMessageAsync("two");
+        var live = (await agent.ReceiveUntilAsync("message"))[^1];
+        Assert.Equal(2, live.Long("seq"));
+        Assert.Equal("two", live.Str("text"));
+    }
+
+    [Fact]
     public async Task Ping_gets_pong()
     {
         var (_, token) = await gateway.CreateVisitorAsync();

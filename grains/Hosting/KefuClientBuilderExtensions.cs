@@ -1,0 +1,27 @@
+using Microsoft.Extensions.Configuration;
+using Orleans.Configuration;
+using Orleans.Hosting;
+
+namespace Kefu.Grains.Hosting;
+
+/// <summary>How a gateway in cluster mode joins the cluster as an Orleans client: it finds gateways (silos) in the membership table.</summary>
+public static class KefuClientBuilderExtensions
+{
+    public static IClientBuilder AddKefuClient(this IClientBuilder client, IConfiguration configuration)
+    {
+        var options = configuration.GetSection(KefuSiloOptions.Section).Get<KefuSiloOptions>() ?? new KefuSiloOptions();
+        var connectionString = KefuCluster.ConnectionString(configuration)
+            ?? throw new InvalidOperationException("Cluster mode needs ConnectionStrings:kefu.");
+        client.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = options.ClusterId;
+            o.ServiceId = options.ServiceId;
+        });
+        client.UseAdoNetClustering(o =>
+        {
+            o.Invariant = KefuCluster.Invariant;
+            o.ConnectionString = connectionString;
+        });
+        return client;
+    }
+}
