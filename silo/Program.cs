@@ -1,6 +1,9 @@
-using Kefu.Grains.Hosting;
+using Kefu.Silo;
 
-// The standalone silo host: the same silo configuration the embedded gateway uses.
-var builder = Host.CreateApplicationBuilder(args);
-builder.UseOrleans(silo => silo.AddKefu(builder.Configuration));
-builder.Build().Run();
+// The standalone silo host: the same silo configuration the embedded gateway uses, plus the admin-only dashboard.
+var builder = WebApplication.CreateBuilder(args);
+builder.AddKefuSilo();
+
+var app = builder.Build();
+app.MapKefuSilo();
+app.Run();

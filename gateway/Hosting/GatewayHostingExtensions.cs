@@ -15,9 +15,19 @@ public static class GatewayHostingExtensions
     public static WebApplicationBuilder AddKefuGateway(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        builder.UseOrleans(silo => silo.AddKefu(configuration));
-
         var services = builder.Services;
+        if (KefuCluster.ConnectionString(configuration) is null)
+        {
+            // Embedded default: this process is also the (only) silo.
+            builder.UseOrleans(silo => silo.AddKefu(configuration));
+        }
+        else
+        {
+            // Cluster mode: an Orleans client that finds the silos in the MySQL membership table.
+            builder.UseOrleansClient(client => client.AddKefuClient(configuration));
+            services.AddSingleton<IClientConnectionRetryFilter, ClusterConnectionRetry>();
+        }
+
         services.TryAddSingleton(TimeProvider.System);
         services.Configure<KefuAuthOptions>(configuration.GetSection(KefuAuthOptions.Section));
         services.Configure<KefuWebSocketOptions>(configuration.GetSection(KefuWebSocketOptions.Section));
