@@ -95,11 +95,20 @@ public sealed partial class ConversationGrain(
             return earlier;
         }
 
+        // Whole microseconds: what MySQL's DATETIME(6) keeps, so an ack and the stored history always agree.
         var now = time.GetUtcNow();
+        now = now.AddTicks(-(now.UtcTicks % 10));
         var message = new ChatMessage(_id, Ulid.NewUlid(now), _lastSeq + 1, caller.AsSender(), command.Text, now, command.ClientMsgId);
         try
         {
             await store.AppendAsync(_tenant, message);
+        }
+        catch (DuplicateClientMessageException duplicate)
+        {
+            // Older than the in-memory window, but the store remembers every clientMsgId: answer with the original.
+            await ReloadFromStoreAsync(CancellationToken.None);
+            var original = duplicate.Existing;
+            return new SendAck(command.ClientMsgId, _id, original.MessageId, original.Seq, original.Ts);
         }
         catch (Exception ex)
         {

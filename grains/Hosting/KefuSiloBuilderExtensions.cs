@@ -65,6 +65,14 @@ public static class KefuSiloBuilderExtensions
                 o.Invariant = KefuCluster.Invariant;
                 o.ConnectionString = connectionString;
             });
+
+            // Our own message store on the same database (its section may point elsewhere).
+            services.AddOptions<MySqlMessageStoreOptions>()
+                .Configure(o => o.ConnectionString = connectionString)
+                .Bind(configuration.GetSection(MySqlMessageStoreOptions.Section));
+            services.AddSingleton<MySqlMessageStore>();
+            services.AddSingleton<IMessageStore>(sp => sp.GetRequiredService<MySqlMessageStore>());
+            services.AddHostedService<MessagePartitionMaintenance>();
         }
         else
         {
