@@ -286,10 +286,17 @@ public sealed partial class ConversationGrain(
         _acks.Clear();
         _ackOrder.Clear();
         _lastSeq = 0;
-        var latest = await store.ReadLatestAsync(_tenant, _id, _options.RecentWindow, cancellationToken);
+        // Enough history to answer every retry inside the idempotency window, of which the newest part stays as the
+        // recent-message window.
+        var latest = await store.ReadLatestAsync(_tenant, _id, Math.Max(_options.RecentWindow, _options.IdempotencyWindow), cancellationToken);
         foreach (var message in latest)
         {
             Remember(message);
+        }
+
+        if (_recent.Count > _options.RecentWindow)
+        {
+            _recent.RemoveRange(0, _recent.Count - _options.RecentWindow);
         }
     }
 
