@@ -38,6 +38,7 @@ public sealed class FailoverTests
 
         await victim.KillAsync();
         await sending;
+        Assert.True(sender.Retries > 0, "the kill never reached the client: the test proved nothing");
 
         await AssertExactlyOnceAsync(cluster, token, conversationId, sender, total);
     }
@@ -123,6 +124,32 @@ public sealed class FailoverTests
         var ack = await again.SendMessageAsync("hello after the restart");
         Assert.Equal(conversationId, ack.Str("conversationId"));
         Assert.Equal(4, ack.Long("seq"));
+    }
+
+    [Fact]
+    public async Task The_silo_dashboard_is_for_admins_only()
+    {
+        await using var cluster = await KefuTestCluster.StartAsync(silos: 1);
+        var silo = cluster.Silos[0].Process;
+        using var anonymous = new HttpClient { BaseAddress = silo.Http };
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/healthz")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/dashboard")).StatusCode);
+
+        var adminToken = await cluster.LoginAsync();
+        using (var agentCreator = cluster.Http(adminToken))
+        {
+            var created = await agentCreator.PostAsJsonAsync("/api/v1/agents", new { username = "dave", password = "dave-password" });
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+
+        var agentToken = await cluster.LoginAsync("dave", "dave-password");
+        Assert.Equal(HttpStatusCode.Forbidden, (await anonymous.GetAsync($"/dashboard?access_token={agentToken}")).StatusCode);
+
+        // A browser opens it once with the token; the page's own calls then ride on the cookie it set.
+        var cookies = new CookieContainer();
+        using var browser = new HttpClient(new HttpClientHandler { CookieContainer = cookies }) { BaseAddress = silo.Http };
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"/dashboard?access_token={adminToken}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/dashboard")).StatusCode);
     }
 
     private static async Task AssertExactlyOnceAsync(KefuTestCluster cluster, string token, string conversationId, ResilientSender sender, int total)
