@@ -1,6 +1,7 @@
 using Kefu.Contracts.Grains;
 using Kefu.Contracts.Identity;
 using Kefu.Contracts.Messages;
+using Kefu.Grains.Directory;
 using Kefu.Grains.Hosting;
 using Kefu.Grains.Push;
 using Kefu.Grains.Storage;
@@ -17,6 +18,7 @@ namespace Kefu.Grains.Conversations;
 public sealed partial class ConversationGrain(
     [PersistentState("conversation", KefuStorage.Name)] IPersistentState<ConversationState> state,
     IMessageStore store,
+    IConversationDirectory directory,
     GatewayPusher pusher,
     IOptions<ConversationOptions> options,
     TimeProvider time,
@@ -60,7 +62,12 @@ public sealed partial class ConversationGrain(
             state.State.CreatedAt = time.GetUtcNow();
             await state.WriteStateAsync();
             ApplyPresence(command.VisitorPresence);
-            PublishChanged();
+            await PublishChangedAsync();
+        }
+        else
+        {
+            // A retried start (the first one may have failed after the state write): make sure the directory has it.
+            await directory.UpsertAsync(Summary());
         }
 
         return Summary();
@@ -152,7 +159,7 @@ public sealed partial class ConversationGrain(
         if (changed)
         {
             await state.WriteStateAsync();
-            PublishChanged();
+            await PublishChangedAsync();
         }
 
         return new JoinResult(_id, _lastSeq);
@@ -367,9 +374,10 @@ public sealed partial class ConversationGrain(
         }
     }
 
-    private void PublishChanged()
+    private async Task PublishChangedAsync()
     {
         var summary = Summary();
+        await directory.UpsertAsync(summary);
         Push(new ConversationEvent(summary), excludeConnection: null, excludeParticipant: null);
         _ = GrainFactory.GetGrain<ITenantGrain>(_tenant).ConversationChanged(summary);
     }

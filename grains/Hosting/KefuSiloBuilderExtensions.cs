@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Kefu.Grains.Directory;
 using Kefu.Grains.Push;
 using Kefu.Grains.Storage;
 using Microsoft.Extensions.Configuration;
@@ -72,6 +73,7 @@ public static class KefuSiloBuilderExtensions
                 .Bind(configuration.GetSection(MySqlMessageStoreOptions.Section));
             services.AddSingleton<MySqlMessageStore>();
             services.AddSingleton<IMessageStore>(sp => sp.GetRequiredService<MySqlMessageStore>());
+            services.AddSingleton<IConversationDirectory, MySqlConversationDirectory>();
             services.AddHostedService<MessagePartitionMaintenance>();
         }
         else
@@ -84,6 +86,7 @@ public static class KefuSiloBuilderExtensions
         services.Configure<PresenceOptions>(configuration.GetSection(PresenceOptions.Section));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IMessageStore, InMemoryMessageStore>();
+        services.TryAddSingleton<IConversationDirectory, InMemoryConversationDirectory>();
         services.TryAddSingleton<GatewayPusher>();
         return silo;
     }

@@ -1,6 +1,7 @@
 using Kefu.Contracts.Grains;
 using Kefu.Contracts.Identity;
 using Kefu.Contracts.Messages;
+using Kefu.Grains.Directory;
 using Kefu.Grains.Hosting;
 using Kefu.Grains.Push;
 
@@ -10,31 +11,24 @@ namespace Kefu.Grains.Tenants;
 public sealed class TenantState
 {
     [Id(0)] public Dictionary<string, AgentProfile> Agents { get; set; } = new(StringComparer.Ordinal);
-
-    [Id(1)] public Dictionary<string, ConversationSummary> Conversations { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>
-/// A tenant's directory. Conversation summaries arrive one-way from conversation grains when status or assignee
-/// change (never per message) and are written back in the background at most once per flush interval.
+/// A tenant: its agents, and which gateways hold its online agents so that new and changed conversations reach
+/// agent consoles by push. The conversation list itself lives in the <see cref="IConversationDirectory"/>, written
+/// by each conversation grain, so this grain's state stays small however many conversations there are.
 /// </summary>
 public sealed class TenantGrain(
     [PersistentState("tenant", KefuStorage.Name)] IPersistentState<TenantState> state,
+    IConversationDirectory directory,
     GatewayPusher pusher) : Grain, ITenantGrain
 {
-    private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(1);
-
     private readonly Dictionary<string, ParticipantPresence> _onlineAgents = new(StringComparer.Ordinal);
-    private bool _dirty;
-    private IGrainTimer? _flushTimer;
 
     private string Tenant => this.GetPrimaryKeyString();
 
     public Task ConversationChanged(ConversationSummary summary)
     {
-        state.State.Conversations[summary.ConversationId] = summary;
-        MarkDirty();
-
         // Agents see unassigned conversations, their own, and (admins) all of them.
         var byGateway = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         foreach (var (key, presence) in _onlineAgents)
@@ -45,9 +39,8 @@ public sealed class TenantGrain(
                 continue; // Participants hear it from the conversation itself.
             }
 
-            var visible = summary.AssigneeId is null || summary.AssigneeId == agentId || summary.AgentIds.Contains(agentId)
-                || (state.State.Agents.TryGetValue(agentId, out var profile) && profile.IsAdmin);
-            if (!visible)
+            var isAdmin = state.State.Agents.TryGetValue(agentId, out var profile) && profile.IsAdmin;
+            if (!summary.IsVisibleTo(agentId, isAdmin))
             {
                 continue;
             }
@@ -72,22 +65,13 @@ public sealed class TenantGrain(
         return Task.CompletedTask;
     }
 
-    public Task<ConversationSummary[]> ListConversations(ConversationQuery query)
-    {
-        var result = state.State.Conversations.Values
-            .Where(c => query.Status is null || c.Status == query.Status)
-            .Where(c => query.IsAdmin || c.AssigneeId is null || c.AssigneeId == query.AgentId || c.AgentIds.Contains(query.AgentId))
-            .OrderByDescending(c => c.CreatedAt)
-            .Take(Math.Max(0, query.Limit))
-            .ToArray();
-        return Task.FromResult(result);
-    }
+    public async Task<ConversationSummary[]> ListConversations(ConversationQuery query) =>
+        [.. await directory.ListAsync(Tenant, query)];
 
     public async Task RegisterAgent(AgentProfile profile)
     {
         state.State.Agents[profile.AgentId] = profile;
         await state.WriteStateAsync();
-        _dirty = false;
     }
 
     public Task<AgentProfile[]> ListAgents() =>
@@ -112,36 +96,6 @@ public sealed class TenantGrain(
         }
 
         return Task.CompletedTask;
-    }
-
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        if (_dirty)
-        {
-            await state.WriteStateAsync(cancellationToken);
-        }
-    }
-
-    private void MarkDirty()
-    {
-        _dirty = true;
-        _flushTimer ??= this.RegisterGrainTimer(
-            static (self, _) => self.FlushAsync(),
-            this,
-            new GrainTimerCreationOptions(FlushInterval, FlushInterval) { KeepAlive = true });
-    }
-
-    private async Task FlushAsync()
-    {
-        if (!_dirty)
-        {
-            _flushTimer?.Dispose();
-            _flushTimer = null;
-            return;
-        }
-
-        _dirty = false;
-        await state.WriteStateAsync();
     }
 
     private string AgentIdOf(string participantKey) =>

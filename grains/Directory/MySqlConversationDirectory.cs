@@ -1,0 +1,80 @@
+using Kefu.Contracts.Grains;
+using Kefu.Contracts.Messages;
+using Kefu.Grains.Storage;
+using Microsoft.Extensions.Options;
+using MySqlConnector;
+
+namespace Kefu.Grains.Directory;
+
+/// <summary>The cluster-mode directory: table <c>kefu_conversation</c> (deploy/mysql/003-conversations.sql).</summary>
+public sealed class MySqlConversationDirectory(IOptions<MySqlMessageStoreOptions> options) : IConversationDirectory
+{
+    private const string Upsert = """
+        INSERT INTO kefu_conversation
+            (tenant, conversation_id, inbox, visitor_id, visitor_name, status, assignee_id, agent_ids, last_seq, created_at, updated_at)
+        VALUES (@tenant, @id, @inbox, @visitor, @visitorName, @status, @assignee, @agents, @lastSeq, @createdAt, UTC_TIMESTAMP(6))
+        ON DUPLICATE KEY UPDATE
+            visitor_name = VALUES(visitor_name), status = VALUES(status), assignee_id = VALUES(assignee_id),
+            agent_ids = VALUES(agent_ids), last_seq = GREATEST(last_seq, VALUES(last_seq)), updated_at = VALUES(updated_at)
+        """;
+
+    private readonly string _connectionString = options.Value.ConnectionString;
+
+    public async ValueTask UpsertAsync(ConversationSummary summary, CancellationToken cancellationToken = default)
+    {
+        await using var connection = new MySqlConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new MySqlCommand(Upsert, connection);
+        command.Parameters.AddWithValue("@tenant", summary.Tenant);
+        command.Parameters.AddWithValue("@id", Ulid.Parse(summary.ConversationId).ToByteArray());
+        command.Parameters.AddWithValue("@inbox", summary.Inbox);
+        command.Parameters.AddWithValue("@visitor", summary.VisitorId);
+        command.Parameters.AddWithValue("@visitorName", summary.VisitorName);
+        command.Parameters.AddWithValue("@status", summary.Status);
+        command.Parameters.AddWithValue("@assignee", summary.AssigneeId);
+        command.Parameters.AddWithValue("@agents", string.Join(',', summary.AgentIds));
+        command.Parameters.AddWithValue("@lastSeq", summary.LastSeq);
+        command.Parameters.AddWithValue("@createdAt", summary.CreatedAt.UtcDateTime);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async ValueTask<IReadOnlyList<ConversationSummary>> ListAsync(string tenant, ConversationQuery query, CancellationToken cancellationToken = default)
+    {
+        // Agent ids are [a-z0-9._-], so a comma-separated list and FIND_IN_SET are exact.
+        var sql = $"""
+            SELECT conversation_id, inbox, visitor_id, visitor_name, status, assignee_id, agent_ids, last_seq, created_at
+            FROM kefu_conversation
+            WHERE tenant = @tenant
+              {(query.Status is null ? string.Empty : "AND status = @status")}
+              {(query.IsAdmin ? string.Empty : "AND (assignee_id IS NULL OR assignee_id = @agent OR FIND_IN_SET(@agent, agent_ids) > 0)")}
+            ORDER BY conversation_id DESC
+            LIMIT @limit
+            """;
+        await using var connection = new MySqlConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new MySqlCommand(sql, connection);
+        command.Parameters.AddWithValue("@tenant", tenant);
+        command.Parameters.AddWithValue("@status", query.Status);
+        command.Parameters.AddWithValue("@agent", query.AgentId);
+        command.Parameters.AddWithValue("@limit", Math.Max(0, query.Limit));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var result = new List<ConversationSummary>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var agents = reader.GetString(6);
+            result.Add(new ConversationSummary(
+                new Ulid(reader.GetFieldValue<byte[]>(0)).ToString(),
+                tenant,
+                reader.GetString(1),
+                reader.GetString(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3),
+                reader.GetString(4),
+                reader.IsDBNull(5) ? null : reader.GetString(5),
+                reader.GetInt64(7),
+                new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(8), DateTimeKind.Utc)),
+                agents.Length == 0 ? [] : agents.Split(',')));
+        }
+
+        return result;
+    }
+}
