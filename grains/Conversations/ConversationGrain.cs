@@ -120,8 +120,18 @@ public sealed partial class ConversationGrain(
         catch (Exception ex)
         {
             // The write may or may not have landed: re-read the truth so seq and the retry window match the store.
+            // If even that fails (the store is down), this activation's view cannot be trusted: let a new one read it.
             LogAppendFailed(logger, ex, _id, message.Seq);
-            await ReloadFromStoreAsync(CancellationToken.None);
+            try
+            {
+                await ReloadFromStoreAsync(CancellationToken.None);
+            }
+            catch (Exception reloadFailure)
+            {
+                LogAppendFailed(logger, reloadFailure, _id, message.Seq);
+                DeactivateOnIdle();
+            }
+
             throw;
         }
 
@@ -289,13 +299,13 @@ public sealed partial class ConversationGrain(
 
     private async Task ReloadFromStoreAsync(CancellationToken cancellationToken)
     {
+        // Enough history to answer every retry inside the idempotency window, of which the newest part stays as the
+        // recent-message window. Read first: a failed read leaves the current view as it was.
+        var latest = await store.ReadLatestAsync(_tenant, _id, Math.Max(_options.RecentWindow, _options.IdempotencyWindow), cancellationToken);
         _recent.Clear();
         _acks.Clear();
         _ackOrder.Clear();
         _lastSeq = 0;
-        // Enough history to answer every retry inside the idempotency window, of which the newest part stays as the
-        // recent-message window.
-        var latest = await store.ReadLatestAsync(_tenant, _id, Math.Max(_options.RecentWindow, _options.IdempotencyWindow), cancellationToken);
         foreach (var message in latest)
         {
             Remember(message);
