@@ -127,6 +127,26 @@ public sealed class FrameSizeTests(ITestOutputHelper output)
         Assert.Equal(ts.AddTicks(-9), ProtoValues.FromUnixMicroseconds(ProtoValues.UnixMicroseconds(ts)));
     }
 
+    [Fact]
+    public void The_documented_example_encodes_as_documented()
+    {
+        var send = new Kefu.Contracts.Protocol.ClientFrame
+        {
+            Send = new Kefu.Contracts.Protocol.SendRequest { ClientMsgId = "c1", Text = "Hello 你好" },
+        };
+        Assert.Equal("0a120a026331120c48656c6c6f20e4bda0e5a5bd", Convert.ToHexStringLower(Google.Protobuf.MessageExtensions.ToByteArray(send)));
+
+        var ts = DateTimeOffset.Parse("2026-11-26T23:37:06.9946429Z", System.Globalization.CultureInfo.InvariantCulture);
+        var ack = new SendAck("c1", "01M8D3GK415W2ADS6CA5N22P15", Ulid.Parse("01M8D3GK5J8RM47EH8M0Q0P0RB"), 1, ts);
+        Assert.Equal(53, ProtobufFrameWriter.Ack(ack).Length);
+        Assert.Equal(164, FrameWriter.Ack(ack).Length);
+
+        var decoded = Kefu.Contracts.Protocol.ServerFrame.Parser.ParseFrom(ProtobufFrameWriter.Ack(ack)).Ack;
+        Assert.Equal(1_795_736_226_994_642L, decoded.Ts);
+        Assert.True(ProtoValues.TryReadUlid(decoded.ConversationId, out var conversationId));
+        Assert.Equal("01M8D3GK415W2ADS6CA5N22P15", conversationId);
+    }
+
     /// <summary>A real ULID for the given time (random part from the test's seeded generator).</summary>
     private static Ulid NewUlid(DateTimeOffset time, Random random)
     {
