@@ -76,7 +76,7 @@ public sealed partial class ChatConnection
             {
                 cursor.LastSeq = message.Seq;
                 cursor.ShownSeq = Math.Max(cursor.ShownSeq, message.Seq);
-                await WriteAsync(FrameWriter.Message(message), token);
+                await WriteAsync(_frames.Message(message), token);
             }
         }
     }
@@ -90,14 +90,15 @@ public sealed partial class ChatConnection
         // what this connection has really been shown.
         cursor.LastSeq = end.LastSeq is { } lastSeq ? Math.Min(cursor.LastSeq, lastSeq) : cursor.ShownSeq;
 
-        await WriteAsync(end.Error ?? FrameWriter.Synced(end.ConversationId, Math.Max(end.LastSeq ?? 0, cursor.LastSeq)), token);
+        await WriteAsync(end.Error ?? _frames.Synced(end.ConversationId, Math.Max(end.LastSeq ?? 0, cursor.LastSeq)), token);
         if (cursor.Held.Count == 0)
         {
             return;
         }
 
-        var held = cursor.Held.OrderBy(l => l.Seq).ToArray();
+        var held = cursor.Held.ToArray();
         cursor.Held.Clear();
+        Array.Sort(held, static (a, b) => a.Seq.CompareTo(b.Seq));
         foreach (var live in held)
         {
             await WriteLiveAsync(live, token);
@@ -115,7 +116,7 @@ public sealed partial class ChatConnection
     }
 
     private ValueTask WriteAsync(byte[] frame, CancellationToken token) =>
-        _socket!.SendAsync(frame.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, token);
+        _socket!.SendAsync(frame.AsMemory(), _frames.MessageType, endOfMessage: true, token);
 
     /// <summary>What this connection has been shown of one conversation.</summary>
     private sealed class Cursor

@@ -23,12 +23,15 @@ public sealed partial class ChatConnection
     private readonly TokenBucket _bucket;
     private readonly CancellationTokenSource _stop = new();
     private readonly Dictionary<string, Cursor> _cursors = new(StringComparer.Ordinal);
+    private readonly FrameEncoder _frames;
     private int _rejectedInARow;
     private WebSocket? _socket;
 
-    public ChatConnection(Caller caller, string gatewayId, IGrainFactory grains, KefuWebSocketOptions options, ILogger logger)
+    public ChatConnection(Caller caller, string gatewayId, IGrainFactory grains, KefuWebSocketOptions options, ILogger logger, FrameEncoding encoding = FrameEncoding.Json)
     {
         Caller = caller;
+        Encoding = encoding;
+        _frames = FrameEncoder.For(encoding);
         ParticipantKey = caller.ParticipantKey;
         Id = string.Concat(gatewayId, ":", Ulid.NewUlid().ToString());
         _gatewayId = gatewayId;
@@ -49,11 +52,17 @@ public sealed partial class ChatConnection
 
     public string ParticipantKey { get; }
 
+    /// <summary>The negotiated subprotocol's encoding, both ways.</summary>
+    public FrameEncoding Encoding { get; }
+
     private IConnectedParticipant Participant => Caller.Role == ParticipantRole.Visitor
         ? _grains.GetGrain<IVisitorGrain>(Tenancy.Key(Caller.Tenant, Caller.Id))
         : _grains.GetGrain<IAgentGrain>(Tenancy.Key(Caller.Tenant, Caller.Id));
 
-    /// <summary>Called by the gateway observer for pushed events; never blocks. A client too far behind is dropped.</summary>
+    /// <summary>
+    /// Called by the gateway observer for pushed events, with <paramref name="frame"/> already encoded in this
+    /// connection's <see cref="Encoding"/>; never blocks. A client too far behind is dropped.
+    /// </summary>
     public void Deliver(ChatEvent @event, byte[] frame)
     {
         Outbound item = @event is MessageEvent m ? new Outbound.Live(m.ConversationId, m.Message.Seq, frame) : new Outbound.Frame(frame);
@@ -165,9 +174,11 @@ public sealed partial class ChatConnection
                 }
                 while (!result.EndOfMessage);
 
-                if (result.MessageType == WebSocketMessageType.Binary)
+                if (result.MessageType != _frames.MessageType)
                 {
-                    await CloseAsync(WebSocketCloseStatus.InvalidMessageType, "binary frames need the kefu.v1.bin subprotocol", token);
+                    await CloseAsync(WebSocketCloseStatus.InvalidMessageType, Encoding == FrameEncoding.Binary
+                        ? "text frames need the kefu.v1.json subprotocol"
+                        : "binary frames need the kefu.v1.bin subprotocol", token);
                     return;
                 }
 
@@ -184,12 +195,14 @@ public sealed partial class ChatConnection
     }
 
     /// <returns>false when the connection must close.</returns>
-    private async Task<bool> HandleFrameAsync(ReadOnlyMemory<byte> utf8, CancellationToken token)
+    private async Task<bool> HandleFrameAsync(ReadOnlyMemory<byte> data, CancellationToken token)
     {
-        var parsed = ClientFrame.TryParse(utf8.Span, out var frame, out var invalid);
+        var parsed = Encoding == FrameEncoding.Binary
+            ? ClientFrame.TryParseProtobuf(data.Span, out var frame, out var invalid)
+            : ClientFrame.TryParse(data.Span, out frame, out invalid);
         if (!_bucket.TryTake())
         {
-            TrySend(FrameWriter.Error(ErrorCodes.RateLimited, "Too many frames; slow down.", frame.ClientMsgId));
+            TrySend(_frames.Error(ErrorCodes.RateLimited, "Too many frames; slow down.", frame.ClientMsgId));
             if (++_rejectedInARow >= _options.MaxRejectedInARow)
             {
                 await CloseAsync(WebSocketCloseStatus.PolicyViolation, $"{ErrorCodes.RateLimited}: flooding", token);
@@ -202,7 +215,7 @@ public sealed partial class ChatConnection
         _rejectedInARow = 0;
         if (!parsed)
         {
-            TrySend(FrameWriter.Error(invalid!.Code, invalid.Message, frame.ClientMsgId));
+            TrySend(_frames.Error(invalid!.Code, invalid.Message, frame.ClientMsgId));
             return true;
         }
 
@@ -210,13 +223,13 @@ public sealed partial class ChatConnection
         {
             var reply = frame.Type switch
             {
-                "ping" => FrameWriter.Pong(),
+                "ping" => _frames.Pong(),
                 "send" => await SendAsync(frame),
                 "join" => await JoinAsync(frame),
                 "sync" => await SyncAsync(frame, token),
                 "typing" => await TypingAsync(frame),
                 "read" => await ReadAsync(frame),
-                _ => FrameWriter.Error(ErrorCodes.UnknownType, $"Unknown frame type '{frame.Type}'.", frame.ClientMsgId),
+                _ => _frames.Error(ErrorCodes.UnknownType, $"Unknown frame type '{frame.Type}'.", frame.ClientMsgId),
             };
             if (reply is not null)
             {
@@ -227,7 +240,7 @@ public sealed partial class ChatConnection
         {
             // A grain call failed or timed out: the client may retry (sends are idempotent by clientMsgId).
             LogFrameFailed(_logger, ex, Id, frame.Type);
-            TrySend(FrameWriter.Error(ErrorCodes.Unavailable, "The request could not be completed; retry it.", frame.ClientMsgId));
+            TrySend(_frames.Error(ErrorCodes.Unavailable, "The request could not be completed; retry it.", frame.ClientMsgId));
         }
 
         return true;
@@ -237,27 +250,27 @@ public sealed partial class ChatConnection
     {
         if (frame.ClientMsgId is not { Length: > 0 } reference)
         {
-            return FrameWriter.Error(ErrorCodes.MissingField, "send needs a 'clientMsgId'.", frame.ClientMsgId);
+            return _frames.Error(ErrorCodes.MissingField, "send needs a 'clientMsgId'.", frame.ClientMsgId);
         }
 
         if (reference.Length > 64)
         {
-            return FrameWriter.Error(ErrorCodes.InvalidField, "'clientMsgId' must be 1 to 64 characters.", reference);
+            return _frames.Error(ErrorCodes.InvalidField, "'clientMsgId' must be 1 to 64 characters.", reference);
         }
 
         if (frame.Text is null)
         {
-            return FrameWriter.Error(ErrorCodes.MissingField, "send needs a 'text'.", reference);
+            return _frames.Error(ErrorCodes.MissingField, "send needs a 'text'.", reference);
         }
 
         if (frame.Text.Length > _options.MaxTextLength)
         {
-            return FrameWriter.Error(ErrorCodes.TextTooLong, $"'text' is longer than {_options.MaxTextLength} characters.", reference);
+            return _frames.Error(ErrorCodes.TextTooLong, $"'text' is longer than {_options.MaxTextLength} characters.", reference);
         }
 
         if (string.IsNullOrWhiteSpace(frame.Text))
         {
-            return FrameWriter.Error(ErrorCodes.InvalidField, "'text' must not be empty.", reference);
+            return _frames.Error(ErrorCodes.InvalidField, "'text' must not be empty.", reference);
         }
 
         var (conversationId, error) = await ResolveConversationAsync(frame, startForVisitor: true);
@@ -268,15 +281,15 @@ public sealed partial class ChatConnection
 
         var outcome = await Conversation(conversationId).Send(new SendMessage(Caller, reference, frame.Text, Id));
         return outcome.Error is { } refused
-            ? FrameWriter.Error(refused.Code, refused.Message, reference)
-            : FrameWriter.Ack(outcome.Value!);
+            ? _frames.Error(refused.Code, refused.Message, reference)
+            : _frames.Ack(outcome.Value!);
     }
 
     private async Task<byte[]?> JoinAsync(ClientFrame frame)
     {
         if (Caller.Role != ParticipantRole.Agent)
         {
-            return FrameWriter.Error(ErrorCodes.NotAllowed, "Visitors are in their own conversation already; join is for agents.", frame.ClientMsgId);
+            return _frames.Error(ErrorCodes.NotAllowed, "Visitors are in their own conversation already; join is for agents.", frame.ClientMsgId);
         }
 
         var (conversationId, error) = await ResolveConversationAsync(frame, startForVisitor: false);
@@ -287,15 +300,15 @@ public sealed partial class ChatConnection
 
         var outcome = await _grains.GetGrain<IAgentGrain>(Tenancy.Key(Caller.Tenant, Caller.Id)).Join(conversationId);
         return outcome.Error is { } refused
-            ? FrameWriter.Error(refused.Code, refused.Message, frame.ClientMsgId)
-            : FrameWriter.Joined(conversationId, outcome.Value!.LastSeq);
+            ? _frames.Error(refused.Code, refused.Message, frame.ClientMsgId)
+            : _frames.Joined(conversationId, outcome.Value!.LastSeq);
     }
 
     private async Task<byte[]?> SyncAsync(ClientFrame frame, CancellationToken token)
     {
         if (frame.AfterSeq is < 0)
         {
-            return FrameWriter.Error(ErrorCodes.InvalidField, "'afterSeq' must be >= 0.", frame.ClientMsgId);
+            return _frames.Error(ErrorCodes.InvalidField, "'afterSeq' must be >= 0.", frame.ClientMsgId);
         }
 
         var (conversationId, error) = await ResolveConversationAsync(frame, startForVisitor: false);
@@ -314,7 +327,7 @@ public sealed partial class ChatConnection
                 var page = await grain.GetMessages(Caller, afterSeq, SyncPageSize);
                 if (page.Error is { } refused)
                 {
-                    await _outbound.Writer.WriteAsync(new Outbound.SyncEnd(conversationId, null, FrameWriter.Error(refused.Code, refused.Message, frame.ClientMsgId)), token);
+                    await _outbound.Writer.WriteAsync(new Outbound.SyncEnd(conversationId, null, _frames.Error(refused.Code, refused.Message, frame.ClientMsgId)), token);
                     return null;
                 }
 
@@ -333,7 +346,7 @@ public sealed partial class ChatConnection
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             LogFrameFailed(_logger, ex, Id, frame.Type);
-            await _outbound.Writer.WriteAsync(new Outbound.SyncEnd(conversationId, null, FrameWriter.Error(ErrorCodes.Unavailable, "sync failed; retry it.", frame.ClientMsgId)), token);
+            await _outbound.Writer.WriteAsync(new Outbound.SyncEnd(conversationId, null, _frames.Error(ErrorCodes.Unavailable, "sync failed; retry it.", frame.ClientMsgId)), token);
             return null;
         }
     }
@@ -342,7 +355,7 @@ public sealed partial class ChatConnection
     {
         if (frame.State is not ("on" or "off"))
         {
-            return FrameWriter.Error(frame.State is null ? ErrorCodes.MissingField : ErrorCodes.InvalidField, "'state' must be 'on' or 'off'.", frame.ClientMsgId);
+            return _frames.Error(frame.State is null ? ErrorCodes.MissingField : ErrorCodes.InvalidField, "'state' must be 'on' or 'off'.", frame.ClientMsgId);
         }
 
         var (conversationId, error) = await ResolveConversationAsync(frame, startForVisitor: false);
@@ -352,19 +365,19 @@ public sealed partial class ChatConnection
         }
 
         var outcome = await Conversation(conversationId).Typing(Caller, frame.State == "on");
-        return outcome.Error is { } refused ? FrameWriter.Error(refused.Code, refused.Message, frame.ClientMsgId) : null;
+        return outcome.Error is { } refused ? _frames.Error(refused.Code, refused.Message, frame.ClientMsgId) : null;
     }
 
     private async Task<byte[]?> ReadAsync(ClientFrame frame)
     {
         if (frame.Seq is not { } seq)
         {
-            return FrameWriter.Error(ErrorCodes.MissingField, "read needs a 'seq'.", frame.ClientMsgId);
+            return _frames.Error(ErrorCodes.MissingField, "read needs a 'seq'.", frame.ClientMsgId);
         }
 
         if (seq < 0)
         {
-            return FrameWriter.Error(ErrorCodes.InvalidField, "'seq' must be >= 0.", frame.ClientMsgId);
+            return _frames.Error(ErrorCodes.InvalidField, "'seq' must be >= 0.", frame.ClientMsgId);
         }
 
         var (conversationId, error) = await ResolveConversationAsync(frame, startForVisitor: false);
@@ -374,7 +387,7 @@ public sealed partial class ChatConnection
         }
 
         var outcome = await Conversation(conversationId).MarkRead(Caller, seq);
-        return outcome.Error is { } refused ? FrameWriter.Error(refused.Code, refused.Message, frame.ClientMsgId) : null;
+        return outcome.Error is { } refused ? _frames.Error(refused.Code, refused.Message, frame.ClientMsgId) : null;
     }
 
     /// <summary>The frame's conversation; visitors may leave it out and mean their current one.</summary>
@@ -384,19 +397,19 @@ public sealed partial class ChatConnection
         {
             return Ulid.TryParse(given, out _)
                 ? (given, null)
-                : (null, FrameWriter.Error(ErrorCodes.InvalidField, "'conversationId' is not a valid id.", frame.ClientMsgId));
+                : (null, _frames.Error(ErrorCodes.InvalidField, "'conversationId' is not a valid id.", frame.ClientMsgId));
         }
 
         if (Caller.Role != ParticipantRole.Visitor)
         {
-            return (null, FrameWriter.Error(ErrorCodes.MissingField, $"{frame.Type} needs a 'conversationId'.", frame.ClientMsgId));
+            return (null, _frames.Error(ErrorCodes.MissingField, $"{frame.Type} needs a 'conversationId'.", frame.ClientMsgId));
         }
 
         var visitor = _grains.GetGrain<IVisitorGrain>(Tenancy.Key(Caller.Tenant, Caller.Id));
         var current = startForVisitor ? await visitor.GetOrStartConversation() : await visitor.GetCurrentConversation();
         return current is not null
             ? (current, null)
-            : (null, FrameWriter.Error(ErrorCodes.NotFound, "You have no conversation yet; send a message to start one.", frame.ClientMsgId));
+            : (null, _frames.Error(ErrorCodes.NotFound, "You have no conversation yet; send a message to start one.", frame.ClientMsgId));
     }
 
     private IConversationGrain Conversation(string conversationId) =>

@@ -3,8 +3,8 @@ using Kefu.Contracts.Messages;
 
 namespace Kefu.Gateway.WebSockets;
 
-/// <summary>A client → server frame of kefu.v1.json; fields not used by its type are ignored.</summary>
-public sealed class ClientFrame
+/// <summary>A client → server frame of kefu.v1.json or kefu.v1.bin; fields not used by its type are ignored.</summary>
+public sealed partial class ClientFrame
 {
     public string? Type { get; private set; }
 

@@ -3,14 +3,18 @@ using Kefu.Contracts.Messages;
 
 namespace Kefu.Gateway.WebSockets;
 
-/// <summary>The process's one observer: encodes each pushed event once and queues it on the recipients' local connections.</summary>
+/// <summary>
+/// The process's one observer: encodes each pushed event at most once per encoding that a recipient connection
+/// actually speaks (lazily), and queues the same bytes on every local connection of that encoding.
+/// </summary>
 public sealed class GatewayObserver(ConnectionRegistry registry) : IGatewayObserver
 {
     public Task Deliver(PushEnvelope[] batch)
     {
         foreach (var envelope in batch)
         {
-            byte[]? frame = null;
+            byte[]? json = null;
+            byte[]? binary = null;
             foreach (var recipient in envelope.Recipients)
             {
                 foreach (var connection in registry.Get(recipient))
@@ -20,7 +24,9 @@ public sealed class GatewayObserver(ConnectionRegistry registry) : IGatewayObser
                         continue;
                     }
 
-                    frame ??= FrameWriter.Event(envelope.Event);
+                    var frame = connection.Encoding == FrameEncoding.Binary
+                        ? binary ??= ProtobufFrameWriter.Event(envelope.Event)
+                        : json ??= FrameWriter.Event(envelope.Event);
                     connection.Deliver(envelope.Event, frame);
                 }
             }

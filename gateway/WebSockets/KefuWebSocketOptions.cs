@@ -5,6 +5,7 @@ public sealed class KefuWebSocketOptions
 {
     public const string Section = "Kefu:WebSocket";
     public const string JsonSubprotocol = "kefu.v1.json";
+    public const string BinarySubprotocol = "kefu.v1.bin";
 
     /// <summary>A frame larger than this closes the connection with 1009 (message too big).</summary>
     public int MaxFrameBytes { get; set; } = 64 * 1024;

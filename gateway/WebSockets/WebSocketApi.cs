@@ -34,10 +34,11 @@ public static class WebSocketApi
         }
 
         var requested = context.WebSockets.WebSocketRequestedProtocols;
-        if (requested.Count > 0 && !requested.Contains(KefuWebSocketOptions.JsonSubprotocol))
+        var (subprotocol, encoding) = Negotiate(requested);
+        if (requested.Count > 0 && subprotocol is null)
         {
             return Problems.Create(StatusCodes.Status400BadRequest, "unsupported_subprotocol",
-                $"Supported subprotocols: {KefuWebSocketOptions.JsonSubprotocol}.");
+                $"Supported subprotocols: {KefuWebSocketOptions.JsonSubprotocol}, {KefuWebSocketOptions.BinarySubprotocol}.");
         }
 
         var caller = user.ToCaller();
@@ -49,14 +50,14 @@ public static class WebSocketApi
             return Problems.Create(StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, "The token's account does not exist.");
         }
 
-        var connection = new ChatConnection(caller, gateway.Id, grains, options.Value, loggers.CreateLogger<ChatConnection>());
+        var connection = new ChatConnection(caller, gateway.Id, grains, options.Value, loggers.CreateLogger<ChatConnection>(), encoding);
         await connection.OpenAsync(registry);
         WebSocket socket;
         try
         {
             socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
             {
-                SubProtocol = requested.Count > 0 ? KefuWebSocketOptions.JsonSubprotocol : null,
+                SubProtocol = subprotocol,
                 KeepAliveInterval = options.Value.KeepAliveInterval,
             });
         }
@@ -72,5 +73,28 @@ public static class WebSocketApi
         }
 
         return Results.Empty;
+    }
+
+    /// <summary>
+    /// The first supported subprotocol in the client's order of preference; none asked means kefu.v1.json without
+    /// naming a subprotocol in the answer.
+    /// </summary>
+    private static (string? Subprotocol, FrameEncoding Encoding) Negotiate(IList<string> requested)
+    {
+        for (var i = 0; i < requested.Count; i++)
+        {
+            var candidate = requested[i];
+            if (string.Equals(candidate, KefuWebSocketOptions.JsonSubprotocol, StringComparison.Ordinal))
+            {
+                return (KefuWebSocketOptions.JsonSubprotocol, FrameEncoding.Json);
+            }
+
+            if (string.Equals(candidate, KefuWebSocketOptions.BinarySubprotocol, StringComparison.Ordinal))
+            {
+                return (KefuWebSocketOptions.BinarySubprotocol, FrameEncoding.Binary);
+            }
+        }
+
+        return (null, FrameEncoding.Json);
     }
 }
