@@ -112,6 +112,10 @@ public sealed partial class ChatConnection
             try
             {
                 await writer.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
+                if (socket.State == WebSocketState.CloseSent)
+                {
+                    await DrainUntilCloseAsync(socket);
+                }
             }
             catch (Exception)
             {
@@ -416,6 +420,36 @@ public sealed partial class ChatConnection
         _grains.GetGrain<IConversationGrain>(Tenancy.Key(Caller.Tenant, conversationId));
 
     private void TrySend(byte[] frame) => _outbound.Writer.TryWrite(new Outbound.Frame(frame));
+
+    /// <summary>
+    /// We closed (too large, wrong frame kind, flooding): read and discard until the client's close arrives, briefly.
+    /// Closing the TCP connection with unread client data in the kernel would send a reset, and the client could lose
+    /// our close frame and its reason.
+    /// </summary>
+    private static async Task DrainUntilCloseAsync(WebSocket socket)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        var scratch = ArrayPool<byte>.Shared.Rent(4096);
+        try
+        {
+            while (socket.State == WebSocketState.CloseSent)
+            {
+                var result = await socket.ReceiveAsync(scratch.AsMemory(), timeout.Token);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+        {
+            // The client did not answer in time or went away; the connection ends either way.
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
 
     private async Task CloseAsync(WebSocketCloseStatus status, string reason, CancellationToken token)
     {
