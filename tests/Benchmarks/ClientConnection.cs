@@ -167,6 +167,10 @@ public sealed class ClientConnection : IAsyncDisposable
         {
             return e.Message;
         }
+        catch (ObjectDisposedException e)
+        {
+            return e.Message;
+        }
     }
 
     public Task SendSendAsync(string clientMsgId, string? conversationId, string text, CancellationToken cancellationToken) =>
@@ -204,7 +208,9 @@ public sealed class ClientConnection : IAsyncDisposable
                 writer.WriteEndObject();
             }
 
-            await _socket.SendAsync(_sendBuffer.WrittenMemory, WebSocketMessageType.Text, true, cancellationToken);
+            // Not cancellable on purpose: cancelling a WebSocket send aborts the socket, and the end of a run would
+            // then look like a disconnect. A send that blocks is bounded by the run's timeouts instead.
+            await _socket.SendAsync(_sendBuffer.WrittenMemory, WebSocketMessageType.Text, true, CancellationToken.None);
         }
         finally
         {
@@ -212,7 +218,8 @@ public sealed class ClientConnection : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Starts the closing handshake (bounded to 2 s); the receive loop ends when the server answers.</summary>
+    public async Task CloseAsync()
     {
         if (_socket.State == WebSocketState.Open)
         {
@@ -226,7 +233,11 @@ public sealed class ClientConnection : IAsyncDisposable
                 // Closing is best effort.
             }
         }
+    }
 
+    public async ValueTask DisposeAsync()
+    {
+        await CloseAsync();
         _socket.Dispose();
         _sendLock.Dispose();
     }

@@ -122,8 +122,12 @@ internal sealed class IdleRun(BenchmarkOptions options, Uri[] urls)
     private async Task CloseAllAsync(CancellationTokenSource lifetime, CancellationTokenSource progressCts, Task progress)
     {
         _phase = "close";
+        var all = _connections.Where(c => c is not null).Select(c => c!).ToList();
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = 256 };
+        await Parallel.ForEachAsync(all, parallel, async (c, _) => await c.CloseAsync());
+        await Task.WhenAny(Task.WhenAll(all.Select(c => c.ReceiveLoop)), Task.Delay(TimeSpan.FromSeconds(10)));
         await lifetime.CancelAsync();
-        await Parallel.ForEachAsync(_connections.Where(c => c is not null), new ParallelOptions { MaxDegreeOfParallelism = 256 }, async (c, _) => await c!.DisposeAsync());
+        await Parallel.ForEachAsync(all, parallel, async (c, _) => await c.DisposeAsync());
         await progressCts.CancelAsync();
         await progress;
     }
@@ -256,6 +260,10 @@ internal sealed class IdleRun(BenchmarkOptions options, Uri[] urls)
                 _run._metrics.OtherError("ping failed: " + e.Message);
             }
         }
+
+        public Task ReceiveLoop => _receiveLoop;
+
+        public Task CloseAsync() => _connection.CloseAsync();
 
         public async ValueTask DisposeAsync()
         {

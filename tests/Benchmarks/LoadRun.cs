@@ -95,8 +95,10 @@ internal sealed class LoadRun
         {
             _metrics.Stopping = true;
             _phase = "close";
+            var all = _visitors.Concat(_agents).Where(p => p is not null).ToList();
+            await Task.WhenAll(all.Select(p => p.CloseAsync()));
             await runCts.CancelAsync();
-            await Task.WhenAll(_visitors.Concat(_agents).Where(p => p is not null).Select(p => p.DisposeAsync().AsTask()));
+            await Task.WhenAll(all.Select(p => p.DisposeAsync().AsTask()));
             await progressCts.CancelAsync();
             await progress;
         }
@@ -499,6 +501,13 @@ internal sealed class LoadRun
                     pending.Waiter?.TrySetCanceled();
                 }
             }
+        }
+
+        /// <summary>Closes gracefully and waits (up to 2 s) for the server's close.</summary>
+        public async Task CloseAsync()
+        {
+            await _connection.CloseAsync();
+            await Task.WhenAny(_receiveLoop, Task.Delay(TimeSpan.FromSeconds(2)));
         }
 
         public async ValueTask DisposeAsync()

@@ -80,7 +80,14 @@ public sealed class RelayServer : IAsyncDisposable
                 var target = visitorPeer ?? conversationId;
                 if (target is not null && _peers.TryGetValue(target, out var peer))
                 {
-                    await peer.SendAsync(buffer.AsMemory(0, count), ct);
+                    try
+                    {
+                        await peer.SendAsync(buffer.AsMemory(0, count), ct);
+                    }
+                    catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException)
+                    {
+                        // The peer went away; the sender still gets its ack.
+                    }
                 }
 
                 await self.SendAsync(Ack(clientMsgId, conversationId), ct);
