@@ -155,10 +155,9 @@ internal sealed class IdleRun(BenchmarkOptions options, Uri[] urls)
         {
             do
             {
-                for (var k = 0; k < Math.Min(options.PingSample, open.Length); k++)
+                for (var k = 0; k < Math.Min(options.PingSample, open.Length) && !ct.IsCancellationRequested; k++)
                 {
-                    var c = open[next++ % open.Length];
-                    await c.PingAsync(ct);
+                    await open[next++ % open.Length].PingAsync();
                 }
             }
             while (await timer.WaitForNextTickAsync(ct));
@@ -242,7 +241,8 @@ internal sealed class IdleRun(BenchmarkOptions options, Uri[] urls)
             }
         }
 
-        public async Task PingAsync(CancellationToken ct)
+        /// <summary>One ping; not cancellable, so a ping counted as sent was sent.</summary>
+        public async Task PingAsync()
         {
             if (!IsOpen)
             {
@@ -250,10 +250,10 @@ internal sealed class IdleRun(BenchmarkOptions options, Uri[] urls)
             }
 
             Interlocked.Exchange(ref _pingSentAt, Stopwatch.GetTimestamp());
-            Interlocked.Increment(ref _run._pingsSent);
             try
             {
-                await _connection.SendPingAsync(ct);
+                await _connection.SendPingAsync(CancellationToken.None);
+                Interlocked.Increment(ref _run._pingsSent);
             }
             catch (Exception e) when (e is System.Net.WebSockets.WebSocketException or IOException or ObjectDisposedException)
             {

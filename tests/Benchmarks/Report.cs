@@ -37,7 +37,9 @@ public static class Report
         Line(sb);
         if (result.KefuToRelayRatio is { } ratio)
         {
-            Line(sb, $"**Kefu throughput = {ratio:P1} of the raw relay** (delivered msgs/s, same machine, same run).");
+            Line(sb, options.Mode == BenchmarkMode.Rate
+                ? $"Kefu delivered {ratio:P1} of the relay's msgs/s at the same fixed rate (100 % = both kept up; compare the latencies, or use the closed loop for throughput)."
+                : $"**Kefu throughput = {ratio:P1} of the raw relay** (delivered msgs/s, same machine, same run).");
             Line(sb);
         }
 
