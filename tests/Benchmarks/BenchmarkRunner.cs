@@ -22,7 +22,7 @@ public static class BenchmarkRunner
         cap.CancelAfter(runs * (options.SetupTimeout + options.Warmup + options.Duration + TimeSpan.FromMinutes(1)));
         var ct = cap.Token;
 
-        var result = new BenchmarkResult { StartedAt = DateTimeOffset.UtcNow, CommandLine = string.Join(' ', commandLine ?? []) };
+        var result = new BenchmarkResult { StartedAt = DateTimeOffset.UtcNow, CommandLine = Redact(commandLine) };
         var urls = options.Urls.ToArray();
         if (options.Mode == BenchmarkMode.Idle)
         {
@@ -65,5 +65,20 @@ public static class BenchmarkRunner
         }
 
         return result;
+    }
+
+    /// <summary>The command line for the report, without the admin password.</summary>
+    private static string Redact(IEnumerable<string>? commandLine)
+    {
+        var args = commandLine?.ToList() ?? [];
+        for (var i = 0; i < args.Count - 1; i++)
+        {
+            if (args[i] == "--admin-password")
+            {
+                args[i + 1] = "***";
+            }
+        }
+
+        return string.Join(' ', args);
     }
 }
