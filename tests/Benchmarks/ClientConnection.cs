@@ -242,13 +242,24 @@ public sealed class ClientConnection : IAsyncDisposable
         _sendLock.Dispose();
     }
 
-    /// <summary>The payload: a Stopwatch timestamp (19 digits), '|', then padding to <paramref name="bytes"/>.</summary>
-    public static string MakeText(long timestamp, int bytes)
+    /// <summary>
+    /// The payload: a Stopwatch timestamp (19 digits), '|', a tag (the clientMsgId a reply answers, or empty), '|',
+    /// then padding to <paramref name="bytes"/>.
+    /// </summary>
+    public static string MakeText(long timestamp, int bytes, string? tag = null)
     {
         var sb = new StringBuilder(bytes);
-        sb.Append(timestamp.ToString("D19", System.Globalization.CultureInfo.InvariantCulture)).Append('|');
+        sb.Append(timestamp.ToString("D19", System.Globalization.CultureInfo.InvariantCulture)).Append('|').Append(tag).Append('|');
         sb.Append('x', Math.Max(0, bytes - sb.Length));
         return sb.ToString();
+    }
+
+    /// <summary>The tag of a text made by <see cref="MakeText"/>.</summary>
+    public static ReadOnlySpan<char> ReadTag(string text)
+    {
+        var rest = text.AsSpan(20);
+        var end = rest.IndexOf('|');
+        return end < 0 ? [] : rest[..end];
     }
 
     public static bool TryReadTimestamp(string? text, out long timestamp)

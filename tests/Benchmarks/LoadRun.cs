@@ -231,9 +231,9 @@ internal sealed class LoadRun
         {
             while (!ct.IsCancellationRequested)
             {
-                var now = Stopwatch.GetTimestamp();
-                var reply = visitor.ExpectReply();
-                var ack = await visitor.SendMessageAsync(now, ct);
+                var id = visitor.NextId();
+                var reply = visitor.ExpectReply(id);
+                var ack = await visitor.SendMessageAsync(Stopwatch.GetTimestamp(), ct, id);
                 if (!await ack.WaitAsync(o.Timeout, ct).ContinueWith(t => t.IsCompletedSuccessfully, TaskScheduler.Default))
                 {
                     ct.ThrowIfCancellationRequested();
@@ -279,7 +279,7 @@ internal sealed class LoadRun
                     await Task.Delay(wait, ct);
                 }
 
-                await visitor.SendMessageAsync(next, ct);
+                await visitor.SendMessageAsync(next, ct, visitor.NextId());
                 next += interval;
             }
         }
@@ -352,7 +352,8 @@ internal sealed class LoadRun
         private readonly Task<string> _receiveLoop;
         private readonly Lock _joinLock = new();
         private readonly Dictionary<string, TaskCompletionSource> _joins = new(StringComparer.Ordinal);
-        private TaskCompletionSource? _reply;
+        private (string Id, TaskCompletionSource Waiter)? _reply;
+        private readonly Lock _replyLock = new();
         private long _counter;
 
         public Participant(LoadRun run, ClientConnection connection, bool isAgent, string name, CancellationToken lifetime)
@@ -404,11 +405,11 @@ internal sealed class LoadRun
                         Metrics.Delivered(sentAt, _isAgent);
                         if (_isAgent)
                         {
-                            _ = ReplyAsync(frame.ConversationId);
+                            _ = ReplyAsync(frame.ConversationId, frame.ClientMsgId);
                         }
                         else
                         {
-                            Volatile.Read(ref _reply)?.TrySetResult();
+                            CompleteReply(ClientConnection.ReadTag(frame.Text!));
                         }
                     }
 
@@ -431,7 +432,20 @@ internal sealed class LoadRun
             }
         }
 
-        private async Task ReplyAsync(string? conversationId)
+        private void CompleteReply(ReadOnlySpan<char> inReplyTo)
+        {
+            lock (_replyLock)
+            {
+                // A late reply to an earlier (timed out) message must not count as the reply to the current one.
+                if (_reply is { } reply && inReplyTo.SequenceEqual(reply.Id))
+                {
+                    reply.Waiter.TrySetResult();
+                    _reply = null;
+                }
+            }
+        }
+
+        private async Task ReplyAsync(string? conversationId, string? inReplyTo)
         {
             if (conversationId is null || Metrics.Stopping)
             {
@@ -440,7 +454,7 @@ internal sealed class LoadRun
 
             try
             {
-                await SendMessageAsync(Stopwatch.GetTimestamp(), CancellationToken.None, conversationId);
+                await SendMessageAsync(Stopwatch.GetTimestamp(), CancellationToken.None, NextId(), conversationId, inReplyTo);
             }
             catch (Exception e) when (e is System.Net.WebSockets.WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
             {
@@ -451,21 +465,26 @@ internal sealed class LoadRun
             }
         }
 
-        public Task ExpectReply()
+        public string NextId() => $"{Name}-{Interlocked.Increment(ref _counter)}";
+
+        public Task ExpectReply(string id)
         {
             var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            Volatile.Write(ref _reply, tcs);
+            lock (_replyLock)
+            {
+                _reply = (id, tcs);
+            }
+
             return tcs.Task;
         }
 
         /// <summary>Sends a timed message; returns a task completed by its ack.</summary>
-        public async Task<Task<string?>> SendMessageAsync(long sentAt, CancellationToken ct, string? conversationId = null)
+        public async Task<Task<string?>> SendMessageAsync(long sentAt, CancellationToken ct, string id, string? conversationId = null, string? inReplyTo = null)
         {
-            var id = $"{Name}-{Interlocked.Increment(ref _counter)}";
             var waiter = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
             _pending[id] = new Pending(sentAt, waiter, Counted: true);
             Metrics.Sent1();
-            await _connection.SendSendAsync(id, conversationId ?? ConversationId, ClientConnection.MakeText(sentAt, _run._options.MessageBytes), ct);
+            await _connection.SendSendAsync(id, conversationId ?? ConversationId, ClientConnection.MakeText(sentAt, _run._options.MessageBytes, inReplyTo), ct);
             return waiter.Task;
         }
 
