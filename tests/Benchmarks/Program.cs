@@ -1,0 +1,41 @@
+namespace Kefu.Benchmarks;
+
+internal static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Contains("--help") || args.Contains("-h"))
+        {
+            Console.WriteLine(BenchmarkOptions.Usage);
+            return 0;
+        }
+
+        using var cts = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cts.Cancel();
+        };
+        try
+        {
+            var result = await BenchmarkRunner.RunAsync(BenchmarkOptions.Parse(args), cts.Token, args);
+            Console.WriteLine(result.Markdown);
+            return result.Runs.Any(r => r.Errors.Total > 0) || result.Idle is { Errors.Total: > 0 } ? 3 : 0;
+        }
+        catch (ArgumentException e)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}\n\n{BenchmarkOptions.Usage}");
+            return 2;
+        }
+        catch (TooManyOpenFilesException e)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}");
+            return 4;
+        }
+        catch (Exception e) when (e is InvalidOperationException or HttpRequestException or OperationCanceledException or TimeoutException)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}");
+            return 1;
+        }
+    }
+}
