@@ -3,6 +3,7 @@ using Kefu.Contracts.Identity;
 using Kefu.Contracts.Messages;
 using Kefu.Gateway.WebSockets;
 using Kefu.Grains.Hosting;
+using Kefu.Grains.Push;
 using Microsoft.Extensions.Options;
 
 namespace Kefu.Gateway.Hosting;
@@ -18,13 +19,16 @@ public sealed partial class GatewayRegistrationService(
     GatewayReadiness readiness,
     ConnectionRegistry connections,
     IOptions<PresenceOptions> presence,
-    ILogger<GatewayRegistrationService> logger) : BackgroundService
+    ILogger<GatewayRegistrationService> logger,
+    LocalGateways? localGateways = null) : BackgroundService
 {
     private IGatewayObserver? _reference;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         _reference = grains.CreateObjectReference<IGatewayObserver>(observer);
+        // Embedded: silos in this process deliver to the observer object directly.
+        localGateways?.Add(identity.Id, observer);
         using var timer = new PeriodicTimer(presence.Value.HeartbeatInterval);
         do
         {
@@ -45,6 +49,7 @@ public sealed partial class GatewayRegistrationService(
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         readiness.Registered(false);
+        localGateways?.Remove(identity.Id);
         await base.StopAsync(cancellationToken);
         try
         {

@@ -87,6 +87,7 @@ public static class KefuSiloBuilderExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IMessageStore, InMemoryMessageStore>();
         services.TryAddSingleton<IConversationDirectory, InMemoryConversationDirectory>();
+        services.TryAddSingleton<LocalGateways>();
         services.TryAddSingleton<GatewayPusher>();
         return silo;
     }

@@ -11,7 +11,7 @@ namespace Kefu.Grains.Push;
 /// calls) and each gateway sees this silo's events in the order they were enqueued. A gateway that is gone has its
 /// events dropped: clients recover anything missed with <c>sync</c>.
 /// </summary>
-public sealed partial class GatewayPusher(IGrainFactory grainFactory, ILogger<GatewayPusher> logger)
+public sealed partial class GatewayPusher(IGrainFactory grainFactory, LocalGateways localGateways, ILogger<GatewayPusher> logger)
 {
     internal const int MaxBatch = 512;
     internal const int MaxQueued = 100_000;
@@ -22,6 +22,21 @@ public sealed partial class GatewayPusher(IGrainFactory grainFactory, ILogger<Ga
 
     public void Push(string gatewayId, PushEnvelope envelope)
     {
+        if (localGateways.TryGet(gatewayId, out var local))
+        {
+            try
+            {
+                // Same process: the observer only enqueues on connections, so call it right here, in order.
+                local.Deliver([envelope]);
+            }
+            catch (Exception ex)
+            {
+                LogDeliveryFailed(_logger, ex, gatewayId, 1);
+            }
+
+            return;
+        }
+
         var lane = _lanes.GetOrAdd(gatewayId, static (id, pusher) => new Lane(id, pusher), this);
         lane.Enqueue(envelope);
     }
