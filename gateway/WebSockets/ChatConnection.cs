@@ -145,14 +145,22 @@ public sealed partial class ChatConnection
     private async Task ReadLoopAsync(WebSocket socket, CancellationToken token)
     {
         var limit = _options.MaxFrameBytes;
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(4096, limit + 1));
-        try
+        while (!token.IsCancellationRequested)
         {
-            while (!token.IsCancellationRequested)
+            // Wait for the next frame without holding a buffer: an idle connection keeps no receive memory.
+            var first = await socket.ReceiveAsync(Memory<byte>.Empty, token);
+            if (first.MessageType == WebSocketMessageType.Close)
+            {
+                await CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", token);
+                return;
+            }
+
+            var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(4096, limit + 1));
+            try
             {
                 var count = 0;
-                ValueWebSocketReceiveResult result;
-                do
+                var result = first;
+                while (!result.EndOfMessage)
                 {
                     if (count == buffer.Length)
                     {
@@ -176,7 +184,6 @@ public sealed partial class ChatConnection
                         return;
                     }
                 }
-                while (!result.EndOfMessage);
 
                 if (result.MessageType != _frames.MessageType)
                 {
@@ -191,10 +198,10 @@ public sealed partial class ChatConnection
                     return;
                 }
             }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 
