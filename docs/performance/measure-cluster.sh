@@ -9,7 +9,7 @@ eval "$(scripts/mariadb.sh start 2>/dev/null)"
 common=(${EXTRA:-} --ConnectionStrings:kefu="$KEFU_MYSQL" --Kefu:Auth:SigningKey=perf-signing-key-0123456789-abcdefghijklmn --Kefu:Bootstrap:AdminPassword=bench-pass-123 --Logging:LogLevel:Default=Warning)
 dotnet silo/bin/Release/net10.0/Kefu.Silo.dll --urls http://127.0.0.1:8195 --Kefu:Silo:SiloPort=11195 --Kefu:Silo:GatewayPort=30195 "${common[@]}" > .tmp/perf/silo.log 2>&1 & SILO=$!
 for i in $(seq 1 100); do curl -sf 127.0.0.1:8195/healthz >/dev/null && break; sleep 0.2; done
-dotnet gateway/bin/Release/net10.0/Kefu.Gateway.dll --urls http://127.0.0.1:5195 --Kefu:WebSocket:FramesPerSecond=100000 --Kefu:WebSocket:FrameBurst=100000 "${common[@]}" > .tmp/perf/gwc.log 2>&1 & GW=$!
+dotnet gateway/bin/Release/net10.0/Kefu.Gateway.dll --urls http://127.0.0.1:5195 --Kefu:WebSocket:FramesPerSecond=100000 --Kefu:WebSocket:FrameBurst=100000 --Kefu:RateLimits:LoginsPerMinute=100000 --Kefu:RateLimits:VisitorsPerMinute=100000 "${common[@]}" > .tmp/perf/gwc.log 2>&1 & GW=$!
 for i in $(seq 1 200); do curl -sf 127.0.0.1:5195/readyz >/dev/null && break; sleep 0.2; done
 B="dotnet tests/Benchmarks/bin/Release/net10.0/Kefu.Benchmarks.dll --admin-password bench-pass-123 --no-progress --url http://127.0.0.1:5195"
 $B --visitors 200 --agents 20 --mode closed --warmup 5s --duration 20s --markdown .tmp/perf/results/cluster-closed.md > /dev/null 2>&1 &

@@ -4,7 +4,7 @@ set -u
 cd "$(dirname "$0")/../.."
 B="dotnet tests/Benchmarks/bin/Release/net10.0/Kefu.Benchmarks.dll --admin-password bench-pass-123 --no-progress"
 start_gw() {
-  dotnet gateway/bin/Release/net10.0/Kefu.Gateway.dll --urls http://127.0.0.1:5190 --Kefu:Silo:SiloPort=11190 --Kefu:Silo:GatewayPort=30190 --Kefu:Bootstrap:AdminPassword=bench-pass-123 --Kefu:WebSocket:FramesPerSecond=100000 --Kefu:WebSocket:FrameBurst=100000 --Logging:LogLevel:Default=Warning "$@" > .tmp/perf/gw-m.log 2>&1 &
+  dotnet gateway/bin/Release/net10.0/Kefu.Gateway.dll --urls http://127.0.0.1:5190 --Kefu:Silo:SiloPort=11190 --Kefu:Silo:GatewayPort=30190 --Kefu:Bootstrap:AdminPassword=bench-pass-123 --Kefu:WebSocket:FramesPerSecond=100000 --Kefu:WebSocket:FrameBurst=100000 --Kefu:RateLimits:LoginsPerMinute=100000 --Kefu:RateLimits:VisitorsPerMinute=100000 --Logging:LogLevel:Default=Warning "$@" > .tmp/perf/gw-m.log 2>&1 &
   GW=$!; for i in $(seq 1 100); do curl -sf 127.0.0.1:5190/readyz >/dev/null && break; sleep 0.2; done
 }
 mkdir -p .tmp/perf/results

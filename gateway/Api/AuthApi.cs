@@ -11,7 +11,7 @@ public static class AuthApi
 {
     public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder app)
     {
-        app.MapGroup("/api/v1/auth").WithTags("auth").MapPost("/login", LoginAsync).AllowAnonymous();
+        app.MapGroup("/api/v1/auth").WithTags("auth").MapPost("/login", LoginAsync).AllowAnonymous().RequireRateLimiting(RateLimits.Login);
         return app;
     }
 

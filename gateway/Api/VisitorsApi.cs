@@ -12,7 +12,7 @@ public static class VisitorsApi
 
     public static IEndpointRouteBuilder MapVisitorsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGroup("/api/v1/visitors").WithTags("visitors").MapPost("/", CreateAsync).AllowAnonymous();
+        app.MapGroup("/api/v1/visitors").WithTags("visitors").MapPost("/", CreateAsync).AllowAnonymous().RequireRateLimiting(RateLimits.Visitors);
         return app;
     }
 

@@ -45,6 +45,7 @@ public static class GatewayHostingExtensions
         services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
             ctx.ProblemDetails.Extensions.TryAdd("code", Problems.DefaultCode(ctx.ProblemDetails.Status)));
         services.AddKefuAuthentication();
+        services.AddKefuRateLimits(configuration);
         return builder;
     }
 
@@ -55,6 +56,7 @@ public static class GatewayHostingExtensions
         app.UseWebSockets();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseRateLimiter();
         app.MapHealthApi();
         app.MapVisitorsApi();
         app.MapAuthApi();

@@ -181,4 +181,24 @@ public sealed class FloodTests(StrictGatewayFixture gateway)
         await calm.ExpectAsync("pong");
         Assert.Equal(1, (await calm.SendMessageAsync("still fine")).Long("seq"));
     }
+
+    [Fact]
+    public async Task Password_guessing_is_rate_limited_per_address()
+    {
+        using var http = gateway.Http();
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 8; i++)
+        {
+            var response = await http.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = $"guess-{i}" });
+            statuses.Add(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                await AuthorizationTests.AssertProblemAsync(response, HttpStatusCode.TooManyRequests, "rate_limited");
+                Assert.True(response.Headers.RetryAfter is not null);
+            }
+        }
+
+        // Five attempts a minute are allowed here (the fixture's limit); the rest are refused without a password check.
+        Assert.Equal(Enumerable.Repeat(HttpStatusCode.Unauthorized, 5).Concat(Enumerable.Repeat(HttpStatusCode.TooManyRequests, 3)), statuses);
+    }
 }

@@ -14,6 +14,7 @@ public sealed class StrictGatewayFixture : GatewayFixture
         ["Kefu:WebSocket:FramesPerSecond"] = "2",
         ["Kefu:WebSocket:FrameBurst"] = "10",
         ["Kefu:WebSocket:MaxRejectedInARow"] = "50",
+        ["Kefu:RateLimits:LoginsPerMinute"] = "5",
     };
 }
 

@@ -36,6 +36,9 @@ public class GatewayFixture : IAsyncLifetime
             ["Kefu:Bootstrap:AdminPassword"] = AdminPassword,
             ["Kefu:Auth:SigningKey"] = "test-signing-key-that-is-long-enough-0123456789",
             ["Logging:LogLevel:Default"] = "Warning",
+            // Many tests log in and create visitors from 127.0.0.1 within a minute.
+            ["Kefu:RateLimits:LoginsPerMinute"] = "100000",
+            ["Kefu:RateLimits:VisitorsPerMinute"] = "100000",
         };
         foreach (var (key, value) in Settings)
         {
