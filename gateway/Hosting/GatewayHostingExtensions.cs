@@ -4,6 +4,7 @@ using Kefu.Gateway.Auth;
 using Kefu.Gateway.WebSockets;
 using Kefu.Grains.Hosting;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -46,11 +47,27 @@ public static class GatewayHostingExtensions
             ctx.ProblemDetails.Extensions.TryAdd("code", Problems.DefaultCode(ctx.ProblemDetails.Status)));
         services.AddKefuAuthentication();
         services.AddKefuRateLimits(configuration);
+        services.Configure<ForwardedHeadersOptions>(o =>
+        {
+            // Client addresses (rate limits, logs) through a reverse proxy: loopback proxies are trusted by default,
+            // others only when listed.
+            o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            foreach (var proxy in configuration.GetSection("Kefu:ForwardedHeaders:KnownProxies").Get<string[]>() ?? [])
+            {
+                o.KnownProxies.Add(System.Net.IPAddress.Parse(proxy));
+            }
+
+            foreach (var network in configuration.GetSection("Kefu:ForwardedHeaders:KnownNetworks").Get<string[]>() ?? [])
+            {
+                o.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(network));
+            }
+        });
         return builder;
     }
 
     public static WebApplication MapKefuGateway(this WebApplication app)
     {
+        app.UseForwardedHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseWebSockets();
