@@ -201,4 +201,28 @@ public sealed class FloodTests(StrictGatewayFixture gateway)
         // Five attempts a minute are allowed here (the fixture's limit); the rest are refused without a password check.
         Assert.Equal(Enumerable.Repeat(HttpStatusCode.Unauthorized, 5).Concat(Enumerable.Repeat(HttpStatusCode.TooManyRequests, 3)), statuses);
     }
+
+    [Fact]
+    public async Task Behind_a_loopback_proxy_each_forwarded_client_has_its_own_login_budget()
+    {
+        async Task<HttpStatusCode> LoginFromAsync(string client)
+        {
+            using var http = gateway.Http();
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/auth/login")
+            {
+                Content = JsonContent.Create(new { username = "admin", password = "wrong" }),
+            };
+            request.Headers.Add("X-Forwarded-For", client);
+            return (await http.SendAsync(request)).StatusCode;
+        }
+
+        // Header values only (documentation addresses): no traffic goes anywhere but loopback.
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, await LoginFromAsync("192.0.2.10"));
+        }
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, await LoginFromAsync("192.0.2.10"));
+        Assert.Equal(HttpStatusCode.Unauthorized, await LoginFromAsync("192.0.2.11"));
+    }
 }
