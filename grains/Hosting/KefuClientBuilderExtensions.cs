@@ -9,14 +9,10 @@ public static class KefuClientBuilderExtensions
 {
     public static IClientBuilder AddKefuClient(this IClientBuilder client, IConfiguration configuration)
     {
-        var options = configuration.GetSection(KefuSiloOptions.Section).Get<KefuSiloOptions>() ?? new KefuSiloOptions();
+        var options = KefuSiloOptions.From(configuration);
         var connectionString = KefuCluster.ConnectionString(configuration)
             ?? throw new InvalidOperationException("Cluster mode needs ConnectionStrings:kefu.");
-        client.Configure<ClusterOptions>(o =>
-        {
-            o.ClusterId = options.ClusterId;
-            o.ServiceId = options.ServiceId;
-        });
+        client.Configure<ClusterOptions>(options.ApplyTo);
         client.UseAdoNetClustering(o =>
         {
             o.Invariant = KefuCluster.Invariant;

@@ -17,6 +17,16 @@ public sealed class KefuSiloOptions
     /// Cluster mode: the host name or IP other members use to reach this silo (resolved at start); loopback when unset.
     /// </summary>
     public string? AdvertisedAddress { get; set; }
+
+    public static KefuSiloOptions From(Microsoft.Extensions.Configuration.IConfiguration configuration) =>
+        Microsoft.Extensions.Configuration.ConfigurationBinder.Get<KefuSiloOptions>(configuration.GetSection(Section)) ?? new KefuSiloOptions();
+
+    /// <summary>Silos and clients of one deployment must agree on these.</summary>
+    public void ApplyTo(Orleans.Configuration.ClusterOptions cluster)
+    {
+        cluster.ClusterId = ClusterId;
+        cluster.ServiceId = ServiceId;
+    }
 }
 
 /// <summary>Where durable data lives. Set <c>ConnectionStrings:kefu</c> and Kefu runs in cluster mode on MySQL.</summary>

@@ -23,18 +23,14 @@ public static class KefuSiloBuilderExtensions
     /// </summary>
     public static ISiloBuilder AddKefu(this ISiloBuilder silo, IConfiguration configuration)
     {
-        var options = configuration.GetSection(KefuSiloOptions.Section).Get<KefuSiloOptions>() ?? new KefuSiloOptions();
+        var options = KefuSiloOptions.From(configuration);
         if (KefuCluster.ConnectionString(configuration) is not { } connectionString)
         {
             silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
             return silo.AddKefuGrains(configuration);
         }
 
-        silo.Configure<ClusterOptions>(o =>
-        {
-            o.ClusterId = options.ClusterId;
-            o.ServiceId = options.ServiceId;
-        });
+        silo.Configure<ClusterOptions>(options.ApplyTo);
         silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection(KefuCluster.MembershipSection));
         silo.ConfigureEndpoints(Advertised(options.AdvertisedAddress), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
         silo.UseAdoNetClustering(o =>

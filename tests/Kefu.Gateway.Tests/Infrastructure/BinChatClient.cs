@@ -123,23 +123,7 @@ public sealed class BinChatClient : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_socket.State == WebSocketState.Open)
-        {
-            try
-            {
-                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await _socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", cts.Token);
-            }
-            catch (Exception)
-            {
-                // Closing is best effort in tests.
-            }
-        }
-
-        _socket.Dispose();
-    }
+    public ValueTask DisposeAsync() => _socket.CloseQuietlyAsync();
 }
 
 /// <summary>ULIDs between their text (JSON) and 16-byte (protobuf) forms.</summary>

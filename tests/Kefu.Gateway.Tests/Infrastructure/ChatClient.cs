@@ -122,14 +122,26 @@ public sealed class ChatClient : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => _socket.CloseQuietlyAsync();
+}
+
+public sealed class WebSocketClosedException(WebSocketCloseStatus? status, string? description)
+    : Exception($"The server closed the WebSocket: {status} {description}")
+{
+    public WebSocketCloseStatus? Status { get; } = status;
+}
+
+public static class ClientWebSocketExtensions
+{
+    /// <summary>Closes (best effort, briefly) and disposes: tests never hang on a peer that went away.</summary>
+    public static async ValueTask CloseQuietlyAsync(this ClientWebSocket socket)
     {
-        if (_socket.State == WebSocketState.Open)
+        if (socket.State == WebSocketState.Open)
         {
             try
             {
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await _socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", cts.Token);
+                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", cts.Token);
             }
             catch (Exception)
             {
@@ -137,14 +149,8 @@ public sealed class ChatClient : IAsyncDisposable
             }
         }
 
-        _socket.Dispose();
+        socket.Dispose();
     }
-}
-
-public sealed class WebSocketClosedException(WebSocketCloseStatus? status, string? description)
-    : Exception($"The server closed the WebSocket: {status} {description}")
-{
-    public WebSocketCloseStatus? Status { get; } = status;
 }
 
 public static class JsonElementExtensions
