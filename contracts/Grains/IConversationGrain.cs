@@ -29,6 +29,30 @@ public interface IConversationGrain : IGrainWithStringKey
 
     [AlwaysInterleave]
     Task<ConversationSummary?> GetSummary();
+
+    /// <summary>From the dispatcher: the conversation now belongs to this agent (idempotent; confirmed back).</summary>
+    [OneWay]
+    Task Assigned(string agentId);
+
+    /// <summary>From the dispatcher: the waiting visitor's new place in the queue (1 = next).</summary>
+    [OneWay]
+    Task QueuePositionChanged(int position);
+
+    /// <summary>open, pending, snoozed (with <paramref name="snoozedUntil"/>) or resolved; agents only.</summary>
+    Task<Outcome<ConversationSummary>> ChangeStatus(Caller caller, string status, DateTimeOffset? snoozedUntil);
+
+    /// <summary>To one agent (capacity-checked unless the caller is an admin) or to a team's queue.</summary>
+    Task<Outcome<ConversationSummary>> Transfer(Caller caller, string? toAgentId, string? toTeamId);
+
+    /// <summary>Replaces the tags and/or sets the priority (null = unchanged); agents only.</summary>
+    Task<Outcome<ConversationSummary>> Label(Caller caller, string[]? tags, string? priority);
+
+    Task<Outcome<InternalNote>> AddNote(Caller caller, string text);
+
+    Task<Outcome<InternalNote[]>> GetNotes(Caller caller);
+
+    /// <summary>The visitor's satisfaction rating (1-5) after resolution; once per resolution.</summary>
+    Task<Outcome<ConversationSummary>> Rate(Caller visitor, int rating, string? comment);
 }
 
 [GenerateSerializer, Immutable]

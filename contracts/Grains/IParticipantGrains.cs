@@ -53,7 +53,24 @@ public interface IAgentGrain : IGrainWithStringKey, IConnectedParticipant
     Task<AgentCredentials?> GetCredentials();
 
     Task<Outcome<JoinResult>> Join(string conversationId);
+
+    /// <summary>Display name, role, capacity or password hash (null = unchanged); re-registers with the tenant.</summary>
+    Task<Outcome<AgentProfile>> Update(AgentUpdate update);
+
+    /// <summary>The agent's chosen status (online or away); offline is never chosen, it follows from the connections.</summary>
+    Task<Outcome<AgentStatus>> SetStatus(AgentStatus status);
+
+    /// <summary>Offline when no connection is alive, else the chosen status.</summary>
+    [AlwaysInterleave]
+    Task<AgentStatus> GetStatus();
 }
+
+[GenerateSerializer, Immutable]
+public sealed record AgentUpdate(
+    [property: Id(0)] string? DisplayName,
+    [property: Id(1)] string? Role,
+    [property: Id(2)] int? Capacity,
+    [property: Id(3)] string? PasswordHash);
 
 public static class AgentRoles
 {
@@ -68,8 +85,12 @@ public sealed record AgentProfile(
     [property: Id(0)] string AgentId,
     [property: Id(1)] string DisplayName,
     [property: Id(2)] string Role,
-    [property: Id(3)] DateTimeOffset CreatedAt)
+    [property: Id(3)] DateTimeOffset CreatedAt,
+    [property: Id(4)] int Capacity = AgentProfile.DefaultCapacity)
 {
+    /// <summary>Open conversations an agent holds at once unless configured otherwise.</summary>
+    public const int DefaultCapacity = 5;
+
     public bool IsAdmin => Role == AgentRoles.Admin;
 }
 

@@ -25,6 +25,32 @@ public interface ITenantGrain : IGrainWithStringKey
     /// <summary>A tenant exists once it has an agent; visitors cannot create tenants.</summary>
     [AlwaysInterleave]
     Task<bool> Exists();
+
+    /// <summary>Creates or replaces an inbox; a new inbox gets a generated public key (an update keeps it).</summary>
+    Task<Outcome<InboxConfig>> PutInbox(InboxConfig inbox);
+
+    Task<Outcome<bool>> DeleteInbox(string inboxId);
+
+    /// <summary>The tenant's inboxes; the <c>default</c> inbox always exists.</summary>
+    [AlwaysInterleave]
+    Task<InboxConfig[]> ListInboxes();
+
+    [AlwaysInterleave]
+    Task<InboxConfig?> GetInbox(string inboxId);
+
+    Task<Outcome<TeamConfig>> PutTeam(TeamConfig team);
+
+    Task<Outcome<bool>> DeleteTeam(string teamId);
+
+    [AlwaysInterleave]
+    Task<TeamConfig[]> ListTeams();
+
+    Task<Outcome<CannedReply>> PutCannedReply(CannedReply reply);
+
+    Task<Outcome<bool>> DeleteCannedReply(string id);
+
+    [AlwaysInterleave]
+    Task<CannedReply[]> ListCannedReplies();
 }
 
 [GenerateSerializer, Immutable]
@@ -32,4 +58,8 @@ public sealed record ConversationQuery(
     [property: Id(0)] string AgentId,
     [property: Id(1)] bool IsAdmin,
     [property: Id(2)] string? Status,
-    [property: Id(3)] int Limit);
+    [property: Id(3)] int Limit,
+    [property: Id(4)] string? AssigneeId = null,
+    [property: Id(5)] bool UnassignedOnly = false,
+    [property: Id(6)] string? Team = null,
+    [property: Id(7)] string? Inbox = null);

@@ -36,8 +36,23 @@ public sealed record SendAck(
 
 public static class ConversationStatus
 {
+    /// <summary>Waiting in its inbox's (or team's) queue for an agent.</summary>
+    public const string Queued = "queued";
+
+    /// <summary>Assigned; holds one of the assignee's capacity slots.</summary>
     public const string Open = "open";
+
+    /// <summary>Waiting for the visitor; keeps its assignee but not a slot. A visitor message reopens it.</summary>
+    public const string Pending = "pending";
+
+    /// <summary>Like pending, until <see cref="ConversationSummary.SnoozedUntil"/>, when a reminder reopens it.</summary>
+    public const string Snoozed = "snoozed";
+
     public const string Resolved = "resolved";
+
+    public static readonly string[] All = [Queued, Open, Pending, Snoozed, Resolved];
+
+    public static bool IsKnown(string? value) => value is Queued or Open or Pending or Snoozed or Resolved;
 }
 
 [GenerateSerializer, Immutable]
@@ -51,7 +66,26 @@ public sealed record ConversationSummary(
     [property: Id(6)] string? AssigneeId,
     [property: Id(7)] long LastSeq,
     [property: Id(8)] DateTimeOffset CreatedAt,
-    [property: Id(9)] string[] AgentIds);
+    [property: Id(9)] string[] AgentIds,
+    [property: Id(10)] string? Team = null,
+    [property: Id(11)] string Priority = ConversationPriority.Normal,
+    [property: Id(12)] string[]? Tags = null,
+    [property: Id(13)] int? QueuePosition = null,
+    [property: Id(14)] DateTimeOffset? SnoozedUntil = null,
+    [property: Id(15)] DateTimeOffset? FirstResponseAt = null,
+    [property: Id(16)] DateTimeOffset? ResolvedAt = null,
+    [property: Id(17)] CsatRating? Csat = null,
+    [property: Id(18)] Dictionary<string, long>? ReadMarks = null)
+{
+    /// <summary>Seconds from creation to the first agent message, once there is one.</summary>
+    public double? FirstResponseSeconds => FirstResponseAt is { } at ? (at - CreatedAt).TotalSeconds : null;
+
+    /// <summary>Seconds from creation to the (latest) resolution.</summary>
+    public double? ResolutionSeconds => ResolvedAt is { } at ? (at - CreatedAt).TotalSeconds : null;
+
+    /// <summary>Messages after the participant's read mark (participant key "tenant/role/id").</summary>
+    public long UnreadFor(string participantKey) => Math.Max(0, LastSeq - (ReadMarks?.GetValueOrDefault(participantKey) ?? 0));
+}
 
 [GenerateSerializer, Immutable]
 public sealed record MessagePage(

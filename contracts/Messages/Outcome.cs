@@ -42,4 +42,6 @@ public static class ErrorCodes
     public const string InvalidCredentials = "invalid_credentials";
     public const string Conflict = "conflict";
     public const string BadRequest = "bad_request";
+    public const string AtCapacity = "at_capacity";
+    public const string InvalidState = "invalid_state";
 }

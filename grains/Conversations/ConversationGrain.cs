@@ -245,6 +245,22 @@ public sealed partial class ConversationGrain(
 
     public Task<ConversationSummary?> GetSummary() => Task.FromResult(state.State.Created ? Summary() : null);
 
+    public Task Assigned(string agentId) => throw new NotImplementedException();
+
+    public Task QueuePositionChanged(int position) => throw new NotImplementedException();
+
+    public Task<Outcome<ConversationSummary>> ChangeStatus(Caller caller, string status, DateTimeOffset? snoozedUntil) => throw new NotImplementedException();
+
+    public Task<Outcome<ConversationSummary>> Transfer(Caller caller, string? toAgentId, string? toTeamId) => throw new NotImplementedException();
+
+    public Task<Outcome<ConversationSummary>> Label(Caller caller, string[]? tags, string? priority) => throw new NotImplementedException();
+
+    public Task<Outcome<InternalNote>> AddNote(Caller caller, string text) => throw new NotImplementedException();
+
+    public Task<Outcome<InternalNote[]>> GetNotes(Caller caller) => throw new NotImplementedException();
+
+    public Task<Outcome<ConversationSummary>> Rate(Caller visitor, int rating, string? comment) => throw new NotImplementedException();
+
     private KefuError? Refuse(Caller caller, bool mustParticipate)
     {
         if (!state.State.Created || caller.Tenant != _tenant)

@@ -79,6 +79,12 @@ public sealed class AgentGrain(
         return result;
     }
 
+    public Task<Outcome<AgentProfile>> Update(AgentUpdate update) => throw new NotImplementedException();
+
+    public Task<Outcome<AgentStatus>> SetStatus(AgentStatus status) => throw new NotImplementedException();
+
+    public Task<AgentStatus> GetStatus() => throw new NotImplementedException();
+
     protected override void OnHeartbeat(ParticipantPresence presence) =>
         GrainFactory.GetGrain<ITenantGrain>(Key.Tenant).UpdateAgentPresence(presence).Ignore();
 

@@ -98,6 +98,26 @@ public sealed class TenantGrain(
         return Task.CompletedTask;
     }
 
+    public Task<Outcome<InboxConfig>> PutInbox(InboxConfig inbox) => throw new NotImplementedException();
+
+    public Task<Outcome<bool>> DeleteInbox(string inboxId) => throw new NotImplementedException();
+
+    public Task<InboxConfig[]> ListInboxes() => throw new NotImplementedException();
+
+    public Task<InboxConfig?> GetInbox(string inboxId) => throw new NotImplementedException();
+
+    public Task<Outcome<TeamConfig>> PutTeam(TeamConfig team) => throw new NotImplementedException();
+
+    public Task<Outcome<bool>> DeleteTeam(string teamId) => throw new NotImplementedException();
+
+    public Task<TeamConfig[]> ListTeams() => throw new NotImplementedException();
+
+    public Task<Outcome<CannedReply>> PutCannedReply(CannedReply reply) => throw new NotImplementedException();
+
+    public Task<Outcome<bool>> DeleteCannedReply(string id) => throw new NotImplementedException();
+
+    public Task<CannedReply[]> ListCannedReplies() => throw new NotImplementedException();
+
     private string AgentIdOf(string participantKey) =>
         participantKey[(ParticipantKeys.Key(Tenant, ParticipantRole.Agent, string.Empty).Length)..];
 }
