@@ -30,6 +30,28 @@ public enum AgentStatus
     Away = 2,
 }
 
+public static class AgentStatusNames
+{
+    public static string Name(AgentStatus status) => status switch
+    {
+        AgentStatus.Online => "online",
+        AgentStatus.Away => "away",
+        _ => "offline",
+    };
+
+    /// <summary>The statuses an agent may choose: online and away.</summary>
+    public static bool TryParseChosen(string? value, out AgentStatus status)
+    {
+        status = value switch
+        {
+            "online" => AgentStatus.Online,
+            "away" => AgentStatus.Away,
+            _ => AgentStatus.Offline,
+        };
+        return status != AgentStatus.Offline;
+    }
+}
+
 public static class AssignmentPolicies
 {
     public const string LeastBusy = "least_busy";

@@ -3,28 +3,37 @@ using Kefu.Contracts.Grains;
 using Kefu.Contracts.Identity;
 using Kefu.Contracts.Messages;
 using Kefu.Gateway.Auth;
+using Kefu.Grains.Directory;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Kefu.Gateway.Api;
 
+/// <summary>Conversations: the list, history, and what agents (and, for CSAT, visitors) do with one.</summary>
 public static class ConversationsApi
 {
-    private static readonly string[] KnownStatuses = [ConversationStatus.Open, ConversationStatus.Resolved];
-
     public static IEndpointRouteBuilder MapConversationsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/conversations").WithTags("conversations");
         group.MapGet("/", ListAsync).RequireAuthorization(KefuPolicies.Agent);
+        group.MapGet("/{conversationId}", GetAsync).RequireAuthorization();
         group.MapGet("/{conversationId}/messages", MessagesAsync).RequireAuthorization();
+        group.MapPost("/{conversationId}/status", ChangeStatusAsync).RequireAuthorization(KefuPolicies.Agent);
+        group.MapPost("/{conversationId}/transfer", TransferAsync).RequireAuthorization(KefuPolicies.Agent);
+        group.MapPatch("/{conversationId}", LabelAsync).RequireAuthorization(KefuPolicies.Agent);
+        group.MapGet("/{conversationId}/notes", NotesAsync).RequireAuthorization(KefuPolicies.Agent);
+        group.MapPost("/{conversationId}/notes", AddNoteAsync).RequireAuthorization(KefuPolicies.Agent);
+        group.MapPost("/{conversationId}/csat", RateAsync).RequireAuthorization();
+        app.MapGet("/api/v1/queue", QueueAsync).WithTags("conversations").RequireAuthorization(KefuPolicies.Agent);
         return app;
     }
 
     private static async Task<Results<Ok<ConversationListResponse>, ProblemHttpResult>> ListAsync(
-        ClaimsPrincipal user, IGrainFactory grains, string? status = null, int limit = 100)
+        ClaimsPrincipal user, IGrainFactory grains, string? status = null, string? assignee = null, string? team = null,
+        string? inbox = null, int limit = 100)
     {
-        if (status is not null && !KnownStatuses.Contains(status))
+        if (status is not null && !ConversationStatus.IsKnown(status))
         {
-            return Problems.Invalid($"status must be one of: {string.Join(", ", KnownStatuses)}.");
+            return Problems.Invalid($"status must be one of: {string.Join(", ", ConversationStatus.All)}.");
         }
 
         if (limit is < 1 or > 500)
@@ -33,13 +42,63 @@ public static class ConversationsApi
         }
 
         var caller = user.ToCaller();
-        var listed = await grains.GetGrain<ITenantGrain>(caller.Tenant)
-            .ListConversations(new ConversationQuery(caller.Id, caller.IsAdmin, status, limit));
+        string? assigneeId = null;
+        var unassignedOnly = false;
+        switch (assignee)
+        {
+            case null:
+                break;
+            case "me":
+                assigneeId = caller.Id;
+                break;
+            case "unassigned":
+                unassignedOnly = true;
+                break;
+            default:
+                if (!Tenancy.IsValidName(assignee))
+                {
+                    return Problems.Invalid("assignee must be 'me', 'unassigned' or an agent id.");
+                }
 
-        // The directory is not updated per message: take live figures (lastSeq) from the conversations themselves.
+                assigneeId = assignee;
+                break;
+        }
+
+        if ((team is not null && !Tenancy.IsValidName(team)) || (inbox is not null && !Tenancy.IsValidName(inbox)))
+        {
+            return Problems.Invalid("team and inbox must be valid ids: a-z, 0-9, '-', '_', '.'.");
+        }
+
+        var listed = await grains.GetGrain<ITenantGrain>(caller.Tenant).ListConversations(
+            new ConversationQuery(caller.Id, caller.IsAdmin, status, limit, assigneeId, unassignedOnly, team, inbox));
+
+        // The directory is not updated per message: take live figures (lastSeq, read marks) from the conversations.
         var live = await Task.WhenAll(listed.Select(c => grains.GetGrain<IConversationGrain>(Tenancy.Key(caller.Tenant, c.ConversationId)).GetSummary()));
-        var conversations = live.Zip(listed, (fresh, known) => ConversationDto.From(fresh ?? known)).ToArray();
+        var conversations = live.Zip(listed, (fresh, known) => ConversationDto.From(fresh ?? known, caller.ParticipantKey)).ToArray();
         return TypedResults.Ok(new ConversationListResponse(conversations));
+    }
+
+    private static async Task<Results<Ok<ConversationDto>, ProblemHttpResult>> GetAsync(string conversationId, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (!Ulid.TryParse(conversationId, out _))
+        {
+            return NotFound();
+        }
+
+        var caller = user.ToCaller();
+        var summary = await Conversation(grains, caller, conversationId).GetSummary();
+        if (summary is null)
+        {
+            return NotFound();
+        }
+
+        return caller.Role switch
+        {
+            ParticipantRole.Visitor when summary.VisitorId == caller.Id => TypedResults.Ok(ConversationDto.From(summary, caller.ParticipantKey).ForVisitor()),
+            ParticipantRole.Agent when summary.IsVisibleTo(caller.Id, caller.IsAdmin) => TypedResults.Ok(ConversationDto.From(summary, caller.ParticipantKey)),
+            ParticipantRole.Agent => Problems.Create(StatusCodes.Status403Forbidden, ErrorCodes.NotAllowed, "This conversation is assigned to another agent."),
+            _ => NotFound(),
+        };
     }
 
     private static async Task<Results<Ok<MessagesResponse>, ProblemHttpResult>> MessagesAsync(
@@ -47,7 +106,7 @@ public static class ConversationsApi
     {
         if (!Ulid.TryParse(conversationId, out _))
         {
-            return Problems.Create(StatusCodes.Status404NotFound, ErrorCodes.NotFound, "Conversation was not found.");
+            return NotFound();
         }
 
         if (after < 0 || limit is < 1 or > 500)
@@ -56,7 +115,7 @@ public static class ConversationsApi
         }
 
         var caller = user.ToCaller();
-        var page = await grains.GetGrain<IConversationGrain>(Tenancy.Key(caller.Tenant, conversationId)).GetMessages(caller, after, limit);
+        var page = await Conversation(grains, caller, conversationId).GetMessages(caller, after, limit);
         if (page.Error is { } error)
         {
             return Problems.From(error);
@@ -64,4 +123,159 @@ public static class ConversationsApi
 
         return TypedResults.Ok(new MessagesResponse([.. page.Value!.Messages.Select(MessageDto.From)], page.Value.LastSeq));
     }
+
+    private static async Task<Results<Ok<ConversationDto>, ProblemHttpResult>> ChangeStatusAsync(
+        string conversationId, ChangeStatusRequest? request, ClaimsPrincipal user, IGrainFactory grains, TimeProvider time)
+    {
+        if (!Ulid.TryParse(conversationId, out _))
+        {
+            return NotFound();
+        }
+
+        if (request?.Status is not { } status || !ConversationStatus.IsKnown(status) || status == ConversationStatus.Queued)
+        {
+            return Problems.Invalid("status must be one of: open, pending, snoozed, resolved.");
+        }
+
+        if (status == ConversationStatus.Snoozed && (request.SnoozedUntil is not { } until || until <= time.GetUtcNow()))
+        {
+            return Problems.Invalid("snoozed needs a 'snoozedUntil' time in the future.");
+        }
+
+        if (status != ConversationStatus.Snoozed && request.SnoozedUntil is not null)
+        {
+            return Problems.Invalid("snoozedUntil is only for status 'snoozed'.");
+        }
+
+        var caller = user.ToCaller();
+        return Answer(await Conversation(grains, caller, conversationId).ChangeStatus(caller, status, request.SnoozedUntil), caller);
+    }
+
+    private static async Task<Results<Ok<ConversationDto>, ProblemHttpResult>> TransferAsync(
+        string conversationId, TransferRequest? request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (!Ulid.TryParse(conversationId, out _))
+        {
+            return NotFound();
+        }
+
+        if (request is null || (request.AgentId is null) == (request.TeamId is null))
+        {
+            return Problems.Invalid("Give exactly one of 'agentId' and 'teamId'.");
+        }
+
+        if (!Tenancy.IsValidName(request.AgentId ?? request.TeamId))
+        {
+            return Problems.Invalid("agentId or teamId is not a valid id.");
+        }
+
+        var caller = user.ToCaller();
+        return Answer(await Conversation(grains, caller, conversationId).Transfer(caller, request.AgentId, request.TeamId), caller);
+    }
+
+    private static async Task<Results<Ok<ConversationDto>, ProblemHttpResult>> LabelAsync(
+        string conversationId, LabelRequest? request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (!Ulid.TryParse(conversationId, out _))
+        {
+            return NotFound();
+        }
+
+        if (request is null || (request.Tags is null && request.Priority is null))
+        {
+            return Problems.Invalid("Give 'tags' and/or 'priority'.");
+        }
+
+        if (request.Priority is not null && !ConversationPriority.IsKnown(request.Priority))
+        {
+            return Problems.Invalid($"priority must be one of: {string.Join(", ", ConversationPriority.All)}.");
+        }
+
+        var caller = user.ToCaller();
+        return Answer(await Conversation(grains, caller, conversationId).Label(caller, request.Tags, request.Priority), caller);
+    }
+
+    private static async Task<Results<Ok<NoteListResponse>, ProblemHttpResult>> NotesAsync(string conversationId, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (!Ulid.TryParse(conversationId, out _))
+        {
+            return NotFound();
+        }
+
+        var caller = user.ToCaller();
+        var notes = await Conversation(grains, caller, conversationId).GetNotes(caller);
+        return notes.Error is { } error
+            ? Problems.From(error)
+            : TypedResults.Ok(new NoteListResponse([.. notes.Value!.Select(NoteDto.From)]));
+    }
+
+    private static async Task<Results<Created<NoteDto>, ProblemHttpResult>> AddNoteAsync(
+        string conversationId, NoteRequest? request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (!Ulid.TryParse(conversationId, out _))
+        {
+            return NotFound();
+        }
+
+        if (string.IsNullOrWhiteSpace(request?.Text))
+        {
+            return Problems.Invalid("text must not be empty.");
+        }
+
+        var caller = user.ToCaller();
+        var note = await Conversation(grains, caller, conversationId).AddNote(caller, request.Text);
+        return note.Error is { } error
+            ? Problems.From(error)
+            : TypedResults.Created($"/api/v1/conversations/{conversationId}/notes/{note.Value!.NoteId}", NoteDto.From(note.Value));
+    }
+
+    private static async Task<Results<Ok<ConversationDto>, ProblemHttpResult>> RateAsync(
+        string conversationId, CsatRequest? request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (!Ulid.TryParse(conversationId, out _))
+        {
+            return NotFound();
+        }
+
+        var caller = user.ToCaller();
+        if (caller.Role != ParticipantRole.Visitor)
+        {
+            return Problems.Create(StatusCodes.Status403Forbidden, ErrorCodes.NotAllowed, "Only the visitor rates a conversation.");
+        }
+
+        if (request?.Rating is not (>= 1 and <= 5))
+        {
+            return Problems.Invalid("rating must be a whole number from 1 to 5.");
+        }
+
+        if (request.Comment is { Length: > 1000 })
+        {
+            return Problems.Invalid("comment must be at most 1000 characters.");
+        }
+
+        return Answer(await Conversation(grains, caller, conversationId).Rate(caller, request.Rating.Value, request.Comment), caller);
+    }
+
+    private static async Task<Ok<QueueResponse>> QueueAsync(ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var snapshot = await grains.GetGrain<IDispatcherGrain>(user.ToCaller().Tenant).GetSnapshot();
+        return TypedResults.Ok(new QueueResponse([.. snapshot.Waiting.Select(QueueEntryDto.From)], [.. snapshot.Agents.Select(AgentLoadDto.From)]));
+    }
+
+    private static Results<Ok<ConversationDto>, ProblemHttpResult> Answer(Outcome<ConversationSummary> outcome, Caller caller)
+    {
+        if (outcome.Error is { } error)
+        {
+            return Problems.From(error);
+        }
+
+        var dto = ConversationDto.From(outcome.Value!, caller.ParticipantKey);
+        return TypedResults.Ok(caller.Role == ParticipantRole.Visitor ? dto.ForVisitor() : dto);
+    }
+
+    private static IConversationGrain Conversation(IGrainFactory grains, Caller caller, string conversationId) =>
+        grains.GetGrain<IConversationGrain>(Tenancy.Key(caller.Tenant, conversationId));
+
+    private static ProblemHttpResult NotFound() =>
+        Problems.Create(StatusCodes.Status404NotFound, ErrorCodes.NotFound, "Conversation was not found.");
 }

@@ -36,13 +36,3 @@ public sealed record MessageDto(string ConversationId, string MessageId, long Se
 }
 
 public sealed record MessagesResponse(MessageDto[] Messages, long LastSeq);
-
-public sealed record ConversationDto(
-    string ConversationId, string VisitorId, string? VisitorName, string Inbox, string Status, string? AssigneeId,
-    long LastSeq, DateTime CreatedAt, string[] AgentIds)
-{
-    public static ConversationDto From(ConversationSummary s) =>
-        new(s.ConversationId, s.VisitorId, s.VisitorName, s.Inbox, s.Status, s.AssigneeId, s.LastSeq, s.CreatedAt.UtcDateTime, s.AgentIds);
-}
-
-public sealed record ConversationListResponse(ConversationDto[] Conversations);

@@ -17,7 +17,7 @@ public static class Problems
     {
         ErrorCodes.NotFound => StatusCodes.Status404NotFound,
         ErrorCodes.NotAllowed => StatusCodes.Status403Forbidden,
-        ErrorCodes.Conflict => StatusCodes.Status409Conflict,
+        ErrorCodes.Conflict or ErrorCodes.AtCapacity or ErrorCodes.InvalidState => StatusCodes.Status409Conflict,
         ErrorCodes.Unauthorized or ErrorCodes.InvalidCredentials => StatusCodes.Status401Unauthorized,
         ErrorCodes.Unavailable => StatusCodes.Status503ServiceUnavailable,
         _ => StatusCodes.Status400BadRequest,

@@ -240,6 +240,7 @@ public sealed partial class ChatConnection
                 "sync" => await SyncAsync(frame, token),
                 "typing" => await TypingAsync(frame),
                 "read" => await ReadAsync(frame),
+                "status" => await StatusAsync(frame),
                 _ => _frames.Error(ErrorCodes.UnknownType, $"Unknown frame type '{frame.Type}'.", frame.ClientMsgId),
             };
             if (reply is not null)
@@ -313,6 +314,29 @@ public sealed partial class ChatConnection
         return outcome.Error is { } refused
             ? _frames.Error(refused.Code, refused.Message, frame.ClientMsgId)
             : _frames.Joined(conversationId, outcome.Value!.LastSeq);
+    }
+
+    private async Task<byte[]?> StatusAsync(ClientFrame frame)
+    {
+        if (Caller.Role != ParticipantRole.Agent)
+        {
+            return _frames.Error(ErrorCodes.NotAllowed, "Only agents have a status.", frame.ClientMsgId);
+        }
+
+        if (frame.State is null)
+        {
+            return _frames.Error(ErrorCodes.MissingField, "status needs a 'state'.", frame.ClientMsgId);
+        }
+
+        if (!AgentStatusNames.TryParseChosen(frame.State, out var status))
+        {
+            return _frames.Error(ErrorCodes.InvalidField, "'state' must be 'online' or 'away'.", frame.ClientMsgId);
+        }
+
+        var outcome = await _grains.GetGrain<IAgentGrain>(Tenancy.Key(Caller.Tenant, Caller.Id)).SetStatus(status);
+        return outcome.Error is { } refused
+            ? _frames.Error(refused.Code, refused.Message, frame.ClientMsgId)
+            : _frames.Status(outcome.Value);
     }
 
     private async Task<byte[]?> SyncAsync(ClientFrame frame, CancellationToken token)

@@ -63,10 +63,21 @@ public sealed partial class ClientFrame
             case Proto.ClientFrame.FrameOneofCase.Ping:
                 frame.Type = "ping";
                 break;
+            case Proto.ClientFrame.FrameOneofCase.Status:
+                frame.Type = "status";
+                frame.State = parsed.Status.State switch
+                {
+                    Proto.AgentStatus.Unspecified => null,
+                    Proto.AgentStatus.Online => "online",
+                    Proto.AgentStatus.Away => "away",
+                    Proto.AgentStatus.Offline => "offline",
+                    var other => ((int)other).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                };
+                break;
             default:
                 // Nothing set at all, or only a case from a newer schema (kept as an unknown field).
                 error = data.IsEmpty || parsed.CalculateSize() == 0
-                    ? new KefuError(ErrorCodes.MissingField, "Every frame needs one of send, join, sync, typing, read, ping.")
+                    ? new KefuError(ErrorCodes.MissingField, "Every frame needs one of send, join, sync, typing, read, ping, status.")
                     : new KefuError(ErrorCodes.UnknownType, "Unknown frame type.");
                 break;
         }

@@ -39,6 +39,8 @@ public abstract class FrameEncoder
 
     public abstract byte[] Pong();
 
+    public abstract byte[] Status(AgentStatus status);
+
     public abstract byte[] Error(string code, string message, string? reference = null);
 
     private sealed class JsonFrameEncoder : FrameEncoder
@@ -58,6 +60,8 @@ public abstract class FrameEncoder
         public override byte[] Synced(string conversationId, long lastSeq) => FrameWriter.Synced(conversationId, lastSeq);
 
         public override byte[] Pong() => FrameWriter.Pong();
+
+        public override byte[] Status(AgentStatus status) => FrameWriter.Status(status);
 
         public override byte[] Error(string code, string message, string? reference = null) => FrameWriter.Error(code, message, reference);
     }
@@ -79,6 +83,8 @@ public abstract class FrameEncoder
         public override byte[] Synced(string conversationId, long lastSeq) => ProtobufFrameWriter.Synced(conversationId, lastSeq);
 
         public override byte[] Pong() => ProtobufFrameWriter.Pong();
+
+        public override byte[] Status(AgentStatus status) => ProtobufFrameWriter.Status(status);
 
         public override byte[] Error(string code, string message, string? reference = null) => ProtobufFrameWriter.Error(code, message, reference);
     }

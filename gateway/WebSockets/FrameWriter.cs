@@ -40,8 +40,31 @@ public static class FrameWriter
             WriteSender(w, "reader", r.Reader);
             w.WriteNumber("seq", r.Seq);
         }),
+        QueueEvent q => Write(q, static (w, q) =>
+        {
+            w.WriteString("type", "queue");
+            w.WriteString("conversationId", q.ConversationId);
+            w.WriteNumber("position", q.Position);
+        }),
+        NoteEvent n => Write(n.Note, static (w, n) =>
+        {
+            w.WriteString("type", "note");
+            w.WriteString("conversationId", n.ConversationId);
+            w.WriteStartObject("note");
+            w.WriteString("noteId", n.NoteId);
+            WriteSender(w, "author", n.Author);
+            w.WriteString("text", n.Text);
+            w.WriteString("ts", n.Ts.UtcDateTime);
+            w.WriteEndObject();
+        }),
         _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "Unknown event."),
     };
+
+    public static byte[] Status(AgentStatus status) => Write(status, static (w, s) =>
+    {
+        w.WriteString("type", "status");
+        w.WriteString("state", AgentStatusNames.Name(s));
+    });
 
     public static byte[] Message(ChatMessage m) => Write(m, static (w, m) =>
     {
@@ -77,6 +100,50 @@ public static class FrameWriter
         w.WriteString("inbox", s.Inbox);
         w.WriteNumber("lastSeq", s.LastSeq);
         w.WriteString("createdAt", s.CreatedAt.UtcDateTime);
+        if (s.Team is not null)
+        {
+            w.WriteString("team", s.Team);
+        }
+
+        w.WriteString("priority", s.Priority);
+        w.WriteStartArray("tags");
+        foreach (var tag in s.Tags ?? [])
+        {
+            w.WriteStringValue(tag);
+        }
+
+        w.WriteEndArray();
+        if (s.QueuePosition is { } position)
+        {
+            w.WriteNumber("queuePosition", position);
+        }
+
+        if (s.SnoozedUntil is { } until)
+        {
+            w.WriteString("snoozedUntil", until.UtcDateTime);
+        }
+
+        if (s.FirstResponseSeconds is { } firstResponse)
+        {
+            w.WriteNumber("firstResponseSeconds", Math.Round(firstResponse, 3));
+        }
+
+        if (s.ResolutionSeconds is { } resolution)
+        {
+            w.WriteNumber("resolutionSeconds", Math.Round(resolution, 3));
+        }
+
+        if (s.Csat is { } csat)
+        {
+            w.WriteStartObject("csat");
+            w.WriteNumber("rating", csat.Rating);
+            if (csat.Comment is not null)
+            {
+                w.WriteString("comment", csat.Comment);
+            }
+
+            w.WriteEndObject();
+        }
     });
 
     public static byte[] Ack(SendAck a) => Write(a, static (w, a) =>

@@ -36,8 +36,36 @@ public static class ProtobufFrameWriter
                 Seq = r.Seq,
             },
         }),
+        QueueEvent q => Write(new Proto.ServerFrame
+        {
+            Queue = new Proto.Queue { ConversationId = ProtoValues.Ulid(q.ConversationId), Position = q.Position },
+        }),
+        NoteEvent n => Write(new Proto.ServerFrame
+        {
+            Note = new Proto.Note
+            {
+                ConversationId = ProtoValues.Ulid(n.ConversationId),
+                NoteId = ProtoValues.Ulid(n.Note.NoteId),
+                Author = ProtoValues.Sender(n.Note.Author),
+                Text = n.Note.Text,
+                Ts = ProtoValues.UnixMicroseconds(n.Note.Ts),
+            },
+        }),
         _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "Unknown event."),
     };
+
+    public static byte[] Status(AgentStatus status) => Write(new Proto.ServerFrame
+    {
+        Status = new Proto.Status
+        {
+            State = status switch
+            {
+                AgentStatus.Online => Proto.AgentStatus.Online,
+                AgentStatus.Away => Proto.AgentStatus.Away,
+                _ => Proto.AgentStatus.Offline,
+            },
+        },
+    });
 
     public static byte[] Message(ChatMessage m)
     {
@@ -65,7 +93,10 @@ public static class ProtobufFrameWriter
             ConversationId = ProtoValues.Ulid(s.ConversationId),
             Status = s.Status switch
             {
+                ConversationStatus.Queued => Proto.ConversationStatus.Queued,
                 ConversationStatus.Open => Proto.ConversationStatus.Open,
+                ConversationStatus.Pending => Proto.ConversationStatus.Pending,
+                ConversationStatus.Snoozed => Proto.ConversationStatus.Snoozed,
                 ConversationStatus.Resolved => Proto.ConversationStatus.Resolved,
                 _ => Proto.ConversationStatus.Unspecified,
             },
@@ -73,7 +104,42 @@ public static class ProtobufFrameWriter
             Inbox = s.Inbox,
             LastSeq = s.LastSeq,
             CreatedAt = ProtoValues.UnixMicroseconds(s.CreatedAt),
+            Priority = s.Priority,
         };
+        conversation.Tags.Add(s.Tags ?? []);
+        if (s.Team is not null)
+        {
+            conversation.Team = s.Team;
+        }
+
+        if (s.QueuePosition is { } position)
+        {
+            conversation.QueuePosition = position;
+        }
+
+        if (s.SnoozedUntil is { } until)
+        {
+            conversation.SnoozedUntil = ProtoValues.UnixMicroseconds(until);
+        }
+
+        if (s.FirstResponseSeconds is { } firstResponse)
+        {
+            conversation.FirstResponseSeconds = firstResponse;
+        }
+
+        if (s.ResolutionSeconds is { } resolution)
+        {
+            conversation.ResolutionSeconds = resolution;
+        }
+
+        if (s.Csat is { } csat)
+        {
+            conversation.CsatRating = csat.Rating;
+            if (csat.Comment is not null)
+            {
+                conversation.CsatComment = csat.Comment;
+            }
+        }
         if (s.AssigneeId is not null)
         {
             conversation.AssigneeId = s.AssigneeId;
