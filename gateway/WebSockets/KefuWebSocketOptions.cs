@@ -25,5 +25,12 @@ public sealed class KefuWebSocketOptions
     /// <summary>Frames waiting to be written to one client; a client this far behind is disconnected (it re-syncs on reconnect).</summary>
     public int OutboundQueue { get; set; } = 4096;
 
-    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>How often the server pings each client.</summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// A client that has not answered a ping for this long is cut off: a lost network or a closed laptop lid ends the
+    /// connection (and the agent's presence) within KeepAliveInterval + KeepAliveTimeout instead of at TCP timeout.
+    /// </summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(15);
 }

@@ -59,6 +59,7 @@ public static class WebSocketApi
             {
                 SubProtocol = subprotocol,
                 KeepAliveInterval = options.Value.KeepAliveInterval,
+                KeepAliveTimeout = options.Value.KeepAliveTimeout,
             });
         }
         catch
