@@ -260,6 +260,12 @@ public sealed partial class DispatcherGrain(
             }
 
             Assign(request, agentId, now, tell: true);
+            if (PolicyOf(request.Inbox) == AssignmentPolicies.RoundRobin)
+            {
+                // Only the rotation moves the cursor: claims and preferred agents are not anyone's turn.
+                state.State.RoundRobinCursors[key] = agentId;
+            }
+
             if (!AnyFreeOnlineAgent(now))
             {
                 return;
@@ -270,7 +276,7 @@ public sealed partial class DispatcherGrain(
     /// <summary>The agent the inbox's policy gives this conversation to, among the eligible ones.</summary>
     private string? Pick(QueueRequest request, DateTimeOffset now)
     {
-        var policy = _inboxes.TryGetValue(request.Inbox, out var inbox) ? inbox.AssignmentPolicy : AssignmentPolicies.LeastBusy;
+        var policy = PolicyOf(request.Inbox);
         if (policy == AssignmentPolicies.Manual || !InboxHasRoom(request.Inbox))
         {
             return null;
@@ -330,7 +336,6 @@ public sealed partial class DispatcherGrain(
         IndexOpen(id, open);
         state.State.Unconfirmed[id] = agentId;
         state.State.LastAssignedAt[agentId] = now;
-        state.State.RoundRobinCursors[QueueKey(request)] = agentId;
         _toldPositions.Remove(id);
         if (tell)
         {
@@ -524,6 +529,10 @@ public sealed partial class DispatcherGrain(
 
         return false;
     }
+
+    /// <summary>The inbox's assignment policy; an inbox the configuration does not know gets the default.</summary>
+    private string PolicyOf(string inboxId) =>
+        _inboxes.TryGetValue(inboxId, out var inbox) ? inbox.AssignmentPolicy : AssignmentPolicies.LeastBusy;
 
     private bool InboxHasRoom(string inboxId) =>
         !_inboxes.TryGetValue(inboxId, out var inbox) || inbox.MaxOpen is not { } max || _openByInbox.GetValueOrDefault(inboxId) < max;
