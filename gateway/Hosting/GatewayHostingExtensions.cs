@@ -79,6 +79,10 @@ public static class GatewayHostingExtensions
         app.MapAuthApi();
         app.MapConversationsApi();
         app.MapAgentsApi();
+        app.MapTeamsApi();
+        app.MapInboxesApi();
+        app.MapCannedRepliesApi();
+        app.MapWidgetApi();
         app.MapWebSocketApi();
         return app;
     }
