@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Kefu.Grains.Directory;
+using Kefu.Grains.Dispatch;
 using Kefu.Grains.Push;
 using Kefu.Grains.Storage;
 using Microsoft.Extensions.Configuration;
@@ -80,6 +81,7 @@ public static class KefuSiloBuilderExtensions
 
         services.Configure<ConversationOptions>(configuration.GetSection(ConversationOptions.Section));
         services.Configure<PresenceOptions>(configuration.GetSection(PresenceOptions.Section));
+        services.AddKefuDispatch(configuration);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IMessageStore, InMemoryMessageStore>();
         services.TryAddSingleton<IConversationDirectory, InMemoryConversationDirectory>();
