@@ -177,8 +177,9 @@ public static class AgentsApi
             var snapshot = await grains.GetGrain<IDispatcherGrain>(tenant).GetSnapshot();
             return snapshot.Agents.ToDictionary(a => a.AgentId, StringComparer.Ordinal);
         }
-        catch (Exception ex) when (ex is OrleansException or TimeoutException or NotImplementedException or ArgumentException)
+        catch (Exception ex) when (ex is OrleansException or TimeoutException)
         {
+            // The cluster did not answer: the caller gets 503 rather than a made-up status.
             return null;
         }
     }
