@@ -60,7 +60,7 @@ public sealed class AssignmentTests(DeskGatewayFixture gateway)
 
             // Taking one more by hand is refused: the agent is full.
             await agent.SendAsync(new { type = "join", conversationId = conversations[2] });
-            var refused = await agent.ExpectAsync("error");
+            var refused = (await agent.ReceiveUntilAsync("error"))[^1];
             Assert.Equal("at_capacity", refused.Str("code"));
 
             using var http = gateway.Http(agentToken);
