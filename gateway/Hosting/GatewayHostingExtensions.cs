@@ -71,6 +71,7 @@ public static class GatewayHostingExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseWebSockets();
+        app.UseWebSocketApi(); // /ws, ahead of authentication: see WebSocketApi.UseWebSocketApi
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
@@ -83,7 +84,6 @@ public static class GatewayHostingExtensions
         app.MapInboxesApi();
         app.MapCannedRepliesApi();
         app.MapWidgetApi();
-        app.MapWebSocketApi();
         return app;
     }
 
@@ -96,16 +96,8 @@ public static class GatewayHostingExtensions
             o.TokenValidationParameters = tokens.ValidationParameters();
             o.Events = new JwtBearerEvents
             {
-                // Browsers cannot set headers on a WebSocket: /ws takes the token from ?access_token=.
-                OnMessageReceived = ctx =>
-                {
-                    if (ctx.HttpContext.Request.Path.StartsWithSegments("/ws") && ctx.Request.Query["access_token"] is [{ Length: > 0 } token])
-                    {
-                        ctx.Token = token;
-                    }
-
-                    return Task.CompletedTask;
-                },
+                // /ws never reaches this handler: it validates its token itself (?access_token= or this header), see
+                // WebSocketApi.UseWebSocketApi.
                 OnChallenge = async ctx =>
                 {
                     ctx.HandleResponse();
