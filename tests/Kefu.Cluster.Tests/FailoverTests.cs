@@ -111,19 +111,22 @@ public sealed class FailoverTests
             var listed = list.GetProperty("conversations").EnumerateArray().Single(c => c.Str("conversationId") == conversationId);
             Assert.Equal(visitorId, listed.Str("visitorId"));
             Assert.Equal("carol", listed.Str("assigneeId"));
-            Assert.Equal(3, listed.Long("lastSeq"));
+            Assert.Equal(4, listed.Long("lastSeq"));
 
+            // Nobody was online when the visitor wrote: the away message follows the first message.
             var history = await http.GetFromJsonAsync<JsonElement>($"/api/v1/conversations/{conversationId}/messages");
+            var messages = history.GetProperty("messages").EnumerateArray().ToArray();
+            Assert.Equal(["visitor", "system", "visitor", "agent"], messages.Select(m => m.GetProperty("sender").Str("role")));
             Assert.Equal(
                 ["hello before the restart", "second", "agent reply"],
-                history.GetProperty("messages").EnumerateArray().Select(m => m.Str("text")));
+                messages.Where(m => m.GetProperty("sender").Str("role") != "system").Select(m => m.Str("text")));
         }
 
         // The visitor's token and conversation survive too; seq continues.
         await using var again = await cluster.ConnectAsync(visitorToken);
         var ack = await again.SendMessageAsync("hello after the restart");
         Assert.Equal(conversationId, ack.Str("conversationId"));
-        Assert.Equal(4, ack.Long("seq"));
+        Assert.Equal(5, ack.Long("seq"));
     }
 
     [Fact]
@@ -157,10 +160,16 @@ public sealed class FailoverTests
         Assert.Equal(total, sender.Acks.Count);
         await using var reader = await cluster.ConnectAsync(token);
         await reader.SendAsync(new { type = "sync", conversationId, afterSeq = 0 });
-        var messages = (await reader.ReceiveUntilAsync("synced")).Where(f => f.Type() == "message").ToList();
+        var all = (await reader.ReceiveUntilAsync("synced")).Where(f => f.Type() == "message").ToList();
 
-        // Every message once, seq 1..n without a gap, and each ack names the stored message.
-        Assert.Equal(Enumerable.Range(1, total).Select(i => (long)i), messages.Select(m => m.Long("seq")));
+        // Seq 1..n without a gap over everything stored: the visitor's messages and the one away message (nobody
+        // serves the inbox in these tests, so the system says so once, after the first message).
+        Assert.Equal(Enumerable.Range(1, total + 1).Select(i => (long)i), all.Select(m => m.Long("seq")));
+        Assert.Equal("system", Assert.Single(all, m => m.GetProperty("sender").Str("role") != "visitor").GetProperty("sender").Str("role"));
+
+        // Every visitor message once, and each ack names the stored message.
+        var messages = all.Where(m => m.GetProperty("sender").Str("role") == "visitor").ToList();
+        Assert.Equal(total, messages.Count);
         Assert.Equal(total, messages.Select(m => m.Str("clientMsgId")).Distinct().Count());
         foreach (var message in messages)
         {
