@@ -1,6 +1,7 @@
 using Kefu.Contracts.Messages;
 using Kefu.Gateway.Api;
 using Kefu.Gateway.Auth;
+using Kefu.Gateway.Ui;
 using Kefu.Gateway.WebSockets;
 using Kefu.Grains.Hosting;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -80,6 +81,7 @@ public static class GatewayHostingExtensions
         app.MapConversationsApi();
         app.MapAgentsApi();
         app.MapWebSocketApi();
+        app.MapKefuUi();
         return app;
     }
 
