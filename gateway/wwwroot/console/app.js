@@ -152,7 +152,7 @@
     $('me-name').textContent = me.name;
     Array.prototype.forEach.call(document.querySelectorAll('[data-admin]'), function (b) { b.hidden = !isAdmin(); });
     $('sound-toggle').setAttribute('aria-pressed', String(soundOn));
-    $('sound-toggle').textContent = soundOn ? '🔔' : '🔕';
+    $('sound-toggle').textContent = soundOn ? 'Sound on' : 'Sound off';
     api('GET', '/api/v1/agents/me').then(function (r) {
       if (r.ok && r.body) {
         me.name = r.body.displayName || me.name;
@@ -334,7 +334,7 @@
     soundOn = !soundOn;
     localStorage.setItem(STORE + '.sound', soundOn ? 'on' : 'off');
     $('sound-toggle').setAttribute('aria-pressed', String(soundOn));
-    $('sound-toggle').textContent = soundOn ? '🔔' : '🔕';
+    $('sound-toggle').textContent = soundOn ? 'Sound on' : 'Sound off';
     unlockAudio();
   });
 
@@ -652,6 +652,7 @@
       showMessage({ conversationId: f.conversationId, messageId: f.messageId, seq: f.seq, ts: f.ts, text: p.text,
         clientMsgId: f.clientMsgId, sender: { role: 'agent', id: me.agentId, name: me.name } });
       current.readSent = Math.max(current.readSent, f.seq); // sending marks everything up to it read
+      renderList();
       return;
     }
   }
