@@ -57,7 +57,10 @@ public static class AssignmentPolicies
     public const string LeastBusy = "least_busy";
     public const string RoundRobin = "round_robin";
 
-    public static bool IsKnown(string? value) => value is LeastBusy or RoundRobin;
+    /// <summary>No automatic assignment: conversations wait until an agent takes one (join) or is given one.</summary>
+    public const string Manual = "manual";
+
+    public static bool IsKnown(string? value) => value is LeastBusy or RoundRobin or Manual;
 }
 
 /// <summary>One day's opening hours in the inbox's time zone; <see cref="Close"/> after <see cref="Open"/>.</summary>

@@ -226,6 +226,7 @@ public sealed class BenchmarkOptions
 
         Check(Visitors is >= 1 and <= 100_000, "--visitors must be 1..100000.");
         Check(Agents >= 1 && Agents <= Visitors, "--agents must be 1..visitors.");
+        Check((Visitors + Agents - 1) / Agents <= 1000, "each agent can hold at most 1000 conversations: use more --agents.");
         Check(Rate is > 0 and <= 1_000_000, "--rate must be > 0 and <= 1000000.");
         Check(MessageBytes is >= 24 and <= 8192, "--message-bytes must be 24..8192.");
         Check(Warmup >= TimeSpan.Zero && Duration > TimeSpan.Zero && Warmup + Duration <= MaxRunTime, "--warmup + --duration must be > 0 and <= 10m.");

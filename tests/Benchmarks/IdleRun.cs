@@ -40,7 +40,7 @@ internal sealed class IdleRun(BenchmarkOptions options, Uri[] urls)
                 {
                     await Parallel.ForAsync(0, visitorCount, new ParallelOptions { MaxDegreeOfParallelism = o.ConnectConcurrency, CancellationToken = ct }, async (i, c) =>
                     {
-                        var (_, token) = await api.CreateVisitorAsync($"idle visitor {i}", c);
+                        var (_, token) = await api.CreateVisitorAsync($"idle visitor {i}", null, c);
                         tokens[i] = KefuApi.WebSocketUri(urls[i % urls.Length], token);
                     });
                 }

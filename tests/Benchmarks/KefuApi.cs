@@ -21,9 +21,9 @@ public sealed class KefuApi : IDisposable
     public static Uri WebSocketUri(Uri baseUri, string token) =>
         new UriBuilder(baseUri) { Scheme = "ws", Path = "/ws", Query = "access_token=" + Uri.EscapeDataString(token) }.Uri;
 
-    public async Task<(string VisitorId, string Token)> CreateVisitorAsync(string name, CancellationToken cancellationToken)
+    public async Task<(string VisitorId, string Token)> CreateVisitorAsync(string name, string? inbox, CancellationToken cancellationToken)
     {
-        using var response = await _http.PostAsJsonAsync("/api/v1/visitors", new { name }, cancellationToken);
+        using var response = await _http.PostAsJsonAsync("/api/v1/visitors", new { name, inbox }, cancellationToken);
         var body = await ReadAsync(response, HttpStatusCode.Created, "POST /api/v1/visitors", cancellationToken);
         return (body.GetProperty("visitorId").GetString()!, body.GetProperty("token").GetString()!);
     }
@@ -35,15 +35,30 @@ public sealed class KefuApi : IDisposable
         return body.GetProperty("token").GetString()!;
     }
 
-    public async Task CreateAgentAsync(string adminToken, string username, CancellationToken cancellationToken)
+    public async Task CreateAgentAsync(string adminToken, string username, int capacity, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/agents")
         {
-            Content = JsonContent.Create(new { username, password = AgentPassword, displayName = "Bench " + username }),
+            Content = JsonContent.Create(new { username, password = AgentPassword, displayName = "Bench " + username, capacity }),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
         using var response = await _http.SendAsync(request, cancellationToken);
         await ReadAsync(response, HttpStatusCode.Created, "POST /api/v1/agents", cancellationToken);
+    }
+
+    /// <summary>
+    /// An inbox without automatic assignment, so each benchmark agent takes exactly the conversations it joins (the
+    /// benchmark measures the message path, not the dispatcher).
+    /// </summary>
+    public async Task CreateManualInboxAsync(string adminToken, string inbox, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, $"/api/v1/inboxes/{inbox}")
+        {
+            Content = JsonContent.Create(new { name = "Benchmark " + inbox, assignmentPolicy = "manual", teams = Array.Empty<string>() }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
+        using var response = await _http.SendAsync(request, cancellationToken);
+        await ReadAsync(response, HttpStatusCode.OK, $"PUT /api/v1/inboxes/{inbox}", cancellationToken);
     }
 
     private static async Task<JsonElement> ReadAsync(HttpResponseMessage response, HttpStatusCode expected, string what, CancellationToken cancellationToken)

@@ -163,15 +163,20 @@ internal sealed class LoadRun
 
         using var api = new KefuApi(_urls[0], o.ConnectConcurrency);
         var adminToken = await api.LoginAsync("admin", o.AdminPassword, ct);
+        var inbox = $"bench-{_runId}";
+        await api.CreateManualInboxAsync(adminToken, inbox, ct);
+
+        // Agent j joins visitors j, j + M, j + 2M, …: that many open conversations at once.
+        var capacity = (o.Visitors + o.Agents - 1) / o.Agents;
         await Parallel.ForAsync(0, o.Agents, new ParallelOptions { MaxDegreeOfParallelism = o.ConnectConcurrency, CancellationToken = ct }, async (j, c) =>
         {
             var username = $"bench-{_runId}-{j}";
-            await api.CreateAgentAsync(adminToken, username, c);
+            await api.CreateAgentAsync(adminToken, username, capacity, c);
             agents[j] = KefuApi.WebSocketUri(_urls[j % _urls.Length], await api.LoginAsync(username, KefuApi.AgentPassword, c));
         });
         await Parallel.ForAsync(0, o.Visitors, new ParallelOptions { MaxDegreeOfParallelism = o.ConnectConcurrency, CancellationToken = ct }, async (i, c) =>
         {
-            var (_, token) = await api.CreateVisitorAsync($"bench visitor {i}", c);
+            var (_, token) = await api.CreateVisitorAsync($"bench visitor {i}", inbox, c);
             visitors[i] = KefuApi.WebSocketUri(_urls[i % _urls.Length], token);
         });
         return ([.. visitors], [.. agents]);

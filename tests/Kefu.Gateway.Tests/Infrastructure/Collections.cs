@@ -23,3 +23,22 @@ public sealed class StrictGatewayCollection : ICollectionFixture<StrictGatewayFi
 {
     public const string Name = "strict-gateway";
 }
+
+/// <summary>
+/// A gateway of its own for contact-centre tests: assignment depends on who is online, so these tests must not share
+/// agents or queues with the chat tests. Short keep-alive so a silent client is cut off within seconds.
+/// </summary>
+public sealed class DeskGatewayFixture : GatewayFixture
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Kefu:WebSocket:KeepAliveInterval"] = "00:00:01",
+        ["Kefu:WebSocket:KeepAliveTimeout"] = "00:00:01",
+    };
+}
+
+[CollectionDefinition(Name)]
+public sealed class DeskGatewayCollection : ICollectionFixture<DeskGatewayFixture>
+{
+    public const string Name = "desk-gateway";
+}
