@@ -500,8 +500,7 @@
     if (saved.token && !tokenExpired(saved.token)) { return Promise.resolve(saved.token); }
     if (visitorPromise) { return visitorPromise; }
     var body = { name: saved.name || undefined, email: saved.email || undefined };
-    if (cfg.key) { body.inboxKey = cfg.key; }
-    if (info && info.tenant) { body.tenant = info.tenant; body.inbox = info.inboxId; }
+    if (cfg.key) { body.inboxKey = cfg.key; } // names the tenant and inbox; the server refuses both at once
     else { if (cfg.tenant) { body.tenant = cfg.tenant; } if (cfg.inbox) { body.inbox = cfg.inbox; } }
     visitorPromise = api('POST', '/api/v1/visitors', body).then(function (r) {
       visitorPromise = null;

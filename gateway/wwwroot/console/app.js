@@ -960,15 +960,13 @@
   $('agent-form').addEventListener('submit', function (e) {
     e.preventDefault();
     var f = e.target;
-    var req = { username: f.username.value.trim(), password: f.password.value, displayName: f.displayName.value.trim() || undefined, role: f.role.value };
-    var capacity = parseInt(f.capacity.value, 10);
+    var req = { username: f.username.value.trim(), password: f.password.value, displayName: f.displayName.value.trim() || undefined,
+      role: f.role.value, capacity: parseInt(f.capacity.value, 10) || undefined };
     api('POST', '/api/v1/agents', req).then(function (r) {
       if (!r.ok) { toast(problemText(r), true); return; }
       toast('Agent ' + req.username + ' created.');
       f.reset();
-      if (capacity && capacity !== 5) {
-        api('PATCH', '/api/v1/agents/' + encodeURIComponent(req.username), { capacity: capacity }).then(loadDirectory);
-      } else { loadDirectory(); }
+      loadDirectory();
     });
   });
 
