@@ -1,19 +1,26 @@
 using Kefu.Contracts.Grains;
 using Kefu.Contracts.Identity;
+using Kefu.Contracts.Messages;
 using Kefu.Gateway.Auth;
 using Microsoft.AspNetCore.Http.HttpResults;
 using System.Security.Claims;
 
 namespace Kefu.Gateway.Api;
 
-/// <summary>Agent accounts; admins only.</summary>
+/// <summary>Agent accounts (admins manage them; every agent sees the list) and the calling agent's own status.</summary>
 public static class AgentsApi
 {
+    public const int MaxCapacity = 1000;
+    public const int MaxDisplayName = 100;
+
     public static IEndpointRouteBuilder MapAgentsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/agents").WithTags("agents").RequireAuthorization(KefuPolicies.Admin);
-        group.MapPost("/", CreateAsync);
-        group.MapGet("/", ListAsync);
+        var group = app.MapGroup("/api/v1/agents").WithTags("agents");
+        group.MapPost("/", CreateAsync).RequireAuthorization(KefuPolicies.Admin);
+        group.MapGet("/", ListAsync).RequireAuthorization(KefuPolicies.Agent);
+        group.MapGet("/me", MeAsync).RequireAuthorization(KefuPolicies.Agent);
+        group.MapPut("/me/status", SetStatusAsync).RequireAuthorization(KefuPolicies.Agent);
+        group.MapPatch("/{agentId}", UpdateAsync).RequireAuthorization(KefuPolicies.Admin);
         return app;
     }
 
@@ -36,22 +43,150 @@ public static class AgentsApi
             return Problems.Invalid("role must be 'agent' or 'admin'.");
         }
 
+        if (request.Capacity is < 1 or > MaxCapacity)
+        {
+            return Problems.Invalid($"capacity must be between 1 and {MaxCapacity}.");
+        }
+
         var tenant = user.ToCaller().Tenant;
-        var profile = new AgentProfile(request.Username!, request.DisplayName?.Trim() is { Length: > 0 } d ? d : request.Username!, role, time.GetUtcNow());
+        var profile = new AgentProfile(
+            request.Username!, request.DisplayName?.Trim() is { Length: > 0 } d ? d : request.Username!, role, time.GetUtcNow(),
+            request.Capacity ?? AgentProfile.DefaultCapacity);
         var created = await grains.GetGrain<IAgentGrain>(Tenancy.Key(tenant, profile.AgentId)).Create(profile, passwords.Hash(request.Password));
         if (created.Error is { } error)
         {
             return Problems.From(error);
         }
 
-        return TypedResults.Created($"/api/v1/agents/{profile.AgentId}", ToResponse(created.Value!));
+        return TypedResults.Created($"/api/v1/agents/{profile.AgentId}", ToResponse(created.Value!, [], null));
     }
 
-    private static async Task<Ok<AgentListResponse>> ListAsync(ClaimsPrincipal user, IGrainFactory grains)
+    private static async Task<Results<Ok<AgentResponse>, ProblemHttpResult>> UpdateAsync(
+        string agentId, UpdateAgentRequest? request, ClaimsPrincipal user, IGrainFactory grains, AgentPasswords passwords)
     {
-        var agents = await grains.GetGrain<ITenantGrain>(user.ToCaller().Tenant).ListAgents();
-        return TypedResults.Ok(new AgentListResponse([.. agents.Select(ToResponse)]));
+        if (!Tenancy.IsValidName(agentId))
+        {
+            return Problems.Create(StatusCodes.Status404NotFound, ErrorCodes.NotFound, "Agent was not found.");
+        }
+
+        if (request is null || (request.DisplayName, request.Role, request.Capacity, request.Password) is (null, null, null, null))
+        {
+            return Problems.Invalid("Give at least one of 'displayName', 'role', 'capacity', 'password'.");
+        }
+
+        var displayName = request.DisplayName?.Trim();
+        if (displayName is { Length: 0 or > MaxDisplayName })
+        {
+            return Problems.Invalid($"displayName must be 1 to {MaxDisplayName} characters.");
+        }
+
+        if (request.Role is not null && !AgentRoles.IsKnown(request.Role))
+        {
+            return Problems.Invalid("role must be 'agent' or 'admin'.");
+        }
+
+        if (request.Capacity is < 1 or > MaxCapacity)
+        {
+            return Problems.Invalid($"capacity must be between 1 and {MaxCapacity}.");
+        }
+
+        if (request.Password is not null and not { Length: >= 8 and <= 256 })
+        {
+            return Problems.Invalid("password must be 8 to 256 characters.");
+        }
+
+        var caller = user.ToCaller();
+        if (agentId == caller.Id && request.Role is AgentRoles.Agent)
+        {
+            // Otherwise the last admin could lock the whole tenant out of its configuration.
+            return Problems.Create(StatusCodes.Status409Conflict, ErrorCodes.Conflict, "You cannot take away your own admin role.");
+        }
+
+        var hash = request.Password is { } password ? passwords.Hash(password) : null;
+        var updated = await grains.GetGrain<IAgentGrain>(Tenancy.Key(caller.Tenant, agentId))
+            .Update(new AgentUpdate(displayName, request.Role, request.Capacity, hash));
+        if (updated.Error is { } error)
+        {
+            return Problems.From(error);
+        }
+
+        var teams = await grains.GetGrain<ITenantGrain>(caller.Tenant).ListTeams();
+        var load = await LoadAsync(grains, caller.Tenant);
+        return TypedResults.Ok(ToResponse(updated.Value!, teams, load?.GetValueOrDefault(agentId)));
     }
 
-    private static AgentResponse ToResponse(AgentProfile p) => new(p.AgentId, p.DisplayName, p.Role, p.CreatedAt.UtcDateTime);
+    private static async Task<Results<Ok<AgentListResponse>, ProblemHttpResult>> ListAsync(ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var tenant = user.ToCaller().Tenant;
+        var load = await LoadAsync(grains, tenant);
+        if (load is null)
+        {
+            return Problems.Create(StatusCodes.Status503ServiceUnavailable, ErrorCodes.Unavailable, "Agent status is not available right now; retry.");
+        }
+
+        var agents = await grains.GetGrain<ITenantGrain>(tenant).ListAgents();
+        var teams = await grains.GetGrain<ITenantGrain>(tenant).ListTeams();
+        return TypedResults.Ok(new AgentListResponse([.. agents.Select(a => ToResponse(a, teams, load.GetValueOrDefault(a.AgentId)))]));
+    }
+
+    private static async Task<Results<Ok<MeResponse>, ProblemHttpResult>> MeAsync(ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var caller = user.ToCaller();
+        var agent = grains.GetGrain<IAgentGrain>(Tenancy.Key(caller.Tenant, caller.Id));
+        if (await agent.GetProfile() is not { } profile)
+        {
+            return Problems.Create(StatusCodes.Status404NotFound, ErrorCodes.NotFound, "Agent was not found.");
+        }
+
+        var status = await agent.GetStatus();
+        var load = await LoadAsync(grains, caller.Tenant);
+        if (load is null)
+        {
+            return Problems.Create(StatusCodes.Status503ServiceUnavailable, ErrorCodes.Unavailable, "Agent status is not available right now; retry.");
+        }
+
+        // Unread counts are live in the conversations (the directory is not written per message).
+        var open = load.GetValueOrDefault(caller.Id)?.OpenConversations ?? [];
+        var summaries = await Task.WhenAll(open.Select(id => grains.GetGrain<IConversationGrain>(Tenancy.Key(caller.Tenant, id)).GetSummary()));
+        var unread = summaries.Sum(s => s?.UnreadFor(caller.ParticipantKey) ?? 0);
+        return TypedResults.Ok(new MeResponse(
+            profile.AgentId, profile.DisplayName, profile.Role, profile.CreatedAt.UtcDateTime, profile.Capacity,
+            AgentStatusNames.Name(status), open.Length, unread));
+    }
+
+    private static async Task<Results<Ok<AgentStatusResponse>, ProblemHttpResult>> SetStatusAsync(
+        AgentStatusRequest? request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (!AgentStatusNames.TryParseChosen(request?.Status, out var status))
+        {
+            return Problems.Invalid("status must be 'online' or 'away' (offline follows from your connections).");
+        }
+
+        var caller = user.ToCaller();
+        var outcome = await grains.GetGrain<IAgentGrain>(Tenancy.Key(caller.Tenant, caller.Id)).SetStatus(status);
+        return outcome.Error is { } error
+            ? Problems.From(error)
+            : TypedResults.Ok(new AgentStatusResponse(AgentStatusNames.Name(outcome.Value)));
+    }
+
+    /// <summary>Every agent's status and open conversations, from the tenant's dispatcher; null if it cannot answer.</summary>
+    private static async Task<Dictionary<string, AgentLoad>?> LoadAsync(IGrainFactory grains, string tenant)
+    {
+        try
+        {
+            var snapshot = await grains.GetGrain<IDispatcherGrain>(tenant).GetSnapshot();
+            return snapshot.Agents.ToDictionary(a => a.AgentId, StringComparer.Ordinal);
+        }
+        catch (Exception ex) when (ex is OrleansException or TimeoutException)
+        {
+            // The cluster did not answer: the caller gets 503 rather than a made-up status.
+            return null;
+        }
+    }
+
+    private static AgentResponse ToResponse(AgentProfile p, TeamConfig[] teams, AgentLoad? load) => new(
+        p.AgentId, p.DisplayName, p.Role, p.CreatedAt.UtcDateTime, p.Capacity,
+        [.. teams.Where(t => t.AgentIds.Contains(p.AgentId)).Select(t => t.TeamId)],
+        AgentStatusNames.Name(load?.Status ?? AgentStatus.Offline),
+        load?.OpenConversations.Length ?? 0);
 }

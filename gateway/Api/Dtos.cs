@@ -2,7 +2,7 @@ using Kefu.Contracts.Messages;
 
 namespace Kefu.Gateway.Api;
 
-public sealed record CreateVisitorRequest(string? Name, string? Email, string? Inbox, Dictionary<string, string>? Attributes, string? Tenant);
+public sealed record CreateVisitorRequest(string? Name, string? Email, string? Inbox, Dictionary<string, string>? Attributes, string? Tenant, string? InboxKey = null);
 
 public sealed record CreateVisitorResponse(string VisitorId, string Token);
 
@@ -10,9 +10,11 @@ public sealed record LoginRequest(string? Username, string? Password, string? Te
 
 public sealed record LoginResponse(string Token, string AgentId, DateTime ExpiresAt);
 
-public sealed record CreateAgentRequest(string? Username, string? Password, string? DisplayName, string? Role);
+public sealed record CreateAgentRequest(string? Username, string? Password, string? DisplayName, string? Role, int? Capacity = null);
 
-public sealed record AgentResponse(string AgentId, string DisplayName, string Role, DateTime CreatedAt);
+/// <summary>An agent as listed: profile, the teams it belongs to, and its load as the dispatcher sees it.</summary>
+public sealed record AgentResponse(
+    string AgentId, string DisplayName, string Role, DateTime CreatedAt, int Capacity, string[] Teams, string Status, int OpenConversations);
 
 public sealed record AgentListResponse(AgentResponse[] Agents);
 

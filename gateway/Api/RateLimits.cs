@@ -12,14 +12,18 @@ public sealed class KefuRateLimitOptions
     /// <summary>Login attempts per minute from one IP address (guards agent passwords against guessing).</summary>
     public int LoginsPerMinute { get; set; } = 20;
 
-    /// <summary>Visitors created per minute from one IP address.</summary>
+    /// <summary>Visitors created (including leave-a-message forms) per minute from one IP address.</summary>
     public int VisitorsPerMinute { get; set; } = 300;
+
+    /// <summary>Widget look-ups (<c>GET /api/v1/widget/{publicKey}</c>, one per page view) per minute from one IP address.</summary>
+    public int WidgetPerMinute { get; set; } = 600;
 }
 
 public static class RateLimits
 {
     public const string Login = "login";
     public const string Visitors = "visitors";
+    public const string Widget = "widget";
 
     public static IServiceCollection AddKefuRateLimits(this IServiceCollection services, IConfiguration configuration)
     {
@@ -28,6 +32,7 @@ public static class RateLimits
         {
             limiter.AddPolicy(Login, ctx => PerIp(ctx, options.LoginsPerMinute));
             limiter.AddPolicy(Visitors, ctx => PerIp(ctx, options.VisitorsPerMinute));
+            limiter.AddPolicy(Widget, ctx => PerIp(ctx, options.WidgetPerMinute));
             limiter.OnRejected = async (ctx, cancellationToken) =>
             {
                 if (ctx.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))

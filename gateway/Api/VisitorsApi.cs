@@ -16,27 +16,53 @@ public static class VisitorsApi
         return app;
     }
 
+    /// <summary>Registers a new visitor of a tenant's inbox and returns its id.</summary>
+    internal static async Task<string> RegisterAsync(
+        IGrainFactory grains, TimeProvider time, string tenant, string inbox, string? name, string? email, Dictionary<string, string>? attributes)
+    {
+        var visitorId = Ulid.NewUlid().ToString();
+        var profile = new VisitorProfile(name?.Trim(), email?.Trim(), inbox, attributes ?? [], time.GetUtcNow());
+        await grains.GetGrain<IVisitorGrain>(Tenancy.Key(tenant, visitorId)).Register(profile);
+        return visitorId;
+    }
+
     private static async Task<Results<Created<CreateVisitorResponse>, ProblemHttpResult>> CreateAsync(
         CreateVisitorRequest? request, IGrainFactory grains, TokenService tokens, TimeProvider time)
     {
         request ??= new CreateVisitorRequest(null, null, null, null, null);
-        var tenant = request.Tenant ?? Tenancy.DefaultTenant;
-        var inbox = request.Inbox ?? Tenancy.DefaultInbox;
+        string tenant, inbox;
+        if (request.InboxKey is { } key)
+        {
+            if (request.Tenant is not null || request.Inbox is not null)
+            {
+                return Problems.Invalid("Give either 'inboxKey' or 'tenant' and 'inbox', not both.");
+            }
+
+            if (await WidgetApi.ResolveAsync(grains, key) is not { } resolved)
+            {
+                return WidgetApi.UnknownKey();
+            }
+
+            (tenant, inbox) = (resolved.Tenant, resolved.Inbox.InboxId);
+        }
+        else
+        {
+            tenant = request.Tenant ?? Tenancy.DefaultTenant;
+            inbox = request.Inbox ?? Tenancy.DefaultInbox;
+        }
+
         if (Validate(request, tenant, inbox) is { } problem)
         {
             return problem;
         }
 
-        if (!await grains.GetGrain<ITenantGrain>(tenant).Exists())
+        if (request.InboxKey is null && !await grains.GetGrain<ITenantGrain>(tenant).Exists())
         {
             return Problems.Create(StatusCodes.Status404NotFound, ErrorCodes.NotFound, $"Tenant '{tenant}' does not exist.");
         }
 
-        var visitorId = Ulid.NewUlid().ToString();
-        var profile = new VisitorProfile(
-            request.Name?.Trim(), request.Email?.Trim(), inbox, request.Attributes ?? [], time.GetUtcNow());
-        await grains.GetGrain<IVisitorGrain>(Tenancy.Key(tenant, visitorId)).Register(profile);
-        var (token, _) = tokens.IssueVisitorToken(tenant, visitorId, profile.Name);
+        var visitorId = await RegisterAsync(grains, time, tenant, inbox, request.Name, request.Email, request.Attributes);
+        var (token, _) = tokens.IssueVisitorToken(tenant, visitorId, request.Name?.Trim());
         return TypedResults.Created($"/api/v1/visitors/{visitorId}", new CreateVisitorResponse(visitorId, token));
     }
 

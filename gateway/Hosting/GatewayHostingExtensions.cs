@@ -80,6 +80,10 @@ public static class GatewayHostingExtensions
         app.MapAuthApi();
         app.MapConversationsApi();
         app.MapAgentsApi();
+        app.MapTeamsApi();
+        app.MapInboxesApi();
+        app.MapCannedRepliesApi();
+        app.MapWidgetApi();
         app.MapWebSocketApi();
         app.MapKefuUi();
         return app;

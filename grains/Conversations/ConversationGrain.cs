@@ -13,7 +13,8 @@ namespace Kefu.Grains.Conversations;
 /// <summary>
 /// One conversation. Not reentrant: a send assigns seq = last + 1, awaits the durable append, and only then acks and
 /// pushes, so seq is gap-free and nothing is delivered before it is stored. Retries of a (sender, clientMsgId) pair
-/// inside the idempotency window get the original ack and create nothing.
+/// inside the idempotency window get the original ack and create nothing. Its lifecycle (queue, assignment, status,
+/// transfer, labels, notes, rating) is in ConversationGrain.Lifecycle.cs.
 /// </summary>
 public sealed partial class ConversationGrain(
     [PersistentState("conversation", KefuStorage.Name)] IPersistentState<ConversationState> state,
@@ -22,7 +23,7 @@ public sealed partial class ConversationGrain(
     GatewayPusher pusher,
     IOptions<ConversationOptions> options,
     TimeProvider time,
-    ILogger<ConversationGrain> logger) : Grain, IConversationGrain
+    ILogger<ConversationGrain> logger) : Grain, IConversationGrain, IRemindable
 {
     internal const int MaxPage = 500;
 
@@ -35,6 +36,9 @@ public sealed partial class ConversationGrain(
     private string _tenant = string.Empty;
     private string _id = string.Empty;
     private long _lastSeq;
+
+    /// <summary>Read marks advanced by a sender's own messages and not yet written (they ride along with the next write).</summary>
+    private bool _readMarksDirty;
 
     private string VisitorKey => ParticipantKeys.Key(_tenant, ParticipantRole.Visitor, state.State.VisitorId);
 
@@ -54,22 +58,31 @@ public sealed partial class ConversationGrain(
     {
         if (!state.State.Created)
         {
+            var now = time.GetUtcNow();
             state.State.Created = true;
             state.State.Inbox = command.Inbox;
             state.State.VisitorId = command.VisitorId;
             state.State.VisitorName = command.VisitorName;
-            state.State.Status = ConversationStatus.Open;
-            state.State.CreatedAt = time.GetUtcNow();
-            await state.WriteStateAsync();
+            state.State.Status = ConversationStatus.Queued;
+            state.State.CreatedAt = now;
+            state.State.QueuedAt = now;
+
+            // Exists before the dispatcher hears of it, so an assignment never reaches a conversation that is not there.
+            await WriteStateAsync();
             ApplyPresence(command.VisitorPresence);
-            await PublishChangedAsync();
         }
-        else
+        else if (state.State.Status != ConversationStatus.Queued || state.State.QueuePosition is not null)
         {
-            // A retried start (the first one may have failed after the state write): make sure the directory has it.
+            // A retried start after the queue answered: make sure the directory has it.
             await directory.UpsertAsync(Summary());
+            return Summary();
         }
 
+        // First start, or a retry of one whose enqueue failed: the dispatcher's Enqueue is idempotent.
+        var assigned = await EnqueueAsync(preferredAgentId: null);
+        await WriteStateAsync();
+        await PublishChangedAsync();
+        await AfterAssignmentAsync(assigned);
         return Summary();
     }
 
@@ -100,6 +113,13 @@ public sealed partial class ConversationGrain(
         if (_acks.TryGetValue(dedupKey, out var earlier))
         {
             return earlier;
+        }
+
+        // A visitor writing again reopens a pending, snoozed or resolved conversation, before the message is stored:
+        // if the queue cannot be reached the send fails and is retried, and no message waits where nobody looks.
+        if (caller.Role == ParticipantRole.Visitor && IsWaitingOnVisitorOrDone(state.State.Status))
+        {
+            await ReopenAsync();
         }
 
         // Whole microseconds: what MySQL's DATETIME(6) keeps, so an ack and the stored history always agree.
@@ -137,6 +157,26 @@ public sealed partial class ConversationGrain(
 
         var ack = Remember(message);
         Push(new MessageEvent(message), command.ConnectionId, excludeParticipant: null);
+
+        // The sender has read everything up to its own message.
+        var readKey = caller.ParticipantKey;
+        if (state.State.ReadMarks.GetValueOrDefault(readKey) < message.Seq)
+        {
+            state.State.ReadMarks[readKey] = message.Seq;
+            _readMarksDirty = true;
+        }
+
+        if (caller.Role == ParticipantRole.Agent && state.State.FirstResponseAt is null)
+        {
+            state.State.FirstResponseAt = message.Ts;
+            await TryPersistAfterSendAsync();
+        }
+
+        if (caller.Role == ParticipantRole.Visitor && state.State.AwayMessageDue)
+        {
+            await SendAwayMessageAsync();
+        }
+
         return ack;
     }
 
@@ -152,26 +192,36 @@ public sealed partial class ConversationGrain(
             return refusal;
         }
 
-        var changed = false;
-        if (!state.State.Agents.ContainsKey(agent.Id))
+        if (state.State.Agents.ContainsKey(agent.Id))
         {
+            // Joining again is harmless: it refreshes where the agent is and changes nothing else.
+            ApplyPresence(presence);
+            return new JoinResult(_id, _lastSeq);
+        }
+
+        if (NeedsAgent)
+        {
+            // Taking a waiting conversation is an assignment like any other: the dispatcher checks capacity.
+            var claim = await Dispatcher.Claim(Request(preferredAgentId: null), agent.Id, force: agent.IsAdmin);
+            if (claim.Error is { } refused)
+            {
+                return refused;
+            }
+
             state.State.Agents[agent.Id] = new ConversationAgent(agent.Name, agent.IsAdmin);
-            changed = true;
-        }
-
-        if (state.State.AssigneeId is null)
-        {
-            state.State.AssigneeId = agent.Id;
-            changed = true;
-        }
-
-        ApplyPresence(presence);
-        if (changed)
-        {
-            await state.WriteStateAsync();
+            ApplyPresence(presence);
+            var assigned = await ApplyTicketAsync(claim.Value! with { AssigneeId = claim.Value!.AssigneeId ?? agent.Id });
+            await WriteStateAsync();
             await PublishChangedAsync();
+            await AfterAssignmentAsync(assigned); // the agent is a participant already: no re-join
+            return new JoinResult(_id, _lastSeq);
         }
 
+        // Assigned (or past): the agent joins as a participant; the assignee stays.
+        state.State.Agents[agent.Id] = new ConversationAgent(agent.Name, agent.IsAdmin);
+        ApplyPresence(presence);
+        await WriteStateAsync();
+        await PublishChangedAsync();
         return new JoinResult(_id, _lastSeq);
     }
 
@@ -228,7 +278,7 @@ public sealed partial class ConversationGrain(
         }
 
         state.State.ReadMarks[key] = seq;
-        await state.WriteStateAsync();
+        await WriteStateAsync();
         Push(new ReadEvent(_id, caller.AsSender(), seq), excludeConnection: null, excludeParticipant: key);
         return seq;
     }
@@ -244,22 +294,6 @@ public sealed partial class ConversationGrain(
     }
 
     public Task<ConversationSummary?> GetSummary() => Task.FromResult(state.State.Created ? Summary() : null);
-
-    public Task Assigned(string agentId) => throw new NotImplementedException();
-
-    public Task QueuePositionChanged(int position) => throw new NotImplementedException();
-
-    public Task<Outcome<ConversationSummary>> ChangeStatus(Caller caller, string status, DateTimeOffset? snoozedUntil) => throw new NotImplementedException();
-
-    public Task<Outcome<ConversationSummary>> Transfer(Caller caller, string? toAgentId, string? toTeamId) => throw new NotImplementedException();
-
-    public Task<Outcome<ConversationSummary>> Label(Caller caller, string[]? tags, string? priority) => throw new NotImplementedException();
-
-    public Task<Outcome<InternalNote>> AddNote(Caller caller, string text) => throw new NotImplementedException();
-
-    public Task<Outcome<InternalNote[]>> GetNotes(Caller caller) => throw new NotImplementedException();
-
-    public Task<Outcome<ConversationSummary>> Rate(Caller visitor, int rating, string? comment) => throw new NotImplementedException();
 
     private KefuError? Refuse(Caller caller, bool mustParticipate)
     {
@@ -325,6 +359,17 @@ public sealed partial class ConversationGrain(
         foreach (var message in latest)
         {
             Remember(message);
+
+            // A sender has read up to its own latest message (marks advanced by sends are written lazily).
+            if (message.Sender.Role is ParticipantRole.Visitor or ParticipantRole.Agent)
+            {
+                var key = ParticipantKeys.Key(_tenant, message.Sender.Role, message.Sender.Id);
+                if (state.State.ReadMarks.GetValueOrDefault(key) < message.Seq)
+                {
+                    state.State.ReadMarks[key] = message.Seq;
+                    _readMarksDirty = true;
+                }
+            }
         }
 
         if (_recent.Count > _options.RecentWindow)
@@ -400,18 +445,121 @@ public sealed partial class ConversationGrain(
         }
     }
 
+    /// <summary>The directory row, the participants and the tenant's agent consoles learn the new summary.</summary>
     private async Task PublishChangedAsync()
     {
         var summary = Summary();
         await directory.UpsertAsync(summary);
-        Push(new ConversationEvent(summary), excludeConnection: null, excludeParticipant: null);
+        AnnounceSummary(summary);
+    }
+
+    /// <summary>Pushes the summary without touching the directory (for what the directory does not keep).</summary>
+    private void AnnounceSummary(ConversationSummary summary)
+    {
+        PushSummary(summary);
         _ = GrainFactory.GetGrain<ITenantGrain>(_tenant).ConversationChanged(summary);
+    }
+
+    /// <summary>Agents get the whole summary; the visitor gets one without agent-side labels or other read marks.</summary>
+    private void PushSummary(ConversationSummary summary)
+    {
+        var visitorKey = VisitorKey;
+        foreach (var (gateway, recipients) in GroupByGateway(visitorKey))
+        {
+            pusher.Push(gateway, new PushEnvelope(recipients, null, new ConversationEvent(summary)));
+        }
+
+        if (_presence.TryGetValue(visitorKey, out var visitor) && visitor.Gateways.Length > 0)
+        {
+            var forVisitor = new ConversationEvent(ForVisitor(summary));
+            foreach (var gateway in visitor.Gateways)
+            {
+                pusher.Push(gateway, new PushEnvelope([visitorKey], null, forVisitor));
+            }
+        }
+    }
+
+    /// <summary>Pushes to the visitor's connections only.</summary>
+    private void PushToVisitor(ChatEvent @event)
+    {
+        var visitorKey = VisitorKey;
+        if (_presence.TryGetValue(visitorKey, out var visitor))
+        {
+            foreach (var gateway in visitor.Gateways)
+            {
+                pusher.Push(gateway, new PushEnvelope([visitorKey], null, @event));
+            }
+        }
+    }
+
+    /// <summary>Pushes to the connections of the conversation's agents only, never the visitor.</summary>
+    private void PushToAgents(ChatEvent @event)
+    {
+        foreach (var (gateway, recipients) in GroupByGateway(VisitorKey))
+        {
+            pusher.Push(gateway, new PushEnvelope(recipients, null, @event));
+        }
+    }
+
+    private ConversationSummary ForVisitor(ConversationSummary summary)
+    {
+        var visitorKey = VisitorKey;
+        var ownMark = summary.ReadMarks?.GetValueOrDefault(visitorKey) ?? 0;
+        return summary with
+        {
+            Team = null,
+            Tags = [],
+            AgentIds = [],
+            ReadMarks = ownMark > 0 ? new Dictionary<string, long>(StringComparer.Ordinal) { [visitorKey] = ownMark } : [],
+        };
     }
 
     private ConversationSummary Summary()
     {
         var s = state.State;
-        return new ConversationSummary(_id, _tenant, s.Inbox, s.VisitorId, s.VisitorName, s.Status, s.AssigneeId, _lastSeq, s.CreatedAt, [.. s.Agents.Keys]);
+        return new ConversationSummary(
+            _id,
+            _tenant,
+            s.Inbox,
+            s.VisitorId,
+            s.VisitorName,
+            s.Status,
+            s.AssigneeId,
+            _lastSeq,
+            s.CreatedAt,
+            [.. s.Agents.Keys],
+            s.Team,
+            s.Priority,
+            [.. s.Tags],
+            s.Status == ConversationStatus.Queued ? s.QueuePosition : null,
+            s.Status == ConversationStatus.Snoozed ? s.SnoozedUntil : null,
+            s.FirstResponseAt,
+            s.ResolvedAt,
+            s.Csat,
+            new Dictionary<string, long>(s.ReadMarks, StringComparer.Ordinal));
+    }
+
+    /// <summary>Every state write goes through here: it also persists read marks advanced by sends.</summary>
+    private async Task WriteStateAsync()
+    {
+        await state.WriteStateAsync();
+        _readMarksDirty = false;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_readMarksDirty && state.State.Created)
+        {
+            try
+            {
+                await WriteStateAsync();
+            }
+            catch (Exception ex)
+            {
+                // Only read marks are at stake, and activation re-derives them from each sender's latest message.
+                LogStateWriteFailed(logger, ex, _id);
+            }
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Appending seq {Seq} to conversation {ConversationId} failed")]

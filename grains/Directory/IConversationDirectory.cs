@@ -12,12 +12,23 @@ public interface IConversationDirectory
 {
     ValueTask UpsertAsync(ConversationSummary summary, CancellationToken cancellationToken = default);
 
-    /// <summary>Newest first; a non-admin sees unassigned conversations, its own, and those it joined.</summary>
+    /// <summary>
+    /// Newest first; a non-admin sees unassigned conversations, its own, and those it joined. The query's filters
+    /// (status, assignee or unassigned only, team, inbox) combine with AND.
+    /// </summary>
     ValueTask<IReadOnlyList<ConversationSummary>> ListAsync(string tenant, ConversationQuery query, CancellationToken cancellationToken = default);
 }
 
 public static class ConversationVisibility
 {
+    /// <summary>Whether the conversation passes the query's filters (visibility aside).</summary>
+    public static bool Matches(this ConversationSummary summary, ConversationQuery query) =>
+        (query.Status is null || summary.Status == query.Status)
+        && (query.AssigneeId is null || summary.AssigneeId == query.AssigneeId)
+        && (!query.UnassignedOnly || summary.AssigneeId is null)
+        && (query.Team is null || summary.Team == query.Team)
+        && (query.Inbox is null || summary.Inbox == query.Inbox);
+
     public static bool IsVisibleTo(this ConversationSummary summary, string agentId, bool isAdmin) =>
         isAdmin || summary.AssigneeId is null || summary.AssigneeId == agentId || summary.AgentIds.Contains(agentId);
 }

@@ -23,7 +23,7 @@ public sealed class InMemoryConversationDirectory : IConversationDirectory
         }
 
         var result = conversations.Values
-            .Where(c => (query.Status is null || c.Status == query.Status) && c.IsVisibleTo(query.AgentId, query.IsAdmin))
+            .Where(c => c.Matches(query) && c.IsVisibleTo(query.AgentId, query.IsAdmin))
             .OrderByDescending(c => c.ConversationId, StringComparer.Ordinal) // ULIDs: newest first
             .Take(Math.Max(0, query.Limit))
             .ToArray();

@@ -6,16 +6,20 @@ using MySqlConnector;
 
 namespace Kefu.Grains.Directory;
 
-/// <summary>The cluster-mode directory: table <c>kefu_conversation</c> (deploy/mysql/003-conversations.sql).</summary>
+/// <summary>
+/// The cluster-mode directory: table <c>kefu_conversation</c> (deploy/mysql/003-conversations.sql, with team and
+/// priority from 004-contact-centre.sql).
+/// </summary>
 public sealed class MySqlConversationDirectory(IOptions<MySqlMessageStoreOptions> options) : IConversationDirectory
 {
     private const string Upsert = """
         INSERT INTO kefu_conversation
-            (tenant, conversation_id, inbox, visitor_id, visitor_name, status, assignee_id, agent_ids, last_seq, created_at, updated_at)
-        VALUES (@tenant, @id, @inbox, @visitor, @visitorName, @status, @assignee, @agents, @lastSeq, @createdAt, UTC_TIMESTAMP(6))
+            (tenant, conversation_id, inbox, visitor_id, visitor_name, status, assignee_id, agent_ids, last_seq, created_at, updated_at, team, priority)
+        VALUES (@tenant, @id, @inbox, @visitor, @visitorName, @status, @assignee, @agents, @lastSeq, @createdAt, UTC_TIMESTAMP(6), @team, @priority)
         ON DUPLICATE KEY UPDATE
             visitor_name = VALUES(visitor_name), status = VALUES(status), assignee_id = VALUES(assignee_id),
-            agent_ids = VALUES(agent_ids), last_seq = GREATEST(last_seq, VALUES(last_seq)), updated_at = VALUES(updated_at)
+            agent_ids = VALUES(agent_ids), last_seq = GREATEST(last_seq, VALUES(last_seq)), updated_at = VALUES(updated_at),
+            team = VALUES(team), priority = VALUES(priority)
         """;
 
     private readonly string _connectionString = options.Value.ConnectionString;
@@ -35,6 +39,8 @@ public sealed class MySqlConversationDirectory(IOptions<MySqlMessageStoreOptions
         command.Parameters.AddWithValue("@agents", string.Join(',', summary.AgentIds));
         command.Parameters.AddWithValue("@lastSeq", summary.LastSeq);
         command.Parameters.AddWithValue("@createdAt", summary.CreatedAt.UtcDateTime);
+        command.Parameters.AddWithValue("@team", summary.Team);
+        command.Parameters.AddWithValue("@priority", summary.Priority);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -42,10 +48,14 @@ public sealed class MySqlConversationDirectory(IOptions<MySqlMessageStoreOptions
     {
         // Agent ids are [a-z0-9._-], so a comma-separated list and FIND_IN_SET are exact.
         var sql = $"""
-            SELECT conversation_id, inbox, visitor_id, visitor_name, status, assignee_id, agent_ids, last_seq, created_at
+            SELECT conversation_id, inbox, visitor_id, visitor_name, status, assignee_id, agent_ids, last_seq, created_at, team, priority
             FROM kefu_conversation
             WHERE tenant = @tenant
               {(query.Status is null ? string.Empty : "AND status = @status")}
+              {(query.AssigneeId is null ? string.Empty : "AND assignee_id = @assignee")}
+              {(query.UnassignedOnly ? "AND assignee_id IS NULL" : string.Empty)}
+              {(query.Team is null ? string.Empty : "AND team = @team")}
+              {(query.Inbox is null ? string.Empty : "AND inbox = @inbox")}
               {(query.IsAdmin ? string.Empty : "AND (assignee_id IS NULL OR assignee_id = @agent OR FIND_IN_SET(@agent, agent_ids) > 0)")}
             ORDER BY conversation_id DESC
             LIMIT @limit
@@ -56,6 +66,9 @@ public sealed class MySqlConversationDirectory(IOptions<MySqlMessageStoreOptions
         command.Parameters.AddWithValue("@tenant", tenant);
         command.Parameters.AddWithValue("@status", query.Status);
         command.Parameters.AddWithValue("@agent", query.AgentId);
+        command.Parameters.AddWithValue("@assignee", query.AssigneeId);
+        command.Parameters.AddWithValue("@team", query.Team);
+        command.Parameters.AddWithValue("@inbox", query.Inbox);
         command.Parameters.AddWithValue("@limit", Math.Max(0, query.Limit));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var result = new List<ConversationSummary>();
@@ -72,7 +85,9 @@ public sealed class MySqlConversationDirectory(IOptions<MySqlMessageStoreOptions
                 reader.IsDBNull(5) ? null : reader.GetString(5),
                 reader.GetInt64(7),
                 new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(8), DateTimeKind.Utc)),
-                agents.Length == 0 ? [] : agents.Split(',')));
+                agents.Length == 0 ? [] : agents.Split(','),
+                Team: reader.IsDBNull(9) ? null : reader.GetString(9),
+                Priority: reader.GetString(10)));
         }
 
         return result;

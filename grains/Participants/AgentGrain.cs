@@ -15,6 +15,9 @@ public sealed class AgentState
     [Id(1)] public string? PasswordHash { get; set; }
 
     [Id(2)] public HashSet<string> ConversationIds { get; set; } = [];
+
+    /// <summary>What the agent chose (online or away); effective only while a connection is alive.</summary>
+    [Id(3)] public AgentStatus ChosenStatus { get; set; } = AgentStatus.Online;
 }
 
 public sealed class AgentGrain(
@@ -24,7 +27,16 @@ public sealed class AgentGrain(
     ILogger<AgentGrain> logger)
     : ParticipantGrain(time, presenceOptions, logger), IAgentGrain
 {
+    /// <summary>Bounds of an agent's capacity (open conversations at once).</summary>
+    public const int MinCapacity = 1;
+    public const int MaxCapacity = 1000;
+
+    private const int MaxDisplayName = 100;
+
     protected override ParticipantRole Role => ParticipantRole.Agent;
+
+    /// <summary>Offline is never chosen: it is what the connections say.</summary>
+    private AgentStatus EffectiveStatus => Connections.HasConnections ? state.State.ChosenStatus : AgentStatus.Offline;
 
     public async Task<Outcome<AgentProfile>> Create(AgentProfile profile, string passwordHash)
     {
@@ -79,17 +91,91 @@ public sealed class AgentGrain(
         return result;
     }
 
-    public Task<Outcome<AgentProfile>> Update(AgentUpdate update) => throw new NotImplementedException();
+    public async Task<Outcome<AgentProfile>> Update(AgentUpdate update)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        if (state.State.Profile is not { } profile)
+        {
+            return KefuError.NotFound("Agent");
+        }
 
-    public Task<Outcome<AgentStatus>> SetStatus(AgentStatus status) => throw new NotImplementedException();
+        var displayName = update.DisplayName?.Trim();
+        if (displayName is { Length: 0 or > MaxDisplayName })
+        {
+            return KefuError.Invalid($"displayName must be 1 to {MaxDisplayName} characters.");
+        }
 
-    public Task<AgentStatus> GetStatus() => throw new NotImplementedException();
+        if (update.Role is not null && !AgentRoles.IsKnown(update.Role))
+        {
+            return KefuError.Invalid("role must be 'agent' or 'admin'.");
+        }
 
-    protected override void OnHeartbeat(ParticipantPresence presence) =>
+        if (update.Capacity is { } capacity && capacity is < MinCapacity or > MaxCapacity)
+        {
+            return KefuError.Invalid($"capacity must be {MinCapacity} to {MaxCapacity}.");
+        }
+
+        if (update.PasswordHash is { Length: 0 })
+        {
+            return KefuError.Invalid("The password hash must not be empty.");
+        }
+
+        var updated = profile with
+        {
+            DisplayName = displayName ?? profile.DisplayName,
+            Role = update.Role ?? profile.Role,
+            Capacity = update.Capacity ?? profile.Capacity,
+        };
+        state.State.Profile = updated;
+        state.State.PasswordHash = update.PasswordHash ?? state.State.PasswordHash;
+        await state.WriteStateAsync();
+
+        // The tenant is the directory of agents and hands capacity changes on to the dispatcher.
+        await GrainFactory.GetGrain<ITenantGrain>(Key.Tenant).RegisterAgent(updated);
+        return updated;
+    }
+
+    public async Task<Outcome<AgentStatus>> SetStatus(AgentStatus status)
+    {
+        if (status is not (AgentStatus.Online or AgentStatus.Away))
+        {
+            return KefuError.Invalid("status must be 'online' or 'away'; offline follows from the connections.");
+        }
+
+        if (state.State.Profile is null)
+        {
+            return KefuError.NotFound("Agent");
+        }
+
+        if (state.State.ChosenStatus != status)
+        {
+            state.State.ChosenStatus = status;
+            await state.WriteStateAsync();
+        }
+
+        // Awaited (the dispatcher never calls agents, so no cycle): once this returns, away means no new conversations.
+        await ReportStatusAsync();
+        return EffectiveStatus;
+    }
+
+    public Task<AgentStatus> GetStatus() => Task.FromResult(EffectiveStatus);
+
+    protected override async Task OnHeartbeatAsync(ParticipantPresence presence)
+    {
         GrainFactory.GetGrain<ITenantGrain>(Key.Tenant).UpdateAgentPresence(presence).Ignore();
+
+        // The dispatcher forgets agents that stop reporting: every heartbeat renews the status.
+        await ReportStatusAsync();
+    }
 
     protected override Task OnPresenceChangedAsync(ParticipantPresence presence) =>
         Task.WhenAll(state.State.ConversationIds
             .Select(c => GrainFactory.GetGrain<IConversationGrain>(Tenancy.Key(Key.Tenant, c)).UpdatePresence(presence))
-            .Append(GrainFactory.GetGrain<ITenantGrain>(Key.Tenant).UpdateAgentPresence(presence)));
+            .Append(GrainFactory.GetGrain<ITenantGrain>(Key.Tenant).UpdateAgentPresence(presence))
+            .Append(ReportStatusAsync()));
+
+    private Task ReportStatusAsync() =>
+        state.State.Profile is null
+            ? Task.CompletedTask
+            : GrainFactory.GetGrain<IDispatcherGrain>(Key.Tenant).AgentStatusChanged(Key.Id, EffectiveStatus);
 }

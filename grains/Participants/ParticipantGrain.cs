@@ -29,7 +29,15 @@ public abstract partial class ParticipantGrain(TimeProvider time, IOptions<Prese
     public async Task Heartbeat(string gatewayId, string[] connectionIds)
     {
         await Apply(Connections.Heartbeat(gatewayId, connectionIds));
-        OnHeartbeat(Connections.Presence);
+        try
+        {
+            await OnHeartbeatAsync(Connections.Presence);
+        }
+        catch (Exception ex)
+        {
+            // The gateway's heartbeat did its job (presence is refreshed); a listener catches up on the next one.
+            LogHeartbeatListenerFailed(logger, ex, ParticipantKey);
+        }
     }
 
     public Task<ParticipantPresence> GetPresence() => Task.FromResult(Connections.Presence);
@@ -41,9 +49,7 @@ public abstract partial class ParticipantGrain(TimeProvider time, IOptions<Prese
     protected abstract Task OnPresenceChangedAsync(ParticipantPresence presence);
 
     /// <summary>Re-announce presence to volatile listeners that may have lost it (e.g. after a silo failure).</summary>
-    protected virtual void OnHeartbeat(ParticipantPresence presence)
-    {
-    }
+    protected virtual Task OnHeartbeatAsync(ParticipantPresence presence) => Task.CompletedTask;
 
     private async Task Apply(bool changed)
     {
@@ -88,6 +94,9 @@ public abstract partial class ParticipantGrain(TimeProvider time, IOptions<Prese
             LogAnnounceFailed(logger, ex, ParticipantKey);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Heartbeat of {ParticipantKey} could not be passed on to every listener")]
+    private static partial void LogHeartbeatListenerFailed(ILogger logger, Exception exception, string participantKey);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Presence of {ParticipantKey} could not be announced to every listener")]
     private static partial void LogAnnounceFailed(ILogger logger, Exception exception, string participantKey);

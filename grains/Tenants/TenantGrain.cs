@@ -4,6 +4,7 @@ using Kefu.Contracts.Messages;
 using Kefu.Grains.Directory;
 using Kefu.Grains.Hosting;
 using Kefu.Grains.Push;
+using Microsoft.Extensions.Logging;
 
 namespace Kefu.Grains.Tenants;
 
@@ -11,21 +12,47 @@ namespace Kefu.Grains.Tenants;
 public sealed class TenantState
 {
     [Id(0)] public Dictionary<string, AgentProfile> Agents { get; set; } = new(StringComparer.Ordinal);
+
+    [Id(1)] public Dictionary<string, InboxConfig> Inboxes { get; set; } = new(StringComparer.Ordinal);
+
+    [Id(2)] public Dictionary<string, TeamConfig> Teams { get; set; } = new(StringComparer.Ordinal);
+
+    [Id(3)] public Dictionary<string, CannedReply> CannedReplies { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>
-/// A tenant: its agents, and which gateways hold its online agents so that new and changed conversations reach
-/// agent consoles by push. The conversation list itself lives in the <see cref="IConversationDirectory"/>, written
-/// by each conversation grain, so this grain's state stays small however many conversations there are.
+/// A tenant: its agents, its configuration (inboxes, teams, canned replies), and which gateways hold its online agents
+/// so that new and changed conversations reach agent consoles by push. The conversation list itself lives in the
+/// <see cref="IConversationDirectory"/>, written by each conversation grain, so this grain's state stays small however
+/// many conversations there are.
+/// After every change of agents, teams or inboxes the whole <see cref="DispatchConfig"/> goes to the tenant's
+/// dispatcher (which never calls back); a push that fails is retried by a timer until one succeeds, and every
+/// activation pushes once, so the dispatcher converges on the stored configuration.
 /// </summary>
-public sealed class TenantGrain(
+public sealed partial class TenantGrain(
     [PersistentState("tenant", KefuStorage.Name)] IPersistentState<TenantState> state,
     IConversationDirectory directory,
-    GatewayPusher pusher) : Grain, ITenantGrain
+    GatewayPusher pusher,
+    ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
+    private static readonly TimeSpan PushRetry = TimeSpan.FromSeconds(2);
+
     private readonly Dictionary<string, ParticipantPresence> _onlineAgents = new(StringComparer.Ordinal);
+    private IGrainTimer? _pushRetry;
 
     private string Tenant => this.GetPrimaryKeyString();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (state.State.Agents.Count > 0)
+        {
+            // The dispatcher may have missed the last push (a failure, a silo restart): send the stored config soon,
+            // and create the default inbox of a tenant stored before inboxes existed.
+            SchedulePush(TimeSpan.Zero);
+        }
+
+        return Task.CompletedTask;
+    }
 
     public Task ConversationChanged(ConversationSummary summary)
     {
@@ -70,8 +97,15 @@ public sealed class TenantGrain(
 
     public async Task RegisterAgent(AgentProfile profile)
     {
+        if (!state.State.Inboxes.ContainsKey(Tenancy.DefaultInbox))
+        {
+            // The tenant comes to exist with its first agent, and with it the default inbox.
+            await AddDefaultInboxAsync();
+        }
+
         state.State.Agents[profile.AgentId] = profile;
-        await state.WriteStateAsync();
+        await SaveAsync();
+        await PushConfigAsync();
     }
 
     public Task<AgentProfile[]> ListAgents() =>
@@ -98,25 +132,219 @@ public sealed class TenantGrain(
         return Task.CompletedTask;
     }
 
-    public Task<Outcome<InboxConfig>> PutInbox(InboxConfig inbox) => throw new NotImplementedException();
+    public async Task<Outcome<InboxConfig>> PutInbox(InboxConfig inbox)
+    {
+        await EnsureDefaultInboxAsync();
+        var checkedInbox = TenantConfigRules.Inbox(inbox, state.State.Teams);
+        if (checkedInbox.Error is { } error)
+        {
+            return error;
+        }
 
-    public Task<Outcome<bool>> DeleteInbox(string inboxId) => throw new NotImplementedException();
+        var accepted = checkedInbox.Value!;
+        if (state.State.Inboxes.TryGetValue(accepted.InboxId, out var existing))
+        {
+            accepted = accepted with { PublicKey = existing.PublicKey };
+        }
+        else
+        {
+            if (state.State.Inboxes.Count >= TenantConfigRules.MaxInboxes)
+            {
+                return KefuError.Invalid($"A tenant has at most {TenantConfigRules.MaxInboxes} inboxes.");
+            }
 
-    public Task<InboxConfig[]> ListInboxes() => throw new NotImplementedException();
+            // Bound before it is stored: a stored inbox's key always resolves.
+            accepted = accepted with { PublicKey = InboxKeys.New() };
+            await BindAsync(accepted);
+        }
 
-    public Task<InboxConfig?> GetInbox(string inboxId) => throw new NotImplementedException();
+        state.State.Inboxes[accepted.InboxId] = accepted;
+        await SaveAsync();
+        await PushConfigAsync();
+        return accepted;
+    }
 
-    public Task<Outcome<TeamConfig>> PutTeam(TeamConfig team) => throw new NotImplementedException();
+    public async Task<Outcome<bool>> DeleteInbox(string inboxId)
+    {
+        if (inboxId == Tenancy.DefaultInbox)
+        {
+            return new KefuError(ErrorCodes.Conflict, "The default inbox cannot be deleted.");
+        }
 
-    public Task<Outcome<bool>> DeleteTeam(string teamId) => throw new NotImplementedException();
+        if (!state.State.Inboxes.Remove(inboxId, out var removed))
+        {
+            return KefuError.NotFound("Inbox");
+        }
 
-    public Task<TeamConfig[]> ListTeams() => throw new NotImplementedException();
+        await SaveAsync();
 
-    public Task<Outcome<CannedReply>> PutCannedReply(CannedReply reply) => throw new NotImplementedException();
+        // Unbound after the inbox is gone: a key that still resolved for a moment leads to no inbox (404).
+        await GrainFactory.GetGrain<IInboxKeyGrain>(removed.PublicKey).Unbind();
+        await PushConfigAsync();
+        return true;
+    }
 
-    public Task<Outcome<bool>> DeleteCannedReply(string id) => throw new NotImplementedException();
+    public Task<InboxConfig[]> ListInboxes() =>
+        Task.FromResult(state.State.Inboxes.Values.OrderBy(i => i.InboxId, StringComparer.Ordinal).ToArray());
 
-    public Task<CannedReply[]> ListCannedReplies() => throw new NotImplementedException();
+    public Task<InboxConfig?> GetInbox(string inboxId) => Task.FromResult(state.State.Inboxes.GetValueOrDefault(inboxId));
+
+    public async Task<Outcome<TeamConfig>> PutTeam(TeamConfig team)
+    {
+        await EnsureDefaultInboxAsync();
+        var checkedTeam = TenantConfigRules.Team(team, state.State.Agents);
+        if (checkedTeam.Error is { } error)
+        {
+            return error;
+        }
+
+        var accepted = checkedTeam.Value!;
+        if (!state.State.Teams.ContainsKey(accepted.TeamId) && state.State.Teams.Count >= TenantConfigRules.MaxTeams)
+        {
+            return KefuError.Invalid($"A tenant has at most {TenantConfigRules.MaxTeams} teams.");
+        }
+
+        state.State.Teams[accepted.TeamId] = accepted;
+        await SaveAsync();
+        await PushConfigAsync();
+        return accepted;
+    }
+
+    public async Task<Outcome<bool>> DeleteTeam(string teamId)
+    {
+        if (!state.State.Teams.Remove(teamId))
+        {
+            return KefuError.NotFound("Team");
+        }
+
+        // An inbox no longer lists the team (an inbox left without teams is served by every agent).
+        foreach (var inbox in state.State.Inboxes.Values.Where(i => i.Teams.Contains(teamId)).ToArray())
+        {
+            state.State.Inboxes[inbox.InboxId] = inbox with { Teams = [.. inbox.Teams.Where(t => t != teamId)] };
+        }
+
+        await SaveAsync();
+        await PushConfigAsync();
+        return true;
+    }
+
+    public Task<TeamConfig[]> ListTeams() =>
+        Task.FromResult(state.State.Teams.Values.OrderBy(t => t.TeamId, StringComparer.Ordinal).ToArray());
+
+    public async Task<Outcome<CannedReply>> PutCannedReply(CannedReply reply)
+    {
+        if (string.IsNullOrEmpty(reply.Id))
+        {
+            reply = reply with { Id = Ulid.NewUlid().ToString() };
+        }
+
+        var checkedReply = TenantConfigRules.CannedReply(reply);
+        if (checkedReply.Error is { } error)
+        {
+            return error;
+        }
+
+        var accepted = checkedReply.Value!;
+        if (state.State.CannedReplies.Values.Any(r => r.Shortcut == accepted.Shortcut && r.Id != accepted.Id))
+        {
+            return new KefuError(ErrorCodes.Conflict, $"The shortcut '{accepted.Shortcut}' is already used by another canned reply.");
+        }
+
+        if (!state.State.CannedReplies.ContainsKey(accepted.Id) && state.State.CannedReplies.Count >= TenantConfigRules.MaxCannedReplies)
+        {
+            return KefuError.Invalid($"A tenant has at most {TenantConfigRules.MaxCannedReplies} canned replies.");
+        }
+
+        state.State.CannedReplies[accepted.Id] = accepted;
+        await SaveAsync();
+        return accepted;
+    }
+
+    public async Task<Outcome<bool>> DeleteCannedReply(string id)
+    {
+        if (!state.State.CannedReplies.Remove(id))
+        {
+            return KefuError.NotFound("Canned reply");
+        }
+
+        await SaveAsync();
+        return true;
+    }
+
+    public Task<CannedReply[]> ListCannedReplies() =>
+        Task.FromResult(state.State.CannedReplies.Values.OrderBy(r => r.Shortcut, StringComparer.Ordinal).ToArray());
+
+    /// <summary>Tenants stored before inboxes existed get their default inbox on the first change.</summary>
+    private async Task EnsureDefaultInboxAsync()
+    {
+        if (state.State.Agents.Count == 0 || state.State.Inboxes.ContainsKey(Tenancy.DefaultInbox))
+        {
+            return;
+        }
+
+        await AddDefaultInboxAsync();
+        await SaveAsync();
+    }
+
+    private async Task AddDefaultInboxAsync()
+    {
+        var inbox = new InboxConfig(Tenancy.DefaultInbox, "Default", InboxKeys.New(), AssignmentPolicies.LeastBusy, null, [], null, null, null, false);
+        await BindAsync(inbox);
+        state.State.Inboxes[inbox.InboxId] = inbox;
+    }
+
+    private Task BindAsync(InboxConfig inbox) =>
+        GrainFactory.GetGrain<IInboxKeyGrain>(inbox.PublicKey).Bind(new InboxRef(Tenant, inbox.InboxId));
+
+    /// <summary>Writes the state; if that fails, goes back to what is stored so memory never claims what is not.</summary>
+    private async Task SaveAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            await state.ReadStateAsync();
+            throw;
+        }
+    }
+
+    private DispatchConfig Config() => new(
+        [.. state.State.Inboxes.Values],
+        [.. state.State.Teams.Values],
+        [.. state.State.Agents.Values]);
+
+    /// <summary>Tells the dispatcher the whole configuration; on failure a timer keeps trying (the change is stored).</summary>
+    private async Task PushConfigAsync()
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IDispatcherGrain>(Tenant).Configure(Config());
+            _pushRetry?.Dispose();
+            _pushRetry = null;
+        }
+        catch (Exception ex)
+        {
+            LogPushFailed(logger, ex, Tenant);
+            SchedulePush(PushRetry);
+        }
+    }
+
+    private void SchedulePush(TimeSpan dueTime)
+    {
+        _pushRetry ??= this.RegisterGrainTimer(
+            static async (self, _) =>
+            {
+                await self.EnsureDefaultInboxAsync();
+                await self.PushConfigAsync();
+            },
+            this,
+            new GrainTimerCreationOptions(dueTime, PushRetry) { KeepAlive = true });
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The configuration of tenant {Tenant} could not be pushed to its dispatcher; retrying")]
+    private static partial void LogPushFailed(ILogger logger, Exception exception, string tenant);
 
     private string AgentIdOf(string participantKey) =>
         participantKey[(ParticipantKeys.Key(Tenant, ParticipantRole.Agent, string.Empty).Length)..];

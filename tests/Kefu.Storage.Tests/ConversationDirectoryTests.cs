@@ -75,6 +75,72 @@ public sealed class ConversationDirectoryTests(MariaDbDatabase database) : IClas
         Assert.Equal(2, (await Directory.ListAsync(tenant, Query("admin", admin: true, limit: 2))).Count);
     }
 
+    [Fact]
+    public async Task Team_and_priority_round_trip_and_every_filter_matches_the_in_memory_directory()
+    {
+        var tenant = NewTenant();
+        var memory = new InMemoryConversationDirectory();
+        (string Inbox, string? Team, string Status, string? Assignee, string Priority)[] rows =
+        [
+            ("sales", null, ConversationStatus.Queued, null, ConversationPriority.Normal),
+            ("sales", "billing", ConversationStatus.Queued, null, ConversationPriority.Urgent),
+            ("support", "billing", ConversationStatus.Open, "bob", ConversationPriority.High),
+            ("support", null, ConversationStatus.Open, "carol", ConversationPriority.Low),
+            ("sales", "vip", ConversationStatus.Pending, "bob", ConversationPriority.Normal),
+            ("support", null, ConversationStatus.Resolved, "bob", ConversationPriority.Normal),
+        ];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var (inbox, team, status, assignee, priority) = rows[i];
+            var summary = new ConversationSummary(
+                Ulid.NewUlid(DateTimeOffset.UtcNow.AddMinutes(i)).ToString(), tenant, inbox, $"v{i}", null, status, assignee, i,
+                DateTimeOffset.UtcNow, assignee is { } a ? [a] : [], Team: team, Priority: priority);
+            await Directory.UpsertAsync(summary);
+            await memory.UpsertAsync(summary);
+        }
+
+        var stored = (await Directory.ListAsync(tenant, Query("admin", admin: true))).ToDictionary(c => c.VisitorId);
+        Assert.Equal("billing", stored["v1"].Team);
+        Assert.Equal(ConversationPriority.Urgent, stored["v1"].Priority);
+        Assert.Null(stored["v0"].Team);
+        Assert.Equal(ConversationPriority.Low, stored["v3"].Priority);
+
+        ConversationQuery[] queries =
+        [
+            new("admin", true, null, 100, AssigneeId: "bob"),
+            new("admin", true, null, 100, UnassignedOnly: true),
+            new("admin", true, null, 100, Team: "billing"),
+            new("admin", true, null, 100, Inbox: "sales"),
+            new("admin", true, ConversationStatus.Open, 100, Inbox: "support", AssigneeId: "carol"),
+            new("admin", true, ConversationStatus.Queued, 100, Team: "billing", UnassignedOnly: true),
+            new("carol", false, null, 100, Inbox: "support"),
+            new("carol", false, null, 100, AssigneeId: "bob"),
+            new("admin", true, null, 100, Team: "nobody"),
+        ];
+        foreach (var query in queries)
+        {
+            var fromDb = (await Directory.ListAsync(tenant, query)).Select(c => c.VisitorId).ToArray();
+            var fromMemory = (await memory.ListAsync(tenant, query)).Select(c => c.VisitorId).ToArray();
+            Assert.Equal(fromMemory, fromDb);
+        }
+
+        Assert.Equal(["v5", "v4", "v2"], (await Directory.ListAsync(tenant, queries[0])).Select(c => c.VisitorId));
+        Assert.Equal(["v1", "v0"], (await Directory.ListAsync(tenant, queries[1])).Select(c => c.VisitorId));
+        Assert.Equal(["v2", "v1"], (await Directory.ListAsync(tenant, queries[2])).Select(c => c.VisitorId));
+        Assert.Equal(["v4", "v1", "v0"], (await Directory.ListAsync(tenant, queries[3])).Select(c => c.VisitorId));
+        Assert.Equal(["v3"], (await Directory.ListAsync(tenant, queries[4])).Select(c => c.VisitorId));
+        Assert.Equal(["v1"], (await Directory.ListAsync(tenant, queries[5])).Select(c => c.VisitorId));
+        Assert.Equal(["v3"], (await Directory.ListAsync(tenant, queries[6])).Select(c => c.VisitorId)); // not bob's
+        Assert.Empty(await Directory.ListAsync(tenant, queries[7]));
+        Assert.Empty(await Directory.ListAsync(tenant, queries[8]));
+
+        // A transfer moves a conversation to another team: the row follows.
+        await Directory.UpsertAsync(stored["v0"] with { Team = "vip", Priority = ConversationPriority.High });
+        var moved = Assert.Single(await Directory.ListAsync(tenant, new ConversationQuery("admin", true, null, 100, Team: "vip", UnassignedOnly: true)));
+        Assert.Equal("v0", moved.VisitorId);
+        Assert.Equal(ConversationPriority.High, moved.Priority);
+    }
+
     private static ConversationQuery Query(string agent, bool admin, string? status = null, int limit = 100) =>
         new(agent, admin, status, limit);
 

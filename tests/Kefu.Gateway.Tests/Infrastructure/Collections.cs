@@ -9,8 +9,11 @@ public sealed class GatewayCollection : ICollectionFixture<GatewayFixture>
 /// <summary>A gateway with tight per-connection limits, for flood tests.</summary>
 public sealed class StrictGatewayFixture : GatewayFixture
 {
+    public const int WidgetPerMinute = 5;
+
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
+        ["Kefu:RateLimits:WidgetPerMinute"] = WidgetPerMinute.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Kefu:WebSocket:FramesPerSecond"] = "2",
         ["Kefu:WebSocket:FrameBurst"] = "10",
         ["Kefu:WebSocket:MaxRejectedInARow"] = "50",

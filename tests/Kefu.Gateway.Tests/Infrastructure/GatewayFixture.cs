@@ -39,6 +39,7 @@ public class GatewayFixture : IAsyncLifetime
             // Many tests log in and create visitors from 127.0.0.1 within a minute.
             ["Kefu:RateLimits:LoginsPerMinute"] = "100000",
             ["Kefu:RateLimits:VisitorsPerMinute"] = "100000",
+            ["Kefu:RateLimits:WidgetPerMinute"] = "100000",
         };
         foreach (var (key, value) in Settings)
         {
