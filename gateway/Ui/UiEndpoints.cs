@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Kefu.Contracts.Grains;
+using Kefu.Contracts.Identity;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.StaticFiles;
@@ -71,15 +72,18 @@ public static class UiEndpoints
     }
 
     /// <summary>
-    /// A page hosting the widget for the default inbox, as a customer's website would: one script tag with the
-    /// inbox's public key. Without a key (inboxes not available) the widget names the tenant and inbox instead.
+    /// A page hosting the widget for an inbox of the default tenant (<c>?inbox=</c>, default <c>default</c>), as a
+    /// customer's website would: one script tag with the inbox's public key. Without a key (inboxes not available) the
+    /// widget names the tenant and inbox instead.
     /// </summary>
-    private static async Task<IResult> DemoPageAsync(HttpRequest request, IGrainFactory grains, ILoggerFactory loggers, string? lang = null)
+    private static async Task<IResult> DemoPageAsync(
+        HttpRequest request, IGrainFactory grains, ILoggerFactory loggers, string? inbox = null, string? lang = null)
     {
+        inbox = inbox is not null && Tenancy.IsValidName(inbox) ? inbox : Tenancy.DefaultInbox;
         string? publicKey = null;
         try
         {
-            publicKey = (await grains.GetGrain<ITenantGrain>("default").GetInbox("default"))?.PublicKey;
+            publicKey = (await grains.GetGrain<ITenantGrain>(Tenancy.DefaultTenant).GetInbox(inbox))?.PublicKey;
         }
         catch (Exception e) when (e is NotImplementedException or TimeoutException or OrleansException)
         {
@@ -87,7 +91,7 @@ public static class UiEndpoints
         }
 
         var attributes = string.IsNullOrEmpty(publicKey)
-            ? "data-tenant=\"default\" data-inbox=\"default\""
+            ? $"data-tenant=\"{Tenancy.DefaultTenant}\" data-inbox=\"{inbox}\""
             : $"data-inbox-key=\"{WebUtility.HtmlEncode(publicKey)}\"";
         if (lang is "en" or "zh-CN")
         {
@@ -99,7 +103,7 @@ public static class UiEndpoints
         var html = new StringBuilder()
             .Append("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
             .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
-            .Append("<title>Kefu widget demo</title>\n<link rel=\"stylesheet\" href=\"/demo.css\">\n</head>\n<body>\n")
+            .Append("<title>Kefu widget demo</title>\n<link rel=\"icon\" href=\"data:,\">\n<link rel=\"stylesheet\" href=\"/demo.css\">\n</head>\n<body>\n")
             .Append("<main>\n<h1>Acme Outdoor Gear</h1>\n")
             .Append("<p>This page stands for your website. The chat bubble in the corner is the Kefu widget, embedded with one tag:</p>\n")
             .Append("<pre id=\"snippet\">").Append(WebUtility.HtmlEncode(tag.Replace("src=\"/", $"src=\"{origin}/", StringComparison.Ordinal))).Append("</pre>\n")

@@ -239,13 +239,30 @@
       if (view === 'chat') { ui.input.focus(); }
       scrollDown();
       markRead();
+      // Availability changes (agents come and go, business hours): ask again before a first message.
+      if (cfg.key && !conversationId && view !== 'left') { loadInfo().then(function () { if (isOpen()) { chooseView(); } }); }
     }
+  }
+
+  function loadInfo() {
+    if (!cfg.key) { return Promise.resolve(); }
+    return api('GET', '/api/v1/widget/' + encodeURIComponent(cfg.key)).then(function (r) {
+      if (!r.ok || !r.body) { return; }
+      info = r.body;
+      if (info.name) { ui.title.textContent = info.name; }
+      ui.greeting.textContent = info.greeting || '';
+      ui.greeting.hidden = !info.greeting;
+      ui.subtitle.textContent = info.available === false ? (info.awayMessage || t('away')) : t('subtitle');
+      if (ui.awayText) { ui.awayText.textContent = info.awayMessage || t('away'); }
+    });
   }
 
   function chooseView() {
     if (view === 'left') { return; }
     var known = !!saved.token;
-    if (info && info.available === false && !conversationId && cfg.key) { buildOffline(); setView('offline'); }
+    var typed = ui.offText && ui.offText.value.trim();
+    if (info && info.available === false && !conversationId && cfg.key && !pending.length) { buildOffline(); setView('offline'); }
+    else if (view === 'offline' && typed) { return; } // never throw away a message being written
     else if (info && info.preChatForm && !known) { buildPrechat(); setView('prechat'); }
     else { setView('chat'); }
   }
@@ -713,15 +730,7 @@
   });
 
   setView('chat');
-  var infoReady = cfg.key
-    ? api('GET', '/api/v1/widget/' + encodeURIComponent(cfg.key)).then(function (r) { if (r.ok && r.body) { info = r.body; } })
-    : Promise.resolve();
-  infoReady.then(function () {
-    if (info) {
-      if (info.name) { ui.title.textContent = info.name; }
-      if (info.greeting) { ui.greeting.textContent = info.greeting; ui.greeting.hidden = false; }
-      if (info.available === false) { ui.subtitle.textContent = info.awayMessage || t('away'); }
-    }
+  loadInfo().then(function () {
     if (saved.token) { connect(); }
     if (cfg.open && !isOpen()) { toggle(); } else if (isOpen()) { chooseView(); }
   });

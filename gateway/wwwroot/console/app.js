@@ -296,9 +296,13 @@
     renderList();
   }
 
+  // The title counts unread messages in the agent's own conversations (assigned or joined), not in every visible one.
   function updateTitle() {
     var total = 0;
-    Object.keys(conversations).forEach(function (k) { total += conversations[k].unread || 0; });
+    Object.keys(conversations).forEach(function (k) {
+      var c = conversations[k];
+      if (c.assigneeId === me.agentId || (c.agentIds || []).indexOf(me.agentId) >= 0) { total += c.unread || 0; }
+    });
     document.title = (total ? '(' + total + ') ' : '') + 'Kefu console';
   }
 
