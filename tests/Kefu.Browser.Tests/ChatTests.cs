@@ -9,8 +9,8 @@ public sealed class ChatTests(BrowserFixture fixture)
     [Fact]
     public async Task Visitor_and_agent_chat_both_ways_with_typing_and_read_receipts()
     {
+        await using var agent = await ConsolePage.NewAgentAsync(fixture);
         await using var visitor = await VisitorPage.OpenAsync(fixture);
-        await using var agent = await ConsolePage.LoginAsync(fixture);
 
         await visitor.OpenPanelAsync();
         await visitor.SendAsync("Hello, where is my order #1234?");
@@ -54,6 +54,7 @@ public sealed class ChatTests(BrowserFixture fixture)
     [Fact]
     public async Task A_returning_visitor_sees_the_history_after_a_reload()
     {
+        await using var agent = await ConsolePage.NewAgentAsync(fixture); // someone is online: the chat is open
         await using var visitor = await VisitorPage.OpenAsync(fixture);
         await visitor.OpenPanelAsync();
         await visitor.SendAsync("before reload");
@@ -70,11 +71,12 @@ public sealed class ChatTests(BrowserFixture fixture)
     [Fact]
     public async Task The_widget_speaks_chinese_to_a_chinese_browser()
     {
+        await using var agent = await ConsolePage.NewAgentAsync(fixture);
         await using var visitor = await VisitorPage.OpenAsync(fixture, locale: "zh-CN");
         await Expect(visitor.Widget.Locator("button.bubble")).ToHaveAttributeAsync("aria-label", "打开聊天");
         await visitor.OpenPanelAsync();
         await Expect(visitor.Input).ToHaveAttributeAsync("placeholder", "输入消息…");
-        await Expect(visitor.Widget.Locator("header h2")).ToHaveTextAsync("在线客服");
+        await Expect(visitor.Widget.Locator("header p")).ToHaveTextAsync("我们通常几分钟内回复");
         await visitor.SendAsync("你好，我想咨询一下");
         await Expect(visitor.Message("你好，我想咨询一下").Locator(".meta")).ToContainTextAsync("已发送");
         await Screenshots.SaveAsync(visitor.Page, "widget-zh-CN", visitor.Widget.Locator("section.panel"));

@@ -12,8 +12,8 @@ public sealed class ResumeTests(BrowserFixture fixture)
     [Fact]
     public async Task Messages_sent_by_both_sides_while_the_visitor_is_offline_arrive_once_and_in_order()
     {
+        await using var agent = await ConsolePage.NewAgentAsync(fixture);
         await using var visitor = await VisitorPage.OpenAsync(fixture);
-        await using var agent = await ConsolePage.LoginAsync(fixture);
         await visitor.OpenPanelAsync();
         await visitor.SendAsync("one");
         await Expect(visitor.Message("one")).ToHaveAttributeAsync("data-state", "sent");

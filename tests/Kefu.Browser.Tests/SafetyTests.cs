@@ -10,8 +10,8 @@ public sealed class SafetyTests(BrowserFixture fixture)
     [Fact]
     public async Task Markup_in_messages_is_shown_as_text_and_never_runs()
     {
+        await using var agent = await ConsolePage.NewAgentAsync(fixture);
         await using var visitor = await VisitorPage.OpenAsync(fixture);
-        await using var agent = await ConsolePage.LoginAsync(fixture);
         await visitor.OpenPanelAsync();
         await visitor.SendAsync(Payload);
         await Expect(visitor.Message(Payload)).ToHaveAttributeAsync("data-state", "sent");

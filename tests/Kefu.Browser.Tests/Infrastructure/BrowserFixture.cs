@@ -1,5 +1,8 @@
 using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Text.Json;
 using Kefu.Gateway.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
@@ -93,7 +96,48 @@ public sealed class BrowserFixture : IAsyncLifetime
             ViewportSize = new ViewportSize { Width = 1280, Height = 800 },
         });
         context.SetDefaultTimeout(15_000);
+        // What the pages say (console errors, uncaught exceptions) goes to artifacts/browser.log for diagnosis.
+        context.Page += (_, page) =>
+        {
+            page.Console += (_, message) => Log($"{page.Url} console.{message.Type}: {message.Text}");
+            page.PageError += (_, error) => Log($"{page.Url} page error: {error}");
+        };
         return context;
+    }
+
+    public const string AgentPassword = "agent-password-1";
+
+    private static readonly Lock LogLock = new();
+
+    public static void Log(string line)
+    {
+        lock (LogLock)
+        {
+            File.AppendAllText(Path.Combine(ArtifactsDirectory, "browser.log"), $"{DateTime.UtcNow:HH:mm:ss.fff} {line}\n");
+        }
+    }
+
+    /// <summary>
+    /// A new agent (through the admin API) with room for many conversations, so conversations left by other tests
+    /// never fill its slots.
+    /// </summary>
+    public async Task<string> CreateAgentAsync(string displayName = "Mei", int capacity = 50)
+    {
+        var agentId = $"agent-{Guid.NewGuid():N}"[..18];
+        using var http = await AdminHttpAsync();
+        var response = await http.PostAsJsonAsync("/api/v1/agents", new { username = agentId, password = AgentPassword, displayName, capacity });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return agentId;
+    }
+
+    public async Task<HttpClient> AdminHttpAsync()
+    {
+        var http = new HttpClient { BaseAddress = BaseUri };
+        var login = await http.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = AdminPassword });
+        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+        var token = (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return http;
     }
 
     private async Task WaitUntilReadyAsync()

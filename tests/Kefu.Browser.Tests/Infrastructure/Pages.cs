@@ -124,8 +124,13 @@ public sealed class ConsolePage : IAsyncDisposable
         var console = await OpenAsync(fixture);
         await console.SubmitLoginAsync(username, password);
         await Expect(console.Page.Locator("#app")).ToBeVisibleAsync();
+        await Expect(console.Page.Locator("#connection")).ToHaveClassAsync("connection online");
         return console;
     }
+
+    /// <summary>A new agent, signed in and connected (so online: the inbox is available and conversations come to it).</summary>
+    public static async Task<ConsolePage> NewAgentAsync(BrowserFixture fixture, string displayName = "Mei", int capacity = 50) =>
+        await LoginAsync(fixture, await fixture.CreateAgentAsync(displayName, capacity), BrowserFixture.AgentPassword);
 
     public async Task SubmitLoginAsync(string username, string password)
     {
@@ -141,6 +146,15 @@ public sealed class ConsolePage : IAsyncDisposable
         await Expect(item).ToBeVisibleAsync();
         await item.ClickAsync();
         await Expect(Page.Locator("#chat-main")).ToBeVisibleAsync();
+    }
+
+    public async Task OpenConversationByNameAsync(string visitorName, string filter = "all")
+    {
+        await Page.Locator($".filters button[data-filter='{filter}']").ClickAsync();
+        var item = Page.Locator("li.conv").Filter(new LocatorFilterOptions { Has = Page.Locator(".conv-name", new PageLocatorOptions { HasText = visitorName }) });
+        await Expect(item).ToHaveCountAsync(1);
+        await item.ClickAsync();
+        await Expect(Page.Locator("#chat-title")).ToHaveTextAsync(visitorName);
     }
 
     public async Task SendAsync(string text)
