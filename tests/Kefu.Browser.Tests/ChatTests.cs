@@ -48,7 +48,7 @@ public sealed class ChatTests(BrowserFixture fixture)
         Assert.Equal(expected, (await agent.MessagesAsync()).Select(m => m.Text));
 
         await Screenshots.SaveAsync(visitor.Page, "widget");
-        await Screenshots.SaveAsync(agent.Page, "console");
+        await Screenshots.SaveAsync(agent.Page, "console-chat");
     }
 
     [Fact]

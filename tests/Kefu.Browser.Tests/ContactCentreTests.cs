@@ -147,7 +147,7 @@ public sealed partial class ContactCentreTests(BrowserFixture fixture)
         await agent.Page.Locator("#mode-reply").ClickAsync();
         await agent.SendAsync("Anything else?");
         await Expect(visitor.Message("Anything else?")).ToBeVisibleAsync();
-        await Screenshots.SaveAsync(agent.Page, "console-notes");
+        await Screenshots.SaveAsync(agent.Page, "console");
         Assert.DoesNotContain("VIP customer", await visitor.Widget.Locator(".log").TextContentAsync() ?? "");
     }
 
@@ -193,9 +193,9 @@ public sealed partial class ContactCentreTests(BrowserFixture fixture)
     }
 
     [Fact]
-    public async Task New_messages_in_other_conversations_raise_unread_badges_and_the_title_count()
+    public async Task New_messages_in_other_conversations_raise_unread_badges_the_title_count_a_notification_and_a_sound()
     {
-        await using var agent = await ConsolePage.NewAgentAsync(fixture);
+        await using var agent = await ConsolePage.NewAgentAsync(fixture, initScript: ConsolePage.AlertProbe);
         await using var one = await VisitorPage.OpenAsync(fixture);
         await one.OpenPanelAsync();
         await one.SendAsync("conversation one");
@@ -211,6 +211,8 @@ public sealed partial class ContactCentreTests(BrowserFixture fixture)
         var badge = agent.Page.Locator($"li.conv[data-id='{twoId}'] .badge");
         await Expect(badge).ToHaveTextAsync(UnreadBadge());
         await Expect(agent.Page).ToHaveTitleAsync(UnreadTitle());
+        Assert.True(await agent.Page.EvaluateAsync<bool>("() => window.__notifications.some(n => n.body === 'are you there?')"));
+        Assert.True(await agent.Page.EvaluateAsync<int>("() => window.__beeps") > 0);
 
         await agent.OpenConversationAsync(twoId, filter: "mine");
         await Expect(badge).ToHaveCountAsync(0);

@@ -153,6 +153,13 @@
     Array.prototype.forEach.call(document.querySelectorAll('[data-admin]'), function (b) { b.hidden = !isAdmin(); });
     $('sound-toggle').setAttribute('aria-pressed', String(soundOn));
     $('sound-toggle').textContent = soundOn ? 'Sound on' : 'Sound off';
+    loadMe();
+    loadDirectory();
+    loadConversations();
+    connect();
+  }
+
+  function loadMe() {
     api('GET', '/api/v1/agents/me').then(function (r) {
       if (r.ok && r.body) {
         me.name = r.body.displayName || me.name;
@@ -160,9 +167,6 @@
         if (r.body.status) { showPresence(r.body.status); }
       }
     });
-    loadDirectory();
-    loadConversations();
-    connect();
   }
 
   function loadDirectory() {
@@ -386,6 +390,7 @@
       pingTimer = setInterval(heartbeat, 15000);
       if (current) { resumeConversation(); }
       loadConversations();
+      loadMe(); // connected: the status the server now has (offline until this connection)
     };
     socket.onmessage = function (ev) {
       if (ws !== socket) { return; }
@@ -1033,7 +1038,7 @@
       clear(list);
       if (!r.ok) { list.appendChild(h('p', { class: 'muted', text: problemText(r, 'Inboxes are not available.') })); return; }
       listOf(r.body, 'inboxes').forEach(function (ib) {
-        var snippet = h('textarea', { class: 'snippet', readonly: true, rows: '2', 'aria-label': 'Embed code for ' + ib.inboxId });
+        var snippet = h('textarea', { class: 'snippet', readonly: true, rows: '3', 'aria-label': 'Embed code for ' + ib.inboxId });
         snippet.value = embedSnippet(ib.publicKey || '');
         var hours = ib.businessHours ? ib.businessHours.timeZone + ': ' + (ib.businessHours.days || []).map(function (d) {
           return String(d.day).slice(0, 3) + ' ' + d.open + '–' + d.close;

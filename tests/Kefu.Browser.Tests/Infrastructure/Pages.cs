@@ -110,18 +110,40 @@ public sealed class ConsolePage : IAsyncDisposable
 
     public ILocator Input => Page.Locator("#composer-input");
 
-    public static async Task<ConsolePage> OpenAsync(BrowserFixture fixture)
+    /// <summary>Records desktop notifications and sounds instead of showing and playing them.</summary>
+    public const string AlertProbe = """
+        (() => {
+          window.__notifications = [];
+          window.Notification = class {
+            constructor(title, options) { window.__notifications.push({ title, body: (options || {}).body }); }
+            static get permission() { return 'granted'; }
+            static requestPermission() { return Promise.resolve('granted'); }
+            close() { }
+          };
+          window.__beeps = 0;
+          const Native = window.AudioContext;
+          window.AudioContext = class extends Native { createOscillator() { window.__beeps++; return super.createOscillator(); } };
+        })();
+        """;
+
+    public static async Task<ConsolePage> OpenAsync(BrowserFixture fixture, string? initScript = null)
     {
         var context = await fixture.NewContextAsync();
+        if (initScript is not null)
+        {
+            await context.AddInitScriptAsync(initScript);
+        }
+
         var page = await context.NewPageAsync();
         await page.GotoAsync("/console/");
         await Expect(page.Locator("#login-form")).ToBeVisibleAsync();
         return new ConsolePage(context, page);
     }
 
-    public static async Task<ConsolePage> LoginAsync(BrowserFixture fixture, string username = "admin", string password = BrowserFixture.AdminPassword)
+    public static async Task<ConsolePage> LoginAsync(
+        BrowserFixture fixture, string username = "admin", string password = BrowserFixture.AdminPassword, string? initScript = null)
     {
-        var console = await OpenAsync(fixture);
+        var console = await OpenAsync(fixture, initScript);
         await console.SubmitLoginAsync(username, password);
         await Expect(console.Page.Locator("#app")).ToBeVisibleAsync();
         await Expect(console.Page.Locator("#connection")).ToHaveClassAsync("connection online");
@@ -129,8 +151,8 @@ public sealed class ConsolePage : IAsyncDisposable
     }
 
     /// <summary>A new agent, signed in and connected (so online: the inbox is available and conversations come to it).</summary>
-    public static async Task<ConsolePage> NewAgentAsync(BrowserFixture fixture, string displayName = "Mei", int capacity = 50) =>
-        await LoginAsync(fixture, await fixture.CreateAgentAsync(displayName, capacity), BrowserFixture.AgentPassword);
+    public static async Task<ConsolePage> NewAgentAsync(BrowserFixture fixture, string displayName = "Mei", int capacity = 50, string? initScript = null) =>
+        await LoginAsync(fixture, await fixture.CreateAgentAsync(displayName, capacity), BrowserFixture.AgentPassword, initScript);
 
     public async Task SubmitLoginAsync(string username, string password)
     {
