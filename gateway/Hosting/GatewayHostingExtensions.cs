@@ -71,6 +71,7 @@ public static class GatewayHostingExtensions
         app.UseForwardedHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.MapKefuUi(); // browser pages, and CORS for the widget before authentication answers
         app.UseWebSockets();
         app.UseAuthentication();
         app.UseAuthorization();
@@ -85,7 +86,6 @@ public static class GatewayHostingExtensions
         app.MapCannedRepliesApi();
         app.MapWidgetApi();
         app.MapWebSocketApi();
-        app.MapKefuUi();
         return app;
     }
 

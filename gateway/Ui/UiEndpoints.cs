@@ -25,6 +25,7 @@ public static class UiEndpoints
 
     public static WebApplication MapKefuUi(this WebApplication app)
     {
+        app.UseWidgetCors();
         var files = new EmbeddedFileProvider(typeof(UiEndpoints).Assembly, "Kefu.Gateway.wwwroot");
         var contentTypes = new FileExtensionContentTypeProvider();
         app.Use(async (context, next) =>

@@ -111,7 +111,10 @@
   }
 
   var CSS = [
-    ':host{all:initial;position:fixed;right:20px;bottom:20px;z-index:2147483000;font:14px/1.45 system-ui,-apple-system,"Segoe UI","PingFang SC","Microsoft YaHei",sans-serif;color:#1f2933}',
+    // !important on :host beats the host page's own !important rules on our element; nothing else reaches inside.
+    ':host{all:initial!important;display:block!important;position:fixed!important;right:20px!important;bottom:20px!important;' +
+      'left:auto!important;top:auto!important;z-index:2147483000!important;visibility:visible!important;opacity:1!important;' +
+      'font:14px/1.45 system-ui,-apple-system,"Segoe UI","PingFang SC","Microsoft YaHei",sans-serif!important;color:#1f2933!important}',
     '*{box-sizing:border-box}',
     '.bubble{width:56px;height:56px;border-radius:50%;border:0;background:#2563eb;color:#fff;cursor:pointer;box-shadow:0 6px 20px rgba(37,99,235,.35);display:flex;align-items:center;justify-content:center;margin-left:auto;position:relative}',
     '.bubble svg{width:28px;height:28px;fill:currentColor}',
@@ -160,7 +163,7 @@
   ].join('\n');
 
   // ---------------------------------------------------------------- UI
-  var host = h('div', { id: 'kefu-widget', lang: lang });
+  var host = h('kefu-widget', { id: 'kefu-widget', lang: lang }); // its own tag: the page's div/section rules miss it
   var root = host.attachShadow({ mode: 'open' });
   if (root.adoptedStyleSheets !== undefined && window.CSSStyleSheet && 'replaceSync' in CSSStyleSheet.prototype) {
     var sheet = new CSSStyleSheet();
