@@ -466,8 +466,12 @@
         setMsgState(p, 'failed');
       }
     }
-    if (f.code === 'not_allowed' || f.code === 'at_capacity') {
-      if (current) { current.joined = false; renderChatHeader(); }
+    if ((f.code === 'not_allowed' || f.code === 'at_capacity') && current && !f.ref) {
+      // The join was refused: what waited for it cannot be sent.
+      current.joined = false;
+      current.wantJoin = false;
+      current.pending.forEach(function (p) { p.failed = true; setMsgState(p, 'failed'); });
+      renderChatHeader();
     }
     if (f.code !== 'rate_limited') { toast(f.message || f.code, true); }
   }
