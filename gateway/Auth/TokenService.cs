@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
+using Kefu.Contracts.Identity;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -12,6 +13,8 @@ public sealed partial class TokenService
 {
     private readonly KefuAuthOptions _options;
     private readonly JsonWebTokenHandler _handler = new();
+    private readonly JsonWebTokenHandler _validator = new() { MapInboundClaims = false };
+    private readonly TokenValidationParameters _validation;
     private readonly TimeProvider _time;
 
     public TokenService(IOptions<KefuAuthOptions> options, TimeProvider time, ILogger<TokenService> logger)
@@ -33,6 +36,8 @@ public sealed partial class TokenService
 
             SigningKey = new SymmetricSecurityKey(bytes);
         }
+
+        _validation = ValidationParameters();
     }
 
     public SymmetricSecurityKey SigningKey { get; }
@@ -44,6 +49,21 @@ public sealed partial class TokenService
 
     public (string Token, DateTimeOffset ExpiresAt) IssueVisitorToken(string tenant, string visitorId, string? name) =>
         Issue(tenant, visitorId, KefuClaims.VisitorRole, name, _options.VisitorTokenLifetime);
+
+    /// <summary>
+    /// The caller behind a valid token (signature, issuer, audience, lifetime: what the JWT bearer handler checks on
+    /// the REST API), or null. Used by <c>/ws</c>, which keeps nothing of the token once the caller is known.
+    /// </summary>
+    public async Task<Caller?> ValidateAsync(string? token)
+    {
+        if (string.IsNullOrEmpty(token))
+        {
+            return null;
+        }
+
+        var result = await _validator.ValidateTokenAsync(token, _validation);
+        return result.IsValid ? new ClaimsPrincipal(result.ClaimsIdentity).ToCaller() : null;
+    }
 
     public TokenValidationParameters ValidationParameters() => new()
     {

@@ -73,6 +73,7 @@ public static class GatewayHostingExtensions
         app.UseStatusCodePages();
         app.MapKefuUi(); // browser pages, and CORS for the widget before authentication answers
         app.UseWebSockets();
+        app.UseWebSocketApi(); // /ws, ahead of authentication: see WebSocketApi.UseWebSocketApi
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
@@ -85,7 +86,6 @@ public static class GatewayHostingExtensions
         app.MapInboxesApi();
         app.MapCannedRepliesApi();
         app.MapWidgetApi();
-        app.MapWebSocketApi();
         return app;
     }
 
@@ -98,16 +98,8 @@ public static class GatewayHostingExtensions
             o.TokenValidationParameters = tokens.ValidationParameters();
             o.Events = new JwtBearerEvents
             {
-                // Browsers cannot set headers on a WebSocket: /ws takes the token from ?access_token=.
-                OnMessageReceived = ctx =>
-                {
-                    if (ctx.HttpContext.Request.Path.StartsWithSegments("/ws") && ctx.Request.Query["access_token"] is [{ Length: > 0 } token])
-                    {
-                        ctx.Token = token;
-                    }
-
-                    return Task.CompletedTask;
-                },
+                // /ws never reaches this handler: it validates its token itself (?access_token= or this header), see
+                // WebSocketApi.UseWebSocketApi.
                 OnChallenge = async ctx =>
                 {
                     ctx.HandleResponse();

@@ -7,48 +7,210 @@ public sealed partial class ChatConnection
 {
     private const int SyncPageSize = 500;
 
-    private async Task WriteLoopAsync(WebSocket socket, CancellationToken token)
+    // The outbound queue. Everything below is guarded by _gate. While nothing waits to be sent, a connection holds no
+    // queue and no writer task: the first frame creates the queue and starts a drain on the thread pool, the drain
+    // writes until the queue is empty and then drops it again. At most one drain runs at a time, so frames are
+    // written in queue order and the cursors are only ever touched by one thread at a time.
+    private readonly Lock _gate = new();
+    private Queue<Outbound>? _queue;
+    private bool _draining;
+    private bool _completed;
+    private TaskCompletionSource? _drained;
+    private TaskCompletionSource? _space;
+    private Dictionary<string, Cursor>? _cursors;
+
+    private enum Enqueued
     {
-        try
+        Yes,
+        Full,
+        Closed,
+    }
+
+    /// <summary>Queues a frame without waiting; a full queue is the caller's to handle.</summary>
+    private Enqueued TryEnqueue(Outbound item)
+    {
+        lock (_gate)
         {
-            await foreach (var item in _outbound.Reader.ReadAllAsync(token))
+            if (_completed || _stop.IsCancellationRequested)
             {
-                switch (item)
-                {
-                    case Outbound.Frame f:
-                        await WriteAsync(f.Bytes, token);
-                        break;
-                    case Outbound.Live live:
-                        await WriteLiveAsync(live, token);
-                        break;
-                    case Outbound.SyncStart start:
-                        var cursor = CursorOf(start.ConversationId);
-                        cursor.LastSeq = start.AfterSeq;
-                        cursor.Syncing = true;
-                        break;
-                    case Outbound.SyncPage page:
-                        await WriteSyncPageAsync(page, token);
-                        break;
-                    case Outbound.SyncEnd end:
-                        await EndSyncAsync(end, token);
-                        break;
-                    case Outbound.Close close:
-                        await socket.CloseOutputAsync(close.Status, close.Reason, token);
-                        return;
-                }
+                return Enqueued.Closed;
+            }
+
+            var queue = _queue ??= new Queue<Outbound>();
+            if (queue.Count >= _options.OutboundQueue)
+            {
+                return Enqueued.Full;
+            }
+
+            queue.Enqueue(item);
+            if (!StartDrainLocked())
+            {
+                return Enqueued.Yes;
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException)
+
+        ThreadPool.UnsafeQueueUserWorkItem(static c => _ = c.DrainAsync(), this, preferLocal: false);
+        return Enqueued.Yes;
+    }
+
+    /// <summary>Queues a frame, waiting while the queue is full (only the read loop calls this).</summary>
+    private async ValueTask EnqueueAsync(Outbound item, CancellationToken token)
+    {
+        while (true)
         {
-            // The socket is gone; the read loop ends too.
-        }
-        finally
-        {
-            _stop.Cancel();
+            switch (TryEnqueue(item))
+            {
+                case Enqueued.Yes:
+                    return;
+                case Enqueued.Closed:
+                    token.ThrowIfCancellationRequested();
+                    throw new OperationCanceledException("The connection is closing.");
+            }
+
+            Task room;
+            lock (_gate)
+            {
+                if (_completed || _queue is not { } queue || queue.Count < _options.OutboundQueue)
+                {
+                    continue; // Room was made (or the connection ended) in between: try again.
+                }
+
+                room = (_space ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+
+            await room.WaitAsync(token);
         }
     }
 
-    private async Task WriteLiveAsync(Outbound.Live live, CancellationToken token)
+    /// <summary>Whether the caller must start a drain (it does so outside the lock).</summary>
+    private bool StartDrainLocked()
+    {
+        if (_draining || _socket is null || _queue is not { Count: > 0 })
+        {
+            return false;
+        }
+
+        _draining = true;
+        return true;
+    }
+
+    /// <summary>The WebSocket is open: frames queued before it (registered before the upgrade) go out now.</summary>
+    private void AttachSocket(WebSocket socket)
+    {
+        lock (_gate)
+        {
+            _socket = socket;
+            if (!StartDrainLocked())
+            {
+                return;
+            }
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(static c => _ = c.DrainAsync(), this, preferLocal: false);
+    }
+
+    /// <summary>Accepts no more frames; the task completes once what was queued is written (or cannot be).</summary>
+    private Task CompleteOutbound()
+    {
+        lock (_gate)
+        {
+            _completed = true;
+            if (!_draining)
+            {
+                return Task.CompletedTask;
+            }
+
+            return (_drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+    }
+
+    private void Stop() => _stop.Cancel();
+
+    private async Task DrainAsync()
+    {
+        var token = _stop.Token;
+        var ended = false;
+        try
+        {
+            while (true)
+            {
+                Outbound item;
+                TaskCompletionSource? space;
+                lock (_gate)
+                {
+                    if (_queue is not { Count: > 0 } queue)
+                    {
+                        // Nothing left: drop the queue (an idle connection holds none) and stop until the next frame.
+                        _queue = null;
+                        _draining = false;
+                        _drained?.TrySetResult();
+                        return;
+                    }
+
+                    item = queue.Dequeue();
+                    space = _space;
+                    _space = null;
+                }
+
+                space?.TrySetResult();
+                if (item is Outbound.Close close)
+                {
+                    ended = true;
+                    await _socket!.CloseOutputAsync(close.Status, close.Reason, token);
+                    return;
+                }
+
+                await WriteItemAsync(item, token);
+            }
+        }
+        catch (Exception)
+        {
+            // The socket is gone (or a write failed in a way it cannot recover from): the read loop ends too.
+            ended = true;
+        }
+        finally
+        {
+            if (ended)
+            {
+                // After our close frame or a failed write nothing more is written: the connection ends.
+                lock (_gate)
+                {
+                    _completed = true;
+                    _queue = null;
+                    _draining = false;
+                    _drained?.TrySetResult();
+                    _space?.TrySetResult();
+                    _space = null;
+                }
+
+                Stop();
+            }
+        }
+    }
+
+    private ValueTask WriteItemAsync(Outbound item, CancellationToken token)
+    {
+        switch (item)
+        {
+            case Outbound.Frame f:
+                return WriteAsync(f.Bytes, token);
+            case Outbound.Live live:
+                return WriteLiveAsync(live, token);
+            case Outbound.SyncStart start:
+                var cursor = CursorOf(start.ConversationId);
+                cursor.LastSeq = start.AfterSeq;
+                cursor.Syncing = true;
+                return ValueTask.CompletedTask;
+            case Outbound.SyncPage page:
+                return WriteSyncPageAsync(page, token);
+            case Outbound.SyncEnd end:
+                return EndSyncAsync(end, token);
+            default:
+                return ValueTask.CompletedTask;
+        }
+    }
+
+    private async ValueTask WriteLiveAsync(Outbound.Live live, CancellationToken token)
     {
         var cursor = CursorOf(live.ConversationId);
         if (cursor.Syncing)
@@ -67,7 +229,7 @@ public sealed partial class ChatConnection
         await WriteAsync(live.Bytes, token);
     }
 
-    private async Task WriteSyncPageAsync(Outbound.SyncPage page, CancellationToken token)
+    private async ValueTask WriteSyncPageAsync(Outbound.SyncPage page, CancellationToken token)
     {
         var cursor = CursorOf(page.ConversationId);
         foreach (var message in page.Messages)
@@ -81,7 +243,7 @@ public sealed partial class ChatConnection
         }
     }
 
-    private async Task EndSyncAsync(Outbound.SyncEnd end, CancellationToken token)
+    private async ValueTask EndSyncAsync(Outbound.SyncEnd end, CancellationToken token)
     {
         var cursor = CursorOf(end.ConversationId);
         cursor.Syncing = false;
@@ -107,9 +269,10 @@ public sealed partial class ChatConnection
 
     private Cursor CursorOf(string conversationId)
     {
-        if (!_cursors.TryGetValue(conversationId, out var cursor))
+        var cursors = _cursors ??= new Dictionary<string, Cursor>(StringComparer.Ordinal);
+        if (!cursors.TryGetValue(conversationId, out var cursor))
         {
-            _cursors[conversationId] = cursor = new Cursor();
+            cursors[conversationId] = cursor = new Cursor();
         }
 
         return cursor;

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net.WebSockets;
-using System.Threading.Channels;
 using Kefu.Contracts.Grains;
 using Kefu.Contracts.Identity;
 using Kefu.Contracts.Messages;
@@ -9,9 +8,11 @@ namespace Kefu.Gateway.WebSockets;
 
 /// <summary>
 /// One client WebSocket. The read loop handles the client's frames one at a time (so acks come back in send order);
-/// everything sent to the client goes through one bounded queue drained by the write loop, which also keeps a cursor
-/// per conversation: a message is never written twice or behind a later one on this connection, and live messages
-/// that arrive while a <c>sync</c> is running wait until the sync has caught up.
+/// everything sent to the client goes through one bounded queue drained by one writer at a time, which also keeps a
+/// cursor per conversation: a message is never written twice or behind a later one on this connection, and live
+/// messages that arrive while a <c>sync</c> is running wait until the sync has caught up.
+/// An idle connection holds as little as possible (a gateway holds up to 100k of them): no receive buffer while
+/// waiting, and no queue, writer task or cursors until something is to be sent (see ChatConnection.Writer.cs).
 /// </summary>
 public sealed partial class ChatConnection
 {
@@ -19,10 +20,8 @@ public sealed partial class ChatConnection
     private readonly KefuWebSocketOptions _options;
     private readonly ILogger _logger;
     private readonly string _gatewayId;
-    private readonly Channel<Outbound> _outbound;
     private readonly TokenBucket _bucket;
     private readonly CancellationTokenSource _stop = new();
-    private readonly Dictionary<string, Cursor> _cursors = new(StringComparer.Ordinal);
     private readonly FrameEncoder _frames;
     private int _rejectedInARow;
     private WebSocket? _socket;
@@ -39,11 +38,6 @@ public sealed partial class ChatConnection
         _options = options;
         _logger = logger;
         _bucket = new TokenBucket(options.FramesPerSecond, options.FrameBurst);
-        _outbound = Channel.CreateBounded<Outbound>(new BoundedChannelOptions(options.OutboundQueue)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
     }
 
     public string Id { get; }
@@ -54,6 +48,9 @@ public sealed partial class ChatConnection
 
     /// <summary>The negotiated subprotocol's encoding, both ways.</summary>
     public FrameEncoding Encoding { get; }
+
+    /// <summary>The connection is ending: closed, gone, or dropped for falling behind.</summary>
+    public bool IsStopping => _stop.IsCancellationRequested;
 
     private IConnectedParticipant Participant => Caller.Role == ParticipantRole.Visitor
         ? _grains.GetGrain<IVisitorGrain>(Tenancy.Key(Caller.Tenant, Caller.Id))
@@ -66,7 +63,7 @@ public sealed partial class ChatConnection
     public void Deliver(ChatEvent @event, byte[] frame)
     {
         Outbound item = @event is MessageEvent m ? new Outbound.Live(m.ConversationId, m.Message.Seq, frame) : new Outbound.Frame(frame);
-        if (!_outbound.Writer.TryWrite(item) && !_stop.IsCancellationRequested)
+        if (TryEnqueue(item) == Enqueued.Full && !_stop.IsCancellationRequested)
         {
             LogSlowConsumer(_logger, Id, _options.OutboundQueue);
             _stop.Cancel();
@@ -94,10 +91,10 @@ public sealed partial class ChatConnection
 
     public async Task RunAsync(WebSocket socket, ConnectionRegistry registry, CancellationToken aborted)
     {
-        _socket = socket;
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, _stop.Token);
-        var token = linked.Token;
-        var writer = Task.Run(() => WriteLoopAsync(socket, token), CancellationToken.None);
+        // One token for the whole connection: the request's abort cancels _stop (a registration, not a linked source).
+        using var abortRegistration = aborted.UnsafeRegister(static s => ((ChatConnection)s!).Stop(), this);
+        var token = _stop.Token;
+        AttachSocket(socket);
         try
         {
             await ReadLoopAsync(socket, token);
@@ -108,10 +105,9 @@ public sealed partial class ChatConnection
         }
         finally
         {
-            _outbound.Writer.TryComplete();
             try
             {
-                await writer.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
+                await CompleteOutbound().WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
                 if (socket.State == WebSocketState.CloseSent)
                 {
                     await DrainUntilCloseAsync(socket);
@@ -129,7 +125,7 @@ public sealed partial class ChatConnection
     /// <summary>Unregisters the connection here and from its participant grain.</summary>
     public async Task CloseAsync(ConnectionRegistry registry)
     {
-        _stop.Cancel();
+        Stop();
         registry.Remove(this);
         try
         {
@@ -245,7 +241,7 @@ public sealed partial class ChatConnection
             };
             if (reply is not null)
             {
-                await _outbound.Writer.WriteAsync(new Outbound.Frame(reply), token);
+                await EnqueueAsync(new Outbound.Frame(reply), token);
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -354,7 +350,7 @@ public sealed partial class ChatConnection
 
         var afterSeq = frame.AfterSeq ?? 0;
         var grain = Conversation(conversationId);
-        await _outbound.Writer.WriteAsync(new Outbound.SyncStart(conversationId, afterSeq), token);
+        await EnqueueAsync(new Outbound.SyncStart(conversationId, afterSeq), token);
         try
         {
             while (true)
@@ -362,16 +358,16 @@ public sealed partial class ChatConnection
                 var page = await grain.GetMessages(Caller, afterSeq, SyncPageSize);
                 if (page.Error is { } refused)
                 {
-                    await _outbound.Writer.WriteAsync(new Outbound.SyncEnd(conversationId, null, _frames.Error(refused.Code, refused.Message, frame.ClientMsgId)), token);
+                    await EnqueueAsync(new Outbound.SyncEnd(conversationId, null, _frames.Error(refused.Code, refused.Message, frame.ClientMsgId)), token);
                     return null;
                 }
 
                 var messages = page.Value!.Messages;
                 var final = messages.Length < SyncPageSize || messages[^1].Seq >= page.Value.LastSeq;
-                await _outbound.Writer.WriteAsync(new Outbound.SyncPage(conversationId, messages), token);
+                await EnqueueAsync(new Outbound.SyncPage(conversationId, messages), token);
                 if (final)
                 {
-                    await _outbound.Writer.WriteAsync(new Outbound.SyncEnd(conversationId, page.Value.LastSeq, null), token);
+                    await EnqueueAsync(new Outbound.SyncEnd(conversationId, page.Value.LastSeq, null), token);
                     return null;
                 }
 
@@ -381,7 +377,7 @@ public sealed partial class ChatConnection
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             LogFrameFailed(_logger, ex, Id, frame.Type);
-            await _outbound.Writer.WriteAsync(new Outbound.SyncEnd(conversationId, null, _frames.Error(ErrorCodes.Unavailable, "sync failed; retry it.", frame.ClientMsgId)), token);
+            await EnqueueAsync(new Outbound.SyncEnd(conversationId, null, _frames.Error(ErrorCodes.Unavailable, "sync failed; retry it.", frame.ClientMsgId)), token);
             return null;
         }
     }
@@ -450,7 +446,7 @@ public sealed partial class ChatConnection
     private IConversationGrain Conversation(string conversationId) =>
         _grains.GetGrain<IConversationGrain>(Tenancy.Key(Caller.Tenant, conversationId));
 
-    private void TrySend(byte[] frame) => _outbound.Writer.TryWrite(new Outbound.Frame(frame));
+    private void TrySend(byte[] frame) => TryEnqueue(new Outbound.Frame(frame));
 
     /// <summary>
     /// We closed (too large, wrong frame kind, flooding): read and discard until the client's close arrives, briefly.
@@ -484,7 +480,7 @@ public sealed partial class ChatConnection
 
     private async Task CloseAsync(WebSocketCloseStatus status, string reason, CancellationToken token)
     {
-        await _outbound.Writer.WriteAsync(new Outbound.Close(status, reason), token);
-        _outbound.Writer.TryComplete();
+        await EnqueueAsync(new Outbound.Close(status, reason), token);
+        _ = CompleteOutbound();
     }
 }

@@ -1,79 +1,119 @@
 using System.Net.WebSockets;
-using System.Security.Claims;
 using Kefu.Contracts.Grains;
 using Kefu.Contracts.Identity;
 using Kefu.Contracts.Messages;
 using Kefu.Gateway.Api;
 using Kefu.Gateway.Auth;
 using Kefu.Gateway.Hosting;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 
 namespace Kefu.Gateway.WebSockets;
 
 public static class WebSocketApi
 {
-    public static IEndpointRouteBuilder MapWebSocketApi(this IEndpointRouteBuilder app)
+    /// <summary>
+    /// Serves <c>/ws</c> ahead of authentication, authorization and endpoint routing: an HTTP request that becomes a
+    /// WebSocket lives as long as the connection, and with it everything the request pipeline attached to it (the
+    /// authentication handler and its result, the validated token and its principal, the authorization middleware's
+    /// state, the request's service scope): several KiB per idle connection. The handler checks the token itself and
+    /// keeps only the <see cref="Caller"/>. Answers are unchanged: 401 before any upgrade for a missing or bad token.
+    /// </summary>
+    public static IApplicationBuilder UseWebSocketApi(this IApplicationBuilder app)
     {
-        // RequireAuthorization: a missing or bad token is answered 401 before any upgrade.
-        app.Map("/ws", HandleAsync).RequireAuthorization();
-        return app;
+        var services = app.ApplicationServices;
+        var handler = new Handler(
+            services.GetRequiredService<TokenService>(),
+            services.GetRequiredService<IGrainFactory>(),
+            services.GetRequiredService<ConnectionRegistry>(),
+            services.GetRequiredService<GatewayIdentity>(),
+            services.GetRequiredService<IOptions<KefuWebSocketOptions>>().Value,
+            services.GetRequiredService<ILoggerFactory>().CreateLogger<ChatConnection>());
+        return app.Use(next => context => IsWebSocketPath(context.Request.Path) ? handler.HandleAsync(context) : next(context));
     }
 
-    private static async Task<IResult> HandleAsync(
-        HttpContext context,
-        ClaimsPrincipal user,
-        IGrainFactory grains,
-        ConnectionRegistry registry,
-        GatewayIdentity gateway,
-        IOptions<KefuWebSocketOptions> options,
-        ILoggerFactory loggers)
+    private static bool IsWebSocketPath(PathString path) =>
+        path.StartsWithSegments("/ws", StringComparison.OrdinalIgnoreCase, out var rest) && (!rest.HasValue || rest.Value == "/");
+
+    private sealed class Handler(TokenService tokens, IGrainFactory grains, ConnectionRegistry registry, GatewayIdentity gateway, KefuWebSocketOptions options, ILogger logger)
     {
-        if (!context.WebSockets.IsWebSocketRequest)
+        public async Task HandleAsync(HttpContext context)
         {
-            return Problems.Create(StatusCodes.Status400BadRequest, "websocket_required", "This endpoint speaks WebSocket only.");
-        }
-
-        var requested = context.WebSockets.WebSocketRequestedProtocols;
-        var (subprotocol, encoding) = Negotiate(requested);
-        if (requested.Count > 0 && subprotocol is null)
-        {
-            return Problems.Create(StatusCodes.Status400BadRequest, "unsupported_subprotocol",
-                $"Supported subprotocols: {KefuWebSocketOptions.JsonSubprotocol}, {KefuWebSocketOptions.BinarySubprotocol}.");
-        }
-
-        var caller = user.ToCaller();
-        var exists = caller.Role == ParticipantRole.Visitor
-            ? await grains.GetGrain<IVisitorGrain>(Tenancy.Key(caller.Tenant, caller.Id)).GetProfile() is not null
-            : await grains.GetGrain<IAgentGrain>(Tenancy.Key(caller.Tenant, caller.Id)).GetProfile() is not null;
-        if (!exists)
-        {
-            return Problems.Create(StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, "The token's account does not exist.");
-        }
-
-        var connection = new ChatConnection(caller, gateway.Id, grains, options.Value, loggers.CreateLogger<ChatConnection>(), encoding);
-        await connection.OpenAsync(registry);
-        WebSocket socket;
-        try
-        {
-            socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+            var caller = await tokens.ValidateAsync(BearerToken(context.Request));
+            if (caller is null)
             {
-                SubProtocol = subprotocol,
-                KeepAliveInterval = options.Value.KeepAliveInterval,
-                KeepAliveTimeout = options.Value.KeepAliveTimeout,
-            });
-        }
-        catch
-        {
-            await connection.CloseAsync(registry);
-            throw;
+                context.Response.Headers.WWWAuthenticate = "Bearer";
+                await Problems.Create(StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, "A valid bearer token is required.").ExecuteAsync(context);
+                return;
+            }
+
+            if (!context.WebSockets.IsWebSocketRequest)
+            {
+                await Problems.Create(StatusCodes.Status400BadRequest, "websocket_required", "This endpoint speaks WebSocket only.").ExecuteAsync(context);
+                return;
+            }
+
+            var requested = context.WebSockets.WebSocketRequestedProtocols;
+            var (subprotocol, encoding) = Negotiate(requested);
+            if (requested.Count > 0 && subprotocol is null)
+            {
+                await Problems.Create(StatusCodes.Status400BadRequest, "unsupported_subprotocol",
+                    $"Supported subprotocols: {KefuWebSocketOptions.JsonSubprotocol}, {KefuWebSocketOptions.BinarySubprotocol}.").ExecuteAsync(context);
+                return;
+            }
+
+            var exists = caller.Role == ParticipantRole.Visitor
+                ? await grains.GetGrain<IVisitorGrain>(Tenancy.Key(caller.Tenant, caller.Id)).GetProfile() is not null
+                : await grains.GetGrain<IAgentGrain>(Tenancy.Key(caller.Tenant, caller.Id)).GetProfile() is not null;
+            if (!exists)
+            {
+                await Problems.Create(StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, "The token's account does not exist.").ExecuteAsync(context);
+                return;
+            }
+
+            var connection = new ChatConnection(caller, gateway.Id, grains, options, logger, encoding);
+            await connection.OpenAsync(registry);
+            WebSocket socket;
+            try
+            {
+                socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+                {
+                    SubProtocol = subprotocol,
+                    KeepAliveInterval = options.KeepAliveInterval,
+                    KeepAliveTimeout = options.KeepAliveTimeout,
+                });
+            }
+            catch
+            {
+                await connection.CloseAsync(registry);
+                throw;
+            }
+
+            using (socket)
+            {
+                await connection.RunAsync(socket, registry, context.RequestAborted);
+            }
         }
 
-        using (socket)
+        /// <summary>
+        /// Browsers cannot set headers on a WebSocket, so <c>?access_token=</c> (one non-empty value) comes first;
+        /// otherwise <c>Authorization: Bearer</c>. The query is parsed here rather than through Request.Query, which
+        /// would keep the parsed copy for as long as the WebSocket lives.
+        /// </summary>
+        private static string? BearerToken(HttpRequest request)
         {
-            await connection.RunAsync(socket, registry, context.RequestAborted);
-        }
+            if (QueryHelpers.ParseNullableQuery(request.QueryString.Value) is { } query
+                && query.TryGetValue("access_token", out var values)
+                && values is [{ Length: > 0 } fromQuery])
+            {
+                return fromQuery;
+            }
 
-        return Results.Empty;
+            var authorization = request.Headers.Authorization.ToString();
+            return authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+                ? authorization["Bearer ".Length..].Trim()
+                : null;
+        }
     }
 
     /// <summary>

@@ -272,13 +272,18 @@ public sealed partial class ConversationGrain(
         seq = Math.Clamp(seq, 0, _lastSeq);
         var key = caller.ParticipantKey;
         var current = state.State.ReadMarks.GetValueOrDefault(key);
-        if (seq <= current)
+        if (seq < current || seq == 0)
         {
             return current;
         }
 
-        state.State.ReadMarks[key] = seq;
-        await WriteStateAsync();
+        // Equal: the mark got there by the reader's own send (which is not announced); the explicit read is.
+        if (seq > current)
+        {
+            state.State.ReadMarks[key] = seq;
+            await WriteStateAsync();
+        }
+
         Push(new ReadEvent(_id, caller.AsSender(), seq), excludeConnection: null, excludeParticipant: key);
         return seq;
     }

@@ -64,6 +64,27 @@ public sealed class AuthorizationTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task The_websocket_takes_a_bearer_header_too_and_answers_401_with_a_problem_before_any_upgrade()
+    {
+        var (_, token) = await gateway.CreateVisitorAsync();
+        using (var socket = new ClientWebSocket())
+        {
+            socket.Options.SetRequestHeader("Authorization", "Bearer " + token);
+            await socket.ConnectAsync(gateway.WebSocketUri, CancellationToken.None);
+            Assert.Equal(WebSocketState.Open, socket.State);
+            await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+        }
+
+        // A plain GET with a bad token: the same problem answer as the REST API's.
+        using var http = gateway.Http("not-a-token");
+        var response = await http.GetAsync("/ws");
+        Assert.Equal("Bearer", response.Headers.WwwAuthenticate.ToString());
+        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, "unauthorized");
+        using var valid = gateway.Http(token);
+        await AssertProblemAsync(await valid.GetAsync("/ws"), HttpStatusCode.BadRequest, "websocket_required");
+    }
+
+    [Fact]
     public async Task An_unsupported_subprotocol_is_refused()
     {
         var (_, token) = await gateway.CreateVisitorAsync();

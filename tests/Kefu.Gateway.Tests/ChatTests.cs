@@ -20,7 +20,8 @@ public sealed class ChatTests(GatewayFixture gateway)
         var (agentId, agentToken) = await gateway.CreateAgentAsync();
         using (var http = gateway.Http(agentToken))
         {
-            var list = await http.GetFromJsonAsync<JsonElement>("/api/v1/conversations?status=open");
+            // A new conversation waits for an agent (the default inbox here assigns nobody by itself).
+            var list = await http.GetFromJsonAsync<JsonElement>("/api/v1/conversations?status=queued");
             var listed = list.GetProperty("conversations").EnumerateArray().Single(c => c.Str("conversationId") == conversationId);
             Assert.Equal(visitorId, listed.Str("visitorId"));
             Assert.Equal(1, listed.Long("lastSeq"));
@@ -203,7 +204,7 @@ public sealed class ChatTests(GatewayFixture gateway)
 
         var announced = (await agent.ReceiveUntilAsync("conversation", f => f.Str("conversationId") == conversationId))[^1];
         Assert.Equal(visitorId, announced.Str("visitorId"));
-        Assert.Equal("open", announced.Str("status"));
+        Assert.Equal("queued", announced.Str("status"));
 
         await agent.SendAsync(new { type = "join", conversationId });
         var assigned = (await agent.ReceiveUntilAsync("conversation", f => f.Str("assigneeId") == agentId))[^1];

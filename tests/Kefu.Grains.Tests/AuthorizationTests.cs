@@ -14,6 +14,7 @@ public sealed class AuthorizationTests(DefaultClusterFixture fixture)
     public async Task AnotherVisitorCannotUseTheConversation()
     {
         var tenant = Scenario.NewTenant();
+        await Scenario.NewOnlineAgentAsync(Client, tenant); // staffed: no away message in the history
         var owner = await Scenario.NewVisitorAsync(Client, tenant);
         var intruder = await Scenario.NewVisitorAsync(Client, tenant);
         var (_, conversation) = await Scenario.StartConversationAsync(Client, owner);
@@ -55,7 +56,9 @@ public sealed class AuthorizationTests(DefaultClusterFixture fixture)
         (await conversation.MarkRead(agent.Caller, 0)).AssertError(ErrorCodes.NotAllowed);
         Assert.Equal(0, (await conversation.GetSummary())!.LastSeq);
 
+        // Joining the waiting conversation takes it.
         (await agent.Grain.Join(conversationId)).Ok();
+        Assert.Equal(agent.Id, (await conversation.GetSummary())!.AssigneeId);
         Assert.Equal(1, (await conversation.SendAsync(agent.Caller, "c-1", "hello")).Ok().Seq);
     }
 
@@ -68,7 +71,9 @@ public sealed class AuthorizationTests(DefaultClusterFixture fixture)
         var second = await Scenario.NewAgentAsync(Client, tenant);
         var admin = await Scenario.NewAgentAsync(Client, tenant, admin: true);
         var (conversationId, conversation) = await Scenario.StartConversationAsync(Client, visitor);
+        Assert.Equal(ConversationStatus.Queued, (await conversation.GetSummary())!.Status); // nobody online
 
+        // The first to join takes it (a claim within capacity); later joins never change the assignee.
         (await first.Grain.Join(conversationId)).Ok();
 
         (await second.Grain.Join(conversationId)).AssertError(ErrorCodes.NotAllowed);

@@ -14,7 +14,10 @@ public sealed class ConversationSendTests(DefaultClusterFixture fixture)
     [Fact]
     public async Task ConcurrentSendsGetGapFreeSeqsStartingAtOne()
     {
-        var visitor = await Scenario.NewVisitorAsync(Client, Scenario.NewTenant());
+        // A staffed inbox: no away message takes a seq between the visitor's messages.
+        var tenant = Scenario.NewTenant();
+        await Scenario.NewOnlineAgentAsync(Client, tenant);
+        var visitor = await Scenario.NewVisitorAsync(Client, tenant);
         var (conversationId, conversation) = await Scenario.StartConversationAsync(Client, visitor);
 
         var outcomes = await Task.WhenAll(Enumerable.Range(0, 50)
@@ -48,7 +51,7 @@ public sealed class ConversationSendTests(DefaultClusterFixture fixture)
     {
         var tenant = Scenario.NewTenant();
         var visitor = await Scenario.NewVisitorAsync(Client, tenant);
-        var agent = await Scenario.NewAgentAsync(Client, tenant);
+        var agent = await Scenario.NewOnlineAgentAsync(Client, tenant);
         var (conversationId, conversation) = await Scenario.StartConversationAsync(Client, visitor);
 
         var first = (await conversation.SendAsync(visitor.Caller, "retry-me", "hello")).Ok();
@@ -61,7 +64,7 @@ public sealed class ConversationSendTests(DefaultClusterFixture fixture)
         Assert.Equal("hello", stored.Text);
         Assert.Equal(first.MessageId, stored.MessageId);
 
-        // The same clientMsgId from someone else is a different message.
+        // The same clientMsgId from someone else is a different message (the agent was assigned; joining is harmless).
         (await agent.Grain.Join(conversationId)).Ok();
         var fromAgent = (await conversation.SendAsync(agent.Caller, "retry-me", "hi, how can I help?")).Ok();
         Assert.Equal(2, fromAgent.Seq);
@@ -88,7 +91,9 @@ public sealed class ConversationSendTests(DefaultClusterFixture fixture)
         var options = fixture.Cluster.Silos[0].ServiceProvider.GetRequiredService<IOptions<ConversationOptions>>().Value;
         var sends = options.RecentWindow + 44;
         Assert.True(sends <= options.IdempotencyWindow, "the test needs a retry that is inside the idempotency window");
-        var visitor = await Scenario.NewVisitorAsync(Client, Scenario.NewTenant());
+        var tenant = Scenario.NewTenant();
+        await Scenario.NewOnlineAgentAsync(Client, tenant);
+        var visitor = await Scenario.NewVisitorAsync(Client, tenant);
         var (_, conversation) = await Scenario.StartConversationAsync(Client, visitor);
         var acks = new List<SendAck>();
         for (var i = 1; i <= sends; i++)
@@ -109,7 +114,9 @@ public sealed class ConversationSendTests(DefaultClusterFixture fixture)
     [Fact]
     public async Task InvalidSendsAreRefusedAndStoreNothing()
     {
-        var visitor = await Scenario.NewVisitorAsync(Client, Scenario.NewTenant());
+        var tenant = Scenario.NewTenant();
+        await Scenario.NewOnlineAgentAsync(Client, tenant);
+        var visitor = await Scenario.NewVisitorAsync(Client, tenant);
         var (_, conversation) = await Scenario.StartConversationAsync(Client, visitor);
         var maxText = fixture.Cluster.Silos[0].ServiceProvider.GetRequiredService<IOptions<ConversationOptions>>().Value.MaxTextLength;
 
@@ -137,27 +144,29 @@ public sealed class ConversationSendTests(DefaultClusterFixture fixture)
     {
         var tenant = Scenario.NewTenant();
         var visitor = await Scenario.NewVisitorAsync(Client, tenant);
-        var agent = await Scenario.NewAgentAsync(Client, tenant);
+        var agent = await Scenario.NewOnlineAgentAsync(Client, tenant);
         var (conversationId, conversation) = await Scenario.StartConversationAsync(Client, visitor);
+        (await agent.Grain.Join(conversationId)).Ok();
         for (var i = 1; i <= 5; i++)
         {
             (await conversation.SendAsync(visitor.Caller, $"c-{i}", $"m{i}")).Ok();
         }
 
-        Assert.Equal(5, (await conversation.MarkRead(visitor.Caller, 1_000)).Ok());
-        Assert.Equal(5, (await conversation.MarkRead(visitor.Caller, 3)).Ok());
-        Assert.Equal(5, (await conversation.MarkRead(visitor.Caller, -7)).Ok());
+        // The agent has read nothing yet; its mark only moves forward and never past the last seq.
+        Assert.Equal(5, (await conversation.MarkRead(agent.Caller, 1_000)).Ok());
+        Assert.Equal(5, (await conversation.MarkRead(agent.Caller, 3)).Ok());
+        Assert.Equal(5, (await conversation.MarkRead(agent.Caller, -7)).Ok());
 
         (await conversation.SendAsync(visitor.Caller, "c-6", "m6")).Ok();
         (await conversation.SendAsync(visitor.Caller, "c-7", "m7")).Ok();
-        Assert.Equal(5, (await conversation.MarkRead(visitor.Caller, 4)).Ok());
-        Assert.Equal(6, (await conversation.MarkRead(visitor.Caller, 6)).Ok());
-        Assert.Equal(7, (await conversation.MarkRead(visitor.Caller, long.MaxValue)).Ok());
+        Assert.Equal(5, (await conversation.MarkRead(agent.Caller, 4)).Ok());
+        Assert.Equal(6, (await conversation.MarkRead(agent.Caller, 6)).Ok());
+        Assert.Equal(7, (await conversation.MarkRead(agent.Caller, long.MaxValue)).Ok());
 
-        // Marks are per participant.
-        (await agent.Grain.Join(conversationId)).Ok();
-        Assert.Equal(2, (await conversation.MarkRead(agent.Caller, 2)).Ok());
-        Assert.Equal(2, (await conversation.MarkRead(agent.Caller, 1)).Ok());
+        // Marks are per participant, and a sender has read its own messages: the visitor's mark is at its last one.
+        Assert.Equal(7, (await conversation.MarkRead(visitor.Caller, 2)).Ok());
+        (await conversation.SendAsync(agent.Caller, "a-1", "hello")).Ok();
+        Assert.Equal(8, (await conversation.MarkRead(agent.Caller, 1)).Ok());
         Assert.Equal(7, (await conversation.MarkRead(visitor.Caller, 1)).Ok());
     }
 }

@@ -10,7 +10,7 @@ public sealed class JoinAndDirectoryTests(DefaultClusterFixture fixture)
     private IClusterClient Client => fixture.Client;
 
     [Fact]
-    public async Task FirstAgentToJoinIsAssignedAndGetsTheLastSeq()
+    public async Task FirstAgentToJoinAWaitingConversationIsAssignedAndGetsTheLastSeq()
     {
         var tenant = Scenario.NewTenant();
         var visitor = await Scenario.NewVisitorAsync(Client, tenant);
@@ -18,7 +18,10 @@ public sealed class JoinAndDirectoryTests(DefaultClusterFixture fixture)
         var admin = await Scenario.NewAgentAsync(Client, tenant, admin: true);
         var (conversationId, conversation) = await Scenario.StartConversationAsync(Client, visitor);
 
-        Assert.Null((await conversation.GetSummary())!.AssigneeId);
+        // Nobody online: it waits in the queue, and the visitor's first message is followed by the away message.
+        var waiting = (await conversation.GetSummary())!;
+        Assert.Null(waiting.AssigneeId);
+        Assert.Equal(ConversationStatus.Queued, waiting.Status);
         for (var i = 1; i <= 3; i++)
         {
             (await conversation.SendAsync(visitor.Caller, $"c-{i}", $"m{i}")).Ok();
@@ -26,22 +29,22 @@ public sealed class JoinAndDirectoryTests(DefaultClusterFixture fixture)
 
         var joined = (await first.Grain.Join(conversationId)).Ok();
         Assert.Equal(conversationId, joined.ConversationId);
-        Assert.Equal(3, joined.LastSeq);
+        Assert.Equal(4, joined.LastSeq);
 
         var summary = (await conversation.GetSummary())!;
         Assert.Equal(first.Id, summary.AssigneeId);
-        Assert.Equal(3, summary.LastSeq);
+        Assert.Equal(4, summary.LastSeq);
         Assert.Equal([first.Id], summary.AgentIds);
         Assert.Equal(visitor.Id, summary.VisitorId);
         Assert.Equal(ConversationStatus.Open, summary.Status);
 
         (await conversation.SendAsync(first.Caller, "a-1", "hello")).Ok();
         var adminJoin = (await admin.Grain.Join(conversationId)).Ok();
-        Assert.Equal(4, adminJoin.LastSeq);
+        Assert.Equal(5, adminJoin.LastSeq);
         Assert.Equal(first.Id, (await conversation.GetSummary())!.AssigneeId);
 
         // Joining again is harmless and keeps the assignment.
-        Assert.Equal(4, (await first.Grain.Join(conversationId)).Ok().LastSeq);
+        Assert.Equal(5, (await first.Grain.Join(conversationId)).Ok().LastSeq);
         Assert.Equal(first.Id, (await conversation.GetSummary())!.AssigneeId);
     }
 
@@ -75,7 +78,13 @@ public sealed class JoinAndDirectoryTests(DefaultClusterFixture fixture)
         Assert.Equal([waitingId], otherView.Select(c => c.ConversationId));
 
         var openOnly = await directory.ListConversations(new ConversationQuery(admin.Id, true, ConversationStatus.Open, 1));
-        Assert.Single(openOnly);
+        Assert.Equal([assignedId], openOnly.Select(c => c.ConversationId));
+        var queuedOnly = await directory.ListConversations(new ConversationQuery(admin.Id, true, ConversationStatus.Queued, 100));
+        Assert.Equal([waitingId], queuedOnly.Select(c => c.ConversationId));
+        Assert.Equal([waitingId], (await directory.ListConversations(new ConversationQuery(admin.Id, true, null, 100, UnassignedOnly: true))).Select(c => c.ConversationId));
+        Assert.Equal([assignedId], (await directory.ListConversations(new ConversationQuery(admin.Id, true, null, 100, AssigneeId: owner.Id))).Select(c => c.ConversationId));
+        Assert.Equal(2, (await directory.ListConversations(new ConversationQuery(admin.Id, true, null, 100, Inbox: "default"))).Length);
+        Assert.Empty(await directory.ListConversations(new ConversationQuery(admin.Id, true, null, 100, Inbox: "elsewhere")));
         Assert.Empty(await directory.ListConversations(new ConversationQuery(admin.Id, true, ConversationStatus.Resolved, 100)));
 
         // Agents registered through the agent grain are in the directory too.

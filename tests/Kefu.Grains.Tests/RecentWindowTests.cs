@@ -20,7 +20,7 @@ public sealed class RecentWindowTests(SmallWindowClusterFixture fixture)
     [Fact]
     public async Task OldPagesComeFromTheStoreAndNewOnesFromTheWindow()
     {
-        var visitor = await Scenario.NewVisitorAsync(Client, Scenario.NewTenant());
+        var visitor = await StaffedVisitorAsync();
         var (_, conversation) = await Scenario.StartConversationAsync(Client, visitor);
         for (var i = 1; i <= 30; i++)
         {
@@ -51,7 +51,7 @@ public sealed class RecentWindowTests(SmallWindowClusterFixture fixture)
     [Fact]
     public async Task SeqAndRecentRetriesSurviveReactivation()
     {
-        var visitor = await Scenario.NewVisitorAsync(Client, Scenario.NewTenant());
+        var visitor = await StaffedVisitorAsync();
         var (_, conversation) = await Scenario.StartConversationAsync(Client, visitor);
         var acks = new List<SendAck>();
         for (var i = 1; i <= 12; i++)
@@ -65,6 +65,14 @@ public sealed class RecentWindowTests(SmallWindowClusterFixture fixture)
         Assert.Equal(13, (await conversation.SendAsync(visitor.Caller, "c-13", "m13")).Ok().Seq);
         Assert.Equal(13, (await conversation.GetSummary())!.LastSeq);
         Assert.Equal(Range(1, 13), (await conversation.GetMessages(visitor.Caller, 0, 500)).Ok().Messages.Select(m => m.Seq));
+    }
+
+    /// <summary>A visitor of a tenant with an online agent: no away message takes a seq between the visitor's messages.</summary>
+    private async Task<TestVisitor> StaffedVisitorAsync()
+    {
+        var tenant = Scenario.NewTenant();
+        await Scenario.NewOnlineAgentAsync(Client, tenant);
+        return await Scenario.NewVisitorAsync(Client, tenant);
     }
 
     private static IEnumerable<long> Range(long first, long last) =>

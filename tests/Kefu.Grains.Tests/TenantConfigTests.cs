@@ -39,6 +39,7 @@ public sealed class TenantConfigTests(DefaultClusterFixture fixture)
 
         // Both keys point at their inboxes, and an update keeps the key.
         var defaultKey = inboxes.Single(i => i.InboxId == Tenancy.DefaultInbox).PublicKey;
+        Assert.Equal(AssignmentPolicies.LeastBusy, inboxes.Single(i => i.InboxId == Tenancy.DefaultInbox).AssignmentPolicy);
         Assert.Equal(new InboxRef(tenant, Tenancy.DefaultInbox), await Client.GetGrain<IInboxKeyGrain>(defaultKey).Resolve());
         Assert.Equal(new InboxRef(tenant, "shop"), await Client.GetGrain<IInboxKeyGrain>(inbox.PublicKey).Resolve());
         var renamed = (await grain.PutInbox(stored with { Name = "Web shop", PublicKey = string.Empty })).Ok();

@@ -117,6 +117,10 @@ public sealed class LifecycleTests(DeskGatewayFixture gateway)
         Assert.Equal("snoozed", snoozed.Str("status"));
         Assert.Equal(until.UtcDateTime, snoozed.GetProperty("snoozedUntil").GetDateTime().ToUniversalTime(), TimeSpan.FromMilliseconds(1));
 
+        // Reading the agent's socket meanwhile keeps it answering pings (this fixture cuts silent clients within
+        // seconds), so the agent is still online to get the conversation back.
+        await agent.ReceiveUntilAsync("conversation", f => f.Str("conversationId") == conversationId && f.Str("status") == "snoozed");
+        await agent.ReceiveUntilAsync("conversation", f => f.Str("conversationId") == conversationId && f.Str("status") == "open");
         var woken = await desk.WaitForAsync(conversationId, c => c.Str("status") == "open", "woken");
         Assert.True(DateTimeOffset.UtcNow >= until);
         Assert.Equal(JsonValueKind.Null, woken.GetProperty("snoozedUntil").ValueKind);

@@ -43,6 +43,30 @@ public sealed class ChatClient : IAsyncDisposable
         await _socket.SendAsync(bytes, type, true, cts.Token);
     }
 
+    /// <summary>Reads (and drops) every frame until the socket closes, so the connection keeps answering pings.</summary>
+    public async Task DiscardUntilClosedAsync()
+    {
+        var buffer = new byte[16 * 1024];
+        try
+        {
+            while (_socket.State == WebSocketState.Open)
+            {
+                var result = await _socket.ReceiveAsync(buffer, CancellationToken.None);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return;
+                }
+            }
+        }
+        catch (WebSocketException)
+        {
+            // Closed or aborted.
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
     /// <summary>The next frame; fails the test if none arrives in time.</summary>
     public async Task<JsonElement> ReceiveAsync()
     {

@@ -33,6 +33,9 @@ public sealed class StrictGatewayCollection : ICollectionFixture<StrictGatewayFi
 /// </summary>
 public sealed class DeskGatewayFixture : GatewayFixture
 {
+    /// <summary>These tests decide who is online themselves.</summary>
+    protected override bool StaffDefaultInbox => false;
+
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
         ["Kefu:WebSocket:KeepAliveInterval"] = "00:00:01",

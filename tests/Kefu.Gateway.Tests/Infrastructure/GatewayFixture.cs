@@ -18,6 +18,15 @@ public class GatewayFixture : IAsyncLifetime
     public const string AdminPassword = "test-admin-password";
 
     private WebApplication? _app;
+    private ChatClient? _onDuty;
+    private Task? _onDutyReader;
+
+    /// <summary>
+    /// Whether the default inbox is staffed: an agent stays online on it for the fixture's lifetime and the inbox
+    /// assigns nobody by itself (manual). Chat tests then see what they did before the contact-centre model: no away
+    /// message in the history, and the first agent to join a conversation takes it.
+    /// </summary>
+    protected virtual bool StaffDefaultInbox => true;
 
     public Uri BaseUri { get; private set; } = null!;
 
@@ -52,10 +61,44 @@ public class GatewayFixture : IAsyncLifetime
         _app.MapKefuGateway();
         await _app.StartAsync();
         BaseUri = new Uri(_app.Urls.First());
+        if (StaffDefaultInbox)
+        {
+            await StaffAsync();
+        }
+    }
+
+    private async Task StaffAsync()
+    {
+        // From an address of its own (forwarded by loopback), so the tests' login budget of 127.0.0.1 stays whole.
+        using var http = Http();
+        http.DefaultRequestHeaders.Add("X-Forwarded-For", "198.51.100.77");
+        using var admin = Http(await LoginAsync(http, "admin", AdminPassword));
+        admin.DefaultRequestHeaders.Add("X-Forwarded-For", "198.51.100.77");
+        var inbox = await admin.PutAsJsonAsync("/api/v1/inboxes/default", new { name = "Default", assignmentPolicy = "manual" });
+        Assert.True(inbox.IsSuccessStatusCode, await inbox.Content.ReadAsStringAsync());
+        var agent = await admin.PostAsJsonAsync("/api/v1/agents", new { username = "on-duty", password = "agent-password-1", displayName = "On duty" });
+        Assert.Equal(HttpStatusCode.Created, agent.StatusCode);
+        _onDuty = await ConnectAsync(await LoginAsync(http, "on-duty", "agent-password-1"));
+
+        // Reading keeps the connection answering the server's pings; what it receives does not matter.
+        _onDutyReader = Task.Run(_onDuty.DiscardUntilClosedAsync);
+    }
+
+    private static async Task<string> LoginAsync(HttpClient http, string username, string password)
+    {
+        var response = await http.PostAsJsonAsync("/api/v1/auth/login", new { username, password });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
     }
 
     public async Task DisposeAsync()
     {
+        if (_onDuty is not null)
+        {
+            await _onDuty.DisposeAsync();
+            await (_onDutyReader ?? Task.CompletedTask);
+        }
+
         if (_app is not null)
         {
             await _app.StopAsync();

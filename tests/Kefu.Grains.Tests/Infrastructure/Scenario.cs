@@ -21,22 +21,33 @@ public static class Scenario
 
     public static string NewId(string prefix) => prefix + "-" + Guid.NewGuid().ToString("N")[..16];
 
-    public static async Task<TestVisitor> NewVisitorAsync(IGrainFactory grains, string tenant, string? name = "Visitor")
+    public static async Task<TestVisitor> NewVisitorAsync(IGrainFactory grains, string tenant, string? name = "Visitor", string inbox = Tenancy.DefaultInbox)
     {
         var id = NewId("v");
         var grain = grains.GetGrain<IVisitorGrain>(Tenancy.Key(tenant, id));
-        await grain.Register(new VisitorProfile(name, null, Tenancy.DefaultInbox, [], DateTimeOffset.UtcNow));
+        await grain.Register(new VisitorProfile(name, null, inbox, [], DateTimeOffset.UtcNow));
         return new TestVisitor(tenant, id, new Caller(tenant, ParticipantRole.Visitor, id, name, false), grain);
     }
 
-    public static async Task<TestAgent> NewAgentAsync(IGrainFactory grains, string tenant, bool admin = false)
+    public static async Task<TestAgent> NewAgentAsync(IGrainFactory grains, string tenant, bool admin = false, int capacity = AgentProfile.DefaultCapacity)
     {
         var id = NewId(admin ? "admin" : "agent");
         var grain = grains.GetGrain<IAgentGrain>(Tenancy.Key(tenant, id));
-        var profile = new AgentProfile(id, "Agent " + id, admin ? AgentRoles.Admin : AgentRoles.Agent, DateTimeOffset.UtcNow);
+        var profile = new AgentProfile(id, "Agent " + id, admin ? AgentRoles.Admin : AgentRoles.Agent, DateTimeOffset.UtcNow, capacity);
         var created = await grain.Create(profile, "not-a-real-hash");
         Assert.True(created.IsOk, created.Error?.Message);
         return new TestAgent(tenant, id, new Caller(tenant, ParticipantRole.Agent, id, profile.DisplayName, admin), grain);
+    }
+
+    /// <summary>
+    /// An agent with a live connection (on <paramref name="gatewayId"/>; by default a gateway nobody listens on), so
+    /// it is online and the tenant's inboxes are staffed: conversations are assigned and nobody gets the away message.
+    /// </summary>
+    public static async Task<TestAgent> NewOnlineAgentAsync(IGrainFactory grains, string tenant, bool admin = false, int capacity = AgentProfile.DefaultCapacity, string? gatewayId = null)
+    {
+        var agent = await NewAgentAsync(grains, tenant, admin, capacity);
+        await agent.Grain.Connect(gatewayId ?? "gw-nobody-listens", NewId("conn"));
+        return agent;
     }
 
     /// <summary>The visitor's conversation grain (created on first use).</summary>
