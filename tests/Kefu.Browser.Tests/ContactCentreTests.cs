@@ -72,7 +72,7 @@ public sealed partial class ContactCentreTests(BrowserFixture fixture)
     }
 
     [Fact]
-    public async Task After_the_agent_resolves_the_visitor_rates_the_conversation()
+    public async Task After_the_agent_resolves_the_visitor_rates_it_and_the_agent_can_reopen_and_snooze()
     {
         await using var agent = await ConsolePage.NewAgentAsync(fixture);
         await using var visitor = await VisitorPage.OpenAsync(fixture);
@@ -98,9 +98,19 @@ public sealed partial class ContactCentreTests(BrowserFixture fixture)
         await Expect(rating.Locator(".stars")).ToHaveTextAsync("★★★★☆");
         await Expect(rating.Locator(".csat-comment")).ToHaveTextAsync("Quick and kind <b>really</b>");
 
-        // Reopen from the console.
+        // The resolved filter lists it; reopen, snooze and reopen again from the console.
+        var conversationId = await visitor.ConversationIdAsync();
+        await agent.Page.Locator(".filters button[data-filter='resolved']").ClickAsync();
+        await Expect(agent.Page.Locator($"li.conv[data-id='{conversationId}'] .status-resolved")).ToBeVisibleAsync();
         await agent.Page.Locator("#reopen-button").ClickAsync();
         await Expect(agent.Page.Locator("#resolve-button")).ToBeVisibleAsync();
+        await Expect(agent.Page.Locator($"li.conv[data-id='{conversationId}']")).ToHaveCountAsync(0); // no longer resolved
+        await Expect(csat).ToBeHiddenAsync();
+        await agent.Page.Locator("#snooze-select").SelectOptionAsync("1h");
+        await Expect(agent.Page.Locator("#chat-subtitle")).ToContainTextAsync("snoozed");
+        await Expect(agent.Page.Locator("#details-list")).ToContainTextAsync("snoozed until");
+        await agent.Page.Locator("#reopen-button").ClickAsync();
+        await Expect(agent.Page.Locator("#chat-subtitle")).ToContainTextAsync("open");
     }
 
     [Fact]

@@ -96,10 +96,16 @@ public sealed class BrowserFixture : IAsyncLifetime
             ViewportSize = new ViewportSize { Width = 1280, Height = 800 },
         });
         context.SetDefaultTimeout(15_000);
-        // What the pages say (console errors, uncaught exceptions) goes to artifacts/browser.log for diagnosis.
+        // What the pages complain about (console errors and warnings, uncaught exceptions) goes to artifacts/browser.log for diagnosis.
         context.Page += (_, page) =>
         {
-            page.Console += (_, message) => Log($"{page.Url} console.{message.Type}: {message.Text}");
+            page.Console += (_, message) =>
+            {
+                if (message.Type is "error" or "warning")
+                {
+                    Log($"{page.Url} console.{message.Type}: {message.Text}");
+                }
+            };
             page.PageError += (_, error) => Log($"{page.Url} page error: {error}");
         };
         return context;
