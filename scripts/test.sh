@@ -10,6 +10,19 @@ log=$(mktemp)
 cleanup() { scripts/mariadb.sh stop || true; rm -f "$log"; }
 trap cleanup EXIT
 
+# Chromium for the browser tests (tests/Kefu.Browser.Tests drive /usr/bin/chromium headless; Playwright never
+# downloads a browser). A CJK font so Chinese text renders in screenshots. Without Chromium those tests fail.
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing Chromium for the browser tests..."
+    (apt-get install -y chromium fonts-wqy-microhei >/dev/null ||
+      { apt-get update >/dev/null && apt-get install -y chromium fonts-wqy-microhei >/dev/null; }) ||
+      echo "Could not install Chromium; the browser tests will fail." >&2
+  else
+    echo "Chromium is missing (apt-get install -y chromium); the browser tests will fail." >&2
+  fi
+fi
+
 # MariaDB for the storage and cluster tests: a private instance on loopback with our schema applied.
 eval "$(scripts/mariadb.sh start)"
 

@@ -1,6 +1,7 @@
 using Kefu.Contracts.Messages;
 using Kefu.Gateway.Api;
 using Kefu.Gateway.Auth;
+using Kefu.Gateway.Ui;
 using Kefu.Gateway.WebSockets;
 using Kefu.Grains.Hosting;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -70,6 +71,7 @@ public static class GatewayHostingExtensions
         app.UseForwardedHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.MapKefuUi(); // browser pages, and CORS for the widget before authentication answers
         app.UseWebSockets();
         app.UseWebSocketApi(); // /ws, ahead of authentication: see WebSocketApi.UseWebSocketApi
         app.UseAuthentication();

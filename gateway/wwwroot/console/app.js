@@ -1,0 +1,1146 @@
+/* Kefu agent console: plain JavaScript, no framework, no build step.
+ * Talks to the gateway's v1 HTTP API and WebSocket (docs/protocol.md, docs/contact-centre.md).
+ * Every piece of user data is rendered with textContent, never as HTML. */
+(function () {
+  'use strict';
+
+  var STORE = 'kefu.console';
+  var PAGE = 50;
+  var $ = function (id) { return document.getElementById(id); };
+
+  // ------------------------------------------------------------------ helpers
+  function h(tag, props, children) {
+    var el = document.createElement(tag);
+    if (props) {
+      Object.keys(props).forEach(function (k) {
+        var v = props[k];
+        if (v === null || v === undefined || v === false) { return; }
+        if (k === 'text') { el.textContent = v; }
+        else if (k === 'class') { el.className = v; }
+        else if (k.slice(0, 2) === 'on') { el.addEventListener(k.slice(2), v); }
+        else if (k === 'value') { el.value = v; }
+        else { el.setAttribute(k, v === true ? '' : v); }
+      });
+    }
+    (children || []).forEach(function (c) {
+      if (c !== null && c !== undefined && c !== false) { el.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); }
+    });
+    return el;
+  }
+  function clear(el) { while (el.firstChild) { el.removeChild(el.firstChild); } }
+  function uuid() {
+    return (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : 'a' + Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
+  function fmtTime(ts) {
+    if (!ts) { return ''; }
+    var d = new Date(ts);
+    var today = new Date();
+    return d.toDateString() === today.toDateString()
+      ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+      : d.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  }
+  function fmtSeconds(s) {
+    if (s === null || s === undefined) { return '—'; }
+    if (s < 60) { return Math.round(s) + ' s'; }
+    if (s < 3600) { return Math.round(s / 60) + ' min'; }
+    return (s / 3600).toFixed(1) + ' h';
+  }
+  function listOf(body) {
+    if (!body) { return []; }
+    if (Array.isArray(body)) { return body; }
+    for (var i = 1; i < arguments.length; i++) { if (Array.isArray(body[arguments[i]])) { return body[arguments[i]]; } }
+    return [];
+  }
+  var toastTimer = null;
+  function toast(text, isError) {
+    var el = $('toast');
+    el.textContent = text;
+    el.className = 'toast' + (isError ? ' error' : '');
+    el.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { el.hidden = true; }, isError ? 6000 : 2500);
+  }
+  function problemText(r, fallback) {
+    return (r.body && (r.body.detail || r.body.title)) || fallback || ('Request failed (' + r.status + ')');
+  }
+
+  // ------------------------------------------------------------------ session and HTTP
+  var session = null;
+  try { session = JSON.parse(localStorage.getItem(STORE) || 'null'); } catch (e) { session = null; }
+  if (session && (!session.token || Date.parse(session.expiresAt) < Date.now() + 60000)) { session = null; }
+
+  function claims(token) {
+    try { return JSON.parse(decodeURIComponent(escape(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))))); } catch (e) { return {}; }
+  }
+
+  function api(method, path, body) {
+    var headers = { Accept: 'application/json' };
+    if (body !== undefined) { headers['Content-Type'] = 'application/json'; }
+    if (session) { headers.Authorization = 'Bearer ' + session.token; }
+    return fetch(path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body) })
+      .then(function (r) {
+        return r.text().then(function (text) {
+          var json = null;
+          try { json = text ? JSON.parse(text) : null; } catch (e) { json = null; }
+          if (r.status === 401 && session && path !== '/api/v1/auth/login') { logout(); }
+          return { ok: r.ok, status: r.status, body: json };
+        });
+      }, function () { return { ok: false, status: 0, body: { detail: 'The server cannot be reached.' } }; });
+  }
+
+  // ------------------------------------------------------------------ login
+  $('login-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var username = $('login-username').value.trim();
+    var password = $('login-password').value;
+    var tenant = $('login-tenant').value.trim();
+    var error = $('login-error');
+    error.hidden = true;
+    if (!username || !password) {
+      error.textContent = 'Enter your username and password.';
+      error.hidden = false;
+      return;
+    }
+    $('login-submit').disabled = true;
+    if (window.Notification && Notification.permission === 'default') {
+      try { Notification.requestPermission(); } catch (x) { /* older browsers */ }
+    }
+    unlockAudio();
+    api('POST', '/api/v1/auth/login', { username: username, password: password, tenant: tenant || undefined }).then(function (r) {
+      $('login-submit').disabled = false;
+      if (!r.ok) {
+        error.textContent = r.status === 401 ? 'Wrong username or password.' : problemText(r, 'Sign-in failed.');
+        error.hidden = false;
+        $('login-password').select();
+        return;
+      }
+      session = { token: r.body.token, agentId: r.body.agentId, expiresAt: r.body.expiresAt };
+      localStorage.setItem(STORE, JSON.stringify(session));
+      $('login-password').value = '';
+      start();
+    });
+  });
+
+  function logout() {
+    session = null;
+    localStorage.removeItem(STORE);
+    stopSocket();
+    location.reload();
+  }
+  $('logout').addEventListener('click', logout);
+
+  // ------------------------------------------------------------------ app state
+  var me = { agentId: null, name: '', role: 'agent', status: 'online' };
+  var conversations = {};      // id -> conversation (latest state)
+  var filter = 'mine';
+  var teamFilter = '';
+  var agents = [];
+  var teams = [];
+  var canned = [];
+  var current = null;          // the open conversation's view state
+  var soundOn = localStorage.getItem(STORE + '.sound') !== 'off';
+
+  function isAdmin() { return me.role === 'admin'; }
+
+  function start() {
+    var c = claims(session.token);
+    me.agentId = session.agentId || c.sub;
+    me.name = c.name || me.agentId;
+    me.role = c.role || 'agent';
+    $('login').hidden = true;
+    $('app').hidden = false;
+    $('me-name').textContent = me.name;
+    Array.prototype.forEach.call(document.querySelectorAll('[data-admin]'), function (b) { b.hidden = !isAdmin(); });
+    $('sound-toggle').setAttribute('aria-pressed', String(soundOn));
+    $('sound-toggle').textContent = soundOn ? 'Sound on' : 'Sound off';
+    loadMe();
+    loadDirectory();
+    loadConversations();
+    connect();
+  }
+
+  function loadMe() {
+    api('GET', '/api/v1/agents/me').then(function (r) {
+      if (r.ok && r.body) {
+        me.name = r.body.displayName || me.name;
+        $('me-name').textContent = me.name;
+        if (r.body.status) { showPresence(r.body.status); }
+      }
+    });
+  }
+
+  function loadDirectory() {
+    api('GET', '/api/v1/agents').then(function (r) { if (r.ok) { agents = listOf(r.body, 'agents'); renderTransferTargets(); renderAdminAgents(); } });
+    api('GET', '/api/v1/teams').then(function (r) {
+      if (r.ok) { teams = listOf(r.body, 'teams'); } else { teams = []; }
+      var sel = $('team-filter');
+      clear(sel);
+      sel.appendChild(h('option', { value: '', text: '—' }));
+      teams.forEach(function (t) { sel.appendChild(h('option', { value: t.teamId, text: t.name || t.teamId })); });
+      sel.value = teamFilter;
+      renderTransferTargets();
+      renderAdminTeams();
+    });
+    api('GET', '/api/v1/canned-replies').then(function (r) { canned = r.ok ? listOf(r.body, 'cannedReplies', 'replies', 'items') : []; renderAdminCanned(); });
+  }
+
+  // ------------------------------------------------------------------ navigation
+  Array.prototype.forEach.call(document.querySelectorAll('#nav button'), function (b) {
+    b.addEventListener('click', function () { showView(b.getAttribute('data-view')); });
+  });
+  function showView(name) {
+    ['conversations', 'agents', 'teams', 'inboxes', 'canned'].forEach(function (v) { $('view-' + v).hidden = v !== name; });
+    Array.prototype.forEach.call(document.querySelectorAll('#nav button'), function (b) {
+      b.classList.toggle('active', b.getAttribute('data-view') === name);
+    });
+    if (name === 'inboxes') { loadInboxes(); }
+    if (name !== 'conversations') { loadDirectory(); }
+  }
+
+  // ------------------------------------------------------------------ conversation list
+  Array.prototype.forEach.call(document.querySelectorAll('.filters button'), function (b) {
+    b.addEventListener('click', function () {
+      filter = b.getAttribute('data-filter');
+      teamFilter = '';
+      $('team-filter').value = '';
+      markFilter();
+      loadConversations();
+    });
+  });
+  $('team-filter').addEventListener('change', function () {
+    teamFilter = $('team-filter').value;
+    filter = teamFilter ? 'team' : 'mine';
+    markFilter();
+    loadConversations();
+  });
+  function markFilter() {
+    Array.prototype.forEach.call(document.querySelectorAll('.filters button'), function (b) {
+      b.classList.toggle('active', b.getAttribute('data-filter') === filter);
+      b.setAttribute('aria-selected', String(b.getAttribute('data-filter') === filter));
+    });
+  }
+
+  function listQuery() {
+    switch (filter) {
+      case 'mine': return '?assignee=me';
+      case 'unassigned': return '?assignee=unassigned';
+      case 'queued': return '?status=queued';
+      case 'resolved': return '?status=resolved';
+      case 'team': return '?team=' + encodeURIComponent(teamFilter);
+      default: return '';
+    }
+  }
+
+  function matchesFilter(c) {
+    switch (filter) {
+      case 'mine': return c.assigneeId === me.agentId && c.status !== 'resolved';
+      case 'unassigned': return !c.assigneeId && c.status !== 'resolved';
+      case 'queued': return c.status === 'queued';
+      case 'resolved': return c.status === 'resolved';
+      case 'team': return c.team === teamFilter;
+      default: return true;
+    }
+  }
+
+  var listGeneration = 0;
+  function loadConversations() {
+    var generation = ++listGeneration;
+    api('GET', '/api/v1/conversations' + listQuery()).then(function (r) {
+      if (generation !== listGeneration) { return; }
+      if (!r.ok) { toast(problemText(r, 'Could not load conversations.'), true); return; }
+      listOf(r.body, 'conversations').forEach(function (c) {
+        var known = conversations[c.conversationId];
+        if (known && current && current.id === c.conversationId) { c.unread = 0; }
+        conversations[c.conversationId] = Object.assign(known || {}, c);
+      });
+      renderList();
+    });
+  }
+
+  function renderList() {
+    var ul = $('conversation-list');
+    clear(ul);
+    var items = Object.keys(conversations).map(function (k) { return conversations[k]; }).filter(matchesFilter);
+    items.sort(function (a, b) { return (b.lastActivity || Date.parse(b.createdAt)) - (a.lastActivity || Date.parse(a.createdAt)); });
+    items.forEach(function (c) {
+      var unread = c.unread || 0;
+      var li = h('li', { class: 'conv' + (current && current.id === c.conversationId ? ' active' : '') + (unread ? ' has-unread' : ''),
+        'data-id': c.conversationId, tabindex: '0', role: 'button' }, [
+        h('div', { class: 'conv-top' }, [
+          h('span', { class: 'conv-name', text: c.visitorName || ('Visitor ' + c.visitorId.slice(-6)) }),
+          unread ? h('span', { class: 'badge', 'aria-label': unread + ' unread', text: String(unread) }) : null
+        ]),
+        h('div', { class: 'conv-preview', text: c.preview || '' }),
+        h('div', { class: 'conv-meta' }, [
+          h('span', { class: 'pill status-' + c.status, text: c.status }),
+          c.priority && c.priority !== 'normal' ? h('span', { class: 'pill priority-' + c.priority, text: c.priority }) : null,
+          c.queuePosition ? h('span', { class: 'muted small', text: '#' + c.queuePosition + ' in queue' }) : null,
+          h('span', { class: 'muted small', text: c.assigneeId ? '→ ' + c.assigneeId : 'unassigned' }),
+          h('span', { class: 'muted small right', text: fmtTime(c.lastActivity || c.createdAt) })
+        ])
+      ]);
+      li.addEventListener('click', function () { openConversation(c.conversationId); });
+      li.addEventListener('keydown', function (e) { if (e.key === 'Enter') { openConversation(c.conversationId); } });
+      ul.appendChild(li);
+    });
+    $('list-empty').hidden = items.length > 0;
+    updateTitle();
+  }
+
+  function upsertConversation(c) {
+    var known = conversations[c.conversationId];
+    var isNew = !known;
+    var merged = Object.assign(known || {}, c);
+    if (c.unread === undefined && known) { merged.unread = known.unread; }
+    conversations[c.conversationId] = merged;
+    if (isNew && !c.assigneeId && c.status !== 'resolved') {
+      notify('New conversation', (c.visitorName || 'A visitor') + ' is waiting', c.conversationId);
+    }
+    if (current && current.id === c.conversationId) { current.conv = merged; renderChatHeader(); renderDetails(); }
+    renderList();
+  }
+
+  // The title counts unread messages in the agent's own conversations (assigned or joined), not in every visible one.
+  function updateTitle() {
+    var total = 0;
+    Object.keys(conversations).forEach(function (k) {
+      var c = conversations[k];
+      if (c.assigneeId === me.agentId || (c.agentIds || []).indexOf(me.agentId) >= 0) { total += c.unread || 0; }
+    });
+    document.title = (total ? '(' + total + ') ' : '') + 'Kefu console';
+  }
+
+  // ------------------------------------------------------------------ notifications and sound
+  var audio = null;
+  function unlockAudio() {
+    try { if (!audio && (window.AudioContext || window.webkitAudioContext)) { audio = new (window.AudioContext || window.webkitAudioContext)(); } } catch (e) { audio = null; }
+  }
+  document.addEventListener('click', unlockAudio, { once: true });
+  function beep() {
+    if (!soundOn || !audio) { return; }
+    try {
+      var o = audio.createOscillator();
+      var g = audio.createGain();
+      o.frequency.value = 880;
+      g.gain.setValueAtTime(0.0001, audio.currentTime);
+      g.gain.exponentialRampToValueAtTime(0.2, audio.currentTime + 0.02);
+      g.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.35);
+      o.connect(g); g.connect(audio.destination);
+      o.start(); o.stop(audio.currentTime + 0.4);
+    } catch (e) { /* no audio */ }
+  }
+  function notify(title, body, conversationId) {
+    beep();
+    if (window.Notification && Notification.permission === 'granted' && (document.hidden || !current || current.id !== conversationId)) {
+      try {
+        var n = new Notification(title, { body: body, tag: conversationId });
+        n.onclick = function () { window.focus(); openConversation(conversationId); n.close(); };
+      } catch (e) { /* notifications unavailable */ }
+    }
+  }
+  $('sound-toggle').addEventListener('click', function () {
+    soundOn = !soundOn;
+    localStorage.setItem(STORE + '.sound', soundOn ? 'on' : 'off');
+    $('sound-toggle').setAttribute('aria-pressed', String(soundOn));
+    $('sound-toggle').textContent = soundOn ? 'Sound on' : 'Sound off';
+    unlockAudio();
+  });
+
+  // ------------------------------------------------------------------ presence
+  function showPresence(state) {
+    me.status = state;
+    $('presence').value = state === 'away' ? 'away' : 'online';
+    $('presence-dot').className = 'dot ' + state;
+  }
+  $('presence').addEventListener('change', function () {
+    var state = $('presence').value;
+    if (!frame({ type: 'status', state: state })) {
+      api('PUT', '/api/v1/agents/me/status', { status: state }).then(function (r) {
+        if (r.ok) { showPresence(state); } else { toast(problemText(r), true); showPresence(me.status); }
+      });
+    }
+  });
+
+  // ------------------------------------------------------------------ WebSocket with resume
+  var ws = null, wsOpen = false, attempts = 0, reconnectTimer = null, pingTimer = null, lastFrameAt = 0, stopped = false;
+
+  function frame(obj) {
+    if (!ws || !wsOpen) { return false; }
+    try { ws.send(JSON.stringify(obj)); return true; } catch (e) { return false; }
+  }
+
+  function setConnection(state) {
+    var el = $('connection');
+    el.className = 'connection ' + state;
+    el.textContent = state === 'online' ? '' : state === 'connecting' ? 'Connecting…' : 'Offline — reconnecting…';
+  }
+
+  function connect() {
+    if (ws || !session || stopped) { return; }
+    var socket = new WebSocket(location.origin.replace(/^http/, 'ws') + '/ws?access_token=' + encodeURIComponent(session.token), 'kefu.v1.json');
+    ws = socket;
+    setConnection('connecting');
+    socket.onopen = function () {
+      if (ws !== socket) { return; }
+      wsOpen = true;
+      attempts = 0;
+      lastFrameAt = Date.now();
+      setConnection('online');
+      clearInterval(pingTimer);
+      pingTimer = setInterval(heartbeat, 15000);
+      if (current) { resumeConversation(); }
+      loadConversations();
+      loadMe(); // connected: the status the server now has (offline until this connection)
+    };
+    socket.onmessage = function (ev) {
+      if (ws !== socket) { return; }
+      lastFrameAt = Date.now();
+      var f;
+      try { f = JSON.parse(ev.data); } catch (e) { return; }
+      onFrame(f);
+    };
+    socket.onclose = function () {
+      if (ws !== socket) { return; }
+      dropSocket();
+      scheduleReconnect();
+    };
+  }
+  function dropSocket() {
+    var old = ws;
+    ws = null;
+    wsOpen = false;
+    clearInterval(pingTimer);
+    if (current) { current.syncing = false; }
+    if (old) { old.onopen = old.onmessage = old.onclose = null; try { old.close(); } catch (e) { /* closed */ } }
+    if (!stopped) { setConnection('offline'); }
+  }
+  function stopSocket() { stopped = true; clearTimeout(reconnectTimer); dropSocket(); }
+  function heartbeat() {
+    if (!wsOpen) { return; }
+    if (Date.now() - lastFrameAt > 40000) { dropSocket(); scheduleReconnect(0); return; }
+    frame({ type: 'ping' });
+  }
+  function scheduleReconnect(delay) {
+    if (reconnectTimer || stopped) { return; }
+    if (delay === undefined) { delay = Math.min(15000, 500 * Math.pow(2, attempts)) * (0.75 + Math.random() * 0.5); attempts++; }
+    reconnectTimer = setTimeout(function () { reconnectTimer = null; connect(); }, delay);
+  }
+  window.addEventListener('online', function () { if (!ws) { clearTimeout(reconnectTimer); reconnectTimer = null; attempts = 0; connect(); } });
+
+  function onFrame(f) {
+    switch (f.type) {
+      case 'conversation': upsertConversation(f); break;
+      case 'message': onMessage(f); break;
+      case 'ack': onAck(f); break;
+      case 'joined':
+        if (current && current.id === f.conversationId) {
+          current.joined = true;
+          renderChatHeader();
+          requestSync();
+          // Unacked sends go (again) with their original clientMsgId: a stored one just gets its first ack back.
+          current.pending.forEach(function (p) { if (!p.failed) { transmit(p); } });
+        }
+        break;
+      case 'synced':
+        if (current && current.id === f.conversationId) {
+          current.syncing = false;
+          if (current.syncAgain) { current.syncAgain = false; requestSync(); }
+          sendRead();
+        }
+        break;
+      case 'typing': onTyping(f); break;
+      case 'read': onRead(f); break;
+      case 'note': onNote(f); break;
+      case 'status': showPresence(f.state); break;
+      case 'error': onError(f); break;
+      default: break;
+    }
+  }
+
+  function onError(f) {
+    if (f.ref && current) {
+      var p = current.pending.filter(function (x) { return x.clientMsgId === f.ref; })[0];
+      if (p) {
+        if (f.code === 'rate_limited' || f.code === 'unavailable') { setTimeout(function () { transmit(p); }, 1500); return; }
+        p.failed = true;
+        setMsgState(p, 'failed');
+      }
+    }
+    if ((f.code === 'not_allowed' || f.code === 'at_capacity') && current && !f.ref) {
+      // The join was refused: what waited for it cannot be sent.
+      current.joined = false;
+      current.wantJoin = false;
+      current.pending.forEach(function (p) { p.failed = true; setMsgState(p, 'failed'); });
+      renderChatHeader();
+    }
+    if (f.code !== 'rate_limited') { toast(f.message || f.code, true); }
+  }
+
+  // ------------------------------------------------------------------ chat view
+  function openConversation(id) {
+    showView('conversations');
+    if (current && current.id === id) { return; }
+    stopTyping();
+    var conv = conversations[id] || { conversationId: id };
+    current = { id: id, conv: conv, bySeq: {}, top: 0, contiguous: 0, pending: [], joined: false, syncing: false,
+      syncAgain: false, visitorRead: 0, readSent: 0, notes: {}, generation: (current ? current.generation : 0) + 1 };
+    conv.unread = 0;
+    var log = $('log');
+    Array.prototype.slice.call(log.querySelectorAll('.msg, .note, .day')).forEach(function (n) { n.remove(); });
+    $('load-earlier').hidden = true;
+    $('typing').hidden = true;
+    $('chat-empty').hidden = true;
+    $('chat-main').hidden = false;
+    $('details').hidden = false;
+    setMode('reply');
+    renderChatHeader();
+    renderDetails();
+    renderList();
+    var state = current;
+    api('GET', '/api/v1/conversations/' + encodeURIComponent(id)).then(function (r) {
+      if (state !== current) { return; }
+      if (r.ok && r.body) { upsertConversation(Object.assign(r.body, { unread: 0 })); }
+      var last = (state.conv && state.conv.lastSeq) || 0;
+      var after = Math.max(0, last - PAGE);
+      return api('GET', '/api/v1/conversations/' + encodeURIComponent(id) + '/messages?after=' + after + '&limit=' + PAGE).then(function (m) {
+        if (state !== current) { return; }
+        if (!m.ok) { toast(problemText(m, 'Could not load messages.'), true); return; }
+        state.top = after + 1;
+        state.contiguous = after;
+        listOf(m.body, 'messages').forEach(showMessage);
+        $('load-earlier').hidden = state.top <= 1;
+        scrollDown(true);
+        loadNotes(state);
+        resumeConversation();
+      });
+    });
+  }
+
+  function mayJoin(c) {
+    return !c.assigneeId || c.assigneeId === me.agentId || (c.agentIds || []).indexOf(me.agentId) >= 0;
+  }
+
+  // After opening and after every reconnect: join (live events; harmless when already joined), catch up, re-send.
+  function resumeConversation() {
+    if (!current || !wsOpen) { return; }
+    if (mayJoin(current.conv) || current.joined || current.wantJoin) { frame({ type: 'join', conversationId: current.id }); }
+    else { requestSync(); }
+  }
+
+  function requestSync() {
+    if (!current || !wsOpen) { return; }
+    if (current.syncing) { current.syncAgain = true; return; }
+    current.syncing = true;
+    frame({ type: 'sync', conversationId: current.id, afterSeq: current.contiguous });
+  }
+
+  $('join-button').addEventListener('click', function () {
+    if (current) { current.wantJoin = true; frame({ type: 'join', conversationId: current.id }); }
+  });
+
+  $('load-earlier').addEventListener('click', function () {
+    var state = current;
+    if (!state || state.top <= 1) { return; }
+    var after = Math.max(0, state.top - 1 - PAGE);
+    var limit = state.top - 1 - after;
+    var log = $('log');
+    var oldHeight = log.scrollHeight;
+    api('GET', '/api/v1/conversations/' + encodeURIComponent(state.id) + '/messages?after=' + after + '&limit=' + limit).then(function (r) {
+      if (state !== current || !r.ok) { return; }
+      state.top = after + 1;
+      listOf(r.body, 'messages').forEach(showMessage);
+      $('load-earlier').hidden = state.top <= 1;
+      log.scrollTop = log.scrollHeight - oldHeight;
+    });
+  });
+
+  function scrollDown(force) {
+    var log = $('log');
+    if (force || log.scrollHeight - log.scrollTop - log.clientHeight < 160) { log.scrollTop = log.scrollHeight; }
+  }
+
+  function messageElement(msg, mine) {
+    var role = msg.sender ? msg.sender.role : 'agent';
+    var el = h('div', { class: 'msg ' + role + (mine ? ' mine' : ''), 'data-ts': msg.ts || '' });
+    el.appendChild(h('div', { class: 'text', text: msg.text }));
+    var who = role === 'visitor' ? (msg.sender.name || 'Visitor') : mine ? 'You' : ((msg.sender && (msg.sender.name || msg.sender.id)) || '');
+    el.appendChild(h('div', { class: 'meta' }, [h('span', { class: 'who', text: who }), h('span', { class: 'when', text: ' · ' + fmtTime(msg.ts) }), h('span', { class: 'state' })]));
+    return el;
+  }
+
+  function setMsgState(entry, state) {
+    entry.el.setAttribute('data-state', state);
+    var label = { sending: ' · sending…', sent: ' · sent', read: ' · read', failed: ' · not sent' }[state] || '';
+    entry.el.querySelector('.state').textContent = label;
+  }
+
+  function insertByOrder(el, seq) {
+    var log = $('log');
+    var next = null;
+    var best = Infinity;
+    Object.keys(current.bySeq).forEach(function (s) {
+      s = +s;
+      if (s > seq && s < best) { best = s; next = current.bySeq[s].el; }
+    });
+    if (!next && current.pending.length) { next = current.pending[0].el; }
+    if (next && next !== el) { log.insertBefore(el, next); } else if (!next) { log.appendChild(el); }
+  }
+
+  function showMessage(msg) {
+    var state = current;
+    if (!state || msg.conversationId !== state.id || typeof msg.seq !== 'number' || state.bySeq[msg.seq]) { return false; }
+    var mine = msg.sender && msg.sender.role === 'agent' && msg.sender.id === me.agentId;
+    var entry = null;
+    if (mine && msg.clientMsgId) {
+      for (var i = 0; i < state.pending.length; i++) {
+        if (state.pending[i].clientMsgId === msg.clientMsgId) { entry = state.pending.splice(i, 1)[0]; break; }
+      }
+    }
+    if (!entry) { entry = { msg: msg, el: messageElement(msg, mine), mine: mine }; }
+    entry.msg = msg;
+    entry.el.setAttribute('data-seq', String(msg.seq));
+    entry.el.setAttribute('data-ts', msg.ts || '');
+    state.bySeq[msg.seq] = entry;
+    insertByOrder(entry.el, msg.seq);
+    if (msg.sender && msg.sender.role !== 'visitor') { setMsgState(entry, msg.seq <= state.visitorRead ? 'read' : 'sent'); }
+    if (msg.seq < state.top) { state.top = msg.seq; }
+    while (state.bySeq[state.contiguous + 1]) { state.contiguous++; }
+    if (msg.seq > state.contiguous && !state.syncing && wsOpen) { requestSync(); }
+    placeNotes();
+    var c = conversations[state.id];
+    if (c) { c.preview = msg.text; c.lastActivity = Date.parse(msg.ts) || Date.now(); }
+    return true;
+  }
+
+  function onMessage(f) {
+    var c = conversations[f.conversationId];
+    var fromVisitor = f.sender && f.sender.role === 'visitor';
+    if (current && current.id === f.conversationId) {
+      if (showMessage(f)) {
+        scrollDown(false);
+        if (fromVisitor) {
+          $('typing').hidden = true;
+          if (document.hidden) { if (c) { c.unread = (c.unread || 0) + 1; } notify(f.sender.name || 'Visitor', f.text, f.conversationId); }
+          else if (!current.syncing) { beep(); }
+        }
+        sendRead();
+        renderList();
+      }
+      return;
+    }
+    if (c) {
+      c.preview = f.text;
+      c.lastActivity = Date.parse(f.ts) || Date.now();
+      if (fromVisitor) { c.unread = (c.unread || 0) + 1; }
+      if (f.seq > (c.lastSeq || 0)) { c.lastSeq = f.seq; }
+    } else {
+      loadConversations();
+    }
+    if (fromVisitor) { notify((f.sender && f.sender.name) || 'Visitor', f.text, f.conversationId); }
+    renderList();
+  }
+
+  function sendRead() {
+    if (!current || !current.joined || document.hidden || current.contiguous <= current.readSent) { return; }
+    current.readSent = current.contiguous;
+    frame({ type: 'read', conversationId: current.id, seq: current.contiguous });
+    var c = conversations[current.id];
+    if (c && c.unread) { c.unread = 0; renderList(); }
+  }
+  document.addEventListener('visibilitychange', function () {
+    if (!document.hidden && current) {
+      var c = conversations[current.id];
+      if (c) { c.unread = 0; }
+      sendRead();
+      renderList();
+    }
+  });
+
+  function onAck(f) {
+    if (!current) { return; }
+    for (var i = 0; i < current.pending.length; i++) {
+      var p = current.pending[i];
+      if (p.clientMsgId !== f.clientMsgId) { continue; }
+      if (current.bySeq[f.seq]) { current.pending.splice(i, 1); p.el.remove(); return; }
+      showMessage({ conversationId: f.conversationId, messageId: f.messageId, seq: f.seq, ts: f.ts, text: p.text,
+        clientMsgId: f.clientMsgId, sender: { role: 'agent', id: me.agentId, name: me.name } });
+      current.readSent = Math.max(current.readSent, f.seq); // sending marks everything up to it read
+      renderList();
+      return;
+    }
+  }
+
+  function onRead(f) {
+    if (!current || f.conversationId !== current.id || !f.reader || f.reader.role !== 'visitor') { return; }
+    if (f.seq > current.visitorRead) {
+      current.visitorRead = f.seq;
+      Object.keys(current.bySeq).forEach(function (s) {
+        var e = current.bySeq[s];
+        if (+s <= f.seq && e.msg.sender && e.msg.sender.role !== 'visitor') { setMsgState(e, 'read'); }
+      });
+    }
+  }
+
+  var typingHide = null;
+  function onTyping(f) {
+    if (!current || f.conversationId !== current.id || !f.sender || f.sender.id === me.agentId) { return; }
+    clearTimeout(typingHide);
+    var el = $('typing');
+    if (f.state === 'on') {
+      el.textContent = (f.sender.name || (f.sender.role === 'visitor' ? 'Visitor' : f.sender.id)) + ' is typing…';
+      el.hidden = false;
+      typingHide = setTimeout(function () { el.hidden = true; }, 8000);
+    } else { el.hidden = true; }
+  }
+
+  // ------------------------------------------------------------------ notes
+  function loadNotes(state) {
+    api('GET', '/api/v1/conversations/' + encodeURIComponent(state.id) + '/notes').then(function (r) {
+      if (state !== current || !r.ok) { return; }
+      listOf(r.body, 'notes').forEach(function (n) { addNote(n); });
+    });
+  }
+  function onNote(f) {
+    if (current && f.conversationId === current.id && f.note) { addNote(Object.assign({ conversationId: f.conversationId }, f.note)); scrollDown(false); }
+  }
+  function addNote(n) {
+    if (!current || current.notes[n.noteId]) { return; }
+    var el = h('div', { class: 'note', 'data-note-id': n.noteId, 'data-ts': n.ts }, [
+      h('div', { class: 'note-label', text: 'Internal note · ' + ((n.author && (n.author.name || n.author.id)) || '') + ' · ' + fmtTime(n.ts) }),
+      h('div', { class: 'text', text: n.text })
+    ]);
+    current.notes[n.noteId] = { note: n, el: el };
+    placeNotes();
+  }
+  // Notes have no seq: they sit in the timeline by time, after the messages sent before them.
+  function placeNotes() {
+    if (!current) { return; }
+    var log = $('log');
+    Object.keys(current.notes).forEach(function (id) {
+      var item = current.notes[id];
+      var t = Date.parse(item.note.ts);
+      var next = null;
+      var best = Infinity;
+      Object.keys(current.bySeq).forEach(function (s) {
+        var mt = Date.parse(current.bySeq[s].msg.ts);
+        if (mt > t && +s < best) { best = +s; next = current.bySeq[s].el; }
+      });
+      if (!next && current.pending.length) { next = current.pending[0].el; }
+      if (next) { if (item.el.nextSibling !== next) { log.insertBefore(item.el, next); } } else if (item.el.parentNode !== log || item.el.nextSibling) { log.appendChild(item.el); }
+    });
+  }
+
+  // ------------------------------------------------------------------ composer: reply, note, canned, typing
+  var mode = 'reply';
+  function setMode(m) {
+    mode = m;
+    $('mode-reply').classList.toggle('active', m === 'reply');
+    $('mode-note').classList.toggle('active', m === 'note');
+    $('mode-reply').setAttribute('aria-selected', String(m === 'reply'));
+    $('mode-note').setAttribute('aria-selected', String(m === 'note'));
+    $('composer').classList.toggle('note-mode', m === 'note');
+    $('composer-input').placeholder = m === 'note' ? 'Internal note (only agents see it)…' : 'Type a reply…';
+    $('send-button').textContent = m === 'note' ? 'Add note' : 'Send';
+  }
+  $('mode-reply').addEventListener('click', function () { setMode('reply'); $('composer-input').focus(); });
+  $('mode-note').addEventListener('click', function () { setMode('note'); stopTyping(); $('composer-input').focus(); });
+
+  var typingOn = false, typingIdle = null, suggestionIndex = 0, suggestions = [];
+  var input = $('composer-input');
+  input.addEventListener('input', function () {
+    updateSuggestions();
+    if (mode !== 'reply' || !current || !current.joined) { return; }
+    if (input.value.trim() && !typingOn) { typingOn = true; frame({ type: 'typing', conversationId: current.id, state: 'on' }); }
+    clearTimeout(typingIdle);
+    typingIdle = setTimeout(stopTyping, 2500);
+  });
+  function stopTyping() {
+    clearTimeout(typingIdle);
+    if (typingOn && current) { frame({ type: 'typing', conversationId: current.id, state: 'off' }); }
+    typingOn = false;
+  }
+
+  function updateSuggestions() {
+    var ul = $('canned-suggestions');
+    var m = /^\/(\S*)$/.exec(input.value);
+    if (!m) { ul.hidden = true; suggestions = []; return; }
+    var prefix = m[1].toLowerCase();
+    suggestions = canned.filter(function (c) { return (c.shortcut || '').toLowerCase().indexOf(prefix) === 0; }).slice(0, 8);
+    clear(ul);
+    suggestionIndex = 0;
+    suggestions.forEach(function (c, i) {
+      var li = h('li', { role: 'option', class: i === 0 ? 'active' : '', 'data-shortcut': c.shortcut }, [
+        h('strong', { text: '/' + c.shortcut }), h('span', { text: ' ' + c.text })
+      ]);
+      li.addEventListener('mousedown', function (e) { e.preventDefault(); useCanned(c); });
+      ul.appendChild(li);
+    });
+    ul.hidden = suggestions.length === 0;
+  }
+  function useCanned(c) {
+    input.value = c.text;
+    $('canned-suggestions').hidden = true;
+    suggestions = [];
+    input.focus();
+  }
+  input.addEventListener('keydown', function (e) {
+    if (suggestions.length) {
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        suggestionIndex = (suggestionIndex + (e.key === 'ArrowDown' ? 1 : suggestions.length - 1)) % suggestions.length;
+        Array.prototype.forEach.call($('canned-suggestions').children, function (li, i) { li.classList.toggle('active', i === suggestionIndex); });
+        return;
+      }
+      if (e.key === 'Enter' || e.key === 'Tab') { e.preventDefault(); useCanned(suggestions[suggestionIndex]); return; }
+      if (e.key === 'Escape') { $('canned-suggestions').hidden = true; suggestions = []; return; }
+    }
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); submitComposer(); }
+  });
+  $('composer').addEventListener('submit', function (e) { e.preventDefault(); submitComposer(); });
+
+  function submitComposer() {
+    if (!current) { return; }
+    var text = input.value;
+    if (!text.trim()) { return; }
+    // "/shortcut" typed in full and sent: expand it.
+    var exact = /^\/(\S+)$/.exec(text.trim());
+    if (exact) {
+      var hit = canned.filter(function (c) { return c.shortcut === exact[1]; })[0];
+      if (hit) { text = hit.text; }
+    }
+    input.value = '';
+    $('canned-suggestions').hidden = true;
+    if (mode === 'note') {
+      var state = current;
+      api('POST', '/api/v1/conversations/' + encodeURIComponent(state.id) + '/notes', { text: text }).then(function (r) {
+        if (r.ok && r.body && state === current) { addNote(r.body); scrollDown(true); }
+        else if (!r.ok) { toast(problemText(r, 'Could not add the note.'), true); input.value = text; }
+      });
+      return;
+    }
+    stopTyping();
+    var entry = { clientMsgId: uuid(), text: text, mine: true, msg: { text: text, ts: new Date().toISOString(), sender: { role: 'agent', id: me.agentId } } };
+    entry.el = messageElement({ text: text, ts: entry.msg.ts, sender: entry.msg.sender }, true);
+    entry.el.setAttribute('data-client-msg-id', entry.clientMsgId);
+    current.pending.push(entry);
+    $('log').appendChild(entry.el);
+    setMsgState(entry, 'sending');
+    scrollDown(true);
+    if (current.joined) { transmit(entry); }
+    else { current.wantJoin = true; frame({ type: 'join', conversationId: current.id }); } // sent once joined
+  }
+
+  function transmit(p) {
+    if (current) { frame({ type: 'send', conversationId: current.id, clientMsgId: p.clientMsgId, text: p.text }); }
+  }
+
+  // ------------------------------------------------------------------ header, actions, details
+  function renderChatHeader() {
+    if (!current) { return; }
+    var c = current.conv;
+    $('chat-title').textContent = c.visitorName || ('Visitor ' + (c.visitorId || '').slice(-6));
+    $('chat-subtitle').textContent = [c.status, c.assigneeId ? 'assigned to ' + c.assigneeId : 'unassigned', c.inbox ? 'inbox ' + c.inbox : '']
+      .filter(Boolean).join(' · ');
+    var resolved = c.status === 'resolved';
+    $('resolve-button').hidden = resolved;
+    $('reopen-button').hidden = !(resolved || c.status === 'pending' || c.status === 'snoozed');
+    $('join-button').hidden = current.joined || mayJoin(c);
+    $('join-button').textContent = c.assigneeId ? 'Join' : 'Take';
+  }
+
+  function changeStatus(body) {
+    if (!current) { return; }
+    var id = current.id;
+    api('POST', '/api/v1/conversations/' + encodeURIComponent(id) + '/status', body).then(function (r) {
+      if (r.ok && r.body) { upsertConversation(r.body); toast('Conversation ' + r.body.status + '.'); }
+      else { toast(problemText(r, 'The status could not be changed.'), true); }
+    });
+  }
+  $('resolve-button').addEventListener('click', function () { changeStatus({ status: 'resolved' }); });
+  $('reopen-button').addEventListener('click', function () { changeStatus({ status: 'open' }); });
+  $('snooze-select').addEventListener('change', function () {
+    var v = $('snooze-select').value;
+    $('snooze-select').value = '';
+    if (!v) { return; }
+    var d = new Date();
+    if (v === '1h') { d = new Date(Date.now() + 3600e3); }
+    else if (v === '4h') { d = new Date(Date.now() + 4 * 3600e3); }
+    else if (v === 'week') { d = new Date(Date.now() + 7 * 24 * 3600e3); }
+    else { d.setDate(d.getDate() + 1); d.setHours(9, 0, 0, 0); }
+    changeStatus({ status: 'snoozed', snoozedUntil: d.toISOString() });
+  });
+
+  function renderDetails() {
+    if (!current) { return; }
+    var c = current.conv;
+    var dl = $('details-list');
+    clear(dl);
+    function row(k, v) { dl.appendChild(h('dt', { text: k })); dl.appendChild(h('dd', { text: v === null || v === undefined || v === '' ? '—' : String(v) })); }
+    row('Visitor', c.visitorName || c.visitorId);
+    row('Status', c.status + (c.snoozedUntil ? ' until ' + fmtTime(c.snoozedUntil) : ''));
+    row('Assignee', c.assigneeId);
+    row('Inbox', c.inbox);
+    row('Team', c.team);
+    if (c.queuePosition) { row('Queue position', c.queuePosition); }
+    row('First response', fmtSeconds(c.firstResponseSeconds));
+    row('Resolution', fmtSeconds(c.resolutionSeconds));
+    row('Started', fmtTime(c.createdAt));
+    $('priority').value = c.priority || 'normal';
+    var tags = $('tags');
+    clear(tags);
+    (c.tags || []).forEach(function (tag) {
+      tags.appendChild(h('span', { class: 'tag' }, [tag, h('button', { type: 'button', 'aria-label': 'Remove tag ' + tag, text: '×', onclick: function () {
+        patch({ tags: (current.conv.tags || []).filter(function (x) { return x !== tag; }) });
+      } })]));
+    });
+    var csat = $('csat');
+    clear(csat);
+    if (c.csat) {
+      csat.appendChild(h('span', { class: 'label', text: 'Customer rating' }));
+      csat.appendChild(h('div', { class: 'stars', 'aria-label': c.csat.rating + ' of 5', text: '★★★★★'.slice(0, c.csat.rating) + '☆☆☆☆☆'.slice(0, 5 - c.csat.rating) }));
+      if (c.csat.comment) { csat.appendChild(h('p', { class: 'csat-comment', text: c.csat.comment })); }
+    }
+    csat.hidden = !c.csat;
+  }
+
+  function patch(body) {
+    if (!current) { return; }
+    api('PATCH', '/api/v1/conversations/' + encodeURIComponent(current.id), body).then(function (r) {
+      if (r.ok && r.body) { upsertConversation(r.body); } else { toast(problemText(r, 'Could not update the conversation.'), true); renderDetails(); }
+    });
+  }
+  $('priority').addEventListener('change', function () { patch({ priority: $('priority').value }); });
+  $('tag-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var tag = $('tag-input').value.trim().toLowerCase();
+    if (!tag || !current) { return; }
+    $('tag-input').value = '';
+    var tags = (current.conv.tags || []).slice();
+    if (tags.indexOf(tag) < 0) { tags.push(tag); }
+    patch({ tags: tags });
+  });
+
+  function renderTransferTargets() {
+    var sel = $('transfer-target');
+    clear(sel);
+    sel.appendChild(h('option', { value: '', text: 'Choose…' }));
+    var ga = h('optgroup', { label: 'Agents' });
+    agents.forEach(function (a) {
+      var extra = a.status ? ' (' + a.status + (a.openConversations !== undefined ? ', ' + (a.openConversations.length !== undefined ? a.openConversations.length : a.openConversations) + '/' + (a.capacity || '?') : '') + ')' : '';
+      ga.appendChild(h('option', { value: 'agent:' + a.agentId, text: (a.displayName || a.agentId) + extra }));
+    });
+    var gt = h('optgroup', { label: 'Teams' });
+    teams.forEach(function (t) { gt.appendChild(h('option', { value: 'team:' + t.teamId, text: t.name || t.teamId })); });
+    if (agents.length) { sel.appendChild(ga); }
+    if (teams.length) { sel.appendChild(gt); }
+  }
+  $('transfer-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var v = $('transfer-target').value;
+    if (!v || !current) { return; }
+    var body = v.indexOf('agent:') === 0 ? { agentId: v.slice(6) } : { teamId: v.slice(5) };
+    api('POST', '/api/v1/conversations/' + encodeURIComponent(current.id) + '/transfer', body).then(function (r) {
+      if (r.ok && r.body) { upsertConversation(r.body); toast('Transferred.'); } else { toast(problemText(r, 'Transfer failed.'), true); }
+    });
+  });
+
+  // ------------------------------------------------------------------ admin: agents
+  function renderAdminAgents() {
+    var body = $('agents-body');
+    clear(body);
+    agents.forEach(function (a) {
+      var display = h('input', { value: a.displayName || '', 'aria-label': 'Display name of ' + a.agentId });
+      var role = h('select', { 'aria-label': 'Role of ' + a.agentId }, [h('option', { value: 'agent', text: 'agent' }), h('option', { value: 'admin', text: 'admin' })]);
+      role.value = a.role || 'agent';
+      var capacity = h('input', { type: 'number', min: '1', max: '100', value: String(a.capacity || 5), 'aria-label': 'Capacity of ' + a.agentId, class: 'narrow' });
+      var password = h('input', { type: 'password', placeholder: 'new password', autocomplete: 'new-password', 'aria-label': 'New password for ' + a.agentId });
+      var open = a.openConversations;
+      body.appendChild(h('tr', { 'data-agent': a.agentId }, [
+        h('td', { text: a.agentId }), h('td', null, [display]), h('td', null, [role]), h('td', null, [capacity]),
+        h('td', { text: (a.teams || []).join(', ') }), h('td', { text: a.status || '' }),
+        h('td', { text: open === undefined ? '' : String(open.length !== undefined ? open.length : open) }),
+        h('td', null, [password, h('button', { type: 'button', text: 'Save', onclick: function () {
+          var req = { displayName: display.value.trim(), role: role.value, capacity: parseInt(capacity.value, 10) || undefined };
+          if (password.value) { req.password = password.value; }
+          api('PATCH', '/api/v1/agents/' + encodeURIComponent(a.agentId), req).then(function (r) {
+            if (r.ok) { toast('Saved ' + a.agentId + '.'); loadDirectory(); } else { toast(problemText(r), true); }
+          });
+        } })])
+      ]));
+    });
+    renderChecks($('team-members'), agents.map(function (a) { return { value: a.agentId, label: a.displayName || a.agentId }; }), 'member');
+  }
+  $('agent-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var f = e.target;
+    var req = { username: f.username.value.trim(), password: f.password.value, displayName: f.displayName.value.trim() || undefined,
+      role: f.role.value, capacity: parseInt(f.capacity.value, 10) || undefined };
+    api('POST', '/api/v1/agents', req).then(function (r) {
+      if (!r.ok) { toast(problemText(r), true); return; }
+      toast('Agent ' + req.username + ' created.');
+      f.reset();
+      loadDirectory();
+    });
+  });
+
+  function renderChecks(container, items, name, checked) {
+    clear(container);
+    items.forEach(function (it) {
+      var box = h('input', { type: 'checkbox', name: name, value: it.value });
+      box.checked = !!(checked && checked.indexOf(it.value) >= 0);
+      container.appendChild(h('label', { class: 'check' }, [box, ' ' + it.label]));
+    });
+  }
+  function checkedValues(container) {
+    return Array.prototype.filter.call(container.querySelectorAll('input[type=checkbox]'), function (b) { return b.checked; })
+      .map(function (b) { return b.value; });
+  }
+
+  // ------------------------------------------------------------------ admin: teams
+  function renderAdminTeams() {
+    var body = $('teams-body');
+    clear(body);
+    teams.forEach(function (t) {
+      body.appendChild(h('tr', null, [
+        h('td', { text: t.teamId }), h('td', { text: t.name }), h('td', { text: (t.agentIds || []).join(', ') }),
+        h('td', null, [
+          h('button', { type: 'button', text: 'Edit', onclick: function () {
+            var f = $('team-form');
+            f.teamId.value = t.teamId;
+            f.name.value = t.name || '';
+            renderChecks($('team-members'), agents.map(function (a) { return { value: a.agentId, label: a.displayName || a.agentId }; }), 'member', t.agentIds || []);
+          } }),
+          h('button', { type: 'button', class: 'danger', text: 'Delete', onclick: function () {
+            if (!confirm('Delete team ' + t.teamId + '?')) { return; }
+            api('DELETE', '/api/v1/teams/' + encodeURIComponent(t.teamId)).then(function (r) { if (r.ok) { loadDirectory(); } else { toast(problemText(r), true); } });
+          } })
+        ])
+      ]));
+    });
+    renderChecks($('inbox-teams'), teams.map(function (t) { return { value: t.teamId, label: t.name || t.teamId }; }), 'team');
+  }
+  $('team-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var f = e.target;
+    var id = f.teamId.value.trim();
+    api('PUT', '/api/v1/teams/' + encodeURIComponent(id), { name: f.name.value.trim(), agentIds: checkedValues($('team-members')) }).then(function (r) {
+      if (r.ok) { toast('Team ' + id + ' saved.'); f.reset(); loadDirectory(); } else { toast(problemText(r), true); }
+    });
+  });
+
+  // ------------------------------------------------------------------ admin: inboxes
+  var DAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
+  renderChecks($('inbox-days'), DAYS.map(function (d) { return { value: d, label: d.slice(0, 3) }; }), 'day', DAYS.slice(0, 5));
+
+  function embedSnippet(key) {
+    return '<script src="' + location.origin + '/widget.js" data-inbox-key="' + key + '" async></script>';
+  }
+
+  function loadInboxes() {
+    api('GET', '/api/v1/inboxes').then(function (r) {
+      var list = $('inboxes-list');
+      clear(list);
+      if (!r.ok) { list.appendChild(h('p', { class: 'muted', text: problemText(r, 'Inboxes are not available.') })); return; }
+      listOf(r.body, 'inboxes').forEach(function (ib) {
+        var snippet = h('textarea', { class: 'snippet', readonly: true, rows: '3', 'aria-label': 'Embed code for ' + ib.inboxId });
+        snippet.value = embedSnippet(ib.publicKey || '');
+        var hours = ib.businessHours ? ib.businessHours.timeZone + ': ' + (ib.businessHours.days || []).map(function (d) {
+          return String(d.day).slice(0, 3) + ' ' + d.open + '–' + d.close;
+        }).join(', ') : 'always open';
+        list.appendChild(h('div', { class: 'card', 'data-inbox': ib.inboxId }, [
+          h('h3', { text: (ib.name || ib.inboxId) + ' (' + ib.inboxId + ')' }),
+          h('dl', { class: 'details-list' }, [
+            h('dt', { text: 'Public key' }), h('dd', null, [h('code', { class: 'public-key', text: ib.publicKey || '' })]),
+            h('dt', { text: 'Assignment' }), h('dd', { text: ib.assignmentPolicy + (ib.maxOpen ? ', max ' + ib.maxOpen + ' open' : '') }),
+            h('dt', { text: 'Teams' }), h('dd', { text: (ib.teams || []).join(', ') || 'every agent' }),
+            h('dt', { text: 'Hours' }), h('dd', { text: hours }),
+            h('dt', { text: 'Pre-chat form' }), h('dd', { text: ib.preChatForm ? 'yes' : 'no' })
+          ]),
+          h('span', { class: 'label', text: 'Embed on your site' }), snippet,
+          h('div', { class: 'row' }, [
+            h('button', { type: 'button', text: 'Copy', onclick: function () {
+              snippet.select();
+              (navigator.clipboard ? navigator.clipboard.writeText(snippet.value) : Promise.resolve(document.execCommand('copy'))).then(function () { toast('Copied.'); });
+            } }),
+            h('button', { type: 'button', text: 'Edit', onclick: function () { editInbox(ib); } }),
+            ib.inboxId === 'default' ? null : h('button', { type: 'button', class: 'danger', text: 'Delete', onclick: function () {
+              if (!confirm('Delete inbox ' + ib.inboxId + '?')) { return; }
+              api('DELETE', '/api/v1/inboxes/' + encodeURIComponent(ib.inboxId)).then(function (d) { if (d.ok) { loadInboxes(); } else { toast(problemText(d), true); } });
+            } })
+          ])
+        ]));
+      });
+    });
+  }
+  function editInbox(ib) {
+    var f = $('inbox-form');
+    f.inboxId.value = ib.inboxId;
+    f.name.value = ib.name || '';
+    f.assignmentPolicy.value = ib.assignmentPolicy || 'least_busy';
+    f.maxOpen.value = ib.maxOpen || '';
+    f.greeting.value = ib.greeting || '';
+    f.awayMessage.value = ib.awayMessage || '';
+    f.preChatForm.checked = !!ib.preChatForm;
+    renderChecks($('inbox-teams'), teams.map(function (t) { return { value: t.teamId, label: t.name || t.teamId }; }), 'team', ib.teams || []);
+    var bh = ib.businessHours;
+    f.timeZone.value = bh ? bh.timeZone : '';
+    if (bh && bh.days && bh.days.length) {
+      f.open.value = bh.days[0].open;
+      f.close.value = bh.days[0].close;
+      renderChecks($('inbox-days'), DAYS.map(function (d) { return { value: d, label: d.slice(0, 3) }; }), 'day', bh.days.map(function (d) { return String(d.day).toLowerCase(); }));
+    }
+    f.scrollIntoView({ behavior: 'smooth' });
+  }
+  $('inbox-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var f = e.target;
+    var id = f.inboxId.value.trim();
+    var req = {
+      name: f.name.value.trim(), assignmentPolicy: f.assignmentPolicy.value, maxOpen: parseInt(f.maxOpen.value, 10) || null,
+      teams: checkedValues($('inbox-teams')), greeting: f.greeting.value.trim() || null, awayMessage: f.awayMessage.value.trim() || null,
+      preChatForm: f.preChatForm.checked, businessHours: null
+    };
+    if (f.timeZone.value.trim()) {
+      req.businessHours = { timeZone: f.timeZone.value.trim(), days: checkedValues($('inbox-days')).map(function (d) {
+        return { day: d, open: f.open.value, close: f.close.value };
+      }) };
+    }
+    api('PUT', '/api/v1/inboxes/' + encodeURIComponent(id), req).then(function (r) {
+      if (r.ok) { toast('Inbox ' + id + ' saved.'); loadInboxes(); } else { toast(problemText(r), true); }
+    });
+  });
+
+  // ------------------------------------------------------------------ admin: canned replies
+  function renderAdminCanned() {
+    var body = $('canned-body');
+    clear(body);
+    canned.forEach(function (c) {
+      var text = h('textarea', { rows: '2', 'aria-label': 'Text of /' + c.shortcut });
+      text.value = c.text;
+      body.appendChild(h('tr', null, [
+        h('td', { text: '/' + c.shortcut }), h('td', null, [text]),
+        h('td', null, [
+          h('button', { type: 'button', text: 'Save', onclick: function () {
+            api('PUT', '/api/v1/canned-replies/' + encodeURIComponent(c.id), { shortcut: c.shortcut, text: text.value }).then(function (r) {
+              if (r.ok) { toast('Saved.'); loadDirectory(); } else { toast(problemText(r), true); }
+            });
+          } }),
+          h('button', { type: 'button', class: 'danger', text: 'Delete', onclick: function () {
+            api('DELETE', '/api/v1/canned-replies/' + encodeURIComponent(c.id)).then(function (r) { if (r.ok) { loadDirectory(); } else { toast(problemText(r), true); } });
+          } })
+        ])
+      ]));
+    });
+  }
+  $('canned-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var f = e.target;
+    var shortcut = f.shortcut.value.trim().replace(/^\//, '');
+    api('POST', '/api/v1/canned-replies', { shortcut: shortcut, text: f.text.value }).then(function (r) {
+      if (r.ok) { toast('Canned reply /' + shortcut + ' added.'); f.reset(); loadDirectory(); } else { toast(problemText(r), true); }
+    });
+  });
+
+  // ------------------------------------------------------------------ boot
+  if (session) { start(); } else { $('login').hidden = false; $('login-username').focus(); }
+})();

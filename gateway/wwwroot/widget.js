@@ -1,0 +1,746 @@
+/*! Kefu visitor chat widget. Embed with:
+ *  <script src="https://your-kefu-host/widget.js" data-inbox-key="pk_..." async></script>
+ * Optional attributes: data-lang="en|zh-CN" (default: the browser's language), data-open="true" (start opened),
+ * data-tenant / data-inbox (instead of a key, for a gateway without inbox keys).
+ * Plain JavaScript, no dependencies; everything lives in a Shadow DOM so the host page's styles do not leak in or out.
+ * Every piece of user data reaches the page through textContent, never as HTML. */
+(function () {
+  'use strict';
+
+  var script = document.currentScript ||
+    document.querySelector('script[src*="widget.js"][data-inbox-key], script[src*="widget.js"][data-tenant]');
+  if (!script || window.KefuWidget) { return; }
+
+  var ORIGIN = new URL(script.src, location.href).origin;
+  var WS_URL = ORIGIN.replace(/^http/, 'ws') + '/ws';
+  var data = script.dataset;
+  var cfg = {
+    key: data.inboxKey || null,
+    tenant: data.tenant || null,
+    inbox: data.inbox || null,
+    open: data.open === 'true'
+  };
+
+  // ---------------------------------------------------------------- strings (en, zh-CN)
+  var STRINGS = {
+    en: {
+      title: 'Chat with us', subtitle: 'We usually reply in a few minutes', placeholder: 'Type a message…',
+      send: 'Send', sending: 'Sending…', sent: 'Sent', read: 'Read', failed: 'Not sent',
+      typing: '{name} is typing…', agent: 'Agent', you: 'You',
+      queue: 'You are number {n} in the queue. An agent will be with you shortly.',
+      prechatTitle: 'Before we start', prechatIntro: 'Tell us who you are, so we can follow up.',
+      name: 'Name', email: 'Email', start: 'Start chat',
+      away: 'We are away right now. Leave a message and we will get back to you.',
+      message: 'Message', leave: 'Send message', left: 'Thank you! We have your message and will reply by email.',
+      csat: 'How did we do?', comment: 'Anything to add? (optional)', submit: 'Submit',
+      csatThanks: 'Thank you for your feedback!', resolved: 'This conversation was resolved.',
+      reconnecting: 'Connection lost. Reconnecting…', open: 'Open chat', close: 'Close chat',
+      star: '{n} of 5', error: 'Something went wrong. Please try again.', invalidEmail: 'Please enter a valid email address.'
+    },
+    'zh-CN': {
+      title: '在线客服', subtitle: '我们通常几分钟内回复', placeholder: '输入消息…',
+      send: '发送', sending: '发送中…', sent: '已发送', read: '已读', failed: '发送失败',
+      typing: '{name}正在输入…', agent: '客服', you: '我',
+      queue: '您当前排在第 {n} 位，客服马上就来。',
+      prechatTitle: '开始之前', prechatIntro: '留下您的称呼和邮箱，方便我们跟进。',
+      name: '姓名', email: '邮箱', start: '开始咨询',
+      away: '我们暂时不在线。请留言，我们会尽快回复您。',
+      message: '留言内容', leave: '提交留言', left: '谢谢！我们已收到您的留言，会通过邮件回复您。',
+      csat: '请为本次服务评分', comment: '还有什么想说的？（可选）', submit: '提交',
+      csatThanks: '感谢您的评价！', resolved: '本次会话已结束。',
+      reconnecting: '连接已断开，正在重新连接…', open: '打开聊天', close: '关闭聊天',
+      star: '{n} 星（共 5 星）', error: '出错了，请重试。', invalidEmail: '请输入有效的邮箱地址。'
+    }
+  };
+  var lang = data.lang || navigator.language || 'en';
+  lang = /^zh/i.test(lang) ? 'zh-CN' : 'en';
+  function t(key, args) {
+    var s = STRINGS[lang][key] || STRINGS.en[key] || key;
+    if (args) { Object.keys(args).forEach(function (k) { s = s.split('{' + k + '}').join(String(args[k])); }); }
+    return s;
+  }
+
+  // ---------------------------------------------------------------- persistence
+  var STORE_KEY = 'kefu.widget.' + ORIGIN + '.' + (cfg.key || (cfg.tenant || 'default') + '/' + (cfg.inbox || 'default'));
+  var saved = {};
+  try { saved = JSON.parse(localStorage.getItem(STORE_KEY) || '{}') || {}; } catch (e) { saved = {}; }
+  function persist() {
+    try { localStorage.setItem(STORE_KEY, JSON.stringify(saved)); } catch (e) { /* private mode: session only */ }
+  }
+  function tokenExpired(token) {
+    try {
+      var payload = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+      return !payload.exp || payload.exp * 1000 < Date.now() + 60000;
+    } catch (e) { return true; }
+  }
+  if (saved.token && tokenExpired(saved.token)) { saved = { name: saved.name, email: saved.email }; persist(); }
+
+  // ---------------------------------------------------------------- DOM helpers (text only, never HTML)
+  function h(tag, props, children) {
+    var el = document.createElement(tag);
+    if (props) {
+      Object.keys(props).forEach(function (k) {
+        var v = props[k];
+        if (v === null || v === undefined || v === false) { return; }
+        if (k === 'text') { el.textContent = v; }
+        else if (k === 'class') { el.className = v; }
+        else if (k.slice(0, 2) === 'on') { el.addEventListener(k.slice(2), v); }
+        else { el.setAttribute(k, v === true ? '' : v); }
+      });
+    }
+    (children || []).forEach(function (c) { if (c) { el.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); } });
+    return el;
+  }
+  function svg(path) {
+    var ns = 'http://www.w3.org/2000/svg';
+    var s = document.createElementNS(ns, 'svg');
+    s.setAttribute('viewBox', '0 0 24 24');
+    s.setAttribute('aria-hidden', 'true');
+    var p = document.createElementNS(ns, 'path');
+    p.setAttribute('d', path);
+    s.appendChild(p);
+    return s;
+  }
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
+    return 'c' + Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
+  }
+  function timeOf(ts) {
+    var d = ts ? new Date(ts) : new Date();
+    return d.toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' });
+  }
+
+  var CSS = [
+    // !important on :host beats the host page's own !important rules on our element; nothing else reaches inside.
+    ':host{all:initial!important;display:block!important;position:fixed!important;right:20px!important;bottom:20px!important;' +
+      'left:auto!important;top:auto!important;z-index:2147483000!important;visibility:visible!important;opacity:1!important;' +
+      'font:14px/1.45 system-ui,-apple-system,"Segoe UI","PingFang SC","Microsoft YaHei",sans-serif!important;color:#1f2933!important}',
+    '*{box-sizing:border-box}',
+    '.bubble{width:56px;height:56px;border-radius:50%;border:0;background:#2563eb;color:#fff;cursor:pointer;box-shadow:0 6px 20px rgba(37,99,235,.35);display:flex;align-items:center;justify-content:center;margin-left:auto;position:relative}',
+    '.bubble svg{width:28px;height:28px;fill:currentColor}',
+    '.bubble .count{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;border-radius:10px;background:#e11d48;color:#fff;font-size:12px;line-height:20px;padding:0 5px;text-align:center}',
+    '.panel{width:360px;max-width:calc(100vw - 40px);height:540px;max-height:calc(100vh - 110px);background:#fff;border-radius:14px;box-shadow:0 12px 40px rgba(15,23,42,.25);display:flex;flex-direction:column;overflow:hidden;margin-bottom:14px}',
+    '.panel[hidden],[hidden]{display:none!important}',
+    'header{background:#2563eb;color:#fff;padding:14px 16px;display:flex;align-items:center;gap:10px}',
+    'header .titles{flex:1;min-width:0}',
+    'header h2{margin:0;font-size:16px;font-weight:600}',
+    'header p{margin:2px 0 0;font-size:12px;opacity:.85}',
+    'header button{background:transparent;border:0;color:#fff;font-size:22px;cursor:pointer;line-height:1;padding:2px 6px}',
+    '.banner{font-size:12px;padding:6px 12px;background:#fff7ed;color:#9a3412;border-bottom:1px solid #fed7aa}',
+    '.banner.queue{background:#eff6ff;color:#1e40af;border-color:#bfdbfe}',
+    '.chatview{display:flex;flex-direction:column;flex:1;min-height:0}',
+    '.log{flex:1;overflow-y:auto;padding:14px 12px;background:#f8fafc;display:flex;flex-direction:column;gap:8px}',
+    '.greeting{align-self:center;text-align:center;color:#52606d;font-size:13px;max-width:90%;white-space:pre-wrap}',
+    '.msg{max-width:80%;display:flex;flex-direction:column}',
+    '.msg .text{padding:8px 12px;border-radius:14px;white-space:pre-wrap;word-wrap:break-word;overflow-wrap:anywhere}',
+    '.msg .meta{font-size:11px;color:#7b8794;margin-top:2px}',
+    '.msg.mine{align-self:flex-end;align-items:flex-end}',
+    '.msg.mine .text{background:#2563eb;color:#fff;border-bottom-right-radius:4px}',
+    '.msg.theirs{align-self:flex-start}',
+    '.msg.theirs .text{background:#fff;border:1px solid #e4e7eb;border-bottom-left-radius:4px}',
+    '.msg.system{align-self:center;max-width:90%}',
+    '.msg.system .text{background:transparent;color:#52606d;font-size:12px;text-align:center}',
+    '.msg[data-state="sending"] .text{opacity:.6}',
+    '.msg[data-state="failed"] .meta{color:#e11d48}',
+    '.typing{font-size:12px;color:#52606d;padding:0 14px 4px;font-style:italic;background:#f8fafc}',
+    'form.composer{display:flex;gap:8px;padding:10px;border-top:1px solid #e4e7eb;background:#fff}',
+    'textarea,input{font:inherit;color:inherit;border:1px solid #cbd2d9;border-radius:8px;padding:8px 10px;width:100%;background:#fff}',
+    'textarea:focus,input:focus{outline:2px solid #93c5fd;border-color:#2563eb}',
+    'form.composer textarea{resize:none;height:40px;max-height:120px}',
+    'button.primary{background:#2563eb;color:#fff;border:0;border-radius:8px;padding:8px 14px;font:inherit;font-weight:600;cursor:pointer}',
+    'button.primary:disabled{opacity:.5;cursor:default}',
+    '.pane{flex:1;overflow-y:auto;padding:18px 16px;display:flex;flex-direction:column;gap:10px}',
+    '.pane h3{margin:0;font-size:15px}',
+    '.pane p{margin:0;color:#52606d}',
+    '.pane label{display:flex;flex-direction:column;gap:4px;font-size:12px;color:#52606d}',
+    '.pane textarea{min-height:90px;resize:vertical}',
+    '.error{color:#e11d48;font-size:12px}',
+    '.csat{border-top:1px solid #e4e7eb;padding:12px;background:#fff;display:flex;flex-direction:column;gap:8px}',
+    '.csat .stars{display:flex;gap:4px}',
+    '.csat .stars button{border:0;background:transparent;font-size:26px;line-height:1;color:#cbd2d9;cursor:pointer;padding:0 2px}',
+    '.csat .stars button.on{color:#f59e0b}',
+    '.csat textarea{height:54px;resize:none}'
+  ].join('\n');
+
+  // ---------------------------------------------------------------- UI
+  var host = h('kefu-widget', { id: 'kefu-widget', lang: lang }); // its own tag: the page's div/section rules miss it
+  var root = host.attachShadow({ mode: 'open' });
+  if (root.adoptedStyleSheets !== undefined && window.CSSStyleSheet && 'replaceSync' in CSSStyleSheet.prototype) {
+    var sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+    root.adoptedStyleSheets = [sheet];
+  } else {
+    root.appendChild(h('style', { text: CSS }));
+  }
+
+  var ui = {};
+  ui.count = h('span', { class: 'count', hidden: true });
+  ui.bubble = h('button', { class: 'bubble', type: 'button', 'aria-label': t('open'), title: t('open'), onclick: toggle },
+    [svg('M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z'), ui.count]);
+  ui.title = h('h2', { text: t('title') });
+  ui.subtitle = h('p', { text: t('subtitle') });
+  ui.banner = h('div', { class: 'banner', role: 'status', hidden: true });
+  ui.queue = h('div', { class: 'banner queue', role: 'status', hidden: true });
+  ui.log = h('div', { class: 'log', role: 'log', 'aria-live': 'polite' });
+  ui.greeting = h('div', { class: 'greeting', hidden: true });
+  ui.log.appendChild(ui.greeting);
+  ui.typing = h('div', { class: 'typing', hidden: true });
+  ui.input = h('textarea', { placeholder: t('placeholder'), 'aria-label': t('placeholder'), rows: '1', maxlength: '8192' });
+  ui.sendButton = h('button', { class: 'primary', type: 'submit', text: t('send') });
+  ui.composer = h('form', { class: 'composer', onsubmit: onComposerSubmit }, [ui.input, ui.sendButton]);
+  ui.csat = h('div', { class: 'csat', hidden: true });
+  ui.chat = h('div', { class: 'chatview' },
+    [ui.queue, ui.log, ui.typing, ui.csat, ui.composer]);
+  ui.prechat = h('form', { class: 'pane prechat', hidden: true, onsubmit: onPrechatSubmit });
+  ui.offline = h('form', { class: 'pane offline', hidden: true, onsubmit: onOfflineSubmit });
+  ui.panel = h('section', { class: 'panel', hidden: true, role: 'dialog', 'aria-label': t('title') }, [
+    h('header', null, [h('div', { class: 'titles' }, [ui.title, ui.subtitle]),
+      h('button', { type: 'button', 'aria-label': t('close'), title: t('close'), text: '×', onclick: toggle })]),
+    ui.banner, ui.chat, ui.prechat, ui.offline
+  ]);
+  root.appendChild(ui.panel);
+  root.appendChild(ui.bubble);
+
+  ui.input.addEventListener('input', onInput);
+  ui.input.addEventListener('keydown', function (e) {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); onComposerSubmit(e); }
+  });
+
+  function mount() { (document.body || document.documentElement).appendChild(host); }
+  if (document.body) { mount(); } else { document.addEventListener('DOMContentLoaded', mount); }
+
+  // ---------------------------------------------------------------- state
+  var info = null;               // GET /api/v1/widget/{key}
+  var conversationId = saved.conversationId || null;
+  var status = null;             // conversation status
+  var bySeq = {};                // seq -> {el, msg}
+  var contiguous = 0;            // every seq 1..contiguous is shown
+  var pending = [];              // unacked sends: {clientMsgId, text, el, failed}
+  var agentRead = 0;             // highest seq an agent has read
+  var readSent = 0;              // highest seq we reported read
+  var highestTheirs = 0;         // highest seq of a message from the other side
+  var ws = null, wsOpen = false, attempts = 0, reconnectTimer = null, pingTimer = null, lastFrameAt = 0;
+  var syncing = false, syncAgain = false;
+  var typingOn = false, typingIdle = null, typingHide = null;
+  var view = 'chat';
+  var visitorPromise = null;
+
+  function setView(name) {
+    view = name;
+    ui.chat.hidden = name !== 'chat';
+    ui.prechat.hidden = name !== 'prechat';
+    ui.offline.hidden = name !== 'offline' && name !== 'left';
+  }
+
+  function isOpen() { return !ui.panel.hidden; }
+
+  function toggle() {
+    ui.panel.hidden = !ui.panel.hidden;
+    ui.bubble.setAttribute('aria-label', isOpen() ? t('close') : t('open'));
+    if (isOpen()) {
+      chooseView();
+      if (view === 'chat') { ui.input.focus(); }
+      scrollDown();
+      markRead();
+      // Availability changes (agents come and go, business hours): ask again before a first message.
+      if (cfg.key && !conversationId && view !== 'left') { loadInfo().then(function () { if (isOpen()) { chooseView(); } }); }
+    }
+  }
+
+  function loadInfo() {
+    if (!cfg.key) { return Promise.resolve(); }
+    return api('GET', '/api/v1/widget/' + encodeURIComponent(cfg.key)).then(function (r) {
+      if (!r.ok || !r.body) { return; }
+      info = r.body;
+      if (info.name) { ui.title.textContent = info.name; }
+      ui.greeting.textContent = info.greeting || '';
+      ui.greeting.hidden = !info.greeting;
+      ui.subtitle.textContent = info.available === false ? (info.awayMessage || t('away')) : t('subtitle');
+      if (ui.awayText) { ui.awayText.textContent = info.awayMessage || t('away'); }
+    });
+  }
+
+  function chooseView() {
+    if (view === 'left') { return; }
+    var known = !!saved.token;
+    var typed = ui.offText && ui.offText.value.trim();
+    if (info && info.available === false && !conversationId && cfg.key && !pending.length) { buildOffline(); setView('offline'); }
+    else if (view === 'offline' && typed) { return; } // never throw away a message being written
+    else if (info && info.preChatForm && !known) { buildPrechat(); setView('prechat'); }
+    else { setView('chat'); }
+  }
+
+  function field(label, input) { return h('label', null, [label, input]); }
+
+  function buildPrechat() {
+    if (ui.prechat.firstChild) { return; }
+    ui.prechatName = h('input', { name: 'name', autocomplete: 'name', required: true, maxlength: '128' });
+    ui.prechatEmail = h('input', { name: 'email', type: 'email', autocomplete: 'email', maxlength: '254' });
+    ui.prechatError = h('div', { class: 'error', role: 'alert', hidden: true });
+    [h('h3', { text: t('prechatTitle') }), h('p', { text: t('prechatIntro') }),
+      field(t('name'), ui.prechatName), field(t('email'), ui.prechatEmail), ui.prechatError,
+      h('button', { class: 'primary', type: 'submit', text: t('start') })].forEach(function (c) { ui.prechat.appendChild(c); });
+  }
+
+  function buildOffline() {
+    if (ui.offline.firstChild) { return; }
+    ui.awayText = h('p', { text: (info && info.awayMessage) || t('away') });
+    ui.offName = h('input', { name: 'name', autocomplete: 'name', required: true, maxlength: '128' });
+    ui.offEmail = h('input', { name: 'email', type: 'email', autocomplete: 'email', required: true, maxlength: '254' });
+    ui.offText = h('textarea', { name: 'text', required: true, maxlength: '8192' });
+    ui.offError = h('div', { class: 'error', role: 'alert', hidden: true });
+    ui.offButton = h('button', { class: 'primary', type: 'submit', text: t('leave') });
+    [ui.awayText, field(t('name'), ui.offName), field(t('email'), ui.offEmail), field(t('message'), ui.offText),
+      ui.offError, ui.offButton].forEach(function (c) { ui.offline.appendChild(c); });
+  }
+
+  function scrollDown() { ui.log.scrollTop = ui.log.scrollHeight; }
+
+  function setBanner(text) { ui.banner.textContent = text || ''; ui.banner.hidden = !text; }
+
+  function setQueue(position) {
+    if (position && position > 0 && status !== 'open' && status !== 'resolved') {
+      ui.queue.textContent = t('queue', { n: position });
+      ui.queue.hidden = false;
+    } else {
+      ui.queue.hidden = true;
+    }
+  }
+
+  function updateCount() {
+    var unread = 0;
+    if (!isOpen()) {
+      Object.keys(bySeq).forEach(function (s) {
+        var m = bySeq[s].msg;
+        if (+s > readSent && m.sender && m.sender.role !== 'visitor') { unread++; }
+      });
+    }
+    ui.count.textContent = String(unread);
+    ui.count.hidden = unread === 0;
+  }
+
+  // ---------------------------------------------------------------- messages
+  function messageElement(msg, mine) {
+    var role = msg.sender ? msg.sender.role : 'visitor';
+    var cls = 'msg ' + (role === 'system' ? 'system' : mine ? 'mine' : 'theirs');
+    var el = h('div', { class: cls, 'data-role': role });
+    el.appendChild(h('div', { class: 'text', text: msg.text }));
+    var who = mine ? '' : role === 'system' ? '' : ((msg.sender && msg.sender.name) || t('agent')) + ' · ';
+    el.appendChild(h('div', { class: 'meta', text: who + timeOf(msg.ts) }));
+    return el;
+  }
+
+  function setState(entry, state) {
+    entry.el.setAttribute('data-state', state);
+    if (entry.mine) {
+      var meta = entry.el.querySelector('.meta');
+      meta.textContent = timeOf(entry.msg.ts) + ' · ' + t(state);
+    }
+  }
+
+  function placeBySeq(el, seq) {
+    var next = null;
+    var best = Infinity;
+    Object.keys(bySeq).forEach(function (s) {
+      s = +s;
+      if (s > seq && s < best) { best = s; next = bySeq[s].el; }
+    });
+    if (!next && pending.length) { next = pending[0].el; }
+    if (next && next !== el) { ui.log.insertBefore(el, next); } else if (!next) { ui.log.appendChild(el); }
+  }
+
+  function advance(seq) {
+    while (bySeq[contiguous + 1]) { contiguous++; }
+    if (seq > contiguous && !syncing) { requestSync(); } // a gap: something was missed, fetch it
+  }
+
+  function showMessage(msg) {
+    if (!msg || typeof msg.seq !== 'number' || bySeq[msg.seq]) { return; } // each seq once
+    var mine = msg.sender && msg.sender.role === 'visitor';
+    var entry = null;
+    if (mine && msg.clientMsgId) {
+      for (var i = 0; i < pending.length; i++) {
+        if (pending[i].clientMsgId === msg.clientMsgId) { entry = pending.splice(i, 1)[0]; break; }
+      }
+    }
+    if (entry) {
+      entry.msg = msg;
+    } else {
+      entry = { msg: msg, mine: mine, el: messageElement(msg, mine) };
+    }
+    entry.el.setAttribute('data-seq', String(msg.seq));
+    bySeq[msg.seq] = entry;
+    placeBySeq(entry.el, msg.seq);
+    if (mine) { setState(entry, msg.seq <= agentRead ? 'read' : 'sent'); }
+    else if (msg.seq > highestTheirs) { highestTheirs = msg.seq; }
+    if (!mine && msg.sender && msg.sender.role !== 'system') { hideTyping(); }
+    advance(msg.seq);
+    scrollDown();
+    markRead();
+    updateCount();
+  }
+
+  function addPending(text) {
+    var entry = { clientMsgId: uuid(), text: text, mine: true, msg: { text: text, ts: new Date().toISOString() } };
+    entry.el = messageElement({ text: text, sender: { role: 'visitor' }, ts: entry.msg.ts }, true);
+    entry.el.setAttribute('data-client-msg-id', entry.clientMsgId);
+    pending.push(entry);
+    ui.log.appendChild(entry.el);
+    setState(entry, 'sending');
+    scrollDown();
+    return entry;
+  }
+
+  function onAck(f) {
+    if (f.conversationId && f.conversationId !== conversationId) { setConversation(f.conversationId); }
+    for (var i = 0; i < pending.length; i++) {
+      if (pending[i].clientMsgId === f.clientMsgId) {
+        var entry = pending[i];
+        if (bySeq[f.seq]) { pending.splice(i, 1); entry.el.remove(); return; }
+        showMessage({ conversationId: f.conversationId, messageId: f.messageId, seq: f.seq, ts: f.ts, text: entry.text,
+          clientMsgId: f.clientMsgId, sender: { role: 'visitor', id: saved.visitorId, name: saved.name } });
+        return;
+      }
+    }
+  }
+
+  function onRead(f) {
+    if (!f.reader || f.reader.role === 'visitor') { return; }
+    if (f.seq > agentRead) {
+      agentRead = f.seq;
+      Object.keys(bySeq).forEach(function (s) {
+        var e = bySeq[s];
+        if (e.mine && +s <= agentRead) { setState(e, 'read'); }
+      });
+    }
+  }
+
+  function markRead() {
+    if (!isOpen() || document.visibilityState === 'hidden' || !wsOpen || !conversationId) { return; }
+    if (highestTheirs > readSent && contiguous > readSent) {
+      readSent = contiguous;
+      frame({ type: 'read', seq: contiguous });
+    }
+    updateCount();
+  }
+
+  function showTyping(f) {
+    if (!f.sender || f.sender.role === 'visitor') { return; }
+    clearTimeout(typingHide);
+    if (f.state === 'on') {
+      ui.typing.textContent = t('typing', { name: f.sender.name || t('agent') });
+      ui.typing.hidden = false;
+      typingHide = setTimeout(hideTyping, 8000); // the server does not expire "on"
+    } else { hideTyping(); }
+  }
+  function hideTyping() { ui.typing.hidden = true; clearTimeout(typingHide); }
+
+  function onInput() {
+    if (!wsOpen || !conversationId) { return; }
+    if (ui.input.value.trim() && !typingOn) { typingOn = true; frame({ type: 'typing', state: 'on' }); }
+    clearTimeout(typingIdle);
+    typingIdle = setTimeout(stopTyping, 2500);
+  }
+  function stopTyping() {
+    clearTimeout(typingIdle);
+    if (typingOn) { typingOn = false; if (wsOpen && conversationId) { frame({ type: 'typing', state: 'off' }); } }
+  }
+
+  // ---------------------------------------------------------------- conversation state, CSAT
+  function setConversation(id) {
+    conversationId = id;
+    saved.conversationId = id;
+    persist();
+  }
+
+  function onConversation(c) {
+    if (!c || !c.conversationId) { return; }
+    if (c.conversationId !== conversationId) { setConversation(c.conversationId); }
+    var before = status;
+    status = c.status;
+    setQueue(c.status === 'queued' ? c.queuePosition : 0);
+    if (status === 'resolved' && before !== 'resolved' && !c.csat) { showCsat(); }
+    if (status !== 'resolved') { ui.csat.hidden = true; }
+  }
+
+  function showCsat() {
+    ui.csat.textContent = '';
+    var rating = 0;
+    var stars = h('div', { class: 'stars', role: 'radiogroup', 'aria-label': t('csat') });
+    var buttons = [];
+    for (var n = 1; n <= 5; n++) {
+      (function (value) {
+        var b = h('button', { type: 'button', role: 'radio', 'aria-checked': 'false', 'aria-label': t('star', { n: value }),
+          'data-rating': String(value), text: '★', onclick: function () {
+            rating = value;
+            buttons.forEach(function (x, i) {
+              x.className = i < value ? 'on' : '';
+              x.setAttribute('aria-checked', i + 1 === value ? 'true' : 'false');
+            });
+            submit.disabled = false;
+          } });
+        buttons.push(b);
+        stars.appendChild(b);
+      })(n);
+    }
+    var comment = h('textarea', { placeholder: t('comment'), 'aria-label': t('comment'), maxlength: '1000' });
+    var error = h('div', { class: 'error', role: 'alert', hidden: true });
+    var submit = h('button', { class: 'primary', type: 'button', text: t('submit'), disabled: true, onclick: function () {
+      submit.disabled = true;
+      api('POST', '/api/v1/conversations/' + encodeURIComponent(conversationId) + '/csat',
+        { rating: rating, comment: comment.value.trim() || undefined }, saved.token).then(function (r) {
+        if (r.ok || r.status === 409) {
+          ui.csat.textContent = '';
+          ui.csat.appendChild(h('p', { class: 'thanks', text: t('csatThanks') }));
+          setTimeout(function () { ui.csat.hidden = true; }, 4000);
+        } else { error.textContent = t('error'); error.hidden = false; submit.disabled = false; }
+      });
+    } });
+    [h('p', { text: t('resolved') + ' ' + t('csat') }), stars, comment, error, submit].forEach(function (c) { ui.csat.appendChild(c); });
+    ui.csat.hidden = false;
+    scrollDown();
+  }
+
+  // ---------------------------------------------------------------- HTTP
+  function api(method, path, body, token) {
+    var headers = { 'Accept': 'application/json' };
+    if (body !== undefined) { headers['Content-Type'] = 'application/json'; }
+    if (token) { headers.Authorization = 'Bearer ' + token; }
+    return fetch(ORIGIN + path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body), mode: 'cors' })
+      .then(function (r) {
+        return r.text().then(function (text) {
+          var json = null;
+          try { json = text ? JSON.parse(text) : null; } catch (e) { json = null; }
+          return { ok: r.ok, status: r.status, body: json };
+        });
+      }, function () { return { ok: false, status: 0, body: null }; });
+  }
+
+  function ensureVisitor() {
+    if (saved.token && !tokenExpired(saved.token)) { return Promise.resolve(saved.token); }
+    if (visitorPromise) { return visitorPromise; }
+    var body = { name: saved.name || undefined, email: saved.email || undefined };
+    if (cfg.key) { body.inboxKey = cfg.key; } // names the tenant and inbox; the server refuses both at once
+    else { if (cfg.tenant) { body.tenant = cfg.tenant; } if (cfg.inbox) { body.inbox = cfg.inbox; } }
+    visitorPromise = api('POST', '/api/v1/visitors', body).then(function (r) {
+      visitorPromise = null;
+      if (!r.ok || !r.body || !r.body.token) {
+        var e = new Error('visitor ' + r.status);
+        e.status = r.status;
+        throw e;
+      }
+      saved.visitorId = r.body.visitorId;
+      saved.token = r.body.token;
+      delete saved.conversationId;
+      conversationId = null;
+      persist();
+      return saved.token;
+    }, function (e) { visitorPromise = null; throw e; });
+    return visitorPromise;
+  }
+
+  // ---------------------------------------------------------------- WebSocket with resume
+  function frame(obj) {
+    if (!ws || !wsOpen) { return false; }
+    try { ws.send(JSON.stringify(obj)); return true; } catch (e) { return false; }
+  }
+
+  function connect() {
+    if (ws || !saved.token) { return; }
+    clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    var opened = false;
+    var socket;
+    try {
+      socket = new WebSocket(WS_URL + '?access_token=' + encodeURIComponent(saved.token), 'kefu.v1.json');
+    } catch (e) { scheduleReconnect(); return; }
+    ws = socket;
+    socket.onopen = function () {
+      if (ws !== socket) { return; }
+      opened = true;
+      wsOpen = true;
+      attempts = 0;
+      lastFrameAt = Date.now();
+      setBanner('');
+      resume();
+      clearInterval(pingTimer);
+      pingTimer = setInterval(heartbeat, 15000);
+    };
+    socket.onmessage = function (ev) {
+      if (ws !== socket) { return; }
+      lastFrameAt = Date.now();
+      var f;
+      try { f = JSON.parse(ev.data); } catch (e) { return; }
+      onFrame(f);
+    };
+    socket.onclose = function () {
+      if (ws !== socket) { return; }
+      dropSocket();
+      if (!opened) { checkToken(); }
+      scheduleReconnect();
+    };
+    socket.onerror = function () { /* onclose follows */ };
+  }
+
+  function dropSocket() {
+    var old = ws;
+    ws = null;
+    wsOpen = false;
+    syncing = false;
+    clearInterval(pingTimer);
+    if (old) {
+      old.onopen = old.onmessage = old.onclose = old.onerror = null;
+      try { old.close(); } catch (e) { /* already closed */ }
+    }
+    if (typingOn) { typingOn = false; }
+    setBanner(t('reconnecting'));
+  }
+
+  function heartbeat() {
+    if (!wsOpen) { return; }
+    if (Date.now() - lastFrameAt > 40000) { dropSocket(); scheduleReconnect(0); return; } // a silent, dead connection
+    frame({ type: 'ping' });
+  }
+
+  function scheduleReconnect(delay) {
+    if (reconnectTimer || !saved.token) { return; }
+    if (delay === undefined) {
+      delay = Math.min(15000, 500 * Math.pow(2, attempts)) * (0.75 + Math.random() * 0.5);
+      attempts++;
+    }
+    reconnectTimer = setTimeout(function () { reconnectTimer = null; connect(); }, delay);
+  }
+
+  // A socket refused before opening may mean the token is no longer valid (e.g. the server's signing key changed):
+  // then start over as a new visitor; unsent messages stay queued and go out in the new conversation.
+  function checkToken() {
+    api('GET', '/api/v1/conversations/' + (conversationId || '00000000000000000000000000'), undefined, saved.token).then(function (r) {
+      if (r.status === 401) {
+        saved = { name: saved.name, email: saved.email };
+        persist();
+        conversationId = null;
+        ensureVisitor().then(function () { connect(); }, function () { scheduleReconnect(); });
+      }
+    });
+  }
+
+  function resume() {
+    if (conversationId) {
+      requestSync();
+      api('GET', '/api/v1/conversations/' + encodeURIComponent(conversationId), undefined, saved.token).then(function (r) {
+        if (r.ok && r.body) { onConversation(r.body); }
+      });
+    }
+    // Unacked sends go again with their original clientMsgId: the server answers a stored one with its first ack.
+    pending.forEach(function (p) { if (!p.failed) { transmit(p); } });
+  }
+
+  function requestSync() {
+    if (!wsOpen || !conversationId) { return; }
+    if (syncing) { syncAgain = true; return; }
+    syncing = true;
+    frame({ type: 'sync', afterSeq: contiguous });
+  }
+
+  function transmit(entry) {
+    frame({ type: 'send', clientMsgId: entry.clientMsgId, text: entry.text });
+  }
+
+  function onFrame(f) {
+    switch (f.type) {
+      case 'message': showMessage(f); break;
+      case 'ack': onAck(f); break;
+      case 'synced':
+        syncing = false;
+        if (syncAgain) { syncAgain = false; requestSync(); }
+        break;
+      case 'conversation': onConversation(f); break;
+      case 'queue': if (!conversationId && f.conversationId) { setConversation(f.conversationId); } status = 'queued'; setQueue(f.position); break;
+      case 'typing': showTyping(f); break;
+      case 'read': onRead(f); break;
+      case 'error': onError(f); break;
+      default: break; // pong and frames this version does not know
+    }
+  }
+
+  function onError(f) {
+    if (f.code === 'not_found' && !f.ref) { syncing = false; return; } // sync before the conversation exists
+    if (!f.ref) { return; }
+    for (var i = 0; i < pending.length; i++) {
+      var p = pending[i];
+      if (p.clientMsgId !== f.ref) { continue; }
+      if (f.code === 'rate_limited' || f.code === 'unavailable') {
+        setTimeout(function () { if (pending.indexOf(p) >= 0) { transmit(p); } }, 1500);
+      } else {
+        p.failed = true;
+        setState(p, 'failed');
+      }
+      return;
+    }
+  }
+
+  // ---------------------------------------------------------------- forms
+  function onComposerSubmit(e) {
+    if (e) { e.preventDefault(); }
+    var text = ui.input.value;
+    if (!text.trim()) { return; }
+    ui.input.value = '';
+    stopTyping();
+    var entry = addPending(text);
+    ensureVisitor().then(function () {
+      if (wsOpen) { transmit(entry); } else { connect(); }
+    }, function () {
+      entry.failed = true;
+      setState(entry, 'failed');
+    });
+  }
+
+  function onPrechatSubmit(e) {
+    e.preventDefault();
+    var name = ui.prechatName.value.trim();
+    var email = ui.prechatEmail.value.trim();
+    if (email && email.indexOf('@') < 1) { ui.prechatError.textContent = t('invalidEmail'); ui.prechatError.hidden = false; return; }
+    saved.name = name;
+    saved.email = email || undefined;
+    persist();
+    ensureVisitor().then(function () { setView('chat'); connect(); ui.input.focus(); }, function () {
+      ui.prechatError.textContent = t('error');
+      ui.prechatError.hidden = false;
+    });
+  }
+
+  function onOfflineSubmit(e) {
+    e.preventDefault();
+    ui.offButton.disabled = true;
+    api('POST', '/api/v1/widget/' + encodeURIComponent(cfg.key) + '/messages',
+      { name: ui.offName.value.trim(), email: ui.offEmail.value.trim(), text: ui.offText.value }).then(function (r) {
+      if (r.ok) {
+        ui.offline.textContent = '';
+        ui.offline.appendChild(h('p', { class: 'left', text: t('left') }));
+        setView('left');
+      } else {
+        ui.offError.textContent = (r.body && r.body.detail) || t('error');
+        ui.offError.hidden = false;
+        ui.offButton.disabled = false;
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- start
+  document.addEventListener('visibilitychange', markRead);
+  window.addEventListener('online', function () {
+    if (!ws && saved.token) { clearTimeout(reconnectTimer); reconnectTimer = null; attempts = 0; connect(); }
+  });
+
+  setView('chat');
+  loadInfo().then(function () {
+    if (saved.token) { connect(); }
+    if (cfg.open && !isOpen()) { toggle(); } else if (isOpen()) { chooseView(); }
+  });
+
+  window.KefuWidget = {
+    open: function () { if (!isOpen()) { toggle(); } },
+    close: function () { if (isOpen()) { toggle(); } },
+    toggle: toggle
+  };
+})();
