@@ -15,6 +15,7 @@ trap cleanup EXIT
 if ! command -v chromium >/dev/null; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
     echo "Installing Chromium for the browser tests..."
+    export DEBIAN_FRONTEND=noninteractive
     (apt-get install -y chromium fonts-wqy-microhei >/dev/null ||
       { apt-get update >/dev/null && apt-get install -y chromium fonts-wqy-microhei >/dev/null; }) ||
       echo "Could not install Chromium; the browser tests will fail." >&2
