@@ -609,17 +609,7 @@ public sealed partial class ConversationGrain
         catch (Exception ex)
         {
             // The visitor's own message is stored and acked regardless; the next visitor message tries again.
-            LogAppendFailed(logger, ex, _id, message.Seq);
-            try
-            {
-                await ReloadFromStoreAsync(CancellationToken.None);
-            }
-            catch (Exception reloadFailure)
-            {
-                LogAppendFailed(logger, reloadFailure, _id, message.Seq);
-                DeactivateOnIdle();
-            }
-
+            await RecoverFromFailedAppendAsync(ex, message.Seq);
             return;
         }
 

@@ -139,19 +139,7 @@ public sealed partial class ConversationGrain(
         }
         catch (Exception ex)
         {
-            // The write may or may not have landed: re-read the truth so seq and the retry window match the store.
-            // If even that fails (the store is down), this activation's view cannot be trusted: let a new one read it.
-            LogAppendFailed(logger, ex, _id, message.Seq);
-            try
-            {
-                await ReloadFromStoreAsync(CancellationToken.None);
-            }
-            catch (Exception reloadFailure)
-            {
-                LogAppendFailed(logger, reloadFailure, _id, message.Seq);
-                DeactivateOnIdle();
-            }
-
+            await RecoverFromFailedAppendAsync(ex, message.Seq);
             throw;
         }
 
@@ -350,6 +338,24 @@ public sealed partial class ConversationGrain(
         }
 
         return ack;
+    }
+
+    /// <summary>
+    /// The write may or may not have landed: re-read the truth so seq and the retry window match the store. If even
+    /// that fails (the store is down), this activation's view cannot be trusted: let a new one read it.
+    /// </summary>
+    private async Task RecoverFromFailedAppendAsync(Exception failure, long seq)
+    {
+        LogAppendFailed(logger, failure, _id, seq);
+        try
+        {
+            await ReloadFromStoreAsync(CancellationToken.None);
+        }
+        catch (Exception reloadFailure)
+        {
+            LogAppendFailed(logger, reloadFailure, _id, seq);
+            DeactivateOnIdle();
+        }
     }
 
     private async Task ReloadFromStoreAsync(CancellationToken cancellationToken)
