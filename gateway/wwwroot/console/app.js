@@ -576,6 +576,10 @@
     var m = ATTACHMENT.exec(text || '');
     return m ? { id: m[1], contentType: m[2], name: m[3] } : null;
   }
+  function previewText(text) {
+    var a = parseAttachment(text);
+    return a ? '\uD83D\uDCCE ' + a.name : text;
+  }
   function attachmentElement(a) {
     var url = '/api/v1/attachments/' + a.id + '?access_token=' + encodeURIComponent(session ? session.token : '');
     if (/^image\//.test(a.contentType)) {
@@ -626,7 +630,7 @@
     if (msg.seq > state.contiguous && !state.syncing && wsOpen) { requestSync(); }
     placeNotes();
     var c = conversations[state.id];
-    if (c) { c.preview = msg.text; c.lastActivity = Date.parse(msg.ts) || Date.now(); }
+    if (c) { c.preview = previewText(msg.text); c.lastActivity = Date.parse(msg.ts) || Date.now(); }
     return true;
   }
 
@@ -638,7 +642,7 @@
         scrollDown(false);
         if (fromVisitor) {
           $('typing').hidden = true;
-          if (document.hidden) { if (c) { c.unread = (c.unread || 0) + 1; } notify(f.sender.name || 'Visitor', f.text, f.conversationId); }
+          if (document.hidden) { if (c) { c.unread = (c.unread || 0) + 1; } notify(f.sender.name || 'Visitor', previewText(f.text), f.conversationId); }
           else if (!current.syncing) { beep(); }
         }
         sendRead();
@@ -647,14 +651,14 @@
       return;
     }
     if (c) {
-      c.preview = f.text;
+      c.preview = previewText(f.text);
       c.lastActivity = Date.parse(f.ts) || Date.now();
       if (fromVisitor) { c.unread = (c.unread || 0) + 1; }
       if (f.seq > (c.lastSeq || 0)) { c.lastSeq = f.seq; }
     } else {
       loadConversations();
     }
-    if (fromVisitor) { notify((f.sender && f.sender.name) || 'Visitor', f.text, f.conversationId); }
+    if (fromVisitor) { notify((f.sender && f.sender.name) || 'Visitor', previewText(f.text), f.conversationId); }
     renderList();
   }
 
