@@ -1,5 +1,6 @@
 using Kefu.Contracts.Messages;
 using Kefu.Gateway.Api;
+using Kefu.Gateway.Attachments;
 using Kefu.Gateway.Auth;
 using Kefu.Gateway.Ui;
 using Kefu.Gateway.WebSockets;
@@ -34,6 +35,8 @@ public static class GatewayHostingExtensions
         services.Configure<KefuAuthOptions>(configuration.GetSection(KefuAuthOptions.Section));
         services.Configure<KefuWebSocketOptions>(configuration.GetSection(KefuWebSocketOptions.Section));
         services.Configure<PresenceOptions>(configuration.GetSection(PresenceOptions.Section));
+        services.Configure<AttachmentOptions>(configuration.GetSection(AttachmentOptions.Section));
+        services.TryAddSingleton<IAttachmentStore, DiskAttachmentStore>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<AgentPasswords>();
         services.AddSingleton<GatewayIdentity>();
@@ -86,6 +89,7 @@ public static class GatewayHostingExtensions
         app.MapInboxesApi();
         app.MapCannedRepliesApi();
         app.MapWidgetApi();
+        app.MapAttachmentsApi();
         return app;
     }
 
@@ -98,6 +102,18 @@ public static class GatewayHostingExtensions
             o.TokenValidationParameters = tokens.ValidationParameters();
             o.Events = new JwtBearerEvents
             {
+                // An <img src> cannot carry a header: attachment downloads also take ?access_token= (one value).
+                OnMessageReceived = ctx =>
+                {
+                    if (HttpMethods.IsGet(ctx.Request.Method)
+                        && ctx.Request.Path.StartsWithSegments("/api/v1/attachments", StringComparison.OrdinalIgnoreCase)
+                        && ctx.Request.Query["access_token"] is [{ Length: > 0 } token])
+                    {
+                        ctx.Token = token;
+                    }
+
+                    return Task.CompletedTask;
+                },
                 // /ws never reaches this handler: it validates its token itself (?access_token= or this header), see
                 // WebSocketApi.UseWebSocketApi.
                 OnChallenge = async ctx =>

@@ -35,9 +35,9 @@ public static partial class WidgetCors
         await next();
     });
 
-    /// <summary>What the widget calls: its inbox, visitor creation, its own conversation, messages and CSAT.</summary>
+    /// <summary>What the widget calls: its inbox, visitor creation, its own conversation, messages, CSAT and attachments.</summary>
     public static bool IsVisitorPath(PathString path) => path.Value is { } p && VisitorPaths().IsMatch(p);
 
-    [GeneratedRegex(@"^/api/v1/(widget/[^/]+(/messages)?|visitors/?|conversations/[0-9A-Za-z]{26}(/messages|/csat)?)$")]
+    [GeneratedRegex(@"^/api/v1/(widget/[^/]+(/messages)?|visitors/?|conversations/[0-9A-Za-z]{26}(/messages|/csat|/attachments)?|attachments/[0-9A-Za-z]{26})$")]
     private static partial Regex VisitorPaths();
 }

@@ -35,7 +35,9 @@
       csat: 'How did we do?', comment: 'Anything to add? (optional)', submit: 'Submit',
       csatThanks: 'Thank you for your feedback!', resolved: 'This conversation was resolved.',
       reconnecting: 'Connection lost. Reconnecting…', open: 'Open chat', close: 'Close chat',
-      star: '{n} of 5', error: 'Something went wrong. Please try again.', invalidEmail: 'Please enter a valid email address.'
+      star: '{n} of 5', error: 'Something went wrong. Please try again.', invalidEmail: 'Please enter a valid email address.',
+      attach: 'Attach an image or file', uploading: 'Uploading {name}…', tooLarge: 'This file is too large.',
+      badType: 'This type of file is not allowed.', attachFirst: 'Send a message first, then attach files.'
     },
     'zh-CN': {
       title: '在线客服', subtitle: '我们通常几分钟内回复', placeholder: '输入消息…',
@@ -49,7 +51,9 @@
       csat: '请为本次服务评分', comment: '还有什么想说的？（可选）', submit: '提交',
       csatThanks: '感谢您的评价！', resolved: '本次会话已结束。',
       reconnecting: '连接已断开，正在重新连接…', open: '打开聊天', close: '关闭聊天',
-      star: '{n} 星（共 5 星）', error: '出错了，请重试。', invalidEmail: '请输入有效的邮箱地址。'
+      star: '{n} 星（共 5 星）', error: '出错了，请重试。', invalidEmail: '请输入有效的邮箱地址。',
+      attach: '发送图片或文件', uploading: '正在上传 {name}…', tooLarge: '文件太大。',
+      badType: '不支持此类型的文件。', attachFirst: '请先发送一条消息，再发送文件。'
     }
   };
   var lang = data.lang || navigator.language || 'en';
@@ -147,6 +151,13 @@
     'textarea,input{font:inherit;color:inherit;border:1px solid #cbd2d9;border-radius:8px;padding:8px 10px;width:100%;background:#fff}',
     'textarea:focus,input:focus{outline:2px solid #93c5fd;border-color:#2563eb}',
     'form.composer textarea{resize:none;height:40px;max-height:120px}',
+    'button.attach{background:transparent;border:0;color:#52606d;cursor:pointer;padding:0 2px;width:32px;flex:none;display:flex;align-items:center;justify-content:center}',
+    'button.attach svg{width:22px;height:22px;fill:currentColor}',
+    'button.attach:disabled{opacity:.4;cursor:default}',
+    '.msg .text img.thumb{display:block;max-width:100%;max-height:200px;border-radius:8px;background:#fff}',
+    '.msg .text a.file{color:inherit;text-decoration:underline}',
+    '.upload{align-self:flex-end;font-size:12px;color:#52606d}',
+    '.upload.error{color:#e11d48}',
     'button.primary{background:#2563eb;color:#fff;border:0;border-radius:8px;padding:8px 14px;font:inherit;font-weight:600;cursor:pointer}',
     'button.primary:disabled{opacity:.5;cursor:default}',
     '.pane{flex:1;overflow-y:auto;padding:18px 16px;display:flex;flex-direction:column;gap:10px}',
@@ -187,7 +198,12 @@
   ui.typing = h('div', { class: 'typing', hidden: true });
   ui.input = h('textarea', { placeholder: t('placeholder'), 'aria-label': t('placeholder'), rows: '1', maxlength: '8192' });
   ui.sendButton = h('button', { class: 'primary', type: 'submit', text: t('send') });
-  ui.composer = h('form', { class: 'composer', onsubmit: onComposerSubmit }, [ui.input, ui.sendButton]);
+  ui.file = h('input', { type: 'file', hidden: true, accept: 'image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain' });
+  ui.attach = h('button', { class: 'attach', type: 'button', 'aria-label': t('attach'), title: t('attach'),
+    onclick: function () { ui.file.click(); } },
+    [svg('M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z')]);
+  ui.file.addEventListener('change', onFileChosen);
+  ui.composer = h('form', { class: 'composer', onsubmit: onComposerSubmit }, [ui.attach, ui.file, ui.input, ui.sendButton]);
   ui.csat = h('div', { class: 'csat', hidden: true });
   ui.chat = h('div', { class: 'chatview' },
     [ui.queue, ui.log, ui.typing, ui.csat, ui.composer]);
@@ -324,10 +340,32 @@
     var role = msg.sender ? msg.sender.role : 'visitor';
     var cls = 'msg ' + (role === 'system' ? 'system' : mine ? 'mine' : 'theirs');
     var el = h('div', { class: cls, 'data-role': role });
-    el.appendChild(h('div', { class: 'text', text: msg.text }));
+    var attachment = parseAttachment(msg.text);
+    el.appendChild(attachment ? h('div', { class: 'text' }, [attachmentElement(attachment)]) : h('div', { class: 'text', text: msg.text }));
     var who = mine ? '' : role === 'system' ? '' : ((msg.sender && msg.sender.name) || t('agent')) + ' · ';
     el.appendChild(h('div', { class: 'meta', text: who + timeOf(msg.ts) }));
     return el;
+  }
+
+  // ---------------------------------------------------------------- attachments (docs/protocol.md §3.5)
+  // A message whose whole text is "[attachment:{id}:{contentType}] {name}" shows the file: images as a thumbnail,
+  // anything else as a download link. Built from the parsed id only (a ULID), so the text cannot choose the address.
+  var ATTACHMENT = /^\[attachment:([0-9A-HJKMNP-TV-Z]{26}):([a-z0-9.+-]+\/[a-z0-9.+-]+)\] ([^\r\n]+)$/;
+  function parseAttachment(text) {
+    var m = ATTACHMENT.exec(text || '');
+    return m ? { id: m[1], contentType: m[2], name: m[3] } : null;
+  }
+  function attachmentUrl(id) {
+    return ORIGIN + '/api/v1/attachments/' + id + '?access_token=' + encodeURIComponent(saved.token || '');
+  }
+  function attachmentElement(a) {
+    var url = attachmentUrl(a.id);
+    if (/^image\//.test(a.contentType)) {
+      return h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', title: a.name },
+        [h('img', { class: 'thumb', src: url, alt: a.name, 'data-attachment-id': a.id })]);
+    }
+    return h('a', { class: 'file', href: url, target: '_blank', rel: 'noopener noreferrer', download: a.name,
+      'data-attachment-id': a.id, text: '\uD83D\uDCCE ' + a.name });
   }
 
   function setState(entry, state) {
@@ -686,6 +724,45 @@
     if (!text.trim()) { return; }
     ui.input.value = '';
     stopTyping();
+    sendText(text);
+  }
+
+  function onFileChosen() {
+    var file = ui.file.files && ui.file.files[0];
+    ui.file.value = '';
+    if (!file) { return; }
+    var note = h('div', { class: 'upload', role: 'status', text: t('uploading', { name: file.name }) });
+    ui.log.appendChild(note);
+    scrollDown();
+    function fail(text) {
+      note.className = 'upload error';
+      note.textContent = file.name + ': ' + text;
+      setTimeout(function () { note.remove(); }, 8000);
+    }
+    if (!conversationId || !saved.token) { fail(t('attachFirst')); return; }
+    ui.attach.disabled = true;
+    var form = new FormData();
+    form.append('file', file, file.name);
+    fetch(ORIGIN + '/api/v1/conversations/' + encodeURIComponent(conversationId) + '/attachments', {
+      method: 'POST', mode: 'cors', body: form, headers: { 'Accept': 'application/json', 'Authorization': 'Bearer ' + saved.token }
+    }).then(function (r) {
+      return r.text().then(function (body) {
+        var json = null;
+        try { json = body ? JSON.parse(body) : null; } catch (e) { json = null; }
+        return { ok: r.ok, status: r.status, body: json };
+      });
+    }, function () { return { ok: false, status: 0, body: null }; }).then(function (r) {
+      ui.attach.disabled = false;
+      if (r.ok && r.body && r.body.attachmentId) {
+        note.remove();
+        sendText('[attachment:' + r.body.attachmentId + ':' + r.body.contentType + '] ' + r.body.name);
+        return;
+      }
+      fail(r.status === 413 ? t('tooLarge') : r.status === 415 ? t('badType') : t('error'));
+    });
+  }
+
+  function sendText(text) {
     var entry = addPending(text);
     ensureVisitor().then(function () {
       if (wsOpen) { transmit(entry); } else { connect(); }

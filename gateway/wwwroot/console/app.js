@@ -562,10 +562,32 @@
   function messageElement(msg, mine) {
     var role = msg.sender ? msg.sender.role : 'agent';
     var el = h('div', { class: 'msg ' + role + (mine ? ' mine' : ''), 'data-ts': msg.ts || '' });
-    el.appendChild(h('div', { class: 'text', text: msg.text }));
+    var attachment = parseAttachment(msg.text);
+    el.appendChild(attachment ? h('div', { class: 'text attachment' }, [attachmentElement(attachment)]) : h('div', { class: 'text', text: msg.text }));
     var who = role === 'visitor' ? (msg.sender.name || 'Visitor') : mine ? 'You' : ((msg.sender && (msg.sender.name || msg.sender.id)) || '');
     el.appendChild(h('div', { class: 'meta' }, [h('span', { class: 'who', text: who }), h('span', { class: 'when', text: ' · ' + fmtTime(msg.ts) }), h('span', { class: 'state' })]));
     return el;
+  }
+
+  // A message whose whole text is "[attachment:{id}:{contentType}] {name}" (docs/protocol.md §3.5) shows the file:
+  // images as a thumbnail, anything else as a download link. The address is built from the parsed ULID only.
+  var ATTACHMENT = /^\[attachment:([0-9A-HJKMNP-TV-Z]{26}):([a-z0-9.+-]+\/[a-z0-9.+-]+)\] ([^\r\n]+)$/;
+  function parseAttachment(text) {
+    var m = ATTACHMENT.exec(text || '');
+    return m ? { id: m[1], contentType: m[2], name: m[3] } : null;
+  }
+  function previewText(text) {
+    var a = parseAttachment(text);
+    return a ? '\uD83D\uDCCE ' + a.name : text;
+  }
+  function attachmentElement(a) {
+    var url = '/api/v1/attachments/' + a.id + '?access_token=' + encodeURIComponent(session ? session.token : '');
+    if (/^image\//.test(a.contentType)) {
+      return h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', title: a.name },
+        [h('img', { class: 'thumb', src: url, alt: a.name, 'data-attachment-id': a.id })]);
+    }
+    return h('a', { class: 'file', href: url, target: '_blank', rel: 'noopener noreferrer', download: a.name,
+      'data-attachment-id': a.id, text: '\uD83D\uDCCE ' + a.name });
   }
 
   function setMsgState(entry, state) {
@@ -608,7 +630,7 @@
     if (msg.seq > state.contiguous && !state.syncing && wsOpen) { requestSync(); }
     placeNotes();
     var c = conversations[state.id];
-    if (c) { c.preview = msg.text; c.lastActivity = Date.parse(msg.ts) || Date.now(); }
+    if (c) { c.preview = previewText(msg.text); c.lastActivity = Date.parse(msg.ts) || Date.now(); }
     return true;
   }
 
@@ -620,7 +642,7 @@
         scrollDown(false);
         if (fromVisitor) {
           $('typing').hidden = true;
-          if (document.hidden) { if (c) { c.unread = (c.unread || 0) + 1; } notify(f.sender.name || 'Visitor', f.text, f.conversationId); }
+          if (document.hidden) { if (c) { c.unread = (c.unread || 0) + 1; } notify(f.sender.name || 'Visitor', previewText(f.text), f.conversationId); }
           else if (!current.syncing) { beep(); }
         }
         sendRead();
@@ -629,14 +651,14 @@
       return;
     }
     if (c) {
-      c.preview = f.text;
+      c.preview = previewText(f.text);
       c.lastActivity = Date.parse(f.ts) || Date.now();
       if (fromVisitor) { c.unread = (c.unread || 0) + 1; }
       if (f.seq > (c.lastSeq || 0)) { c.lastSeq = f.seq; }
     } else {
       loadConversations();
     }
-    if (fromVisitor) { notify((f.sender && f.sender.name) || 'Visitor', f.text, f.conversationId); }
+    if (fromVisitor) { notify((f.sender && f.sender.name) || 'Visitor', previewText(f.text), f.conversationId); }
     renderList();
   }
 
@@ -819,6 +841,42 @@
       return;
     }
     stopTyping();
+    sendReply(text);
+  }
+
+  $('attach-button').addEventListener('click', function () { if (current) { $('attach-input').click(); } });
+  $('attach-input').addEventListener('change', function () {
+    var file = this.files && this.files[0];
+    this.value = '';
+    if (!file || !current || !session) { return; }
+    var state = current;
+    var status = $('upload-status');
+    status.textContent = 'Uploading ' + file.name + '…';
+    status.hidden = false;
+    $('attach-button').disabled = true;
+    var form = new FormData();
+    form.append('file', file, file.name);
+    fetch('/api/v1/conversations/' + encodeURIComponent(state.id) + '/attachments', {
+      method: 'POST', body: form, headers: { 'Accept': 'application/json', 'Authorization': 'Bearer ' + session.token }
+    }).then(function (r) {
+      return r.text().then(function (body) {
+        var json = null;
+        try { json = body ? JSON.parse(body) : null; } catch (e) { json = null; }
+        return { ok: r.ok, status: r.status, body: json };
+      });
+    }, function () { return { ok: false, status: 0, body: { detail: 'The server cannot be reached.' } }; }).then(function (r) {
+      $('attach-button').disabled = false;
+      status.hidden = true;
+      if (r.ok && r.body && r.body.attachmentId) {
+        if (state === current) { sendReply('[attachment:' + r.body.attachmentId + ':' + r.body.contentType + '] ' + r.body.name); }
+        return;
+      }
+      toast(file.name + ': ' + (r.status === 413 ? 'the file is too large. ' : r.status === 415 ? 'this type of file is not allowed. ' : '') +
+        problemText(r, 'Upload failed.'), true);
+    });
+  });
+
+  function sendReply(text) {
     var entry = { clientMsgId: uuid(), text: text, mine: true, msg: { text: text, ts: new Date().toISOString(), sender: { role: 'agent', id: me.agentId } } };
     entry.el = messageElement({ text: text, ts: entry.msg.ts, sender: entry.msg.sender }, true);
     entry.el.setAttribute('data-client-msg-id', entry.clientMsgId);

@@ -1,0 +1,227 @@
+using System.Security.Claims;
+using System.Text;
+using Kefu.Contracts.Grains;
+using Kefu.Contracts.Identity;
+using Kefu.Contracts.Messages;
+using Kefu.Gateway.Api;
+using Kefu.Gateway.Auth;
+using Kefu.Grains.Directory;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+
+namespace Kefu.Gateway.Attachments;
+
+/// <summary>
+/// Images and files in a conversation: <c>POST /api/v1/conversations/{id}/attachments</c> stores one (size and type
+/// checked here, on the server), <c>GET /api/v1/attachments/{id}</c> serves it to the conversation's participants.
+/// The chat message that shows it is an ordinary <c>send</c> whose text references it (docs/protocol.md §3.5).
+/// </summary>
+public static class AttachmentsApi
+{
+    public const string PayloadTooLarge = "payload_too_large";
+    public const string UnsupportedMediaType = "unsupported_media_type";
+
+    /// <summary>Room for the multipart framing around the file.</summary>
+    private const long MultipartOverhead = 64 * 1024;
+
+    public static IEndpointRouteBuilder MapAttachmentsApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/v1/conversations/{conversationId}/attachments", UploadAsync).WithTags("attachments").RequireAuthorization();
+        app.MapGet("/api/v1/attachments/{attachmentId}", DownloadAsync).WithTags("attachments").RequireAuthorization();
+        return app;
+    }
+
+    /// <summary>Agents may read what they may see; the visitor only their own conversation.</summary>
+    private static bool MayRead(ConversationSummary summary, Caller caller) => caller.Role == ParticipantRole.Visitor
+        ? summary.VisitorId == caller.Id
+        : summary.IsVisibleTo(caller.Id, caller.IsAdmin);
+
+    /// <summary>As for <c>send</c>: the visitor of the conversation, or an agent who has joined it (or holds it).</summary>
+    private static bool MaySend(ConversationSummary summary, Caller caller) => caller.Role == ParticipantRole.Visitor
+        ? summary.VisitorId == caller.Id
+        : summary.AssigneeId == caller.Id || summary.AgentIds.Contains(caller.Id);
+
+    private static async Task<IResult> UploadAsync(
+        string conversationId, HttpContext context, ClaimsPrincipal user, IGrainFactory grains, IAttachmentStore store,
+        IOptions<AttachmentOptions> options, TimeProvider time)
+    {
+        if (!Ulid.TryParse(conversationId, out var conversationUlid))
+        {
+            return ConversationNotFound();
+        }
+
+        var caller = user.ToCaller();
+        var summary = await grains.GetGrain<IConversationGrain>(Tenancy.Key(caller.Tenant, conversationId)).GetSummary();
+        if (summary is null || (caller.Role == ParticipantRole.Visitor && summary.VisitorId != caller.Id))
+        {
+            return ConversationNotFound();
+        }
+
+        if (!MaySend(summary, caller))
+        {
+            return Problems.Create(StatusCodes.Status403Forbidden, ErrorCodes.NotAllowed, "Join the conversation first.");
+        }
+
+        var limits = options.Value;
+        var request = context.Request;
+        if (!request.HasFormContentType || !request.ContentType!.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+        {
+            return Problems.Create(StatusCodes.Status415UnsupportedMediaType, UnsupportedMediaType, "Send the file as multipart/form-data in a field named 'file'.");
+        }
+
+        if (request.ContentLength > limits.MaxBytes + MultipartOverhead)
+        {
+            return TooLarge(limits);
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
+        {
+            bodySize.MaxRequestBodySize = limits.MaxBytes + MultipartOverhead;
+        }
+
+        IFormFile? file;
+        try
+        {
+            var form = await request.ReadFormAsync(new FormOptions { MultipartBodyLengthLimit = limits.MaxBytes + MultipartOverhead }, context.RequestAborted);
+            file = form.Files.GetFile("file");
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return TooLarge(limits);
+        }
+        catch (InvalidDataException e) when (e.Message.Contains("limit", StringComparison.OrdinalIgnoreCase))
+        {
+            return TooLarge(limits);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or BadHttpRequestException)
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, ErrorCodes.BadRequest, "The multipart body could not be read.");
+        }
+
+        if (file is null || file.Length == 0)
+        {
+            return Problems.Invalid("Send one non-empty file in a field named 'file'.");
+        }
+
+        if (file.Length > limits.MaxBytes)
+        {
+            return TooLarge(limits);
+        }
+
+        var contentType = MediaType(file.ContentType);
+        if (contentType is null || !limits.EffectiveAllowedTypes.Contains(contentType))
+        {
+            return NotAllowedType(limits, $"'{file.ContentType}' is not an allowed type.");
+        }
+
+        await using var content = file.OpenReadStream();
+        var head = new byte[(int)Math.Min(FileSignatures.HeadLength, file.Length)];
+        await content.ReadExactlyAsync(head, context.RequestAborted);
+        if (!FileSignatures.Matches(contentType, head))
+        {
+            return NotAllowedType(limits, $"The file's content is not {contentType}.");
+        }
+
+        content.Position = 0;
+        var info = new AttachmentInfo(
+            Ulid.NewUlid().ToString(), caller.Tenant, conversationUlid.ToString(), SafeName(file.FileName), contentType, file.Length,
+            caller.Role == ParticipantRole.Visitor ? "visitor" : "agent", caller.Id, time.GetUtcNow());
+        await store.SaveAsync(info, content, context.RequestAborted);
+        var url = $"/api/v1/attachments/{info.AttachmentId}";
+        return TypedResults.Created(url, new AttachmentDto(info.AttachmentId, info.Name, info.ContentType, info.Size, url));
+    }
+
+    private static async Task<IResult> DownloadAsync(
+        string attachmentId, HttpContext context, ClaimsPrincipal user, IGrainFactory grains, IAttachmentStore store)
+    {
+        var caller = user.ToCaller();
+        var info = await store.GetInfoAsync(attachmentId, context.RequestAborted);
+        if (info is null || info.Tenant != caller.Tenant)
+        {
+            return AttachmentNotFound();
+        }
+
+        var summary = await grains.GetGrain<IConversationGrain>(Tenancy.Key(caller.Tenant, info.ConversationId)).GetSummary();
+        if (summary is null || (caller.Role == ParticipantRole.Visitor && summary.VisitorId != caller.Id))
+        {
+            return AttachmentNotFound();
+        }
+
+        if (!MayRead(summary, caller))
+        {
+            return Problems.Create(StatusCodes.Status403Forbidden, ErrorCodes.NotAllowed, "This conversation is assigned to another agent.");
+        }
+
+        var bytes = store.OpenRead(info.AttachmentId);
+        if (bytes is null)
+        {
+            return AttachmentNotFound();
+        }
+
+        var image = info.ContentType.StartsWith("image/", StringComparison.Ordinal);
+        var disposition = new ContentDispositionHeaderValue(image ? "inline" : "attachment");
+        disposition.SetHttpFileName(info.Name);
+        var headers = context.Response.Headers;
+        headers.ContentDisposition = disposition.ToString();
+        headers.XContentTypeOptions = "nosniff";
+        headers.ContentSecurityPolicy = "default-src 'none'; sandbox";
+        headers.CacheControl = "private, max-age=86400";
+        var contentType = info.ContentType == "text/plain" ? "text/plain; charset=utf-8" : info.ContentType;
+        return TypedResults.Stream(bytes, contentType);
+    }
+
+    /// <summary>The media type without parameters, lower-case; null when there is none.</summary>
+    private static string? MediaType(string? declared)
+    {
+        if (string.IsNullOrWhiteSpace(declared))
+        {
+            return null;
+        }
+
+        var semicolon = declared.IndexOf(';', StringComparison.Ordinal);
+        return (semicolon < 0 ? declared : declared[..semicolon]).Trim().ToLowerInvariant();
+    }
+
+    /// <summary>The last path segment, without control or bidi characters, at most 200 characters; "file" if nothing is left.</summary>
+    public static string SafeName(string? name)
+    {
+        var last = (name ?? string.Empty).Replace('\\', '/');
+        last = last[(last.LastIndexOf('/') + 1)..];
+        var builder = new StringBuilder(last.Length);
+        foreach (var c in last)
+        {
+            if (!char.IsControl(c) && c is not ('\u200E' or '\u200F' or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069')))
+            {
+                builder.Append(c);
+            }
+        }
+
+        var safe = builder.ToString().Trim().Trim('.');
+        if (safe.Length > 200)
+        {
+            safe = safe[..200];
+            if (char.IsHighSurrogate(safe[^1]))
+            {
+                safe = safe[..^1];
+            }
+        }
+
+        return safe.Length == 0 ? "file" : safe;
+    }
+
+    private static ProblemHttpResult TooLarge(AttachmentOptions limits) =>
+        Problems.Create(StatusCodes.Status413PayloadTooLarge, PayloadTooLarge, $"Files are limited to {limits.MaxBytes} bytes.");
+
+    private static ProblemHttpResult NotAllowedType(AttachmentOptions limits, string why) =>
+        Problems.Create(StatusCodes.Status415UnsupportedMediaType, UnsupportedMediaType, $"{why} Allowed: {string.Join(", ", limits.EffectiveAllowedTypes)}.");
+
+    private static ProblemHttpResult ConversationNotFound() =>
+        Problems.Create(StatusCodes.Status404NotFound, ErrorCodes.NotFound, "Conversation was not found.");
+
+    private static ProblemHttpResult AttachmentNotFound() =>
+        Problems.Create(StatusCodes.Status404NotFound, ErrorCodes.NotFound, "Attachment was not found.");
+}
+
+public sealed record AttachmentDto(string AttachmentId, string Name, string ContentType, long Size, string Url);

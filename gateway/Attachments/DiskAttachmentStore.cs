@@ -1,0 +1,82 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+
+namespace Kefu.Gateway.Attachments;
+
+/// <summary>
+/// Attachments as files in one directory: <c>{ulid}.bin</c> (the bytes) and <c>{ulid}.json</c> (the metadata). The
+/// bytes are written to a temporary file and moved into place before the metadata, so an attachment is either whole
+/// or absent. Several gateways can share the directory (a network file system): names are ULIDs, nothing is updated
+/// in place.
+/// </summary>
+public sealed class DiskAttachmentStore : IAttachmentStore
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly string _directory;
+
+    public DiskAttachmentStore(IOptions<AttachmentOptions> options)
+    {
+        _directory = Path.GetFullPath(options.Value.EffectivePath);
+        Directory.CreateDirectory(_directory);
+    }
+
+    public async Task SaveAsync(AttachmentInfo info, Stream content, CancellationToken cancellationToken)
+    {
+        var id = CheckedId(info.AttachmentId);
+        var temporary = Path.Combine(_directory, $"{id}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true))
+            {
+                await content.CopyToAsync(file, cancellationToken);
+            }
+
+            File.Move(temporary, BytesPath(id));
+            var metadata = Path.Combine(_directory, $"{id}.json.{Guid.NewGuid():N}.tmp");
+            await File.WriteAllBytesAsync(metadata, JsonSerializer.SerializeToUtf8Bytes(info, Json), cancellationToken);
+            File.Move(metadata, InfoPath(id));
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    public async Task<AttachmentInfo?> GetInfoAsync(string attachmentId, CancellationToken cancellationToken)
+    {
+        if (!Ulid.TryParse(attachmentId, out _))
+        {
+            return null;
+        }
+
+        try
+        {
+            await using var file = File.OpenRead(InfoPath(CheckedId(attachmentId)));
+            return await JsonSerializer.DeserializeAsync<AttachmentInfo>(file, Json, cancellationToken);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    public Stream? OpenRead(string attachmentId)
+    {
+        try
+        {
+            return new FileStream(BytesPath(CheckedId(attachmentId)), FileMode.Open, FileAccess.Read, FileShare.Read, 81920, useAsync: true);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Only canonical ULIDs become file names (no path characters can reach the file system).</summary>
+    private static string CheckedId(string attachmentId) =>
+        Ulid.TryParse(attachmentId, out var ulid) ? ulid.ToString() : throw new ArgumentException("Not a ULID.", nameof(attachmentId));
+
+    private string BytesPath(string id) => Path.Combine(_directory, id + ".bin");
+
+    private string InfoPath(string id) => Path.Combine(_directory, id + ".json");
+}
