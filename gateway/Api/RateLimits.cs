@@ -1,5 +1,6 @@
 using System.Threading.RateLimiting;
 using Kefu.Contracts.Messages;
+using Kefu.Gateway.Auth;
 using Microsoft.AspNetCore.RateLimiting;
 
 namespace Kefu.Gateway.Api;
@@ -17,6 +18,9 @@ public sealed class KefuRateLimitOptions
 
     /// <summary>Widget look-ups (<c>GET /api/v1/widget/{publicKey}</c>, one per page view) per minute from one IP address.</summary>
     public int WidgetPerMinute { get; set; } = 600;
+
+    /// <summary>Attachment uploads per minute by one visitor or agent (whatever address they come from).</summary>
+    public int UploadsPerMinute { get; set; } = 30;
 }
 
 public static class RateLimits
@@ -24,6 +28,7 @@ public static class RateLimits
     public const string Login = "login";
     public const string Visitors = "visitors";
     public const string Widget = "widget";
+    public const string Uploads = "uploads";
 
     public static IServiceCollection AddKefuRateLimits(this IServiceCollection services, IConfiguration configuration)
     {
@@ -33,6 +38,7 @@ public static class RateLimits
             limiter.AddPolicy(Login, ctx => PerIp(ctx, options.LoginsPerMinute));
             limiter.AddPolicy(Visitors, ctx => PerIp(ctx, options.VisitorsPerMinute));
             limiter.AddPolicy(Widget, ctx => PerIp(ctx, options.WidgetPerMinute));
+            limiter.AddPolicy(Uploads, ctx => PerParticipant(ctx, options.UploadsPerMinute));
             limiter.OnRejected = async (ctx, cancellationToken) =>
             {
                 if (ctx.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
@@ -47,7 +53,14 @@ public static class RateLimits
     }
 
     private static RateLimitPartition<string> PerIp(HttpContext context, int perMinute) =>
+        PerMinute(context.Connection.RemoteIpAddress?.ToString() ?? "unknown", perMinute);
+
+    /// <summary>For authenticated endpoints: one budget per token subject (tenant, role and id).</summary>
+    private static RateLimitPartition<string> PerParticipant(HttpContext context, int perMinute) =>
+        PerMinute(context.User.Identity?.IsAuthenticated == true ? context.User.ToCaller().ParticipantKey : "anonymous", perMinute);
+
+    private static RateLimitPartition<string> PerMinute(string key, int perMinute) =>
         RateLimitPartition.GetFixedWindowLimiter(
-            context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+            key,
             _ => new FixedWindowRateLimiterOptions { PermitLimit = Math.Max(1, perMinute), Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
 }

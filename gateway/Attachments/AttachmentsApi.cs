@@ -28,7 +28,8 @@ public static class AttachmentsApi
 
     public static IEndpointRouteBuilder MapAttachmentsApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/v1/conversations/{conversationId}/attachments", UploadAsync).WithTags("attachments").RequireAuthorization();
+        app.MapPost("/api/v1/conversations/{conversationId}/attachments", UploadAsync).WithTags("attachments").RequireAuthorization()
+            .RequireRateLimiting(RateLimits.Uploads);
         app.MapGet("/api/v1/attachments/{attachmentId}", DownloadAsync).WithTags("attachments").RequireAuthorization();
         return app;
     }

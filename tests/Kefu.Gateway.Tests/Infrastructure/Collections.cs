@@ -18,6 +18,7 @@ public sealed class StrictGatewayFixture : GatewayFixture
         ["Kefu:WebSocket:FrameBurst"] = "10",
         ["Kefu:WebSocket:MaxRejectedInARow"] = "50",
         ["Kefu:RateLimits:LoginsPerMinute"] = "5",
+        ["Kefu:RateLimits:UploadsPerMinute"] = "2",
     };
 }
 
