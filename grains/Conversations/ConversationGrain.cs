@@ -29,8 +29,8 @@ public sealed partial class ConversationGrain(
 
     private readonly ConversationOptions _options = options.Value;
     private readonly List<ChatMessage> _recent = [];
-    private readonly Dictionary<string, SendAck> _acks = new(StringComparer.Ordinal);
-    private readonly Queue<string> _ackOrder = new();
+    private readonly Dictionary<AckKey, SendAck> _acks = [];
+    private readonly Queue<AckKey> _ackOrder = new();
     private readonly Dictionary<string, ParticipantPresence> _presence = new(StringComparer.Ordinal);
     private Dictionary<string, string[]>? _routes;
     private string _tenant = string.Empty;
@@ -109,8 +109,7 @@ public sealed partial class ConversationGrain(
             return new KefuError(ErrorCodes.TextTooLong, $"text is longer than {_options.MaxTextLength} characters.");
         }
 
-        var dedupKey = string.Concat(caller.ParticipantKey, "\n", command.ClientMsgId);
-        if (_acks.TryGetValue(dedupKey, out var earlier))
+        if (_acks.TryGetValue(new AckKey(caller.Role, caller.Id, command.ClientMsgId), out var earlier))
         {
             return earlier;
         }
@@ -326,7 +325,7 @@ public sealed partial class ConversationGrain(
         var ack = new SendAck(message.ClientMsgId ?? string.Empty, _id, message.MessageId, message.Seq, message.Ts);
         if (message.ClientMsgId is { } clientMsgId)
         {
-            var key = string.Concat(ParticipantKeys.Key(_tenant, message.Sender.Role, message.Sender.Id), "\n", clientMsgId);
+            var key = new AckKey(message.Sender.Role, message.Sender.Id, clientMsgId);
             if (_acks.TryAdd(key, ack))
             {
                 _ackOrder.Enqueue(key);
@@ -578,4 +577,8 @@ public sealed partial class ConversationGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Presence lookup for conversation {ConversationId} failed")]
     private static partial void LogPresenceLookupFailed(ILogger logger, Exception exception, string conversationId);
+
+    /// <summary>A send's identity for retries: the sender (the grain's own tenant) and its clientMsgId. A struct key,
+    /// so remembering a send allocates no key string (this window holds thousands per busy conversation).</summary>
+    private readonly record struct AckKey(ParticipantRole Role, string SenderId, string ClientMsgId);
 }
