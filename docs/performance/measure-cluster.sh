@@ -12,14 +12,16 @@ for i in $(seq 1 100); do curl -sf 127.0.0.1:8195/healthz >/dev/null && break; s
 dotnet gateway/bin/Release/net10.0/Kefu.Gateway.dll --urls http://127.0.0.1:5195 --Kefu:WebSocket:FramesPerSecond=100000 --Kefu:WebSocket:FrameBurst=100000 --Kefu:RateLimits:LoginsPerMinute=100000 --Kefu:RateLimits:VisitorsPerMinute=100000 "${common[@]}" > .tmp/perf/gwc.log 2>&1 & GW=$!
 for i in $(seq 1 200); do curl -sf 127.0.0.1:5195/readyz >/dev/null && break; sleep 0.2; done
 B="dotnet tests/Benchmarks/bin/Release/net10.0/Kefu.Benchmarks.dll --admin-password bench-pass-123 --no-progress --url http://127.0.0.1:5195"
-$B --visitors 200 --agents 20 --mode closed --warmup 5s --duration 20s --markdown .tmp/perf/results/cluster-closed.md > /dev/null 2>&1 &
+$B --visitors 200 --agents 20 --mode closed --warmup 30s --duration 20s --markdown .tmp/perf/results/cluster-closed.md > /dev/null 2>&1 &
 BP=$!
-sleep 15
+sleep 42
 MDB=$(cat $KEFU_MARIADB_DIR/mysqld.pid); BENCH=$(pgrep -f "Kefu.Benchmarks.dll" | head -1)
 t() { awk '{print $14+$15}' /proc/$1/stat; }
 a=($(t $SILO) $(t $GW) $(t $MDB) $(t $BENCH)); sleep 5; b=($(t $SILO) $(t $GW) $(t $MDB) $(t $BENCH))
 echo "cpu% silo=$(( (b[0]-a[0])*100/500 )) gateway=$(( (b[1]-a[1])*100/500 )) mariadb=$(( (b[2]-a[2])*100/500 )) bench=$(( (b[3]-a[3])*100/500 ))" | tee .tmp/perf/results/cluster-cpu.txt
 wait $BP
+# Fixed rate on the same (now warm) processes: 2 500 visitor messages/s, each answered = 5 000 deliveries/s.
+$B --visitors 200 --agents 20 --mode rate --rate 2500 --warmup 30s --duration 20s --markdown .tmp/perf/results/cluster-rate5k.md > /dev/null 2>&1
 
 kill $GW $SILO; wait $GW $SILO 2>/dev/null
 scripts/mariadb.sh stop 2>/dev/null; rm -rf "$KEFU_MARIADB_DIR"

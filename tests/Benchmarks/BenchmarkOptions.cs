@@ -45,7 +45,7 @@ public sealed class BenchmarkOptions
 
     public int MessageBytes { get; set; } = 64;
 
-    public TimeSpan Warmup { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan Warmup { get; set; } = TimeSpan.FromSeconds(30);
 
     public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(20);
 
@@ -97,7 +97,7 @@ public sealed class BenchmarkOptions
           --rate R                  rate mode: total messages/s sent by visitors (default 100)
           --message-bytes B         text size of each message (default 64, minimum 24)
           --think-time T            closed loop: pause before the next message (default 0)
-          --warmup T --duration T   default 5s / 20s; warmup + duration <= 10m
+          --warmup T --duration T   default 30s / 20s (30s lets tiered JIT finish); warmup + duration <= 10m
           --timeout T               ack/reply timeout, counted as an error (default 10s)
           --setup-timeout T         limit for accounts + connections + joins (default 5m)
           --connections N           idle mode: WebSockets to open and hold (default 1000)
