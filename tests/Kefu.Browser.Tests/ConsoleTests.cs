@@ -2,7 +2,7 @@ using Kefu.Browser.Tests.Infrastructure;
 
 namespace Kefu.Browser.Tests;
 
-/// <summary>The agent console beyond a single chat: history paging, admin pages, transfer.</summary>
+/// <summary>The agent console beyond a single chat: history paging, admin pages, transfer to an agent or a team, list filters.</summary>
 [Collection(BrowserCollection.Name)]
 public sealed class ConsoleTests(BrowserFixture fixture)
 {
@@ -75,5 +75,86 @@ public sealed class ConsoleTests(BrowserFixture fixture)
         await Expect(bo.Message("Question about my invoice")).ToBeVisibleAsync();
         await bo.SendAsync("Hi, Bo from billing here.");
         await Expect(visitor.Message("Hi, Bo from billing here.")).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task A_conversation_transferred_to_a_team_waits_in_its_queue_until_a_member_comes_online()
+    {
+        var bo = await fixture.CreateAgentAsync("Bo");
+        var teamId = await fixture.CreateTeamAsync("Billing", bo);
+        await using var mei = await ConsolePage.NewAgentAsync(fixture);
+        await using var visitor = await VisitorPage.OpenAsync(fixture);
+        var conversationId = await visitor.StartConversationAsync("Question about my invoice");
+        await mei.OpenConversationAsync(conversationId, filter: "mine");
+
+        // Mei is online with free slots but not in the team: the conversation leaves her and waits for the team.
+        await mei.TransferAsync($"team:{teamId}");
+        await Expect(mei.Page.Locator("#chat-subtitle")).ToContainTextAsync("queued · unassigned");
+        await Expect(mei.Detail("Team")).ToHaveTextAsync(teamId);
+        await Expect(mei.ListItem(conversationId)).ToHaveCountAsync(0); // no longer in "Mine"
+        await mei.ShowTeamAsync(teamId);
+        await Expect(mei.ListItem(conversationId).Locator(".status-queued")).ToBeVisibleAsync();
+        var queue = visitor.Widget.Locator(".banner.queue");
+        await Expect(queue).ToContainTextAsync("number 1 in the queue");
+
+        // The team's member comes online and gets it.
+        await using var boConsole = await ConsolePage.LoginAsync(fixture, bo, BrowserFixture.AgentPassword);
+        await Expect(queue).ToBeHiddenAsync();
+        await boConsole.OpenConversationAsync(conversationId, filter: "mine");
+        await Expect(boConsole.Page.Locator("#chat-subtitle")).ToContainTextAsync("open · assigned to " + bo);
+        await Expect(boConsole.Detail("Team")).ToHaveTextAsync(teamId);
+        await Expect(boConsole.Message("Question about my invoice")).ToHaveAttributeAsync("data-seq", "1");
+        await boConsole.SendAsync("Hi, Bo from billing here.");
+        await Expect(visitor.Message("Hi, Bo from billing here.")).ToHaveAttributeAsync("data-seq", "2");
+    }
+
+    [Fact]
+    public async Task Each_list_filter_shows_its_conversations_and_hides_the_others()
+    {
+        var billing = await fixture.CreateTeamAsync("Billing", await fixture.CreateAgentAsync("Bo"));
+        var sales = await fixture.CreateTeamAsync("Sales", await fixture.CreateAgentAsync("Su"));
+        await using var mei = await ConsolePage.NewAgentAsync(fixture);
+        await using var open = await VisitorPage.OpenAsync(fixture);
+        var mine = await open.StartConversationAsync("stays with Mei");
+        await using var done = await VisitorPage.OpenAsync(fixture);
+        var resolved = await done.StartConversationAsync("resolved by Mei");
+        await mei.OpenConversationAsync(resolved, filter: "mine");
+        await mei.Page.Locator("#resolve-button").ClickAsync();
+        await Expect(mei.Page.Locator("#reopen-button")).ToBeVisibleAsync();
+        var queued = new Dictionary<string, string>();
+        foreach (var teamId in new[] { billing, sales })
+        {
+            await using var visitor = await VisitorPage.OpenAsync(fixture);
+            var conversationId = await visitor.StartConversationAsync("for " + teamId);
+            await mei.OpenConversationAsync(conversationId, filter: "mine");
+            await mei.TransferAsync($"team:{teamId}");
+            await Expect(mei.Page.Locator("#chat-subtitle")).ToContainTextAsync("queued");
+            queued[teamId] = conversationId;
+        }
+
+        // Each step's first expectation is a conversation the previous list did not show: it waits for the new list,
+        // so the hidden ones are checked against that list and not the old one.
+        var all = new[] { mine, resolved, queued[billing], queued[sales] };
+        await ExpectListAsync(mei, () => mei.ShowFilterAsync("resolved"), all, resolved);
+        await ExpectListAsync(mei, () => mei.ShowFilterAsync("unassigned"), all, queued[billing], queued[sales]);
+        await ExpectListAsync(mei, () => mei.ShowFilterAsync("mine"), all, mine);
+        await ExpectListAsync(mei, () => mei.ShowTeamAsync(billing), all, queued[billing]);
+        await ExpectListAsync(mei, () => mei.ShowTeamAsync(sales), all, queued[sales]);
+        await ExpectListAsync(mei, () => mei.ShowFilterAsync("queued"), all, queued[billing], queued[sales]);
+        await ExpectListAsync(mei, () => mei.ShowFilterAsync("all"), all, all);
+    }
+
+    private static async Task ExpectListAsync(ConsolePage console, Func<Task> showList, string[] conversationIds, params string[] shown)
+    {
+        await showList();
+        foreach (var id in shown)
+        {
+            await Expect(console.ListItem(id)).ToBeVisibleAsync();
+        }
+
+        foreach (var id in conversationIds.Except(shown))
+        {
+            await Expect(console.ListItem(id)).ToHaveCountAsync(0);
+        }
     }
 }

@@ -136,6 +136,16 @@ public sealed class BrowserFixture : IAsyncLifetime
         return agentId;
     }
 
+    /// <summary>A new team (through the admin API) with these members; its id.</summary>
+    public async Task<string> CreateTeamAsync(string name, params string[] agentIds)
+    {
+        var teamId = $"team-{Guid.NewGuid():N}"[..13];
+        using var http = await AdminHttpAsync();
+        var response = await http.PutAsJsonAsync($"/api/v1/teams/{teamId}", new { name, agentIds });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return teamId;
+    }
+
     public async Task<HttpClient> AdminHttpAsync()
     {
         var http = new HttpClient { BaseAddress = BaseUri };

@@ -67,6 +67,15 @@ public sealed class VisitorPage : IAsyncDisposable
         await Input.PressAsync("Enter");
     }
 
+    /// <summary>Opens the panel, sends a first message, waits until it is stored; the new conversation's id.</summary>
+    public async Task<string> StartConversationAsync(string text)
+    {
+        await OpenPanelAsync();
+        await SendAsync(text);
+        await Expect(Message(text)).ToHaveAttributeAsync("data-state", "sent");
+        return await ConversationIdAsync();
+    }
+
     public ILocator Message(string text) => Widget.Locator(".log .msg").Filter(new LocatorFilterOptions { HasText = text });
 
     public Task<Shown[]> MessagesAsync() => ShownAsync(Page, """
@@ -161,10 +170,38 @@ public sealed class ConsolePage : IAsyncDisposable
         await Page.Locator("#login-submit").ClickAsync();
     }
 
+    /// <summary>A conversation's entry in the list (the list shows only those matching the filter).</summary>
+    public ILocator ListItem(string conversationId) => Page.Locator($"li.conv[data-id='{conversationId}']");
+
+    public async Task ShowFilterAsync(string filter)
+    {
+        var button = Page.Locator($".filters button[data-filter='{filter}']");
+        await button.ClickAsync();
+        await Expect(button).ToHaveAttributeAsync("aria-selected", "true");
+    }
+
+    /// <summary>Lists one team's conversations with the team filter.</summary>
+    public async Task ShowTeamAsync(string teamId)
+    {
+        await Page.Locator("#team-filter").SelectOptionAsync(teamId);
+        await Expect(Page.Locator(".filters button[aria-selected='true']")).ToHaveCountAsync(0);
+    }
+
+    /// <summary>Transfers the open conversation with the transfer control: target is "agent:{id}" or "team:{id}".</summary>
+    public async Task TransferAsync(string target)
+    {
+        await Expect(Page.Locator($"#transfer-target option[value='{target}']")).ToHaveCountAsync(1);
+        await Page.Locator("#transfer-target").SelectOptionAsync(target);
+        await Page.Locator("#transfer-form button").ClickAsync();
+    }
+
+    /// <summary>A value in the open conversation's details pane.</summary>
+    public ILocator Detail(string label) => Page.Locator($"xpath=//dl[@id='details-list']/dt[.='{label}']/following-sibling::dd[1]");
+
     public async Task OpenConversationAsync(string conversationId, string filter = "all")
     {
         await Page.Locator($".filters button[data-filter='{filter}']").ClickAsync();
-        var item = Page.Locator($"li.conv[data-id='{conversationId}']");
+        var item = ListItem(conversationId);
         await Expect(item).ToBeVisibleAsync();
         await item.ClickAsync();
         await Expect(Page.Locator("#chat-main")).ToBeVisibleAsync();
