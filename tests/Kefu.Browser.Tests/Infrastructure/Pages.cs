@@ -170,6 +170,42 @@ public sealed class ConsolePage : IAsyncDisposable
         await Page.Locator("#login-submit").ClickAsync();
     }
 
+    /// <summary>Reloads the page: the session is kept, the app comes back connected.</summary>
+    public async Task ReloadAsync()
+    {
+        await Page.ReloadAsync();
+        await Expect(Page.Locator("#app")).ToBeVisibleAsync();
+        await Expect(Page.Locator("#connection")).ToHaveClassAsync("connection online");
+    }
+
+    public async Task ShowAdminAsync(string view)
+    {
+        await Page.Locator($"#nav button[data-view='{view}']").ClickAsync();
+        await Expect(Page.Locator($"#view-{view}")).ToBeVisibleAsync();
+    }
+
+    /// <summary>Clicks a button that asks for confirmation, and confirms (Playwright would otherwise dismiss it).</summary>
+    public async Task ClickAndConfirmAsync(ILocator button, string question)
+    {
+        var asked = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Confirm(object? sender, IDialog dialog)
+        {
+            asked.TrySetResult(dialog.Message);
+            _ = dialog.AcceptAsync();
+        }
+
+        Page.Dialog += Confirm;
+        try
+        {
+            await button.ClickAsync();
+            Assert.Equal(question, await asked.Task.WaitAsync(TimeSpan.FromSeconds(15)));
+        }
+        finally
+        {
+            Page.Dialog -= Confirm;
+        }
+    }
+
     /// <summary>A conversation's entry in the list (the list shows only those matching the filter).</summary>
     public ILocator ListItem(string conversationId) => Page.Locator($"li.conv[data-id='{conversationId}']");
 
