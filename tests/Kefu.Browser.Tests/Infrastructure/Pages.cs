@@ -8,8 +8,11 @@ public sealed record Shown(long? Seq, string Text, string? State);
 /// <summary>A visitor on the demo page, using the widget as a person would (clicks and keys).</summary>
 public sealed class VisitorPage : IAsyncDisposable
 {
-    // Records the page's WebSockets so a test can cut them, and can swallow acks (a lost ack after a stored send).
-    private const string SocketProbe = """
+    /// <summary>
+    /// Records a page's WebSockets so a test can cut them (<c>window.__kefuCut()</c>), and can swallow acks (a lost ack
+    /// after a stored send). The widget always has it; give it to <see cref="ConsolePage"/> as its init script.
+    /// </summary>
+    public const string SocketProbe = """
         (() => {
           const Native = window.WebSocket;
           window.__kefuSockets = [];
@@ -169,6 +172,9 @@ public sealed class ConsolePage : IAsyncDisposable
         await Page.Locator("#login-password").FillAsync(password);
         await Page.Locator("#login-submit").ClickAsync();
     }
+
+    /// <summary>Closes the console's WebSockets; needs <see cref="VisitorPage.SocketProbe"/> as the init script.</summary>
+    public async Task CutSocketsAsync() => Assert.True(await Page.EvaluateAsync<int>("() => window.__kefuCut()") > 0);
 
     /// <summary>Reloads the page: the session is kept, the app comes back connected.</summary>
     public async Task ReloadAsync()
