@@ -222,11 +222,11 @@ public sealed class ConsolePage : IAsyncDisposable
         await Expect(button).ToHaveAttributeAsync("aria-selected", "true");
     }
 
-    /// <summary>Lists one team's conversations with the team filter.</summary>
+    /// <summary>Lists one team's conversations with the team filter (it clears the filter buttons).</summary>
     public async Task ShowTeamAsync(string teamId)
     {
         await Page.Locator("#team-filter").SelectOptionAsync(teamId);
-        await Expect(Page.Locator(".filters button[aria-selected='true']")).ToHaveCountAsync(0);
+        await Expect(Page.Locator(".filters button[aria-selected='false']")).ToHaveCountAsync(5);
     }
 
     /// <summary>Transfers the open conversation with the transfer control: target is "agent:{id}" or "team:{id}".</summary>
