@@ -291,12 +291,29 @@ public sealed partial class ConversationGrain(
         return Task.CompletedTask;
     }
 
-    public Task<ConversationSummary?> GetSummary() => Task.FromResult(state.State.Created ? Summary() : null);
+    public Task<ConversationSummary?> GetSummary()
+    {
+        ForgetIfNotCreated();
+        return Task.FromResult(state.State.Created ? Summary() : null);
+    }
+
+    /// <summary>
+    /// A call for a conversation that does not exist (a random or stale id) must not keep an activation for the
+    /// collection age (issue #12): this one goes as soon as the call is answered. <see cref="Start"/> never asks.
+    /// </summary>
+    private void ForgetIfNotCreated()
+    {
+        if (!state.State.Created)
+        {
+            DeactivateOnIdle();
+        }
+    }
 
     private KefuError? Refuse(Caller caller, bool mustParticipate)
     {
         if (!state.State.Created || caller.Tenant != _tenant)
         {
+            ForgetIfNotCreated();
             return KefuError.NotFound("Conversation");
         }
 
