@@ -13,7 +13,7 @@ namespace Kefu.Gateway.Tests;
 /// A gateway with tight attachment limits, its own storage directory (the retention job here deletes what it finds)
 /// and a disk whose free space a test sets.
 /// </summary>
-public sealed class UploadLimitsGatewayFixture : GatewayFixture
+public sealed class UploadLimitsGatewayFixture : GatewayFixture, IAsyncLifetime
 {
     public const int PerAddress = 3;
     public const long PerConversation = 1000;
@@ -34,6 +34,17 @@ public sealed class UploadLimitsGatewayFixture : GatewayFixture
     };
 
     protected override void ConfigureServices(IServiceCollection services) => services.AddSingleton<IFreeDiskSpace>(Disk);
+
+    Task IAsyncLifetime.InitializeAsync() => InitializeAsync();
+
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        await DisposeAsync();
+        if (System.IO.Directory.Exists(Directory))
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+    }
 
     public sealed class FakeDisk : IFreeDiskSpace
     {
