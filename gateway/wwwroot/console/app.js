@@ -591,7 +591,7 @@
       method: 'POST', headers: { 'Accept': 'application/json', 'Authorization': 'Bearer ' + (session ? session.token : '') }
     }).then(function (r) { return r.ok ? r.json() : Promise.reject(new Error('link ' + r.status)); }).then(function (body) {
       entry.expires = Date.parse(body.expiresAt);
-      return body.url;
+      return { url: body.url, expires: entry.expires };
     });
     entry.promise.catch(function () { if (attachmentLinks[id] === entry) { delete attachmentLinks[id]; } });
     attachmentLinks[id] = entry;
@@ -604,13 +604,13 @@
         [h('img', { class: 'thumb', alt: a.name, 'data-attachment-id': a.id })])
       : h('a', { class: 'file', target: '_blank', rel: 'noopener noreferrer', download: a.name,
         'data-attachment-id': a.id, text: '\uD83D\uDCCE ' + a.name });
-    function apply(url) { el.href = url; if (image) { el.firstChild.src = url; } }
+    var expires = 0, following = false;
+    function apply(link) { expires = link.expires; el.href = link.url; if (image) { el.firstChild.src = link.url; } }
     attachmentUrl(a.id).then(apply, function () {});
     el.addEventListener('click', function (e) {
-      var cached = attachmentLinks[a.id];
-      if (el.getAttribute('href') && cached && cached.expires - Date.now() > 5000) { return; }
-      e.preventDefault();
-      attachmentUrl(a.id).then(function (url) { apply(url); el.click(); }, function () {});
+      if (following || expires - Date.now() > 5000) { return; }
+      e.preventDefault(); // the link has expired (or never came): fetch a fresh one, then follow it (once)
+      attachmentUrl(a.id).then(function (link) { apply(link); following = true; el.click(); following = false; }, function () {});
     });
     return el;
   }
