@@ -27,9 +27,9 @@ public sealed partial class AttachmentRetention(
         var cutoff = now - TimeSpan.FromDays(days);
         var released = new Dictionary<string, long>(StringComparer.Ordinal);
         var deleted = 0;
-        await foreach (var info in store.ListAsync(cancellationToken))
+        await foreach (var info in store.ListAsync(cutoff, cancellationToken))
         {
-            if (info.CreatedAt > cutoff || !store.Delete(info.AttachmentId))
+            if (!store.Delete(info.AttachmentId))
             {
                 continue;
             }

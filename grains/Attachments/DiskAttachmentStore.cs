@@ -66,12 +66,13 @@ public sealed class DiskAttachmentStore : IAttachmentStore
         }
     }
 
-    public async IAsyncEnumerable<AttachmentInfo> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<AttachmentInfo> ListAsync(DateTimeOffset createdBefore, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         foreach (var path in System.IO.Directory.EnumerateFiles(_directory, "*.json"))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (Ulid.TryParse(Path.GetFileNameWithoutExtension(path), out _) && await ReadInfoAsync(path, cancellationToken) is { } info)
+            if (Ulid.TryParse(Path.GetFileNameWithoutExtension(path), out var id) && id.Time < createdBefore
+                && await ReadInfoAsync(path, cancellationToken) is { } info && info.CreatedAt < createdBefore)
             {
                 yield return info;
             }

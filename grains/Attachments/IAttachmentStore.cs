@@ -27,8 +27,11 @@ public interface IAttachmentStore
     /// <summary>Opens the bytes for reading; null when they are gone.</summary>
     Stream? OpenRead(string attachmentId);
 
-    /// <summary>Every stored attachment's metadata (for the retention job); unreadable entries are skipped.</summary>
-    IAsyncEnumerable<AttachmentInfo> ListAsync(CancellationToken cancellationToken);
+    /// <summary>
+    /// The metadata of stored attachments created before <paramref name="createdBefore"/> (for the retention job);
+    /// unreadable entries are skipped. Ids are ULIDs made at upload, so younger ones are skipped by name, unread.
+    /// </summary>
+    IAsyncEnumerable<AttachmentInfo> ListAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken);
 
     /// <summary>Deletes the bytes and the metadata; true when something was deleted.</summary>
     bool Delete(string attachmentId);

@@ -85,7 +85,7 @@ public sealed class AttachmentRetentionTests : IAsyncLifetime
 
     private static async Task<string> StoreAsync(DiskAttachmentStore store, string conversation, int bytes, DateTimeOffset createdAt)
     {
-        var id = Ulid.NewUlid().ToString();
+        var id = Ulid.NewUlid(createdAt).ToString(); // ids are made at upload
         using var content = new MemoryStream(new byte[bytes]);
         await store.SaveAsync(
             new AttachmentInfo(id, Tenancy.DefaultTenant, conversation, "a.txt", "text/plain", bytes, "visitor", "v1", createdAt), content, CancellationToken.None);
