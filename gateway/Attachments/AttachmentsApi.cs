@@ -5,6 +5,7 @@ using Kefu.Contracts.Identity;
 using Kefu.Contracts.Messages;
 using Kefu.Gateway.Api;
 using Kefu.Gateway.Auth;
+using Kefu.Grains.Attachments;
 using Kefu.Grains.Directory;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -15,13 +16,19 @@ namespace Kefu.Gateway.Attachments;
 
 /// <summary>
 /// Images and files in a conversation: <c>POST /api/v1/conversations/{id}/attachments</c> stores one (size and type
-/// checked here, on the server), <c>GET /api/v1/attachments/{id}</c> serves it to the conversation's participants.
-/// The chat message that shows it is an ordinary <c>send</c> whose text references it (docs/protocol.md §3.5).
+/// checked here, on the server, within the conversation's and tenant's quotas and the disk's free-space floor),
+/// <c>POST /api/v1/attachments/{id}/link</c> gives a participant a short-lived signed URL of it, and
+/// <c>GET /api/v1/attachments/{id}</c> serves it for that URL or a bearer header. The chat message that shows it is an
+/// ordinary <c>send</c> whose text references it (docs/protocol.md §3.5).
 /// </summary>
 public static class AttachmentsApi
 {
     public const string PayloadTooLarge = "payload_too_large";
     public const string UnsupportedMediaType = "unsupported_media_type";
+    public const string QuotaExceeded = "quota_exceeded";
+    public const string InsufficientStorage = "insufficient_storage";
+    public const string InvalidLink = "invalid_link";
+    public const string LinkExpired = "link_expired";
 
     /// <summary>Room for the multipart framing around the file.</summary>
     private const long MultipartOverhead = 64 * 1024;
@@ -30,7 +37,9 @@ public static class AttachmentsApi
     {
         app.MapPost("/api/v1/conversations/{conversationId}/attachments", UploadAsync).WithTags("attachments").RequireAuthorization()
             .RequireRateLimiting(RateLimits.Uploads);
-        app.MapGet("/api/v1/attachments/{attachmentId}", DownloadAsync).WithTags("attachments").RequireAuthorization();
+        app.MapPost("/api/v1/attachments/{attachmentId}/link", LinkAsync).WithTags("attachments").RequireAuthorization();
+        // Anonymous at the routing level: a signed link carries no token; without one, DownloadAsync requires a bearer header.
+        app.MapGet("/api/v1/attachments/{attachmentId}", DownloadAsync).WithTags("attachments").AllowAnonymous();
         return app;
     }
 
@@ -46,8 +55,14 @@ public static class AttachmentsApi
 
     private static async Task<IResult> UploadAsync(
         string conversationId, HttpContext context, ClaimsPrincipal user, IGrainFactory grains, IAttachmentStore store,
-        IOptions<AttachmentOptions> options, TimeProvider time)
+        IOptions<AttachmentOptions> options, TimeProvider time, UploadAddressLimiter addressLimiter, IFreeDiskSpace disk)
     {
+        if (addressLimiter.TryAcquire(context) is { } retryAfter)
+        {
+            context.Response.Headers.RetryAfter = retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Problems.Create(StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited, "Too many uploads from this address; retry later.");
+        }
+
         if (!Ulid.TryParse(conversationId, out var conversationUlid))
         {
             return ConversationNotFound();
@@ -75,6 +90,12 @@ public static class AttachmentsApi
         if (request.ContentLength > limits.MaxBytes + MultipartOverhead)
         {
             return TooLarge(limits);
+        }
+
+        // Before the body is read (reading buffers it to disk): refuse when the disk would fall under the floor.
+        if (disk.AvailableBytes(store.Directory) is { } available && available - (request.ContentLength ?? limits.MaxBytes) < limits.MinFreeBytes)
+        {
+            return Problems.Create(StatusCodes.Status507InsufficientStorage, InsufficientStorage, "The server is low on disk space; uploads are refused for now.");
         }
 
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
@@ -129,30 +150,78 @@ public static class AttachmentsApi
         var info = new AttachmentInfo(
             Ulid.NewUlid().ToString(), caller.Tenant, conversationUlid.ToString(), SafeName(file.FileName), contentType, file.Length,
             caller.Role == ParticipantRole.Visitor ? "visitor" : "agent", caller.Id, time.GetUtcNow());
-        await store.SaveAsync(info, content, context.RequestAborted);
+        var quota = new AttachmentQuota(grains, caller.Tenant, info.ConversationId, info.Size);
+        if (await quota.TryReserveAsync(limits) is { } exceeded)
+        {
+            return Problems.Create(StatusCodes.Status413PayloadTooLarge, QuotaExceeded, exceeded);
+        }
+
+        try
+        {
+            await store.SaveAsync(info, content, context.RequestAborted);
+        }
+        catch
+        {
+            await quota.ReleaseAsync();
+            throw;
+        }
+
         var url = $"/api/v1/attachments/{info.AttachmentId}";
         return TypedResults.Created(url, new AttachmentDto(info.AttachmentId, info.Name, info.ContentType, info.Size, url));
     }
 
-    private static async Task<IResult> DownloadAsync(
-        string attachmentId, HttpContext context, ClaimsPrincipal user, IGrainFactory grains, IAttachmentStore store)
+    private static async Task<IResult> LinkAsync(
+        string attachmentId, HttpContext context, ClaimsPrincipal user, IGrainFactory grains, IAttachmentStore store, AttachmentLinks links)
     {
-        var caller = user.ToCaller();
-        var info = await store.GetInfoAsync(attachmentId, context.RequestAborted);
-        if (info is null || info.Tenant != caller.Tenant)
+        var (info, refused) = await ReadableAsync(attachmentId, user.ToCaller(), grains, store, context.RequestAborted);
+        if (info is null)
         {
-            return AttachmentNotFound();
+            return refused!;
         }
 
-        var summary = await grains.GetGrain<IConversationGrain>(Tenancy.Key(caller.Tenant, info.ConversationId)).GetSummary();
-        if (summary is null || (caller.Role == ParticipantRole.Visitor && summary.VisitorId != caller.Id))
+        var (url, expiresAt) = links.Create(info.AttachmentId);
+        return TypedResults.Ok(new AttachmentLinkDto(url, expiresAt));
+    }
+
+    private static async Task<IResult> DownloadAsync(
+        string attachmentId, HttpContext context, ClaimsPrincipal user, IGrainFactory grains, IAttachmentStore store, AttachmentLinks links)
+    {
+        var query = context.Request.Query;
+        if (query.ContainsKey("access_token"))
         {
-            return AttachmentNotFound();
+            // A token in a URL lands in history, copied links and proxy logs: ask for a signed link instead.
+            return Problems.Create(StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized,
+                "Tokens in attachment URLs are not accepted; use the URL from POST /api/v1/attachments/{id}/link, or an Authorization header.");
         }
 
-        if (!MayRead(summary, caller))
+        AttachmentInfo? info;
+        if (query.ContainsKey("sig") || query.ContainsKey("exp"))
         {
-            return Problems.Create(StatusCodes.Status403Forbidden, ErrorCodes.NotAllowed, "This conversation is assigned to another agent.");
+            switch (links.Verify(attachmentId, query["exp"], query["sig"]))
+            {
+                case AttachmentLinks.Verdict.Expired:
+                    return Problems.Create(StatusCodes.Status403Forbidden, LinkExpired, "This link has expired; ask for a new one.");
+                case AttachmentLinks.Verdict.Invalid:
+                    return Problems.Create(StatusCodes.Status403Forbidden, InvalidLink, "This link is not valid for this attachment.");
+            }
+
+            info = await store.GetInfoAsync(attachmentId, context.RequestAborted);
+            if (info is null)
+            {
+                return AttachmentNotFound();
+            }
+        }
+        else if (user.Identity?.IsAuthenticated != true)
+        {
+            return TypedResults.Challenge();
+        }
+        else
+        {
+            (info, var refused) = await ReadableAsync(attachmentId, user.ToCaller(), grains, store, context.RequestAborted);
+            if (info is null)
+            {
+                return refused!;
+            }
         }
 
         var bytes = store.OpenRead(info.AttachmentId);
@@ -171,6 +240,30 @@ public static class AttachmentsApi
         headers.CacheControl = "private, max-age=86400";
         var contentType = info.ContentType == "text/plain" ? "text/plain; charset=utf-8" : info.ContentType;
         return TypedResults.Stream(bytes, contentType);
+    }
+
+    /// <summary>The attachment if <paramref name="caller"/> may read it, else the problem to answer.</summary>
+    private static async Task<(AttachmentInfo? Info, IResult? Refused)> ReadableAsync(
+        string attachmentId, Caller caller, IGrainFactory grains, IAttachmentStore store, CancellationToken cancellationToken)
+    {
+        var info = await store.GetInfoAsync(attachmentId, cancellationToken);
+        if (info is null || info.Tenant != caller.Tenant)
+        {
+            return (null, AttachmentNotFound());
+        }
+
+        var summary = await grains.GetGrain<IConversationGrain>(Tenancy.Key(caller.Tenant, info.ConversationId)).GetSummary();
+        if (summary is null || (caller.Role == ParticipantRole.Visitor && summary.VisitorId != caller.Id))
+        {
+            return (null, AttachmentNotFound());
+        }
+
+        if (!MayRead(summary, caller))
+        {
+            return (null, Problems.Create(StatusCodes.Status403Forbidden, ErrorCodes.NotAllowed, "This conversation is assigned to another agent."));
+        }
+
+        return (info, null);
     }
 
     /// <summary>The media type without parameters, lower-case; null when there is none.</summary>
@@ -226,3 +319,5 @@ public static class AttachmentsApi
 }
 
 public sealed record AttachmentDto(string AttachmentId, string Name, string ContentType, long Size, string Url);
+
+public sealed record AttachmentLinkDto(string Url, DateTimeOffset ExpiresAt);

@@ -35,8 +35,7 @@ public static class GatewayHostingExtensions
         services.Configure<KefuAuthOptions>(configuration.GetSection(KefuAuthOptions.Section));
         services.Configure<KefuWebSocketOptions>(configuration.GetSection(KefuWebSocketOptions.Section));
         services.Configure<PresenceOptions>(configuration.GetSection(PresenceOptions.Section));
-        services.Configure<AttachmentOptions>(configuration.GetSection(AttachmentOptions.Section));
-        services.TryAddSingleton<IAttachmentStore, DiskAttachmentStore>();
+        services.AddKefuAttachments(configuration);
         services.AddSingleton<TokenService>();
         services.AddSingleton<AgentPasswords>();
         services.AddSingleton<GatewayIdentity>();

@@ -355,17 +355,39 @@
     var m = ATTACHMENT.exec(text || '');
     return m ? { id: m[1], contentType: m[2], name: m[3] } : null;
   }
+  // The address is a short-lived signed link (POST /api/v1/attachments/{id}/link), never the token: the element is
+  // shown at once, gets its address when the link arrives, and asks for a fresh one when clicked after it expired.
+  var attachmentLinks = {};
   function attachmentUrl(id) {
-    return ORIGIN + '/api/v1/attachments/' + id + '?access_token=' + encodeURIComponent(saved.token || '');
+    var cached = attachmentLinks[id];
+    if (cached && cached.expires - Date.now() > 60000) { return cached.promise; }
+    var entry = { expires: Infinity };
+    entry.promise = fetch(ORIGIN + '/api/v1/attachments/' + id + '/link', {
+      method: 'POST', mode: 'cors', headers: { 'Accept': 'application/json', 'Authorization': 'Bearer ' + (saved.token || '') }
+    }).then(function (r) { return r.ok ? r.json() : Promise.reject(new Error('link ' + r.status)); }).then(function (body) {
+      entry.expires = Date.parse(body.expiresAt);
+      return { url: ORIGIN + body.url, expires: entry.expires };
+    });
+    entry.promise.catch(function () { if (attachmentLinks[id] === entry) { delete attachmentLinks[id]; } });
+    attachmentLinks[id] = entry;
+    return entry.promise;
   }
   function attachmentElement(a) {
-    var url = attachmentUrl(a.id);
-    if (/^image\//.test(a.contentType)) {
-      return h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', title: a.name },
-        [h('img', { class: 'thumb', src: url, alt: a.name, 'data-attachment-id': a.id })]);
-    }
-    return h('a', { class: 'file', href: url, target: '_blank', rel: 'noopener noreferrer', download: a.name,
-      'data-attachment-id': a.id, text: '\uD83D\uDCCE ' + a.name });
+    var image = /^image\//.test(a.contentType);
+    var el = image
+      ? h('a', { target: '_blank', rel: 'noopener noreferrer', title: a.name },
+        [h('img', { class: 'thumb', alt: a.name, 'data-attachment-id': a.id })])
+      : h('a', { class: 'file', target: '_blank', rel: 'noopener noreferrer', download: a.name,
+        'data-attachment-id': a.id, text: '\uD83D\uDCCE ' + a.name });
+    var expires = 0, following = false;
+    function apply(link) { expires = link.expires; el.href = link.url; if (image) { el.firstChild.src = link.url; } }
+    attachmentUrl(a.id).then(apply, function () {});
+    el.addEventListener('click', function (e) {
+      if (following || expires - Date.now() > 5000) { return; }
+      e.preventDefault(); // the link has expired (or never came): fetch a fresh one, then follow it (once)
+      attachmentUrl(a.id).then(function (link) { apply(link); following = true; el.click(); following = false; }, function () {});
+    });
+    return el;
   }
 
   function setState(entry, state) {

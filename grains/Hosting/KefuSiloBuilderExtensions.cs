@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Kefu.Grains.Attachments;
 using Kefu.Grains.Directory;
 using Kefu.Grains.Dispatch;
 using Kefu.Grains.Push;
@@ -91,6 +92,7 @@ public static class KefuSiloBuilderExtensions
         services.TryAddSingleton<IConversationDirectory, InMemoryConversationDirectory>();
         services.TryAddSingleton<LocalGateways>();
         services.TryAddSingleton<GatewayPusher>();
+        services.AddKefuAttachmentStorage(configuration); // the retention job's store (the reminder runs on a silo)
         return silo;
     }
 

@@ -49,6 +49,9 @@ public sealed class AttachmentTests(BrowserFixture fixture)
         var link = visitor.Widget.Locator(".log .msg a.file");
         await Expect(link).ToHaveTextAsync("\U0001F4CE steps.txt");
         await Expect(link).ToHaveAttributeAsync("download", "steps.txt");
+        // Its address is a signed link of that one file, with no token in it.
+        await Expect(link).ToHaveAttributeAsync("href", new System.Text.RegularExpressions.Regex(@"/api/v1/attachments/[0-9A-Z]{26}\?exp=\d+&sig=[A-Za-z0-9_-]+$"));
+        Assert.DoesNotContain("access_token", await shown.GetAttributeAsync("src") ?? "access_token", StringComparison.Ordinal);
         var body = await visitor.Page.EvaluateAsync<string>("url => fetch(url).then(r => r.text())", await link.GetAttributeAsync("href"));
         Assert.Equal("1. restart\n2. retry\n", body);
         await Expect(agent.Page.Locator($"li.conv[data-id='{conversationId}'] .conv-preview")).ToHaveTextAsync("\U0001F4CE steps.txt");
@@ -57,7 +60,7 @@ public sealed class AttachmentTests(BrowserFixture fixture)
         await Screenshots.SaveAsync(agent.Page, "console-attachments");
     }
 
-    /// <summary>The image was fetched (with the token in its address) and decoded: 4 pixels wide.</summary>
+    /// <summary>The image was fetched (through its signed link) and decoded: 4 pixels wide.</summary>
     private static async Task LoadedAsync(ILocator image)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);

@@ -33,7 +33,7 @@ public sealed class AttachmentTests(GatewayFixture gateway)
         Assert.Equal($"/api/v1/attachments/{id}", body.Str("url"));
         Assert.Equal($"/api/v1/attachments/{id}", response.Headers.Location?.OriginalString);
 
-        // The visitor with the bearer header, the agent as an <img> would: ?access_token=.
+        // The visitor with the bearer header, the agent as an <img> would: a signed link, no token in the URL.
         var mine = await visitorHttp.GetAsync(body.Str("url"));
         Assert.Equal(HttpStatusCode.OK, mine.StatusCode);
         Assert.Equal(Png, await mine.Content.ReadAsByteArrayAsync());
@@ -43,7 +43,9 @@ public sealed class AttachmentTests(GatewayFixture gateway)
         Assert.Equal("dot.png", mine.Content.Headers.ContentDisposition?.FileNameStar ?? mine.Content.Headers.ContentDisposition?.FileName?.Trim('"'));
 
         using var anonymous = gateway.Http();
-        var theirs = await anonymous.GetAsync($"{body.Str("url")}?access_token={Uri.EscapeDataString(agentToken)}");
+        using var agentHttp = gateway.Http(agentToken);
+        var link = (await Desk.Ok(await agentHttp.PostAsync($"/api/v1/attachments/{id}/link", null))).Str("url");
+        var theirs = await anonymous.GetAsync(link);
         Assert.Equal(HttpStatusCode.OK, theirs.StatusCode);
         Assert.Equal(Png, await theirs.Content.ReadAsByteArrayAsync());
         Assert.Equal("unauthorized", await Desk.ProblemCode(await anonymous.GetAsync(body.Str("url")), HttpStatusCode.Unauthorized));
@@ -92,13 +94,13 @@ public sealed class AttachmentTests(GatewayFixture gateway)
         using var otherVisitor = gateway.Http(otherVisitorToken);
         Assert.Equal("not_found", await Desk.ProblemCode(await otherVisitor.GetAsync(url), HttpStatusCode.NotFound));
         Assert.Equal("not_found", await Desk.ProblemCode(await UploadAsync(otherVisitor, conversationId, Png, "image/png", "x.png"), HttpStatusCode.NotFound));
-        using var anonymous = gateway.Http();
-        Assert.Equal("not_found", await Desk.ProblemCode(await anonymous.GetAsync($"{url}?access_token={Uri.EscapeDataString(otherVisitorToken)}"), HttpStatusCode.NotFound));
+        Assert.Equal("not_found", await Desk.ProblemCode(await otherVisitor.PostAsync($"{url}/link", null), HttpStatusCode.NotFound));
 
         // Another agent: the conversation is assigned to someone else.
         var (_, otherAgentToken) = await gateway.CreateAgentAsync();
         using var otherAgent = gateway.Http(otherAgentToken);
         Assert.Equal("not_allowed", await Desk.ProblemCode(await otherAgent.GetAsync(url), HttpStatusCode.Forbidden));
+        Assert.Equal("not_allowed", await Desk.ProblemCode(await otherAgent.PostAsync($"{url}/link", null), HttpStatusCode.Forbidden));
         Assert.Equal("not_allowed", await Desk.ProblemCode(await UploadAsync(otherAgent, conversationId, Png, "image/png", "x.png"), HttpStatusCode.Forbidden));
 
         Assert.Equal("not_found", await Desk.ProblemCode(await visitorHttp.GetAsync($"/api/v1/attachments/{Ulid.NewUlid()}"), HttpStatusCode.NotFound));

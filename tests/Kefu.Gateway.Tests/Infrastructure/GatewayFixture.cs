@@ -6,6 +6,7 @@ using System.Text.Json;
 using Kefu.Gateway.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Kefu.Gateway.Tests.Infrastructure;
 
@@ -34,6 +35,14 @@ public class GatewayFixture : IAsyncLifetime
 
     protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
 
+    /// <summary>Services registered before the gateway's own (which are Try-added where a test may replace them).</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
+    /// <summary>The running gateway's services.</summary>
+    public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("The gateway has not started.");
+
     public async Task InitializeAsync()
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
@@ -56,6 +65,7 @@ public class GatewayFixture : IAsyncLifetime
         }
 
         builder.Configuration.AddInMemoryCollection(settings);
+        ConfigureServices(builder.Services);
         builder.AddKefuGateway();
         _app = builder.Build();
         _app.MapKefuGateway();

@@ -1,0 +1,63 @@
+namespace Kefu.Grains.Attachments;
+
+/// <summary>What is known about a stored attachment besides its bytes.</summary>
+public sealed record AttachmentInfo(
+    string AttachmentId,
+    string Tenant,
+    string ConversationId,
+    string Name,
+    string ContentType,
+    long Size,
+    string UploaderRole,
+    string UploaderId,
+    DateTimeOffset CreatedAt);
+
+/// <summary>Where attachment bytes and their metadata live. The default is a directory (<see cref="DiskAttachmentStore"/>).</summary>
+public interface IAttachmentStore
+{
+    /// <summary>The directory the store writes to (for the free-space check).</summary>
+    string Directory { get; }
+
+    /// <summary>Stores the bytes in <paramref name="content"/> (already checked) under <paramref name="info"/>'s id.</summary>
+    Task SaveAsync(AttachmentInfo info, Stream content, CancellationToken cancellationToken);
+
+    /// <summary>The metadata, or null when no attachment has this id.</summary>
+    Task<AttachmentInfo?> GetInfoAsync(string attachmentId, CancellationToken cancellationToken);
+
+    /// <summary>Opens the bytes for reading; null when they are gone.</summary>
+    Stream? OpenRead(string attachmentId);
+
+    /// <summary>
+    /// The metadata of stored attachments created before <paramref name="createdBefore"/> (for the retention job);
+    /// unreadable entries are skipped. Ids are ULIDs made at upload, so younger ones are skipped by name, unread.
+    /// </summary>
+    IAsyncEnumerable<AttachmentInfo> ListAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the bytes and the metadata; true when something was deleted.</summary>
+    bool Delete(string attachmentId);
+
+    /// <summary>Removes leftovers of interrupted uploads (temporary files, bytes without metadata) older than <paramref name="before"/>.</summary>
+    int DeleteLeftovers(DateTimeOffset before);
+}
+
+/// <summary>Free space of the disk holding a directory; injectable so tests can simulate a nearly full disk.</summary>
+public interface IFreeDiskSpace
+{
+    /// <summary>Bytes available to this process on the disk of <paramref name="directory"/>; null when unknown.</summary>
+    long? AvailableBytes(string directory);
+}
+
+public sealed class DriveFreeDiskSpace : IFreeDiskSpace
+{
+    public long? AvailableBytes(string directory)
+    {
+        try
+        {
+            return new DriveInfo(directory).AvailableFreeSpace;
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}
