@@ -63,7 +63,20 @@ public interface IAgentGrain : IGrainWithStringKey, IConnectedParticipant
     /// <summary>Offline when no connection is alive, else the chosen status.</summary>
     [AlwaysInterleave]
     Task<AgentStatus> GetStatus();
+
+    /// <summary>What a token of this agent is checked against on every request; null when the agent does not exist.</summary>
+    [AlwaysInterleave]
+    Task<AgentSession?> GetSession();
+
+    /// <summary>Bumps the token version (every token issued before is refused) and closes the agent's sockets.</summary>
+    Task<long> EndSessions();
 }
+
+/// <summary>An agent's current token version and whether it may act at all (deactivated or deleted: no).</summary>
+[GenerateSerializer, Immutable]
+public sealed record AgentSession(
+    [property: Id(0)] long TokenVersion,
+    [property: Id(1)] bool Active);
 
 [GenerateSerializer, Immutable]
 public sealed record AgentUpdate(
@@ -97,4 +110,5 @@ public sealed record AgentProfile(
 [GenerateSerializer, Immutable]
 public sealed record AgentCredentials(
     [property: Id(0)] AgentProfile Profile,
-    [property: Id(1)] string PasswordHash);
+    [property: Id(1)] string PasswordHash,
+    [property: Id(2)] long TokenVersion = 0);

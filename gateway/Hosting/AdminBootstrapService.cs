@@ -46,7 +46,8 @@ public sealed partial class AdminBootstrapService(
         }
         else if (!string.IsNullOrEmpty(configured) && passwords.Verify(credentials.PasswordHash, configured) == PasswordVerificationResult.Failed)
         {
-            await admin.SetPasswordHash(passwords.Hash(configured));
+            // A reset, not a rehash: tokens issued under the old password are revoked.
+            await admin.Update(new AgentUpdate(null, null, null, passwords.Hash(configured)));
             LogPasswordReset(logger);
         }
 

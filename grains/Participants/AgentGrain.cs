@@ -2,6 +2,7 @@ using Kefu.Contracts.Grains;
 using Kefu.Contracts.Identity;
 using Kefu.Contracts.Messages;
 using Kefu.Grains.Hosting;
+using Kefu.Grains.Push;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -18,12 +19,16 @@ public sealed class AgentState
 
     /// <summary>What the agent chose (online or away); effective only while a connection is alive.</summary>
     [Id(3)] public AgentStatus ChosenStatus { get; set; } = AgentStatus.Online;
+
+    /// <summary>Tokens carry the version they were issued under (claim "ver"); bumping it revokes every older token.</summary>
+    [Id(4)] public long TokenVersion { get; set; }
 }
 
 public sealed class AgentGrain(
     [PersistentState("agent", KefuStorage.Name)] IPersistentState<AgentState> state,
     TimeProvider time,
     IOptions<PresenceOptions> presenceOptions,
+    GatewayPusher pusher,
     ILogger<AgentGrain> logger)
     : ParticipantGrain(time, presenceOptions, logger), IAgentGrain
 {
@@ -71,7 +76,7 @@ public sealed class AgentGrain(
     public Task<AgentProfile?> GetProfile() => Task.FromResult(state.State.Profile);
 
     public Task<AgentCredentials?> GetCredentials() =>
-        Task.FromResult(state.State is { Profile: { } p, PasswordHash: { } h } ? new AgentCredentials(p, h) : null);
+        Task.FromResult(state.State is { Profile: { } p, PasswordHash: { } h } ? new AgentCredentials(p, h, state.State.TokenVersion) : null);
 
     public async Task<Outcome<JoinResult>> Join(string conversationId)
     {
@@ -126,9 +131,21 @@ public sealed class AgentGrain(
             Role = update.Role ?? profile.Role,
             Capacity = update.Capacity ?? profile.Capacity,
         };
+
+        // A token states the role it was issued for, and a reset password must lock out whoever knew the old one.
+        var revoke = update.PasswordHash is not null || updated.Role != profile.Role;
         state.State.Profile = updated;
         state.State.PasswordHash = update.PasswordHash ?? state.State.PasswordHash;
+        if (revoke)
+        {
+            state.State.TokenVersion++;
+        }
+
         await state.WriteStateAsync();
+        if (revoke)
+        {
+            CloseSockets();
+        }
 
         // The tenant is the directory of agents and hands capacity changes on to the dispatcher.
         await GrainFactory.GetGrain<ITenantGrain>(Key.Tenant).RegisterAgent(updated);
@@ -159,6 +176,35 @@ public sealed class AgentGrain(
     }
 
     public Task<AgentStatus> GetStatus() => Task.FromResult(EffectiveStatus);
+
+    public Task<AgentSession?> GetSession() =>
+        Task.FromResult(state.State.Profile is null ? null : new AgentSession(state.State.TokenVersion, Active: true));
+
+    public async Task<long> EndSessions()
+    {
+        if (state.State.Profile is null)
+        {
+            return state.State.TokenVersion;
+        }
+
+        state.State.TokenVersion++;
+        await state.WriteStateAsync();
+        CloseSockets();
+        return state.State.TokenVersion;
+    }
+
+    /// <summary>
+    /// The gateways holding this agent's sockets close them: they were opened with tokens that are no longer valid.
+    /// Presence then follows from their disconnects, as for any closed socket.
+    /// </summary>
+    private void CloseSockets()
+    {
+        var ended = new PushEnvelope([ParticipantKey], null, new SessionEndedEvent());
+        foreach (var gateway in Connections.Presence.Gateways)
+        {
+            pusher.Push(gateway, ended);
+        }
+    }
 
     protected override async Task OnHeartbeatAsync(ParticipantPresence presence)
     {
