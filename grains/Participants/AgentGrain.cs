@@ -22,6 +22,9 @@ public sealed class AgentState
 
     /// <summary>Tokens carry the version they were issued under (claim "ver"); bumping it revokes every older token.</summary>
     [Id(4)] public long TokenVersion { get; set; }
+
+    /// <summary>Deleted: hidden from every list and unable to sign in; the profile stays so the id is never reused.</summary>
+    [Id(5)] public bool Deleted { get; set; }
 }
 
 public sealed class AgentGrain(
@@ -41,7 +44,13 @@ public sealed class AgentGrain(
     protected override ParticipantRole Role => ParticipantRole.Agent;
 
     /// <summary>Offline is never chosen: it is what the connections say.</summary>
-    private AgentStatus EffectiveStatus => Connections.HasConnections ? state.State.ChosenStatus : AgentStatus.Offline;
+    private AgentStatus EffectiveStatus =>
+        Connections.HasConnections && IsActive ? state.State.ChosenStatus : AgentStatus.Offline;
+
+    private bool IsActive => state.State is { Profile.Deactivated: false, Deleted: false };
+
+    /// <summary>The profile of an agent that was not deleted.</summary>
+    private AgentProfile? Existing => state.State.Deleted ? null : state.State.Profile;
 
     public async Task<Outcome<AgentProfile>> Create(AgentProfile profile, string passwordHash)
     {
@@ -73,10 +82,11 @@ public sealed class AgentGrain(
         await state.WriteStateAsync();
     }
 
-    public Task<AgentProfile?> GetProfile() => Task.FromResult(state.State.Profile);
+    public Task<AgentProfile?> GetProfile() => Task.FromResult(Existing);
 
+    /// <summary>None for a deactivated or deleted agent: it signs in like an unknown user (same answer, same time).</summary>
     public Task<AgentCredentials?> GetCredentials() =>
-        Task.FromResult(state.State is { Profile: { } p, PasswordHash: { } h } ? new AgentCredentials(p, h, state.State.TokenVersion) : null);
+        Task.FromResult(IsActive && state.State is { Profile: { } p, PasswordHash: { } h } ? new AgentCredentials(p, h, state.State.TokenVersion) : null);
 
     public async Task<Outcome<JoinResult>> Join(string conversationId)
     {
@@ -99,7 +109,7 @@ public sealed class AgentGrain(
     public async Task<Outcome<AgentProfile>> Update(AgentUpdate update)
     {
         ArgumentNullException.ThrowIfNull(update);
-        if (state.State.Profile is not { } profile)
+        if (Existing is not { } profile)
         {
             return KefuError.NotFound("Agent");
         }
@@ -130,10 +140,12 @@ public sealed class AgentGrain(
             DisplayName = displayName ?? profile.DisplayName,
             Role = update.Role ?? profile.Role,
             Capacity = update.Capacity ?? profile.Capacity,
+            Deactivated = update.Active is { } active ? !active : profile.Deactivated,
         };
 
-        // A token states the role it was issued for, and a reset password must lock out whoever knew the old one.
-        var revoke = update.PasswordHash is not null || updated.Role != profile.Role;
+        // A token states the role it was issued for, a reset password must lock out whoever knew the old one, and a
+        // deactivated agent must be out at once.
+        var revoke = update.PasswordHash is not null || updated.Role != profile.Role || (updated.Deactivated && !profile.Deactivated);
         state.State.Profile = updated;
         state.State.PasswordHash = update.PasswordHash ?? state.State.PasswordHash;
         if (revoke)
@@ -145,6 +157,11 @@ public sealed class AgentGrain(
         if (revoke)
         {
             CloseSockets();
+        }
+
+        if (updated.Deactivated != profile.Deactivated)
+        {
+            await ReportStatusAsync();
         }
 
         // The tenant is the directory of agents and hands capacity changes on to the dispatcher.
@@ -178,7 +195,24 @@ public sealed class AgentGrain(
     public Task<AgentStatus> GetStatus() => Task.FromResult(EffectiveStatus);
 
     public Task<AgentSession?> GetSession() =>
-        Task.FromResult(state.State.Profile is null ? null : new AgentSession(state.State.TokenVersion, Active: true));
+        Task.FromResult(Existing is null ? null : new AgentSession(state.State.TokenVersion, IsActive));
+
+    public async Task<Outcome<bool>> Delete()
+    {
+        if (Existing is not { } profile)
+        {
+            return KefuError.NotFound("Agent");
+        }
+
+        state.State.Deleted = true;
+        state.State.Profile = profile with { Deactivated = true };
+        state.State.TokenVersion++;
+        await state.WriteStateAsync();
+        CloseSockets();
+        await GrainFactory.GetGrain<ITenantGrain>(Key.Tenant).RemoveAgent(Key.Id);
+        await ReportStatusAsync();
+        return true;
+    }
 
     public async Task<long> EndSessions()
     {

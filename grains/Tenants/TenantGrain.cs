@@ -111,6 +111,22 @@ public sealed partial class TenantGrain(
     public Task<AgentProfile[]> ListAgents() =>
         Task.FromResult(state.State.Agents.Values.OrderBy(a => a.AgentId, StringComparer.Ordinal).ToArray());
 
+    public async Task RemoveAgent(string agentId)
+    {
+        var removed = state.State.Agents.Remove(agentId);
+        foreach (var team in state.State.Teams.Values.Where(t => t.AgentIds.Contains(agentId)).ToArray())
+        {
+            state.State.Teams[team.TeamId] = team with { AgentIds = [.. team.AgentIds.Where(a => a != agentId)] };
+            removed = true;
+        }
+
+        if (removed)
+        {
+            await SaveAsync();
+            await PushConfigAsync();
+        }
+    }
+
     public Task<bool> Exists() => Task.FromResult(state.State.Agents.Count > 0);
 
     public Task UpdateAgentPresence(ParticipantPresence presence)
@@ -310,10 +326,11 @@ public sealed partial class TenantGrain(
         }
     }
 
+    // A deactivated agent is unknown to the dispatcher: nothing new is assigned or transferred to it.
     private DispatchConfig Config() => new(
         [.. state.State.Inboxes.Values],
         [.. state.State.Teams.Values],
-        [.. state.State.Agents.Values]);
+        [.. state.State.Agents.Values.Where(a => !a.Deactivated)]);
 
     /// <summary>Tells the dispatcher the whole configuration; on failure a timer keeps trying (the change is stored).</summary>
     private async Task PushConfigAsync()
