@@ -21,7 +21,13 @@ public static class GatewayHostingExtensions
         var services = builder.Services;
         if (KefuCluster.ConnectionString(configuration) is null)
         {
-            // Embedded default: this process is also the (only) silo.
+            // Embedded default: this process is also the (only) silo. Its admin password, default inbox key and
+            // signing key outlive a restart through a small state file (unless configured).
+            if (EmbeddedState.Apply(builder.Configuration) is { } embedded)
+            {
+                services.AddSingleton(embedded);
+            }
+
             builder.UseOrleans(silo => silo.AddKefu(configuration));
         }
         else

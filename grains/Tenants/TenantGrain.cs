@@ -5,6 +5,7 @@ using Kefu.Grains.Directory;
 using Kefu.Grains.Hosting;
 using Kefu.Grains.Push;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Kefu.Grains.Tenants;
 
@@ -33,6 +34,7 @@ public sealed partial class TenantGrain(
     [PersistentState("tenant", KefuStorage.Name)] IPersistentState<TenantState> state,
     IConversationDirectory directory,
     GatewayPusher pusher,
+    IOptions<BootstrapOptions> bootstrap,
     ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
     private static readonly TimeSpan PushRetry = TimeSpan.FromSeconds(2);
@@ -304,7 +306,8 @@ public sealed partial class TenantGrain(
 
     private async Task AddDefaultInboxAsync()
     {
-        var inbox = new InboxConfig(Tenancy.DefaultInbox, "Default", InboxKeys.New(), AssignmentPolicies.LeastBusy, null, [], null, null, null, false);
+        var key = Tenant == Tenancy.DefaultTenant && InboxKeys.IsWellFormed(bootstrap.Value.DefaultInboxKey) ? bootstrap.Value.DefaultInboxKey! : InboxKeys.New();
+        var inbox = new InboxConfig(Tenancy.DefaultInbox, "Default", key, AssignmentPolicies.LeastBusy, null, [], null, null, null, false);
         await BindAsync(inbox);
         state.State.Inboxes[inbox.InboxId] = inbox;
     }
