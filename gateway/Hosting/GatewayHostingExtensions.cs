@@ -53,6 +53,7 @@ public static class GatewayHostingExtensions
         services.AddHostedService<AdminBootstrapService>();
         services.AddHostedService<GatewayRegistrationService>();
         services.AddHostedService<StartupBanner>();
+        services.AddHostedService<GracefulShutdown>();
 
         services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
             ctx.ProblemDetails.Extensions.TryAdd("code", Problems.DefaultCode(ctx.ProblemDetails.Status)));
