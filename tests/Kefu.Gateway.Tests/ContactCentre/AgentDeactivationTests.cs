@@ -20,13 +20,18 @@ public sealed class AgentDeactivationTests(DeskGatewayFixture gateway)
         var (stayId, stayToken) = desk.Agents[1];
         await using var gone = await gateway.ConnectAsync(goneToken);
         await using var stay = await gateway.ConnectAsync(stayToken);
+
+        // Both keep reading, so they answer this fixture's one-second keep-alive pings.
+        var goneClosed = Task.Run(gone.ReceiveCloseAsync);
+        _ = Task.Run(stay.DiscardUntilClosedAsync);
         await WaitForListedAsync(desk, goneId, a => a.Str("status") == "online");
+        await WaitForListedAsync(desk, stayId, a => a.Str("status") == "online");
 
         var patched = await Desk.Ok(await desk.Admin.PatchAsJsonAsync($"/api/v1/agents/{goneId}", new { active = false }));
         Assert.False(patched.GetProperty("active").GetBoolean());
         Assert.Equal("offline", patched.Str("status"));
 
-        Assert.NotNull(await gone.ReceiveCloseAsync());
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, await goneClosed);
         using (var old = gateway.Http(goneToken))
         {
             Assert.Equal("unauthorized", await Desk.ProblemCode(await old.GetAsync("/api/v1/agents/me"), HttpStatusCode.Unauthorized));
@@ -71,6 +76,7 @@ public sealed class AgentDeactivationTests(DeskGatewayFixture gateway)
         var desk = await Desk.CreateAsync(gateway, agents: 2, capacity: 5);
         var (goneId, goneToken) = desk.Agents[0];
         await using var gone = await gateway.ConnectAsync(goneToken);
+        var goneClosed = Task.Run(gone.ReceiveCloseAsync);
 
         using (var agent = gateway.Http(desk.Agents[1].Token))
         {
@@ -80,7 +86,7 @@ public sealed class AgentDeactivationTests(DeskGatewayFixture gateway)
         var deleted = await desk.Admin.DeleteAsync($"/api/v1/agents/{goneId}");
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
 
-        Assert.NotNull(await gone.ReceiveCloseAsync());
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, await goneClosed);
         using (var old = gateway.Http(goneToken))
         {
             Assert.Equal("unauthorized", await Desk.ProblemCode(await old.GetAsync("/api/v1/agents/me"), HttpStatusCode.Unauthorized));
