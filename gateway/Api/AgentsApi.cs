@@ -13,6 +13,9 @@ public static class AgentsApi
     public const int MaxCapacity = 1000;
     public const int MaxDisplayName = 100;
 
+    /// <summary>A password long enough but too easy to guess (common, the user name, blank, one repeated character).</summary>
+    public const string WeakPassword = "weak_password";
+
     public static IEndpointRouteBuilder MapAgentsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/agents").WithTags("agents");
@@ -21,6 +24,7 @@ public static class AgentsApi
         group.MapGet("/me", MeAsync).RequireAuthorization(KefuPolicies.Agent);
         group.MapPut("/me/status", SetStatusAsync).RequireAuthorization(KefuPolicies.Agent);
         group.MapPatch("/{agentId}", UpdateAsync).RequireAuthorization(KefuPolicies.Admin);
+        group.MapDelete("/{agentId}", DeleteAsync).RequireAuthorization(KefuPolicies.Admin);
         return app;
     }
 
@@ -33,9 +37,19 @@ public static class AgentsApi
             return Problems.Invalid("username must be 1-64 characters: a-z, 0-9, '-', '_', '.'.");
         }
 
-        if (request.Password is not { Length: >= 8 and <= 256 })
+        if (request.Password is not { Length: >= PasswordPolicy.MinLength and <= PasswordPolicy.MaxLength })
         {
             return Problems.Invalid("password must be 8 to 256 characters.");
+        }
+
+        if (PasswordPolicy.Weakness(request.Password, request.Username) is { } weakness)
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, WeakPassword, weakness);
+        }
+
+        if (request.DisplayName?.Trim() is { Length: > MaxDisplayName })
+        {
+            return Problems.Invalid($"displayName must be at most {MaxDisplayName} characters.");
         }
 
         if (!AgentRoles.IsKnown(role))
@@ -52,7 +66,7 @@ public static class AgentsApi
         var profile = new AgentProfile(
             request.Username!, request.DisplayName?.Trim() is { Length: > 0 } d ? d : request.Username!, role, time.GetUtcNow(),
             request.Capacity ?? AgentProfile.DefaultCapacity);
-        var created = await grains.GetGrain<IAgentGrain>(Tenancy.Key(tenant, profile.AgentId)).Create(profile, passwords.Hash(request.Password));
+        var created = await grains.GetGrain<IAgentGrain>(Tenancy.Key(tenant, profile.AgentId)).Create(profile, await passwords.HashAsync(request.Password));
         if (created.Error is { } error)
         {
             return Problems.From(error);
@@ -69,9 +83,9 @@ public static class AgentsApi
             return Problems.Create(StatusCodes.Status404NotFound, ErrorCodes.NotFound, "Agent was not found.");
         }
 
-        if (request is null || (request.DisplayName, request.Role, request.Capacity, request.Password) is (null, null, null, null))
+        if (request is null || (request.DisplayName, request.Role, request.Capacity, request.Password, request.Active) is (null, null, null, null, null))
         {
-            return Problems.Invalid("Give at least one of 'displayName', 'role', 'capacity', 'password'.");
+            return Problems.Invalid("Give at least one of 'displayName', 'role', 'capacity', 'password', 'active'.");
         }
 
         var displayName = request.DisplayName?.Trim();
@@ -90,9 +104,14 @@ public static class AgentsApi
             return Problems.Invalid($"capacity must be between 1 and {MaxCapacity}.");
         }
 
-        if (request.Password is not null and not { Length: >= 8 and <= 256 })
+        if (request.Password is not null and not { Length: >= PasswordPolicy.MinLength and <= PasswordPolicy.MaxLength })
         {
             return Problems.Invalid("password must be 8 to 256 characters.");
+        }
+
+        if (request.Password is not null && PasswordPolicy.Weakness(request.Password, agentId) is { } weakness)
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, WeakPassword, weakness);
         }
 
         var caller = user.ToCaller();
@@ -102,9 +121,14 @@ public static class AgentsApi
             return Problems.Create(StatusCodes.Status409Conflict, ErrorCodes.Conflict, "You cannot take away your own admin role.");
         }
 
-        var hash = request.Password is { } password ? passwords.Hash(password) : null;
+        if (agentId == caller.Id && request.Active is false)
+        {
+            return Problems.Create(StatusCodes.Status409Conflict, ErrorCodes.Conflict, "You cannot deactivate yourself.");
+        }
+
+        var hash = request.Password is { } password ? await passwords.HashAsync(password) : null;
         var updated = await grains.GetGrain<IAgentGrain>(Tenancy.Key(caller.Tenant, agentId))
-            .Update(new AgentUpdate(displayName, request.Role, request.Capacity, hash));
+            .Update(new AgentUpdate(displayName, request.Role, request.Capacity, hash, request.Active));
         if (updated.Error is { } error)
         {
             return Problems.From(error);
@@ -113,6 +137,24 @@ public static class AgentsApi
         var teams = await grains.GetGrain<ITenantGrain>(caller.Tenant).ListTeams();
         var load = await LoadAsync(grains, caller.Tenant);
         return TypedResults.Ok(ToResponse(updated.Value!, teams, load?.GetValueOrDefault(agentId)));
+    }
+
+    /// <summary>Deactivates the agent for good and hides it; its id stays taken (its messages name it).</summary>
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string agentId, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var caller = user.ToCaller();
+        if (!Tenancy.IsValidName(agentId))
+        {
+            return Problems.Create(StatusCodes.Status404NotFound, ErrorCodes.NotFound, "Agent was not found.");
+        }
+
+        if (agentId == caller.Id)
+        {
+            return Problems.Create(StatusCodes.Status409Conflict, ErrorCodes.Conflict, "You cannot delete yourself.");
+        }
+
+        var deleted = await grains.GetGrain<IAgentGrain>(Tenancy.Key(caller.Tenant, agentId)).Delete();
+        return deleted.Error is { } error ? Problems.From(error) : TypedResults.NoContent();
     }
 
     private static async Task<Results<Ok<AgentListResponse>, ProblemHttpResult>> ListAsync(ClaimsPrincipal user, IGrainFactory grains)
@@ -187,6 +229,7 @@ public static class AgentsApi
     private static AgentResponse ToResponse(AgentProfile p, TeamConfig[] teams, AgentLoad? load) => new(
         p.AgentId, p.DisplayName, p.Role, p.CreatedAt.UtcDateTime, p.Capacity,
         [.. teams.Where(t => t.AgentIds.Contains(p.AgentId)).Select(t => t.TeamId)],
-        AgentStatusNames.Name(load?.Status ?? AgentStatus.Offline),
-        load?.OpenConversations.Length ?? 0);
+        AgentStatusNames.Name(p.Deactivated ? AgentStatus.Offline : load?.Status ?? AgentStatus.Offline),
+        load?.OpenConversations.Length ?? 0,
+        Active: !p.Deactivated);
 }

@@ -21,7 +21,13 @@ public static class GatewayHostingExtensions
         var services = builder.Services;
         if (KefuCluster.ConnectionString(configuration) is null)
         {
-            // Embedded default: this process is also the (only) silo.
+            // Embedded default: this process is also the (only) silo. Its admin password, default inbox key and
+            // signing key outlive a restart through a small state file (unless configured).
+            if (EmbeddedState.Apply(builder.Configuration) is { } embedded)
+            {
+                services.AddSingleton(embedded);
+            }
+
             builder.UseOrleans(silo => silo.AddKefu(configuration));
         }
         else
@@ -32,12 +38,17 @@ public static class GatewayHostingExtensions
         }
 
         services.TryAddSingleton(TimeProvider.System);
+
+        // The hosting layer logs every request's full URL, query included, and /ws carries ?access_token=: never
+        // at a level that is written unless someone asks for this one category by name.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", level => level >= LogLevel.Warning);
         services.Configure<KefuAuthOptions>(configuration.GetSection(KefuAuthOptions.Section));
         services.Configure<KefuWebSocketOptions>(configuration.GetSection(KefuWebSocketOptions.Section));
         services.Configure<PresenceOptions>(configuration.GetSection(PresenceOptions.Section));
         services.AddKefuAttachments(configuration);
         services.AddSingleton<TokenService>();
-        services.AddSingleton<AgentPasswords>();
+        services.AddSingleton<AgentSessions>();
+        services.AddSingleton(sp => new AgentPasswords(sp.GetRequiredService<IOptions<KefuAuthOptions>>().Value.MaxConcurrentPasswordHashes));
         services.AddSingleton<GatewayIdentity>();
         services.AddSingleton<GatewayReadiness>();
         services.AddSingleton<ConnectionRegistry>();
@@ -45,6 +56,7 @@ public static class GatewayHostingExtensions
         services.AddHostedService<AdminBootstrapService>();
         services.AddHostedService<GatewayRegistrationService>();
         services.AddHostedService<StartupBanner>();
+        services.AddHostedService<GracefulShutdown>();
 
         services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
             ctx.ProblemDetails.Extensions.TryAdd("code", Problems.DefaultCode(ctx.ProblemDetails.Status)));
@@ -52,9 +64,12 @@ public static class GatewayHostingExtensions
         services.AddKefuRateLimits(configuration);
         services.Configure<ForwardedHeadersOptions>(o =>
         {
-            // Client addresses (rate limits, logs) through a reverse proxy: loopback proxies are trusted by default,
-            // others only when listed.
+            // Client addresses (rate limits, logs) through a reverse proxy: only listed proxies are trusted. Not even
+            // loopback by default: any local process (or a proxy that passes the header through) could otherwise
+            // pick its rate-limit address.
             o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            o.KnownProxies.Clear();
+            o.KnownIPNetworks.Clear();
             foreach (var proxy in configuration.GetSection("Kefu:ForwardedHeaders:KnownProxies").Get<string[]>() ?? [])
             {
                 o.KnownProxies.Add(System.Net.IPAddress.Parse(proxy));
@@ -112,6 +127,15 @@ public static class GatewayHostingExtensions
                     }
 
                     return Task.CompletedTask;
+                },
+                // Signed and unexpired is not enough: a revoked agent token (older version, deactivated agent) is refused
+                // on the very next request.
+                OnTokenValidated = async ctx =>
+                {
+                    if (!await ctx.HttpContext.RequestServices.GetRequiredService<AgentSessions>().IsCurrentAsync(ctx.Principal!))
+                    {
+                        ctx.Fail("The token was revoked.");
+                    }
                 },
                 // /ws never reaches this handler: it validates its token itself (?access_token= or this header), see
                 // WebSocketApi.UseWebSocketApi.
