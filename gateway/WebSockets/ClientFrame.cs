@@ -60,6 +60,12 @@ public sealed partial class ClientFrame
         {
             error = new KefuError(ErrorCodes.BadFrame, $"Malformed JSON: {ex.Message}");
         }
+        catch (InvalidOperationException)
+        {
+            // GetString of a string (value or property name) that is valid JSON but not valid text: a \u escape of an
+            // unpaired surrogate such as "\ud800". Such text cannot be stored or sent to anyone, so the frame is refused.
+            error = new KefuError(ErrorCodes.BadFrame, "Malformed JSON: a string holds an unpaired surrogate (e.g. \\ud800 without its pair).");
+        }
 
         if (error is null && string.IsNullOrEmpty(frame.Type))
         {

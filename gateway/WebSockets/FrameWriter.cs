@@ -158,7 +158,16 @@ public static class FrameWriter
 
     public static byte[] Joined(string conversationId, long lastSeq) => Position("joined", conversationId, lastSeq);
 
-    public static byte[] Synced(string conversationId, long lastSeq) => Position("synced", conversationId, lastSeq);
+    /// <summary>The end of one sync page: <c>throughSeq</c> is the last seq it delivered, <c>hasMore</c> whether later ones remain.</summary>
+    public static byte[] Synced(string conversationId, long lastSeq, long throughSeq, bool hasMore) =>
+        Write((conversationId, lastSeq, throughSeq, hasMore), static (w, s) =>
+        {
+            w.WriteString("type", "synced");
+            w.WriteString("conversationId", s.conversationId);
+            w.WriteNumber("lastSeq", s.lastSeq);
+            w.WriteNumber("throughSeq", s.throughSeq);
+            w.WriteBoolean("hasMore", s.hasMore);
+        });
 
     public static byte[] Pong() => Write(0, static (w, _) => w.WriteString("type", "pong"));
 

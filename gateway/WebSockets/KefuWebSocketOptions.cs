@@ -33,4 +33,23 @@ public sealed class KefuWebSocketOptions
     /// connection (and the agent's presence) within KeepAliveInterval + KeepAliveTimeout instead of at TCP timeout.
     /// </summary>
     public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Most messages one <c>sync</c> answers; the answer's <c>synced</c> says whether more remain (<c>hasMore</c>) and the
+    /// client asks again from <c>throughSeq</c>.
+    /// </summary>
+    public int SyncPageSize { get; set; } = 200;
+
+    /// <summary>
+    /// Bytes waiting to be written to one client. The connection's own answers (a sync page among them) wait while half
+    /// of it is taken, so the client's frames are read no faster than it reads its answers; pushed events beyond it
+    /// drop the connection like a full <see cref="OutboundQueue"/>. A sync page is cut to fit in half of it.
+    /// </summary>
+    public int OutboundBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// Open WebSockets one participant (visitor or agent) may hold on this gateway; one more is refused before the
+    /// upgrade with 429 <c>too_many_connections</c>.
+    /// </summary>
+    public int MaxConnectionsPerParticipant { get; set; } = 20;
 }

@@ -170,9 +170,9 @@ public static class ProtobufFrameWriter
         Joined = new Proto.Joined { ConversationId = ProtoValues.Ulid(conversationId), LastSeq = lastSeq },
     });
 
-    public static byte[] Synced(string conversationId, long lastSeq) => Write(new Proto.ServerFrame
+    public static byte[] Synced(string conversationId, long lastSeq, long throughSeq, bool hasMore) => Write(new Proto.ServerFrame
     {
-        Synced = new Proto.Synced { ConversationId = ProtoValues.Ulid(conversationId), LastSeq = lastSeq },
+        Synced = new Proto.Synced { ConversationId = ProtoValues.Ulid(conversationId), LastSeq = lastSeq, ThroughSeq = throughSeq, HasMore = hasMore },
     });
 
     /// <summary>The pong frame; it never changes, so every connection gets the same (never mutated) array.</summary>

@@ -30,6 +30,11 @@ public class GatewayFixture : IAsyncLifetime
 
     public Uri BaseUri { get; private set; } = null!;
 
+    /// <summary>For fixtures that need more than settings (e.g. a log capture), before the gateway is added.</summary>
+    protected virtual void ConfigureBuilder(WebApplicationBuilder builder)
+    {
+    }
+
     public Uri WebSocketUri => new UriBuilder(BaseUri) { Scheme = "ws", Path = "/ws" }.Uri;
 
     protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
@@ -48,6 +53,7 @@ public class GatewayFixture : IAsyncLifetime
             // Many tests log in and create visitors from 127.0.0.1 within a minute.
             ["Kefu:RateLimits:LoginsPerMinute"] = "100000",
             ["Kefu:RateLimits:VisitorsPerMinute"] = "100000",
+            ["Kefu:RateLimits:RestPerMinute"] = "100000",
             ["Kefu:RateLimits:WidgetPerMinute"] = "100000",
         };
         foreach (var (key, value) in Settings)
@@ -56,6 +62,7 @@ public class GatewayFixture : IAsyncLifetime
         }
 
         builder.Configuration.AddInMemoryCollection(settings);
+        ConfigureBuilder(builder);
         builder.AddKefuGateway();
         _app = builder.Build();
         _app.MapKefuGateway();
