@@ -12,6 +12,8 @@ public sealed partial class ChatConnection
     private readonly Lock _gate = new();
     private Queue<Outbound>? _queue;
     private long _queuedBytes;
+    private long _maxQueuedBytes;
+    private int _syncPages;
     private bool _draining;
     private bool _completed;
     private TaskCompletionSource? _drained;
@@ -48,6 +50,11 @@ public sealed partial class ChatConnection
 
             queue.Enqueue(item);
             _queuedBytes += cost;
+            _maxQueuedBytes = Math.Max(_maxQueuedBytes, _queuedBytes);
+            if (item is Outbound.SyncPage)
+            {
+                _syncPages++;
+            }
             if (!StartDrainLocked())
             {
                 return Enqueued.Yes;
@@ -61,14 +68,38 @@ public sealed partial class ChatConnection
     private bool HasRoomLocked(Queue<Outbound> queue, int cost, long byteLimit) =>
         queue.Count == 0 || (queue.Count < _options.OutboundQueue && _queuedBytes + cost <= byteLimit);
 
+    /// <summary>The most bytes this connection's outbound queue has held at once (diagnostics and tests).</summary>
+    public long MaxQueuedBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _maxQueuedBytes;
+            }
+        }
+    }
+
+    /// <summary>Sync pages queued on this connection so far (diagnostics and tests).</summary>
+    public int SyncPagesQueued
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _syncPages;
+            }
+        }
+    }
+
     /// <summary>
     /// Queues a frame, waiting while the queue is full (only the read loop calls this). The read loop's own answers get
-    /// half the byte budget: the client's frames are read no faster than it reads the answers, and pushed events always
-    /// have the other half.
+    /// half the byte budget (or <paramref name="byteLimit"/>, if less): the client's frames are read no faster than it
+    /// reads the answers, and pushed events always have the other half.
     /// </summary>
-    private async ValueTask EnqueueAsync(Outbound item, CancellationToken token)
+    private async ValueTask EnqueueAsync(Outbound item, CancellationToken token, long byteLimit = long.MaxValue)
     {
-        var byteLimit = _options.OutboundBytes / 2;
+        byteLimit = Math.Min(byteLimit, _options.OutboundBytes / 2);
         while (true)
         {
             switch (TryEnqueue(item, byteLimit))

@@ -370,6 +370,11 @@ public sealed partial class ChatConnection
             return _frames.Error(ErrorCodes.InvalidField, "'afterSeq' must be >= 0.", frame.ClientMsgId);
         }
 
+        if (frame.Limit is < 1)
+        {
+            return _frames.Error(ErrorCodes.InvalidField, "'limit' must be >= 1.", frame.ClientMsgId);
+        }
+
         var (conversationId, error) = await ResolveConversationAsync(frame, startForVisitor: false);
         if (conversationId is null)
         {
@@ -377,25 +382,48 @@ public sealed partial class ChatConnection
         }
 
         var afterSeq = frame.AfterSeq ?? 0;
+        var pageSize = Math.Max(1, _options.SyncPageSize);
+        var budget = SyncBudget;
         await EnqueueAsync(new Outbound.SyncStart(conversationId, afterSeq), token);
         try
         {
-            // One page per sync: a 30-byte frame must not make the gateway fetch and buffer a whole history.
-            var page = await Conversation(conversationId).GetMessages(Caller, afterSeq, Math.Max(1, _options.SyncPageSize));
-            if (page.Error is { } refused)
+            // Without a limit the answer is every message (the core contract), but read and queued one page at a time:
+            // the next page is read only once the queue has drained below the sync budget, so however long the history
+            // and however slow the client, a connection holds about two pages (one queued, one being written).
+            // With a limit it is one page, and synced says whether more remain.
+            while (true)
             {
-                await EnqueueAsync(new Outbound.SyncEnd(conversationId, null, _frames.Error(refused.Code, refused.Message, frame.ClientMsgId)), token);
-                return null;
-            }
+                var take = frame.Limit is { } limit ? (int)Math.Min(limit, pageSize) : pageSize;
+                var page = await Conversation(conversationId).GetMessages(Caller, afterSeq, take);
+                if (page.Error is { } refused)
+                {
+                    await EnqueueAsync(new Outbound.SyncEnd(conversationId, null, _frames.Error(refused.Code, refused.Message, frame.ClientMsgId)), token);
+                    return null;
+                }
 
-            var lastSeq = page.Value!.LastSeq;
-            var (encoded, size) = EncodePage(page.Value.Messages);
-            await EnqueueAsync(new Outbound.SyncPage(conversationId, encoded, size), token);
-            var through = encoded.Length > 0 ? encoded[^1].Seq : afterSeq;
-            await EnqueueAsync(encoded.Length > 0 && through < lastSeq
-                ? new Outbound.SyncEnd(conversationId, lastSeq, null, through, HasMore: true)
-                : new Outbound.SyncEnd(conversationId, lastSeq, null), token);
-            return null;
+                var lastSeq = page.Value!.LastSeq;
+                var (encoded, size) = EncodePage(page.Value.Messages, budget);
+                if (encoded.Length > 0)
+                {
+                    await EnqueueAsync(new Outbound.SyncPage(conversationId, encoded, size), token, budget);
+                }
+
+                var through = encoded.Length > 0 ? encoded[^1].Seq : afterSeq;
+                var more = encoded.Length > 0 && through < lastSeq;
+                if (more && frame.Limit is not null)
+                {
+                    await EnqueueAsync(new Outbound.SyncEnd(conversationId, lastSeq, null, through, HasMore: true), token);
+                    return null;
+                }
+
+                if (!more)
+                {
+                    await EnqueueAsync(new Outbound.SyncEnd(conversationId, lastSeq, null), token);
+                    return null;
+                }
+
+                afterSeq = through;
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -405,13 +433,15 @@ public sealed partial class ChatConnection
         }
     }
 
+    /// <summary>Bytes of sync pages a connection may have queued: <c>SyncByteBudget</c>, at most half of <c>OutboundBytes</c>.</summary>
+    private int SyncBudget => Math.Max(1, Math.Min(_options.SyncByteBudget, _options.OutboundBytes / 2));
+
     /// <summary>
-    /// The page's messages as frames, in seq order, cut where they would take more than half of the connection's byte
-    /// budget (at least one message, so a sync always makes progress).
+    /// The page's messages as frames, in seq order, cut where they would take more than <paramref name="budget"/> bytes
+    /// (at least one message, so a sync always makes progress).
     /// </summary>
-    private ((long Seq, byte[] Frame)[] Messages, int Size) EncodePage(ChatMessage[] messages)
+    private ((long Seq, byte[] Frame)[] Messages, int Size) EncodePage(ChatMessage[] messages, int budget)
     {
-        var budget = _options.OutboundBytes / 2;
         var encoded = new List<(long, byte[])>(messages.Length);
         var size = 0;
         foreach (var message in messages)

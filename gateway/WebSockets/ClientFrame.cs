@@ -16,6 +16,9 @@ public sealed partial class ClientFrame
 
     public long? AfterSeq { get; private set; }
 
+    /// <summary><c>sync</c>: at most this many messages, answered with <c>hasMore</c> (explicit paging); unset = all.</summary>
+    public long? Limit { get; private set; }
+
     public long? Seq { get; private set; }
 
     public string? State { get; private set; }
@@ -47,6 +50,7 @@ public sealed partial class ClientFrame
                     case "state": frame.State = ReadString(ref reader, name, ref error); break;
                     case "afterSeq": frame.AfterSeq = ReadInteger(ref reader, name, ref error); break;
                     case "seq": frame.Seq = ReadInteger(ref reader, name, ref error); break;
+                    case "limit": frame.Limit = ReadInteger(ref reader, name, ref error); break;
                     default: reader.Skip(); break;
                 }
             }

@@ -35,15 +35,22 @@ public sealed class KefuWebSocketOptions
     public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
-    /// Most messages one <c>sync</c> answers; the answer's <c>synced</c> says whether more remain (<c>hasMore</c>) and the
-    /// client asks again from <c>throughSeq</c>.
+    /// Messages read from the store at a time by a <c>sync</c> (a plain sync streams every page; one with <c>limit</c>
+    /// gets at most one page, capped here, and <c>synced.hasMore</c>).
     /// </summary>
     public int SyncPageSize { get; set; } = 200;
 
     /// <summary>
-    /// Bytes waiting to be written to one client. The connection's own answers (a sync page among them) wait while half
-    /// of it is taken, so the client's frames are read no faster than it reads its answers; pushed events beyond it
-    /// drop the connection like a full <see cref="OutboundQueue"/>. A sync page is cut to fit in half of it.
+    /// Bytes of sync pages one connection may have queued: the next page is read and queued only once the queue is
+    /// below it, and a page is cut to fit it, so a 30-byte <c>sync</c> never makes the gateway hold a whole history.
+    /// At most half of <see cref="OutboundBytes"/> counts (pushed events keep the other half).
+    /// </summary>
+    public int SyncByteBudget { get; set; } = 256 * 1024;
+
+    /// <summary>
+    /// Bytes waiting to be written to one client. The connection's own answers wait while half of it is taken, so the
+    /// client's frames are read no faster than it reads its answers; pushed events beyond it drop the connection like a
+    /// full <see cref="OutboundQueue"/>.
     /// </summary>
     public int OutboundBytes { get; set; } = 1024 * 1024;
 

@@ -30,6 +30,9 @@ public class GatewayFixture : IAsyncLifetime
 
     public Uri BaseUri { get; private set; } = null!;
 
+    /// <summary>The running gateway's services, for tests that look at its state (e.g. the connection registry).</summary>
+    public IServiceProvider Services => _app!.Services;
+
     /// <summary>For fixtures that need more than settings (e.g. a log capture), before the gateway is added.</summary>
     protected virtual void ConfigureBuilder(WebApplicationBuilder builder)
     {

@@ -8,13 +8,14 @@ namespace Kefu.Gateway.Tests.WsGuard;
 
 /// <summary>
 /// A gateway for the robustness tests of the WebSocket and REST guards: no frame rate limit in the way of fuzzing,
-/// small sync pages and byte budget (so paging shows with few messages), a small socket cap, and every log line
+/// small sync pages and sync byte budget (so paging shows with few messages), a small socket cap, and every log line
 /// captured (to check for stack traces and tokens in logs).
 /// </summary>
 public sealed class GuardGatewayFixture : GatewayFixture
 {
     public const int SyncPageSize = 50;
     public const int OutboundBytes = 256 * 1024;
+    public const int SyncByteBudget = 32 * 1024;
     public const int MaxConnections = 3;
 
     public LogCapture Logs { get; } = new();
@@ -25,6 +26,7 @@ public sealed class GuardGatewayFixture : GatewayFixture
         ["Kefu:WebSocket:FrameBurst"] = "100000",
         ["Kefu:WebSocket:SyncPageSize"] = SyncPageSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Kefu:WebSocket:OutboundBytes"] = OutboundBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Kefu:WebSocket:SyncByteBudget"] = SyncByteBudget.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Kefu:WebSocket:MaxConnectionsPerParticipant"] = MaxConnections.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Kefu:RateLimits:RestPerMinute"] = "100000",
         // Request logs (where a URL would show) are Information; Orleans stays quiet.
