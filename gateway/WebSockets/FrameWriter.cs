@@ -144,6 +144,21 @@ public static class FrameWriter
 
             w.WriteEndObject();
         }
+
+        // The conversation list's fields (§3.2), always present (null when unset) so a client can apply the frame to
+        // its list item as it is.
+        w.WriteString("preview", s.Preview);
+        w.WriteString("lastActivityAt", s.ActivityAt.UtcDateTime);
+        w.WriteNumber("unread", s.Unread);
+        w.WriteString("assigneeName", s.AssigneeName);
+        if (s.QueuedAt is { } queuedAt)
+        {
+            w.WriteString("queuedAt", queuedAt.UtcDateTime);
+        }
+        else
+        {
+            w.WriteNull("queuedAt");
+        }
     });
 
     public static byte[] Ack(SendAck a) => Write(a, static (w, a) =>

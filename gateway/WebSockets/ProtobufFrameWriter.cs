@@ -105,7 +105,24 @@ public static class ProtobufFrameWriter
             LastSeq = s.LastSeq,
             CreatedAt = ProtoValues.UnixMicroseconds(s.CreatedAt),
             Priority = s.Priority,
+            LastActivityAt = ProtoValues.UnixMicroseconds(s.ActivityAt),
+            Unread = s.Unread,
         };
+        if (s.Preview is not null)
+        {
+            conversation.Preview = s.Preview;
+        }
+
+        if (s.AssigneeName is not null)
+        {
+            conversation.AssigneeName = s.AssigneeName;
+        }
+
+        if (s.QueuedAt is { } queuedAt)
+        {
+            conversation.QueuedAt = ProtoValues.UnixMicroseconds(queuedAt);
+        }
+
         conversation.Tags.Add(s.Tags ?? []);
         if (s.Team is not null)
         {
