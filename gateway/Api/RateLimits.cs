@@ -21,6 +21,12 @@ public sealed class KefuRateLimitOptions
 
     /// <summary>Attachment uploads per minute by one visitor or agent (whatever address they come from).</summary>
     public int UploadsPerMinute { get; set; } = 30;
+
+    /// <summary>
+    /// Authenticated REST requests per minute by one token subject (a visitor or an agent, whatever address or how many
+    /// tokens): one caller cannot flood the cluster, e.g. activate a grain per made-up id. 0 turns it off.
+    /// </summary>
+    public int RestPerMinute { get; set; } = 600;
 }
 
 public static class RateLimits
@@ -39,6 +45,13 @@ public static class RateLimits
             limiter.AddPolicy(Visitors, ctx => PerIp(ctx, options.VisitorsPerMinute));
             limiter.AddPolicy(Widget, ctx => PerIp(ctx, options.WidgetPerMinute));
             limiter.AddPolicy(Uploads, ctx => PerParticipant(ctx, options.UploadsPerMinute));
+
+            // Every authenticated request, on top of any endpoint policy. Anonymous requests have their per-address
+            // policies; /ws never gets here (it is served before authentication and has its own frame budget).
+            limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(ctx =>
+                options.RestPerMinute > 0 && ctx.User.Identity?.IsAuthenticated == true
+                    ? PerMinute("rest:" + ctx.User.ToCaller().ParticipantKey, options.RestPerMinute)
+                    : RateLimitPartition.GetNoLimiter("anonymous"));
             limiter.OnRejected = async (ctx, cancellationToken) =>
             {
                 if (ctx.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
@@ -46,7 +59,7 @@ public static class RateLimits
                     ctx.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 }
 
-                await Problems.Create(StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited, "Too many requests from this address; retry later.")
+                await Problems.Create(StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited, "Too many requests; retry later.")
                     .ExecuteAsync(ctx.HttpContext);
             };
         });

@@ -19,18 +19,53 @@ public static class UiEndpoints
 {
     // Console pages get a strict policy: scripts and styles only from this origin, so even an escaping bug could not
     // run injected script. The widget itself is made for other sites' pages, which set their own policies.
+    // connect-src 'self' covers ws:/wss: of the same host and port in CSP Level 3 browsers (current Chromium, Firefox,
+    // Safari), so the console can reach its own /ws and nothing else.
     private const string ConsolePolicy =
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; " +
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
         "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+    // The demo page stands for a customer's site: only this origin's widget script, styles and socket; it may be
+    // framed by this origin only.
+    private const string DemoPolicy =
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'self'; form-action 'self'";
+
+    private static readonly Func<object, Task> NoSniff = static response =>
+    {
+        ((HttpResponse)response).Headers.XContentTypeOptions = "nosniff";
+        return Task.CompletedTask;
+    };
 
     public static WebApplication MapKefuUi(this WebApplication app)
     {
+        app.Use((context, next) =>
+        {
+            // Every response: no content sniffing. Set when the response starts, so even an error answer written after
+            // the exception handler has cleared the headers carries it. /ws sets it at once instead: a callback
+            // registered on a request that becomes a WebSocket would be held for the connection's whole life.
+            if (context.Request.Path.StartsWithSegments("/ws", StringComparison.OrdinalIgnoreCase))
+            {
+                context.Response.Headers.XContentTypeOptions = "nosniff";
+            }
+            else
+            {
+                context.Response.OnStarting(NoSniff, context.Response);
+            }
+
+            return next(context);
+        });
         app.UseWidgetCors();
         var files = new EmbeddedFileProvider(typeof(UiEndpoints).Assembly, "Kefu.Gateway.wwwroot");
         var contentTypes = new FileExtensionContentTypeProvider();
         app.Use(async (context, next) =>
         {
             var path = context.Request.Path;
+            if (path.Value == "/demo")
+            {
+                context.Response.Headers.ContentSecurityPolicy = DemoPolicy;
+            }
+
             if (path.StartsWithSegments("/console"))
             {
                 if (path.Value == "/console")
@@ -45,7 +80,6 @@ public static class UiEndpoints
                 }
 
                 context.Response.Headers.ContentSecurityPolicy = ConsolePolicy;
-                context.Response.Headers.XContentTypeOptions = "nosniff";
             }
 
             await next();

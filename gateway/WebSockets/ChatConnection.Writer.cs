@@ -5,14 +5,15 @@ namespace Kefu.Gateway.WebSockets;
 
 public sealed partial class ChatConnection
 {
-    private const int SyncPageSize = 500;
-
     // The outbound queue. Everything below is guarded by _gate. While nothing waits to be sent, a connection holds no
     // queue and no writer task: the first frame creates the queue and starts a drain on the thread pool, the drain
     // writes until the queue is empty and then drops it again. At most one drain runs at a time, so frames are
     // written in queue order and the cursors are only ever touched by one thread at a time.
     private readonly Lock _gate = new();
     private Queue<Outbound>? _queue;
+    private long _queuedBytes;
+    private long _maxQueuedBytes;
+    private int _syncPages;
     private bool _draining;
     private bool _completed;
     private TaskCompletionSource? _drained;
@@ -26,8 +27,12 @@ public sealed partial class ChatConnection
         Closed,
     }
 
-    /// <summary>Queues a frame without waiting; a full queue is the caller's to handle.</summary>
-    private Enqueued TryEnqueue(Outbound item)
+    /// <summary>
+    /// Queues a frame without waiting; a full queue is the caller's to handle. Full is <see cref="KefuWebSocketOptions.OutboundQueue"/>
+    /// frames or more than <paramref name="byteLimit"/> bytes (default: <see cref="KefuWebSocketOptions.OutboundBytes"/>);
+    /// one item always fits into an empty queue.
+    /// </summary>
+    private Enqueued TryEnqueue(Outbound item, long byteLimit = -1)
     {
         lock (_gate)
         {
@@ -37,12 +42,19 @@ public sealed partial class ChatConnection
             }
 
             var queue = _queue ??= new Queue<Outbound>();
-            if (queue.Count >= _options.OutboundQueue)
+            var cost = item.Bytes;
+            if (!HasRoomLocked(queue, cost, byteLimit < 0 ? _options.OutboundBytes : byteLimit))
             {
                 return Enqueued.Full;
             }
 
             queue.Enqueue(item);
+            _queuedBytes += cost;
+            _maxQueuedBytes = Math.Max(_maxQueuedBytes, _queuedBytes);
+            if (item is Outbound.SyncPage)
+            {
+                _syncPages++;
+            }
             if (!StartDrainLocked())
             {
                 return Enqueued.Yes;
@@ -53,12 +65,44 @@ public sealed partial class ChatConnection
         return Enqueued.Yes;
     }
 
-    /// <summary>Queues a frame, waiting while the queue is full (only the read loop calls this).</summary>
-    private async ValueTask EnqueueAsync(Outbound item, CancellationToken token)
+    private bool HasRoomLocked(Queue<Outbound> queue, int cost, long byteLimit) =>
+        queue.Count == 0 || (queue.Count < _options.OutboundQueue && _queuedBytes + cost <= byteLimit);
+
+    /// <summary>The most bytes this connection's outbound queue has held at once (diagnostics and tests).</summary>
+    public long MaxQueuedBytes
     {
+        get
+        {
+            lock (_gate)
+            {
+                return _maxQueuedBytes;
+            }
+        }
+    }
+
+    /// <summary>Sync pages queued on this connection so far (diagnostics and tests).</summary>
+    public int SyncPagesQueued
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _syncPages;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Queues a frame, waiting while the queue is full (only the read loop calls this). The read loop's own answers get
+    /// half the byte budget (or <paramref name="byteLimit"/>, if less): the client's frames are read no faster than it
+    /// reads the answers, and pushed events always have the other half.
+    /// </summary>
+    private async ValueTask EnqueueAsync(Outbound item, CancellationToken token, long byteLimit = long.MaxValue)
+    {
+        byteLimit = Math.Min(byteLimit, _options.OutboundBytes / 2);
         while (true)
         {
-            switch (TryEnqueue(item))
+            switch (TryEnqueue(item, byteLimit))
             {
                 case Enqueued.Yes:
                     return;
@@ -70,7 +114,7 @@ public sealed partial class ChatConnection
             Task room;
             lock (_gate)
             {
-                if (_completed || _queue is not { } queue || queue.Count < _options.OutboundQueue)
+                if (_completed || _queue is not { } queue || HasRoomLocked(queue, item.Bytes, byteLimit))
                 {
                     continue; // Room was made (or the connection ended) in between: try again.
                 }
@@ -143,12 +187,14 @@ public sealed partial class ChatConnection
                     {
                         // Nothing left: drop the queue (an idle connection holds none) and stop until the next frame.
                         _queue = null;
+                        _queuedBytes = 0;
                         _draining = false;
                         _drained?.TrySetResult();
                         return;
                     }
 
                     item = queue.Dequeue();
+                    _queuedBytes -= item.Bytes;
                     space = _space;
                     _space = null;
                 }
@@ -179,6 +225,7 @@ public sealed partial class ChatConnection
                 {
                     _completed = true;
                     _queue = null;
+                    _queuedBytes = 0;
                     _draining = false;
                     _drained?.TrySetResult();
                     _space?.TrySetResult();
@@ -205,13 +252,14 @@ public sealed partial class ChatConnection
         switch (item)
         {
             case Outbound.Frame f:
-                return WriteAsync(f.Bytes, token);
+                return WriteAsync(f.Data, token);
             case Outbound.Live live:
                 return WriteLiveAsync(live, token);
             case Outbound.SyncStart start:
                 var cursor = CursorOf(start.ConversationId);
                 cursor.LastSeq = start.AfterSeq;
                 cursor.Syncing = true;
+                cursor.Paging = false;
                 return ValueTask.CompletedTask;
             case Outbound.SyncPage page:
                 return WriteSyncPageAsync(page, token);
@@ -231,26 +279,27 @@ public sealed partial class ChatConnection
             return;
         }
 
-        if (live.Seq <= cursor.LastSeq)
+        // Between the pages of a sync this message would come ahead of older ones; the next page brings it instead.
+        if (cursor.Paging || live.Seq <= cursor.LastSeq)
         {
             return;
         }
 
         cursor.LastSeq = live.Seq;
         cursor.ShownSeq = Math.Max(cursor.ShownSeq, live.Seq);
-        await WriteAsync(live.Bytes, token);
+        await WriteAsync(live.Data, token);
     }
 
     private async ValueTask WriteSyncPageAsync(Outbound.SyncPage page, CancellationToken token)
     {
         var cursor = CursorOf(page.ConversationId);
-        foreach (var message in page.Messages)
+        foreach (var (seq, frame) in page.Messages)
         {
-            if (message.Seq > cursor.LastSeq)
+            if (seq > cursor.LastSeq)
             {
-                cursor.LastSeq = message.Seq;
-                cursor.ShownSeq = Math.Max(cursor.ShownSeq, message.Seq);
-                await WriteAsync(_frames.Message(message), token);
+                cursor.LastSeq = seq;
+                cursor.ShownSeq = Math.Max(cursor.ShownSeq, seq);
+                await WriteAsync(frame, token);
             }
         }
     }
@@ -259,12 +308,24 @@ public sealed partial class ChatConnection
     {
         var cursor = CursorOf(end.ConversationId);
         cursor.Syncing = false;
+        if (end.HasMore && end.LastSeq is { } last)
+        {
+            // Not the last page: what was held is in this page or comes with the next ones, as does every live message
+            // until the client's next sync of this conversation (docs/protocol.md §9.3).
+            cursor.Paging = true;
+            cursor.Held.Clear();
+            await WriteAsync(_frames.Synced(end.ConversationId, last, end.ThroughSeq, hasMore: true), token);
+            return;
+        }
+
+        cursor.Paging = false;
         // A client may claim (afterSeq) to have seen more than exists: from here on the server's last seq is the
         // truth, so later live messages are not mistaken for ones already shown. After a failed sync, fall back to
         // what this connection has really been shown.
         cursor.LastSeq = end.LastSeq is { } lastSeq ? Math.Min(cursor.LastSeq, lastSeq) : cursor.ShownSeq;
 
-        await WriteAsync(end.Error ?? _frames.Synced(end.ConversationId, Math.Max(end.LastSeq ?? 0, cursor.LastSeq)), token);
+        var synced = Math.Max(end.LastSeq ?? 0, cursor.LastSeq);
+        await WriteAsync(end.Error ?? _frames.Synced(end.ConversationId, synced, synced, hasMore: false), token);
         if (cursor.Held.Count == 0)
         {
             return;
@@ -300,25 +361,51 @@ public sealed partial class ChatConnection
 
         public bool Syncing { get; set; }
 
+        /// <summary>A sync answered a page with more to come: live messages wait for the next <c>sync</c> (dropped here, it fetches them).</summary>
+        public bool Paging { get; set; }
+
         /// <summary>The highest seq this connection has actually been shown (a sync's afterSeq is only the client's word).</summary>
         public long ShownSeq { get; set; }
 
         public List<Outbound.Live> Held { get; } = [];
     }
 
+    /// <summary>An item of the outbound queue; <see cref="Bytes"/> is what it holds, counted against <c>OutboundBytes</c>.</summary>
     private abstract record Outbound
     {
-        public sealed record Frame(byte[] Bytes) : Outbound;
+        public abstract int Bytes { get; }
 
-        public sealed record Live(string ConversationId, long Seq, byte[] Bytes) : Outbound;
+        public sealed record Frame(byte[] Data) : Outbound
+        {
+            public override int Bytes => Data.Length;
+        }
 
-        public sealed record SyncStart(string ConversationId, long AfterSeq) : Outbound;
+        public sealed record Live(string ConversationId, long Seq, byte[] Data) : Outbound
+        {
+            public override int Bytes => Data.Length;
+        }
 
-        public sealed record SyncPage(string ConversationId, ChatMessage[] Messages) : Outbound;
+        public sealed record SyncStart(string ConversationId, long AfterSeq) : Outbound
+        {
+            public override int Bytes => 0;
+        }
 
-        public sealed record SyncEnd(string ConversationId, long? LastSeq, byte[]? Error) : Outbound;
+        /// <summary>A sync page, already encoded (so its size is known when it is queued).</summary>
+        public sealed record SyncPage(string ConversationId, (long Seq, byte[] Frame)[] Messages, int Size) : Outbound
+        {
+            public override int Bytes => Size;
+        }
 
-        public sealed record Close(WebSocketCloseStatus Status, string Reason) : Outbound;
+        /// <summary>The end of a sync: <paramref name="LastSeq"/> null with an error; <paramref name="ThroughSeq"/> matters only with <paramref name="HasMore"/>.</summary>
+        public sealed record SyncEnd(string ConversationId, long? LastSeq, byte[]? Error, long ThroughSeq = 0, bool HasMore = false) : Outbound
+        {
+            public override int Bytes => Error?.Length ?? 0;
+        }
+
+        public sealed record Close(WebSocketCloseStatus Status, string Reason) : Outbound
+        {
+            public override int Bytes => 0;
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Connection {ConnectionId} fell {Queue} frames behind; dropped (it re-syncs on reconnect)")]
@@ -326,6 +413,9 @@ public sealed partial class ChatConnection
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Frame '{Type}' on connection {ConnectionId} failed")]
     private static partial void LogFrameFailed(ILogger logger, Exception exception, string connectionId, string? type);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Unreadable frame on connection {ConnectionId}: {ExceptionType}: {Reason}")]
+    private static partial void LogUnparsableFrame(ILogger logger, string connectionId, string exceptionType, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Disconnect of {ConnectionId} could not be reported")]
     private static partial void LogDisconnectFailed(ILogger logger, Exception exception, string connectionId);

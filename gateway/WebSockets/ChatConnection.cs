@@ -97,9 +97,14 @@ public sealed partial class ChatConnection
     /// Registers the connection here and with its participant grain before the upgrade completes: once the client
     /// has its WebSocket, every event for it is delivered live (anything older comes from <c>sync</c>).
     /// </summary>
-    public async Task OpenAsync(ConnectionRegistry registry)
+    /// <returns>false, registering nothing, when the participant already has <paramref name="maxPerParticipant"/> connections here.</returns>
+    public async Task<bool> OpenAsync(ConnectionRegistry registry, int maxPerParticipant = int.MaxValue)
     {
-        registry.Add(this);
+        if (!registry.TryAdd(this, maxPerParticipant))
+        {
+            return false;
+        }
+
         try
         {
             await Participant.Connect(_gatewayId, Id);
@@ -109,6 +114,8 @@ public sealed partial class ChatConnection
             registry.Remove(this);
             throw;
         }
+
+        return true;
     }
 
     public async Task RunAsync(WebSocket socket, ConnectionRegistry registry, CancellationToken aborted)
@@ -226,12 +233,11 @@ public sealed partial class ChatConnection
     /// <returns>false when the connection must close.</returns>
     private async Task<bool> HandleFrameAsync(ReadOnlyMemory<byte> data, CancellationToken token)
     {
-        var parsed = Encoding == FrameEncoding.Binary
-            ? ClientFrame.TryParseProtobuf(data.Span, out var frame, out var invalid)
-            : ClientFrame.TryParse(data.Span, out frame, out invalid);
+        // The bucket first: a flood costs a token check per frame, not a parse. Only the clientMsgId is picked out of
+        // a refused frame, so the client knows which message to retry.
         if (!_bucket.TryTake())
         {
-            TrySend(_frames.Error(ErrorCodes.RateLimited, "Too many frames; slow down.", frame.ClientMsgId));
+            TrySend(_frames.Error(ErrorCodes.RateLimited, "Too many frames; slow down.", ClientFrame.PeekClientMsgId(data.Span, Encoding)));
             if (++_rejectedInARow >= _options.MaxRejectedInARow)
             {
                 await CloseAsync(WebSocketCloseStatus.PolicyViolation, $"{ErrorCodes.RateLimited}: flooding", token);
@@ -242,7 +248,7 @@ public sealed partial class ChatConnection
         }
 
         _rejectedInARow = 0;
-        if (!parsed)
+        if (!TryParse(data.Span, out var frame, out var invalid))
         {
             TrySend(_frames.Error(invalid!.Code, invalid.Message, frame.ClientMsgId));
             return true;
@@ -274,6 +280,28 @@ public sealed partial class ChatConnection
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Parses a frame; whatever the bytes, a failure is an answer for the client (<c>bad_frame</c>), never an exception
+    /// that ends the connection. The parsers report every failure they know of; anything else they throw is logged as
+    /// one line (no stack trace: a client can send such frames by the thousand).
+    /// </summary>
+    private bool TryParse(ReadOnlySpan<byte> data, out ClientFrame frame, out KefuError? invalid)
+    {
+        try
+        {
+            return Encoding == FrameEncoding.Binary
+                ? ClientFrame.TryParseProtobuf(data, out frame, out invalid)
+                : ClientFrame.TryParse(data, out frame, out invalid);
+        }
+        catch (Exception ex)
+        {
+            LogUnparsableFrame(_logger, Id, ex.GetType().Name, ex.Message);
+            frame = new ClientFrame();
+            invalid = new KefuError(ErrorCodes.BadFrame, "The frame could not be read.");
+            return false;
+        }
     }
 
     private async Task<byte[]?> SendAsync(ClientFrame frame)
@@ -364,6 +392,11 @@ public sealed partial class ChatConnection
             return _frames.Error(ErrorCodes.InvalidField, "'afterSeq' must be >= 0.", frame.ClientMsgId);
         }
 
+        if (frame.Limit is < 1)
+        {
+            return _frames.Error(ErrorCodes.InvalidField, "'limit' must be >= 1.", frame.ClientMsgId);
+        }
+
         var (conversationId, error) = await ResolveConversationAsync(frame, startForVisitor: false);
         if (conversationId is null)
         {
@@ -371,29 +404,47 @@ public sealed partial class ChatConnection
         }
 
         var afterSeq = frame.AfterSeq ?? 0;
-        var grain = Conversation(conversationId);
+        var pageSize = Math.Max(1, _options.SyncPageSize);
+        var budget = SyncBudget;
         await EnqueueAsync(new Outbound.SyncStart(conversationId, afterSeq), token);
         try
         {
+            // Without a limit the answer is every message (the core contract), but read and queued one page at a time:
+            // the next page is read only once the queue has drained below the sync budget, so however long the history
+            // and however slow the client, a connection holds about two pages (one queued, one being written).
+            // With a limit it is one page, and synced says whether more remain.
             while (true)
             {
-                var page = await grain.GetMessages(Caller, afterSeq, SyncPageSize);
+                var take = frame.Limit is { } limit ? (int)Math.Min(limit, pageSize) : pageSize;
+                var page = await Conversation(conversationId).GetMessages(Caller, afterSeq, take);
                 if (page.Error is { } refused)
                 {
                     await EnqueueAsync(new Outbound.SyncEnd(conversationId, null, _frames.Error(refused.Code, refused.Message, frame.ClientMsgId)), token);
                     return null;
                 }
 
-                var messages = page.Value!.Messages;
-                var final = messages.Length < SyncPageSize || messages[^1].Seq >= page.Value.LastSeq;
-                await EnqueueAsync(new Outbound.SyncPage(conversationId, messages), token);
-                if (final)
+                var lastSeq = page.Value!.LastSeq;
+                var (encoded, size) = EncodePage(page.Value.Messages, budget);
+                if (encoded.Length > 0)
                 {
-                    await EnqueueAsync(new Outbound.SyncEnd(conversationId, page.Value.LastSeq, null), token);
+                    await EnqueueAsync(new Outbound.SyncPage(conversationId, encoded, size), token, budget);
+                }
+
+                var through = encoded.Length > 0 ? encoded[^1].Seq : afterSeq;
+                var more = encoded.Length > 0 && through < lastSeq;
+                if (more && frame.Limit is not null)
+                {
+                    await EnqueueAsync(new Outbound.SyncEnd(conversationId, lastSeq, null, through, HasMore: true), token);
                     return null;
                 }
 
-                afterSeq = messages[^1].Seq;
+                if (!more)
+                {
+                    await EnqueueAsync(new Outbound.SyncEnd(conversationId, lastSeq, null), token);
+                    return null;
+                }
+
+                afterSeq = through;
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -402,6 +453,32 @@ public sealed partial class ChatConnection
             await EnqueueAsync(new Outbound.SyncEnd(conversationId, null, _frames.Error(ErrorCodes.Unavailable, "sync failed; retry it.", frame.ClientMsgId)), token);
             return null;
         }
+    }
+
+    /// <summary>Bytes of sync pages a connection may have queued: <c>SyncByteBudget</c>, at most half of <c>OutboundBytes</c>.</summary>
+    private int SyncBudget => Math.Max(1, Math.Min(_options.SyncByteBudget, _options.OutboundBytes / 2));
+
+    /// <summary>
+    /// The page's messages as frames, in seq order, cut where they would take more than <paramref name="budget"/> bytes
+    /// (at least one message, so a sync always makes progress).
+    /// </summary>
+    private ((long Seq, byte[] Frame)[] Messages, int Size) EncodePage(ChatMessage[] messages, int budget)
+    {
+        var encoded = new List<(long, byte[])>(messages.Length);
+        var size = 0;
+        foreach (var message in messages)
+        {
+            var bytes = _frames.Message(message);
+            if (encoded.Count > 0 && size + bytes.Length > budget)
+            {
+                break;
+            }
+
+            encoded.Add((message.Seq, bytes));
+            size += bytes.Length;
+        }
+
+        return ([.. encoded], size);
     }
 
     private async Task<byte[]?> TypingAsync(ClientFrame frame)

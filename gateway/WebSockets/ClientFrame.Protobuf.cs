@@ -42,6 +42,7 @@ public sealed partial class ClientFrame
                 frame.Type = "sync";
                 frame.ConversationId = ReadConversationId(parsed.Sync.ConversationId, ref error);
                 frame.AfterSeq = parsed.Sync.AfterSeq;
+                frame.Limit = parsed.Sync.HasLimit ? parsed.Sync.Limit : null;
                 break;
             case Proto.ClientFrame.FrameOneofCase.Typing:
                 frame.Type = "typing";

@@ -16,6 +16,9 @@ public sealed partial class ClientFrame
 
     public long? AfterSeq { get; private set; }
 
+    /// <summary><c>sync</c>: at most this many messages, answered with <c>hasMore</c> (explicit paging); unset = all.</summary>
+    public long? Limit { get; private set; }
+
     public long? Seq { get; private set; }
 
     public string? State { get; private set; }
@@ -47,6 +50,7 @@ public sealed partial class ClientFrame
                     case "state": frame.State = ReadString(ref reader, name, ref error); break;
                     case "afterSeq": frame.AfterSeq = ReadInteger(ref reader, name, ref error); break;
                     case "seq": frame.Seq = ReadInteger(ref reader, name, ref error); break;
+                    case "limit": frame.Limit = ReadInteger(ref reader, name, ref error); break;
                     default: reader.Skip(); break;
                 }
             }
@@ -59,6 +63,12 @@ public sealed partial class ClientFrame
         catch (JsonException ex)
         {
             error = new KefuError(ErrorCodes.BadFrame, $"Malformed JSON: {ex.Message}");
+        }
+        catch (InvalidOperationException)
+        {
+            // GetString of a string (value or property name) that is valid JSON but not valid text: a \u escape of an
+            // unpaired surrogate such as "\ud800". Such text cannot be stored or sent to anyone, so the frame is refused.
+            error = new KefuError(ErrorCodes.BadFrame, "Malformed JSON: a string holds an unpaired surrogate (e.g. \\ud800 without its pair).");
         }
 
         if (error is null && string.IsNullOrEmpty(frame.Type))

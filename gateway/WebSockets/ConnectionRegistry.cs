@@ -10,10 +10,33 @@ public sealed class ConnectionRegistry
 
     public int Count => Volatile.Read(ref _count);
 
-    public void Add(ChatConnection connection)
+    public void Add(ChatConnection connection) => TryAdd(connection, int.MaxValue);
+
+    /// <summary>Adds the connection unless its participant already has <paramref name="max"/> here (checked atomically).</summary>
+    public bool TryAdd(ChatConnection connection, int max)
     {
-        _byParticipant.AddOrUpdate(connection.ParticipantKey, static (_, c) => [c], static (_, existing, c) => [.. existing, c], connection);
-        Interlocked.Increment(ref _count);
+        var key = connection.ParticipantKey;
+        while (true)
+        {
+            if (!_byParticipant.TryGetValue(key, out var existing))
+            {
+                if (!_byParticipant.TryAdd(key, [connection]))
+                {
+                    continue;
+                }
+            }
+            else if (existing.Length >= max)
+            {
+                return false;
+            }
+            else if (!_byParticipant.TryUpdate(key, [.. existing, connection], existing))
+            {
+                continue;
+            }
+
+            Interlocked.Increment(ref _count);
+            return true;
+        }
     }
 
     public void Remove(ChatConnection connection)

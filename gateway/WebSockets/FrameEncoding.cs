@@ -35,7 +35,7 @@ public abstract class FrameEncoder
 
     public abstract byte[] Joined(string conversationId, long lastSeq);
 
-    public abstract byte[] Synced(string conversationId, long lastSeq);
+    public abstract byte[] Synced(string conversationId, long lastSeq, long throughSeq, bool hasMore);
 
     public abstract byte[] Pong();
 
@@ -57,7 +57,7 @@ public abstract class FrameEncoder
 
         public override byte[] Joined(string conversationId, long lastSeq) => FrameWriter.Joined(conversationId, lastSeq);
 
-        public override byte[] Synced(string conversationId, long lastSeq) => FrameWriter.Synced(conversationId, lastSeq);
+        public override byte[] Synced(string conversationId, long lastSeq, long throughSeq, bool hasMore) => FrameWriter.Synced(conversationId, lastSeq, throughSeq, hasMore);
 
         public override byte[] Pong() => FrameWriter.Pong();
 
@@ -80,7 +80,7 @@ public abstract class FrameEncoder
 
         public override byte[] Joined(string conversationId, long lastSeq) => ProtobufFrameWriter.Joined(conversationId, lastSeq);
 
-        public override byte[] Synced(string conversationId, long lastSeq) => ProtobufFrameWriter.Synced(conversationId, lastSeq);
+        public override byte[] Synced(string conversationId, long lastSeq, long throughSeq, bool hasMore) => ProtobufFrameWriter.Synced(conversationId, lastSeq, throughSeq, hasMore);
 
         public override byte[] Pong() => ProtobufFrameWriter.Pong();
 

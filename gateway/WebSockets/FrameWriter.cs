@@ -144,6 +144,21 @@ public static class FrameWriter
 
             w.WriteEndObject();
         }
+
+        // The conversation list's fields (§3.2), always present (null when unset) so a client can apply the frame to
+        // its list item as it is.
+        w.WriteString("preview", s.Preview);
+        w.WriteString("lastActivityAt", s.ActivityAt.UtcDateTime);
+        w.WriteNumber("unread", s.Unread);
+        w.WriteString("assigneeName", s.AssigneeName);
+        if (s.QueuedAt is { } queuedAt)
+        {
+            w.WriteString("queuedAt", queuedAt.UtcDateTime);
+        }
+        else
+        {
+            w.WriteNull("queuedAt");
+        }
     });
 
     public static byte[] Ack(SendAck a) => Write(a, static (w, a) =>
@@ -158,7 +173,16 @@ public static class FrameWriter
 
     public static byte[] Joined(string conversationId, long lastSeq) => Position("joined", conversationId, lastSeq);
 
-    public static byte[] Synced(string conversationId, long lastSeq) => Position("synced", conversationId, lastSeq);
+    /// <summary>The end of one sync page: <c>throughSeq</c> is the last seq it delivered, <c>hasMore</c> whether later ones remain.</summary>
+    public static byte[] Synced(string conversationId, long lastSeq, long throughSeq, bool hasMore) =>
+        Write((conversationId, lastSeq, throughSeq, hasMore), static (w, s) =>
+        {
+            w.WriteString("type", "synced");
+            w.WriteString("conversationId", s.conversationId);
+            w.WriteNumber("lastSeq", s.lastSeq);
+            w.WriteNumber("throughSeq", s.throughSeq);
+            w.WriteBoolean("hasMore", s.hasMore);
+        });
 
     public static byte[] Pong() => Write(0, static (w, _) => w.WriteString("type", "pong"));
 

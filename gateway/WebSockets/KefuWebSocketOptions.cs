@@ -33,4 +33,30 @@ public sealed class KefuWebSocketOptions
     /// connection (and the agent's presence) within KeepAliveInterval + KeepAliveTimeout instead of at TCP timeout.
     /// </summary>
     public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Messages read from the store at a time by a <c>sync</c> (a plain sync streams every page; one with <c>limit</c>
+    /// gets at most one page, capped here, and <c>synced.hasMore</c>).
+    /// </summary>
+    public int SyncPageSize { get; set; } = 200;
+
+    /// <summary>
+    /// Bytes of sync pages one connection may have queued: the next page is read and queued only once the queue is
+    /// below it, and a page is cut to fit it, so a 30-byte <c>sync</c> never makes the gateway hold a whole history.
+    /// At most half of <see cref="OutboundBytes"/> counts (pushed events keep the other half).
+    /// </summary>
+    public int SyncByteBudget { get; set; } = 256 * 1024;
+
+    /// <summary>
+    /// Bytes waiting to be written to one client. The connection's own answers wait while half of it is taken, so the
+    /// client's frames are read no faster than it reads its answers; pushed events beyond it drop the connection like a
+    /// full <see cref="OutboundQueue"/>.
+    /// </summary>
+    public int OutboundBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// Open WebSockets one participant (visitor or agent) may hold on this gateway; one more is refused before the
+    /// upgrade with 429 <c>too_many_connections</c>.
+    /// </summary>
+    public int MaxConnectionsPerParticipant { get; set; } = 20;
 }

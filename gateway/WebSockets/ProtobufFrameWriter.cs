@@ -105,7 +105,24 @@ public static class ProtobufFrameWriter
             LastSeq = s.LastSeq,
             CreatedAt = ProtoValues.UnixMicroseconds(s.CreatedAt),
             Priority = s.Priority,
+            LastActivityAt = ProtoValues.UnixMicroseconds(s.ActivityAt),
+            Unread = s.Unread,
         };
+        if (s.Preview is not null)
+        {
+            conversation.Preview = s.Preview;
+        }
+
+        if (s.AssigneeName is not null)
+        {
+            conversation.AssigneeName = s.AssigneeName;
+        }
+
+        if (s.QueuedAt is { } queuedAt)
+        {
+            conversation.QueuedAt = ProtoValues.UnixMicroseconds(queuedAt);
+        }
+
         conversation.Tags.Add(s.Tags ?? []);
         if (s.Team is not null)
         {
@@ -170,9 +187,9 @@ public static class ProtobufFrameWriter
         Joined = new Proto.Joined { ConversationId = ProtoValues.Ulid(conversationId), LastSeq = lastSeq },
     });
 
-    public static byte[] Synced(string conversationId, long lastSeq) => Write(new Proto.ServerFrame
+    public static byte[] Synced(string conversationId, long lastSeq, long throughSeq, bool hasMore) => Write(new Proto.ServerFrame
     {
-        Synced = new Proto.Synced { ConversationId = ProtoValues.Ulid(conversationId), LastSeq = lastSeq },
+        Synced = new Proto.Synced { ConversationId = ProtoValues.Ulid(conversationId), LastSeq = lastSeq, ThroughSeq = throughSeq, HasMore = hasMore },
     });
 
     /// <summary>The pong frame; it never changes, so every connection gets the same (never mutated) array.</summary>

@@ -5,13 +5,17 @@ using Kefu.Contracts.Messages;
 using Kefu.Gateway.Api;
 using Kefu.Gateway.Auth;
 using Kefu.Gateway.Hosting;
+using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 
 namespace Kefu.Gateway.WebSockets;
 
-public static class WebSocketApi
+public static partial class WebSocketApi
 {
+    /// <summary>The problem code of an upgrade refused by <see cref="KefuWebSocketOptions.MaxConnectionsPerParticipant"/>.</summary>
+    public const string TooManyConnections = "too_many_connections";
+
     /// <summary>
     /// Serves <c>/ws</c> ahead of authentication, authorization and endpoint routing: an HTTP request that becomes a
     /// WebSocket lives as long as the connection, and with it everything the request pipeline attached to it (the
@@ -39,7 +43,9 @@ public static class WebSocketApi
     {
         public async Task HandleAsync(HttpContext context)
         {
-            var caller = await tokens.ValidateAsync(BearerToken(context.Request));
+            var bearer = BearerToken(context.Request);
+            RedactToken(context.Request);
+            var caller = await tokens.ValidateAsync(bearer);
             if (caller is null)
             {
                 context.Response.Headers.WWWAuthenticate = "Bearer";
@@ -72,7 +78,16 @@ public static class WebSocketApi
             }
 
             var connection = new ChatConnection(caller, gateway.Id, grains, options, logger, encoding);
-            await connection.OpenAsync(registry);
+            if (!await connection.OpenAsync(registry, options.MaxConnectionsPerParticipant))
+            {
+                // Refused rather than closing the oldest: two tabs over the cap would otherwise take turns closing each
+                // other's sockets, and every reconnect would close another.
+                LogTooManyConnections(logger, caller.ParticipantKey, options.MaxConnectionsPerParticipant);
+                await Problems.Create(StatusCodes.Status429TooManyRequests, TooManyConnections,
+                    $"At most {options.MaxConnectionsPerParticipant} connections per participant; close one first.").ExecuteAsync(context);
+                return;
+            }
+
             WebSocket socket;
             try
             {
@@ -93,6 +108,30 @@ public static class WebSocketApi
             {
                 await connection.RunAsync(socket, registry, context.RequestAborted);
             }
+        }
+
+        /// <summary>
+        /// Replaces the <c>access_token</c> of the query with <c>redacted</c> once it is read: whatever logs the request
+        /// from here on (the request-finished log, diagnostics) never sees the token, and the connection does not keep
+        /// the token string alive for its whole life.
+        /// </summary>
+        private static void RedactToken(HttpRequest request)
+        {
+            if (QueryHelpers.ParseNullableQuery(request.QueryString.Value) is not { } query || !query.ContainsKey("access_token"))
+            {
+                return;
+            }
+
+            var builder = new QueryBuilder();
+            foreach (var (key, values) in query)
+            {
+                foreach (var value in values)
+                {
+                    builder.Add(key, string.Equals(key, "access_token", StringComparison.OrdinalIgnoreCase) ? "redacted" : value ?? "");
+                }
+            }
+
+            request.QueryString = builder.ToQueryString();
         }
 
         /// <summary>
@@ -138,4 +177,7 @@ public static class WebSocketApi
 
         return (null, FrameEncoding.Json);
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Refused a WebSocket of {Participant}: it already has {Max} on this gateway")]
+    private static partial void LogTooManyConnections(ILogger logger, string participant, int max);
 }

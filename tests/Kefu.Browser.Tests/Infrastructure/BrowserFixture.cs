@@ -52,6 +52,7 @@ public sealed class BrowserFixture : IAsyncLifetime
             ["Logging:LogLevel:Default"] = "Warning",
             ["Kefu:RateLimits:LoginsPerMinute"] = "100000",
             ["Kefu:RateLimits:VisitorsPerMinute"] = "100000",
+            ["Kefu:RateLimits:RestPerMinute"] = "100000",
         });
         builder.AddKefuGateway();
         _app = builder.Build();

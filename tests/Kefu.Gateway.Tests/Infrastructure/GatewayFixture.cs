@@ -31,6 +31,11 @@ public class GatewayFixture : IAsyncLifetime
 
     public Uri BaseUri { get; private set; } = null!;
 
+    /// <summary>For fixtures that need more than settings (e.g. a log capture), before the gateway is added.</summary>
+    protected virtual void ConfigureBuilder(WebApplicationBuilder builder)
+    {
+    }
+
     public Uri WebSocketUri => new UriBuilder(BaseUri) { Scheme = "ws", Path = "/ws" }.Uri;
 
     protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
@@ -40,7 +45,7 @@ public class GatewayFixture : IAsyncLifetime
     {
     }
 
-    /// <summary>The running gateway's services.</summary>
+    /// <summary>The running gateway's services, for tests that look at its state (e.g. the connection registry).</summary>
     public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("The gateway has not started.");
 
     public async Task InitializeAsync()
@@ -57,6 +62,7 @@ public class GatewayFixture : IAsyncLifetime
             // Many tests log in and create visitors from 127.0.0.1 within a minute.
             ["Kefu:RateLimits:LoginsPerMinute"] = "100000",
             ["Kefu:RateLimits:VisitorsPerMinute"] = "100000",
+            ["Kefu:RateLimits:RestPerMinute"] = "100000",
             ["Kefu:RateLimits:WidgetPerMinute"] = "100000",
             // Tests speak for several clients through X-Forwarded-For, as a reverse proxy on loopback would.
             ["Kefu:ForwardedHeaders:KnownProxies:0"] = "127.0.0.1",
@@ -68,6 +74,7 @@ public class GatewayFixture : IAsyncLifetime
 
         builder.Configuration.AddInMemoryCollection(settings);
         ConfigureServices(builder.Services);
+        ConfigureBuilder(builder);
         builder.AddKefuGateway();
         _app = builder.Build();
         _app.MapKefuGateway();
