@@ -13,6 +13,7 @@ public static class VisitorsApi
     public static IEndpointRouteBuilder MapVisitorsApi(this IEndpointRouteBuilder app)
     {
         app.MapGroup("/api/v1/visitors").WithTags("visitors").MapPost("/", CreateAsync).AllowAnonymous().RequireRateLimiting(RateLimits.Visitors);
+        app.MapGet("/api/v1/visitors/me", WidgetApi.GetMeAsync).WithTags("visitors").RequireAuthorization(); // the widget's token check
         return app;
     }
 
