@@ -49,4 +49,281 @@ public sealed class WidgetDefectTests(BrowserFixture fixture)
             .Where(t => t!.StartsWith("burst ", StringComparison.Ordinal));
         Assert.Equal(typed, texts);
     }
+
+    [Fact]
+    public async Task A_left_message_comes_back_after_a_reload_with_the_agents_reply_and_no_email_is_promised()
+    {
+        await using var visitor = await VisitorPage.OpenAsync(fixture);
+        await visitor.OpenPanelAsync();
+        var form = visitor.Widget.Locator("form.offline");
+        await Expect(form).ToBeVisibleAsync();
+        await form.Locator("input[name=name]").FillAsync("Ruth");
+        await form.Locator("input[name=email]").FillAsync("ruth@example.com");
+        await form.Locator("textarea[name=text]").FillAsync("My parcel never arrived.");
+        await form.Locator("button[type=submit]").ClickAsync();
+        var notice = visitor.Widget.Locator("p.left");
+        await Expect(notice).ToContainTextAsync("Thank you");
+        Assert.DoesNotContain("email", await notice.TextContentAsync() ?? "", StringComparison.OrdinalIgnoreCase);
+        await Expect(visitor.Message("My parcel never arrived.")).ToHaveAttributeAsync("data-seq", "1");
+
+        // The visitor has a token like any other: its profile carries the name and email for the agents.
+        var token = await visitor.Page.EvaluateAsync<string>("""
+            () => JSON.parse(localStorage.getItem(Object.keys(localStorage).find(k => k.startsWith('kefu.widget.')))).token
+            """);
+        using (var http = new HttpClient { BaseAddress = fixture.BaseUri })
+        {
+            http.DefaultRequestHeaders.Authorization = new("Bearer", token);
+            var me = await http.GetFromJsonAsync<JsonElement>("/api/v1/visitors/me");
+            Assert.Equal("Ruth", me.GetProperty("name").GetString());
+            Assert.Equal("ruth@example.com", me.GetProperty("email").GetString());
+            Assert.Equal(await visitor.ConversationIdAsync(), me.GetProperty("conversationId").GetString());
+        }
+
+        // A returning visitor sees the conversation, not a blank form; then the agent's reply arrives.
+        await visitor.Page.ReloadAsync();
+        await visitor.OpenPanelAsync();
+        await Expect(visitor.Message("My parcel never arrived.")).ToHaveAttributeAsync("data-seq", "1");
+        await Expect(visitor.Widget.Locator("form.offline")).ToBeHiddenAsync();
+        await using var agent = await ConsolePage.NewAgentAsync(fixture);
+        await agent.OpenConversationByNameAsync("Ruth");
+        await agent.SendAsync("Sorry Ruth, we are sending a new one today.");
+        await Expect(visitor.Message("Sorry Ruth, we are sending a new one today.")).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task A_chinese_visitor_leaving_a_message_gets_the_away_text_in_chinese_and_no_email_promise()
+    {
+        await using var visitor = await VisitorPage.OpenAsync(fixture, "zh-CN");
+        await visitor.OpenPanelAsync();
+        await Expect(visitor.Widget.Locator("header h2")).ToHaveTextAsync("在线客服");
+        var form = visitor.Widget.Locator("form.offline");
+        await form.Locator("input[name=name]").FillAsync("王芳");
+        await form.Locator("input[name=email]").FillAsync("wang@example.com");
+        await form.Locator("textarea[name=text]").FillAsync("请问什么时候发货？");
+        await form.Locator("button[type=submit]").ClickAsync();
+        var notice = visitor.Widget.Locator("p.left");
+        await Expect(notice).ToContainTextAsync("谢谢");
+        Assert.DoesNotContain("邮件", await notice.TextContentAsync() ?? "", StringComparison.Ordinal);
+        // The server's away message (the default inbox has no text of its own) is in the visitor's language.
+        var away = visitor.Widget.Locator(".log .msg.system");
+        await Expect(away).ToContainTextAsync("我们暂时不在线");
+    }
+
+    [Fact]
+    public async Task A_widget_whose_token_the_server_refuses_starts_over_as_a_new_visitor()
+    {
+        await using var visitor = await VisitorPage.OpenAsync(fixture);
+        await using var agent = await ConsolePage.NewAgentAsync(fixture);
+        await visitor.StartConversationAsync("before the key changed");
+
+        // The gateway's signing key changed (a restart with a generated key): the stored token is refused at /ws.
+        await visitor.Page.EvaluateAsync(ForgeStoredToken);
+        await visitor.Page.ReloadAsync();
+        await visitor.OpenPanelAsync();
+        await visitor.SendAsync("after the key changed");
+        await Expect(visitor.Message("after the key changed")).ToHaveAttributeAsync("data-seq", "1", new() { Timeout = 30_000 });
+        await Expect(visitor.Widget.Locator(".banner:not(.queue)")).ToBeHiddenAsync();
+    }
+
+    [Fact]
+    public async Task A_widget_that_cannot_get_a_new_token_says_chat_is_unavailable_instead_of_reconnecting_forever()
+    {
+        await using var visitor = await VisitorPage.OpenAsync(fixture);
+        await using var agent = await ConsolePage.NewAgentAsync(fixture);
+        await visitor.StartConversationAsync("before the key changed");
+        await visitor.Page.EvaluateAsync(ForgeStoredToken);
+        var creations = 0;
+        await visitor.Context.RouteAsync("**/api/v1/visitors", async route =>
+        {
+            Interlocked.Increment(ref creations);
+            await route.FulfillAsync(new() { Status = 503, ContentType = "application/problem+json", Body = """{"code":"unavailable"}""" });
+        });
+        await visitor.Page.ReloadAsync();
+        await visitor.OpenPanelAsync();
+        await Expect(visitor.Widget.Locator(".pane.unavailable")).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await Expect(visitor.Input).ToBeHiddenAsync();
+        await Expect(visitor.Widget.Locator(".banner:not(.queue)")).ToBeHiddenAsync();
+        var socketsThen = await visitor.Page.EvaluateAsync<int>("() => window.__kefuSockets.length");
+        await visitor.Page.WaitForTimeoutAsync(3000); // long enough for a few reconnect attempts, if there were any
+        Assert.Equal(socketsThen, await visitor.Page.EvaluateAsync<int>("() => window.__kefuSockets.length"));
+        Assert.Equal(1, creations);
+    }
+
+    /// <summary>Replaces the stored visitor token's signature: unexpired, but no longer the server's.</summary>
+    private const string ForgeStoredToken = """
+        () => {
+          const k = Object.keys(localStorage).find(x => x.startsWith('kefu.widget.'));
+          const saved = JSON.parse(localStorage.getItem(k));
+          const parts = saved.token.split('.');
+          parts[2] = parts[2].split('').reverse().join('');
+          saved.token = parts.join('.');
+          localStorage.setItem(k, JSON.stringify(saved));
+        }
+        """;
+
+    [Fact]
+    public async Task A_widget_with_an_unknown_inbox_key_says_chat_is_unavailable_and_warns_the_site_owner_once()
+    {
+        var context = await fixture.NewContextAsync();
+        await using var _ = context;
+        await context.AddInitScriptAsync(VisitorPage.SocketProbe);
+        var page = await context.NewPageAsync();
+        var warnings = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "warning")
+            {
+                lock (warnings)
+                {
+                    warnings.Add(message.Text);
+                }
+            }
+        };
+        await HostAsync(context, "<script src=\"/widget.js\" data-inbox-key=\"pk_0000000000000000000000deleted\" async></script>");
+        await page.GotoAsync("/host/shop");
+        var widget = page.Locator("#kefu-widget");
+        await widget.Locator("button.bubble").ClickAsync();
+        await Expect(widget.Locator(".pane.unavailable")).ToBeVisibleAsync();
+        await Expect(widget.Locator(".pane.unavailable")).ToContainTextAsync("not available");
+        await Expect(widget.Locator("form.composer")).ToBeHiddenAsync();
+        await Expect(widget.Locator("form.offline")).ToBeHiddenAsync();
+        // Closing and opening again asks nothing new and warns no more.
+        await widget.Locator("button.bubble").ClickAsync();
+        await widget.Locator("button.bubble").ClickAsync();
+        await Expect(widget.Locator(".pane.unavailable")).ToBeVisibleAsync();
+        lock (warnings)
+        {
+            var warning = Assert.Single(warnings, w => w.Contains("Kefu", StringComparison.Ordinal));
+            Assert.Contains("pk_0000000000000000000000deleted", warning, StringComparison.Ordinal);
+            Assert.Single(warnings);
+        }
+
+        Assert.Equal(0, await page.EvaluateAsync<int>("() => window.__kefuSockets.length"));
+    }
+
+    [Fact]
+    public async Task On_a_phone_the_open_widget_fills_the_screen_with_a_16px_input()
+    {
+        await using var agent = await ConsolePage.NewAgentAsync(fixture); // someone online: the chat view, not the message form
+        var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = fixture.BaseUri.ToString(),
+            ViewportSize = new ViewportSize { Width = 390, Height = 844 },
+            IsMobile = true,
+            HasTouch = true,
+            Locale = "en-US",
+        });
+        await using var _ = context;
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/demo");
+        var widget = page.Locator("#kefu-widget");
+        await widget.Locator("button.bubble").ClickAsync();
+        var panel = widget.Locator("section.panel");
+        await Expect(panel).ToBeVisibleAsync();
+        var box = (await panel.BoundingBoxAsync())!;
+        Assert.Equal(0, box.X, 1);
+        Assert.Equal(0, box.Y, 1);
+        Assert.Equal(390, box.Width, 1);
+        Assert.Equal(844, box.Height, 1);
+        var input = widget.Locator("form.composer textarea");
+        Assert.True(await input.EvaluateAsync<double>("e => parseFloat(getComputedStyle(e).fontSize)") >= 16);
+        var composer = (await widget.Locator("form.composer").BoundingBoxAsync())!;
+        Assert.True(composer.Y + composer.Height <= 844.5, "the composer is on the screen");
+
+        // The keyboard takes the lower part of the screen (the visual viewport shrinks): the composer stays above it.
+        await page.EvaluateAsync("""
+            () => {
+              Object.defineProperty(window.visualViewport, 'height', { configurable: true, get: () => 500 });
+              window.visualViewport.dispatchEvent(new Event('resize'));
+            }
+            """);
+        await Expect(panel).ToHaveCSSAsync("height", "500px");
+        composer = (await widget.Locator("form.composer").BoundingBoxAsync())!;
+        Assert.True(composer.Y + composer.Height <= 500.5, "the composer is above the keyboard");
+    }
+
+    /// <summary>Serves a page with this body on the gateway's origin (the widget's own origin) at /host/*.</summary>
+    private async Task HostAsync(IBrowserContext context, string body) =>
+        await context.RouteAsync(fixture.BaseUri + "host/**", route => route.FulfillAsync(new()
+        {
+            ContentType = "text/html; charset=utf-8",
+            Body = $"<!doctype html><html><head><meta charset=\"utf-8\"><title>Shop</title></head><body><h1>Shop</h1>{body}</body></html>",
+        }));
+
+    [Fact]
+    public async Task In_chinese_the_send_button_stays_on_one_line_and_the_agents_typing_has_a_space()
+    {
+        await using var agent = await ConsolePage.NewAgentAsync(fixture, "Administrator");
+        await using var visitor = await VisitorPage.OpenAsync(fixture, "zh-CN");
+        await visitor.OpenPanelAsync();
+        await Expect(visitor.Widget.Locator("header h2")).ToHaveTextAsync("在线客服");
+        // No greeting configured: a default one, not an empty white panel.
+        await Expect(visitor.Widget.Locator(".greeting")).ToHaveTextAsync("您好！请问有什么可以帮您？");
+        var send = visitor.Widget.Locator("form.composer button[type=submit]");
+        await Expect(send).ToHaveTextAsync("发送");
+        Assert.Equal(1, await send.EvaluateAsync<int>("b => { const r = document.createRange(); r.selectNodeContents(b); return r.getClientRects().length; }"));
+
+        await visitor.SendAsync("你好");
+        await Expect(visitor.Message("你好")).ToHaveAttributeAsync("data-state", "sent");
+        await agent.OpenConversationAsync(await visitor.ConversationIdAsync());
+        await agent.Input.PressSequentiallyAsync("One moment");
+        await Expect(visitor.Widget.Locator(".typing")).ToHaveTextAsync("Administrator 正在输入…");
+    }
+
+    [Fact]
+    public async Task Offline_a_message_waits_for_the_network_at_once_and_goes_when_it_is_back()
+    {
+        await using var agent = await ConsolePage.NewAgentAsync(fixture);
+        await using var visitor = await VisitorPage.OpenAsync(fixture);
+        await visitor.StartConversationAsync("online");
+        await visitor.Context.SetOfflineAsync(true);
+        // No socket cut by the test: the browser's own "offline" is enough to know, at once rather than in 40 s.
+        await Expect(visitor.Widget.Locator(".banner:not(.queue)")).ToContainTextAsync("offline", new() { Timeout = 5_000 });
+        await visitor.SendAsync("written offline");
+        await Expect(visitor.Message("written offline").Locator(".meta")).ToContainTextAsync("Waiting for the network", new() { Timeout = 5_000 });
+        await visitor.Context.SetOfflineAsync(false);
+        await Expect(visitor.Message("written offline")).ToHaveAttributeAsync("data-seq", "2");
+        await Expect(visitor.Widget.Locator(".banner:not(.queue)")).ToBeHiddenAsync();
+    }
+
+    [Fact]
+    public async Task A_failed_message_can_be_retried_or_discarded()
+    {
+        await using var agent = await ConsolePage.NewAgentAsync(fixture);
+        await using var visitor = await VisitorPage.OpenAsync(fixture);
+        await visitor.OpenPanelAsync();
+        // No visitor token to be had for a moment: the first message fails.
+        await visitor.Context.RouteAsync("**/api/v1/visitors", route => route.FulfillAsync(new() { Status = 503 }));
+        await visitor.SendAsync("first try");
+        var first = visitor.Message("first try");
+        await Expect(first).ToHaveAttributeAsync("data-state", "failed");
+        await visitor.Context.UnrouteAllAsync();
+        await first.Locator("button.retry").ClickAsync();
+        await Expect(first).ToHaveAttributeAsync("data-seq", "1");
+        await Expect(first.Locator("button.retry")).ToHaveCountAsync(0);
+
+        // Too long for the server (a script can set what the box would not let a person type): refused, then discarded.
+        await visitor.Page.EvaluateAsync(TypeBurst, new[] { new string('x', 9000) });
+        var tooLong = visitor.Widget.Locator(".log .msg[data-state=failed]");
+        await Expect(tooLong).ToHaveCountAsync(1);
+        await tooLong.Locator("button.discard").ClickAsync();
+        await Expect(tooLong).ToHaveCountAsync(0);
+        await visitor.SendAsync("after the discarded one");
+        await Expect(visitor.Message("after the discarded one")).ToHaveAttributeAsync("data-seq", "2");
+    }
+
+    [Fact]
+    public async Task A_lone_surrogate_is_replaced_before_sending_and_the_chat_goes_on()
+    {
+        await using var agent = await ConsolePage.NewAgentAsync(fixture);
+        await using var visitor = await VisitorPage.OpenAsync(fixture);
+        await visitor.StartConversationAsync("hello");
+        // Built in the page: a string crossing from .NET to the page would arrive with the surrogate replaced already.
+        await visitor.Page.EvaluateAsync($"texts => ({TypeBurst})(texts.map(t => t.replace('#', String.fromCharCode(0xD83D))))", new[] { "half an emoji # here" });
+        var sent = visitor.Widget.Locator(".log .msg.mine[data-seq='2']");
+        await Expect(sent).ToHaveCountAsync(1);
+        Assert.Equal("half an emoji \uFFFD here", await sent.Locator(".text").TextContentAsync());
+        await visitor.SendAsync("and then more");
+        await Expect(visitor.Message("and then more")).ToHaveAttributeAsync("data-seq", "3");
+    }
 }
