@@ -239,6 +239,9 @@
 
   ui.input.addEventListener('input', onInput);
   ui.log.addEventListener('scroll', function () { atBottom = ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 40; });
+  // An image grows the log when it loads (load does not bubble: capture it): keep the newest message in view, unless
+  // the visitor has scrolled up to read.
+  ui.log.addEventListener('load', function (e) { if (e.target && e.target.tagName === 'IMG' && atBottom) { scrollDown(); } }, true);
   ui.input.addEventListener('keydown', function (e) {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); onComposerSubmit(e); }
   });
@@ -403,10 +406,6 @@
     el.appendChild(attachment ? h('div', { class: 'text' }, [attachmentElement(attachment)]) : h('div', { class: 'text', text: msg.text }));
     var who = mine ? '' : role === 'system' ? '' : ((msg.sender && msg.sender.name) || t('agent')) + ' · ';
     el.appendChild(h('div', { class: 'meta', text: who + timeOf(msg.ts) }));
-    // An image grows the log when it loads: keep the newest message in view (unless the visitor scrolled up to read).
-    Array.prototype.forEach.call(el.querySelectorAll('img'), function (img) {
-      img.addEventListener('load', function () { if (atBottom) { scrollDown(); } });
-    });
     return el;
   }
 

@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json;
 using Kefu.Browser.Tests.Infrastructure;
 
@@ -325,5 +326,87 @@ public sealed class WidgetDefectTests(BrowserFixture fixture)
         Assert.Equal("half an emoji \uFFFD here", await sent.Locator(".text").TextContentAsync());
         await visitor.SendAsync("and then more");
         await Expect(visitor.Message("and then more")).ToHaveAttributeAsync("data-seq", "3");
+    }
+
+    [Fact]
+    public async Task The_log_scrolls_to_the_newest_message_when_an_image_has_loaded()
+    {
+        await using var agent = await ConsolePage.NewAgentAsync(fixture);
+        await using var visitor = await VisitorPage.OpenAsync(fixture);
+        await visitor.StartConversationAsync("line 00");
+        await visitor.Page.EvaluateAsync(TypeBurst, Enumerable.Range(1, 12).Select(i => $"line {i:00}").ToArray());
+        await Expect(visitor.Message("line 12")).ToHaveAttributeAsync("data-state", "sent");
+        // The image's bytes arrive late, so it grows the log after its message was placed and scrolled to.
+        await visitor.Context.RouteAsync("**/api/v1/attachments/**", async route =>
+        {
+            await Task.Delay(700);
+            await route.ContinueAsync();
+        });
+        await visitor.Widget.Locator("form.composer input[type=file]").SetInputFilesAsync(
+            new FilePayload { Name = "tall.png", MimeType = "image/png", Buffer = Png(120, 180) });
+        var image = visitor.Widget.Locator(".log .msg img.thumb");
+        await Expect(image).ToHaveAttributeAsync("alt", "tall.png");
+        await image.EvaluateAsync("img => img.complete && img.naturalHeight > 0 ? true : new Promise(r => img.addEventListener('load', () => r(true)))");
+        await visitor.Page.WaitForFunctionAsync("""
+            () => { const log = document.querySelector('#kefu-widget').shadowRoot.querySelector('.log');
+                    return log.scrollHeight - log.scrollTop - log.clientHeight < 2; }
+            """, null, new() { Timeout = 5_000 });
+    }
+
+    /// <summary>A grey PNG of this size (stored rows, no compression to speak of).</summary>
+    private static byte[] Png(int width, int height)
+    {
+        var raw = new byte[height * (1 + width * 3)];
+        for (var y = 0; y < height; y++)
+        {
+            Array.Fill(raw, (byte)160, y * (1 + width * 3) + 1, width * 3);
+        }
+
+        using var png = new MemoryStream();
+        png.Write([137, 80, 78, 71, 13, 10, 26, 10]);
+        var header = new byte[13];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header, width);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
+        header[8] = 8; // bit depth
+        header[9] = 2; // RGB
+        Chunk(png, "IHDR", header);
+        using (var data = new MemoryStream())
+        {
+            using (var zlib = new System.IO.Compression.ZLibStream(data, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+            {
+                zlib.Write(raw);
+            }
+
+            Chunk(png, "IDAT", data.ToArray());
+        }
+
+        Chunk(png, "IEND", []);
+        return png.ToArray();
+    }
+
+    private static void Chunk(Stream png, string type, byte[] data)
+    {
+        Span<byte> number = stackalloc byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(number, data.Length);
+        png.Write(number);
+        var typed = Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
+        png.Write(typed);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(number, Crc32(typed));
+        png.Write(number);
+    }
+
+    private static uint Crc32(byte[] bytes)
+    {
+        var crc = 0xFFFFFFFFu;
+        foreach (var b in bytes)
+        {
+            crc ^= b;
+            for (var k = 0; k < 8; k++)
+            {
+                crc = (crc & 1) != 0 ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
+            }
+        }
+
+        return ~crc;
     }
 }
