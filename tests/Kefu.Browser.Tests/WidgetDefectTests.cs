@@ -92,6 +92,41 @@ public sealed class WidgetDefectTests(BrowserFixture fixture)
     }
 
     [Fact]
+    public async Task The_pre_chat_forms_name_and_email_reach_the_visitors_profile()
+    {
+        var inboxId = "prechat-" + Guid.NewGuid().ToString("N")[..6];
+        using (var admin = await fixture.AdminHttpAsync())
+        {
+            var created = await admin.PutAsJsonAsync($"/api/v1/inboxes/{inboxId}", new { name = "Pre-chat", preChatForm = true });
+            Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        }
+
+        await using var agent = await ConsolePage.NewAgentAsync(fixture);
+        await using var visitor = await VisitorPage.OpenAsync(fixture, path: $"/demo?inbox={inboxId}");
+        await visitor.OpenPanelAsync();
+        var prechat = visitor.Widget.Locator("form.prechat");
+        await prechat.Locator("input[name=name]").FillAsync("Omar");
+        await prechat.Locator("input[name=email]").FillAsync("omar@example.com");
+        await prechat.Locator("button[type=submit]").ClickAsync();
+        await Expect(visitor.Input).ToBeVisibleAsync();
+        var me = await MeAsync(visitor);
+        Assert.Equal("Omar", me.GetProperty("name").GetString());
+        Assert.Equal("omar@example.com", me.GetProperty("email").GetString());
+        Assert.Equal("en", me.GetProperty("attributes").GetProperty("locale").GetString());
+    }
+
+    /// <summary>The widget's visitor as <c>GET /api/v1/visitors/me</c> answers for its stored token.</summary>
+    private async Task<JsonElement> MeAsync(VisitorPage visitor)
+    {
+        var token = await visitor.Page.EvaluateAsync<string>("""
+            () => JSON.parse(localStorage.getItem(Object.keys(localStorage).find(k => k.startsWith('kefu.widget.')))).token
+            """);
+        using var http = new HttpClient { BaseAddress = fixture.BaseUri };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        return await http.GetFromJsonAsync<JsonElement>("/api/v1/visitors/me");
+    }
+
+    [Fact]
     public async Task A_chinese_visitor_leaving_a_message_gets_the_away_text_in_chinese_and_no_email_promise()
     {
         await using var visitor = await VisitorPage.OpenAsync(fixture, "zh-CN");
