@@ -388,6 +388,52 @@ public sealed class WidgetDefectTests(BrowserFixture fixture)
             """, null, new() { Timeout = 5_000 });
     }
 
+    [Fact]
+    public async Task A_message_whose_sending_kills_the_connection_fails_after_a_few_tries_instead_of_looping()
+    {
+        await using var agent = await ConsolePage.NewAgentAsync(fixture);
+        await using var visitor = await VisitorPage.OpenAsync(fixture);
+        await visitor.StartConversationAsync("hello");
+        // As a server that aborts the socket on a frame it cannot handle would: every send of this text ends the connection.
+        await visitor.Page.EvaluateAsync("""
+            () => {
+              const send = WebSocket.prototype.send;
+              WebSocket.prototype.send = function (data) {
+                if (typeof data === 'string' && data.includes('poison')) { this.close(); return; }
+                return send.call(this, data);
+              };
+            }
+            """);
+        await visitor.SendAsync("poison");
+        var poison = visitor.Message("poison");
+        await Expect(poison).ToHaveAttributeAsync("data-state", "failed", new() { Timeout = 30_000 });
+        await Expect(poison.Locator("button.retry")).ToBeVisibleAsync();
+        var sockets = await visitor.Page.EvaluateAsync<int>("() => window.__kefuSockets.length");
+        await visitor.SendAsync("after the bad one");
+        await Expect(visitor.Message("after the bad one")).ToHaveAttributeAsync("data-seq", "2");
+        Assert.True(sockets <= 4, $"{sockets} sockets: the widget reconnected in a loop");
+    }
+
+    [Fact]
+    public async Task A_paged_sync_answer_with_more_to_come_makes_the_widget_sync_again_from_through_seq()
+    {
+        await using var agent = await ConsolePage.NewAgentAsync(fixture);
+        await using var visitor = await VisitorPage.OpenAsync(fixture);
+        var conversationId = await visitor.StartConversationAsync("hello");
+        var sent = await visitor.Page.EvaluateAsync<string[]>("""
+            conversationId => new Promise(resolve => {
+              const socket = window.__kefuSockets[window.__kefuSockets.length - 1];
+              const frames = [];
+              const send = socket.send;
+              socket.send = data => { frames.push(data); return send.call(socket, data); };
+              socket.onmessage({ data: JSON.stringify({ type: 'synced', conversationId, lastSeq: 9, throughSeq: 1, hasMore: true }) });
+              setTimeout(() => resolve(frames), 0);
+            })
+            """, conversationId);
+        var sync = Assert.Single(sent, f => f.Contains("\"sync\"", StringComparison.Ordinal));
+        Assert.Equal(1, JsonDocument.Parse(sync).RootElement.GetProperty("afterSeq").GetInt64());
+    }
+
     /// <summary>A grey PNG of this size (stored rows, no compression to speak of).</summary>
     private static byte[] Png(int width, int height)
     {
