@@ -55,9 +55,10 @@ public sealed record WidgetResponse(
     string Tenant, string InboxId, string Name, bool Available, bool WithinBusinessHours, bool AgentsOnline,
     string? AwayMessage, string? Greeting, bool PreChatForm);
 
-public sealed record LeaveMessageRequest(string? Name, string? Email, string? Text);
+public sealed record LeaveMessageRequest(string? Name, string? Email, string? Text, string? Locale = null);
 
-public sealed record LeaveMessageResponse(string ConversationId, string VisitorId);
+/// <summary>The token lets the widget come back to the conversation (and the agent's reply) like any visitor.</summary>
+public sealed record LeaveMessageResponse(string ConversationId, string VisitorId, string Token, DateTimeOffset ExpiresAt);
 
 /// <summary>Business hours as JSON: day names ("monday"), times "HH:mm" ("24:00" closes at midnight).</summary>
 public static class BusinessHoursJson

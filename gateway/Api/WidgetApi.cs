@@ -2,6 +2,7 @@ using System.Net.Mail;
 using Kefu.Contracts.Grains;
 using Kefu.Contracts.Identity;
 using Kefu.Contracts.Messages;
+using Kefu.Gateway.Auth;
 using Kefu.Gateway.WebSockets;
 using Kefu.Grains.Tenants;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -60,7 +61,8 @@ public static class WidgetApi
     }
 
     private static async Task<Results<Created<LeaveMessageResponse>, ProblemHttpResult>> LeaveMessageAsync(
-        string publicKey, LeaveMessageRequest? request, IGrainFactory grains, TimeProvider time, IOptions<KefuWebSocketOptions> options)
+        string publicKey, LeaveMessageRequest? request, IGrainFactory grains, TimeProvider time, TokenService tokens,
+        IOptions<KefuWebSocketOptions> options)
     {
         var name = request?.Name?.Trim();
         var email = request?.Email?.Trim();
@@ -85,8 +87,10 @@ public static class WidgetApi
             return UnknownKey();
         }
 
-        // A visitor like any other, whose first message starts (and queues) its conversation.
-        var visitorId = await VisitorsApi.RegisterAsync(grains, time, tenant, inbox.InboxId, name, email, null);
+        // A visitor like any other (name and email on its profile, for the agents), whose first message starts (and
+        // queues) its conversation. The widget keeps the token, so the visitor comes back to the conversation and its reply.
+        var attributes = VisitorLocale.Attributes(request.Locale);
+        var visitorId = await VisitorsApi.RegisterAsync(grains, time, tenant, inbox.InboxId, name, email, attributes);
         var conversationId = await grains.GetGrain<IVisitorGrain>(Tenancy.Key(tenant, visitorId)).GetOrStartConversation();
         var caller = new Caller(tenant, ParticipantRole.Visitor, visitorId, name, IsAdmin: false);
         var sent = await grains.GetGrain<IConversationGrain>(Tenancy.Key(tenant, conversationId))
@@ -96,7 +100,8 @@ public static class WidgetApi
             return Problems.From(error);
         }
 
-        return TypedResults.Created($"/api/v1/conversations/{conversationId}", new LeaveMessageResponse(conversationId, visitorId));
+        var (token, expiresAt) = tokens.IssueVisitorToken(tenant, visitorId, name);
+        return TypedResults.Created($"/api/v1/conversations/{conversationId}", new LeaveMessageResponse(conversationId, visitorId, token, expiresAt));
     }
 
     private static bool IsEmail(string? value) =>

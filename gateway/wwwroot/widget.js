@@ -31,29 +31,35 @@
       prechatTitle: 'Before we start', prechatIntro: 'Tell us who you are, so we can follow up.',
       name: 'Name', email: 'Email', start: 'Start chat',
       away: 'We are away right now. Leave a message and we will get back to you.',
-      message: 'Message', leave: 'Send message', left: 'Thank you! We have your message and will reply by email.',
+      message: 'Message', leave: 'Send message', left: 'Thank you! We have your message. Come back to this page to see our reply.',
       csat: 'How did we do?', comment: 'Anything to add? (optional)', submit: 'Submit',
       csatThanks: 'Thank you for your feedback!', resolved: 'This conversation was resolved.',
       reconnecting: 'Connection lost. Reconnecting…', open: 'Open chat', close: 'Close chat',
       star: '{n} of 5', error: 'Something went wrong. Please try again.', invalidEmail: 'Please enter a valid email address.',
       attach: 'Attach an image or file', uploading: 'Uploading {name}…', tooLarge: 'This file is too large.',
-      badType: 'This type of file is not allowed.', attachFirst: 'Send a message first, then attach files.'
+      badType: 'This type of file is not allowed.', attachFirst: 'Send a message first, then attach files.',
+      greeting: 'Hi! How can we help you today?', unavailable: 'Chat is not available right now. Please try again later.',
+      offline: 'You are offline. Your messages will be sent when the connection is back.', waiting: 'Waiting for the network…',
+      retry: 'Retry', discard: 'Discard'
     },
     'zh-CN': {
       title: '在线客服', subtitle: '我们通常几分钟内回复', placeholder: '输入消息…',
       send: '发送', sending: '发送中…', sent: '已发送', read: '已读', failed: '发送失败',
-      typing: '{name}正在输入…', agent: '客服', you: '我',
+      typing: '{name} 正在输入…', agent: '客服', you: '我',
       queue: '您当前排在第 {n} 位，客服马上就来。',
       prechatTitle: '开始之前', prechatIntro: '留下您的称呼和邮箱，方便我们跟进。',
       name: '姓名', email: '邮箱', start: '开始咨询',
       away: '我们暂时不在线。请留言，我们会尽快回复您。',
-      message: '留言内容', leave: '提交留言', left: '谢谢！我们已收到您的留言，会通过邮件回复您。',
+      message: '留言内容', leave: '提交留言', left: '谢谢！我们已收到您的留言。回到此页面即可查看我们的回复。',
       csat: '请为本次服务评分', comment: '还有什么想说的？（可选）', submit: '提交',
       csatThanks: '感谢您的评价！', resolved: '本次会话已结束。',
       reconnecting: '连接已断开，正在重新连接…', open: '打开聊天', close: '关闭聊天',
       star: '{n} 星（共 5 星）', error: '出错了，请重试。', invalidEmail: '请输入有效的邮箱地址。',
       attach: '发送图片或文件', uploading: '正在上传 {name}…', tooLarge: '文件太大。',
-      badType: '不支持此类型的文件。', attachFirst: '请先发送一条消息，再发送文件。'
+      badType: '不支持此类型的文件。', attachFirst: '请先发送一条消息，再发送文件。',
+      greeting: '您好！请问有什么可以帮您？', unavailable: '在线客服暂不可用，请稍后再试。',
+      offline: '网络已断开，恢复后将自动发送您的消息。', waiting: '等待网络连接…',
+      retry: '重试', discard: '删除'
     }
   };
   var lang = data.lang || navigator.language || 'en';
@@ -158,7 +164,8 @@
     '.msg .text a.file{color:inherit;text-decoration:underline}',
     '.upload{align-self:flex-end;font-size:12px;color:#52606d}',
     '.upload.error{color:#e11d48}',
-    'button.primary{background:#2563eb;color:#fff;border:0;border-radius:8px;padding:8px 14px;font:inherit;font-weight:600;cursor:pointer}',
+    // nowrap: "发送" must not break into two lines next to the text box.
+    'button.primary{background:#2563eb;color:#fff;border:0;border-radius:8px;padding:8px 14px;font:inherit;font-weight:600;cursor:pointer;white-space:nowrap;flex:none}',
     'button.primary:disabled{opacity:.5;cursor:default}',
     '.pane{flex:1;overflow-y:auto;padding:18px 16px;display:flex;flex-direction:column;gap:10px}',
     '.pane h3{margin:0;font-size:15px}',
@@ -170,7 +177,18 @@
     '.csat .stars{display:flex;gap:4px}',
     '.csat .stars button{border:0;background:transparent;font-size:26px;line-height:1;color:#cbd2d9;cursor:pointer;padding:0 2px}',
     '.csat .stars button.on{color:#f59e0b}',
-    '.csat textarea{height:54px;resize:none}'
+    '.csat textarea{height:54px;resize:none}',
+    '.msg .actions{display:flex;gap:10px;margin-top:2px}',
+    '.msg .actions button{border:0;background:transparent;color:#2563eb;font:inherit;font-size:12px;cursor:pointer;padding:0;text-decoration:underline}',
+    '.notice{margin:0;font-size:12px;padding:8px 12px;background:#ecfdf5;color:#065f46;border-top:1px solid #a7f3d0}',
+    '.pane.unavailable{justify-content:center;text-align:center}',
+    // A phone: the open panel is the whole screen (the bubble hides), and inputs are 16px so the browser does not zoom
+    // in on focus. Its height follows the visual viewport (fitViewport), so the keyboard never covers the composer.
+    '@media (max-width:600px){' +
+      ':host([data-open]){right:0!important;bottom:0!important;left:0!important;top:0!important}' +
+      ':host([data-open]) .bubble{display:none}' +
+      '.panel{width:100vw;max-width:none;height:100vh;height:100dvh;max-height:none;border-radius:0;margin:0;box-shadow:none}' +
+      'textarea,input{font-size:16px}}'
   ].join('\n');
 
   // ---------------------------------------------------------------- UI
@@ -193,7 +211,7 @@
   ui.banner = h('div', { class: 'banner', role: 'status', hidden: true });
   ui.queue = h('div', { class: 'banner queue', role: 'status', hidden: true });
   ui.log = h('div', { class: 'log', role: 'log', 'aria-live': 'polite' });
-  ui.greeting = h('div', { class: 'greeting', hidden: true });
+  ui.greeting = h('div', { class: 'greeting', text: t('greeting') }); // never an empty white panel
   ui.log.appendChild(ui.greeting);
   ui.typing = h('div', { class: 'typing', hidden: true });
   ui.input = h('textarea', { placeholder: t('placeholder'), 'aria-label': t('placeholder'), rows: '1', maxlength: '8192' });
@@ -205,19 +223,25 @@
   ui.file.addEventListener('change', onFileChosen);
   ui.composer = h('form', { class: 'composer', onsubmit: onComposerSubmit }, [ui.attach, ui.file, ui.input, ui.sendButton]);
   ui.csat = h('div', { class: 'csat', hidden: true });
+  ui.notice = h('p', { class: 'notice left', role: 'status', hidden: true });
   ui.chat = h('div', { class: 'chatview' },
-    [ui.queue, ui.log, ui.typing, ui.csat, ui.composer]);
+    [ui.queue, ui.log, ui.typing, ui.notice, ui.csat, ui.composer]);
+  ui.unavailable = h('div', { class: 'pane unavailable', hidden: true }, [h('p', { text: t('unavailable') })]);
   ui.prechat = h('form', { class: 'pane prechat', hidden: true, onsubmit: onPrechatSubmit });
   ui.offline = h('form', { class: 'pane offline', hidden: true, onsubmit: onOfflineSubmit });
   ui.panel = h('section', { class: 'panel', hidden: true, role: 'dialog', 'aria-label': t('title') }, [
     h('header', null, [h('div', { class: 'titles' }, [ui.title, ui.subtitle]),
       h('button', { type: 'button', 'aria-label': t('close'), title: t('close'), text: '×', onclick: toggle })]),
-    ui.banner, ui.chat, ui.prechat, ui.offline
+    ui.banner, ui.chat, ui.prechat, ui.offline, ui.unavailable
   ]);
   root.appendChild(ui.panel);
   root.appendChild(ui.bubble);
 
   ui.input.addEventListener('input', onInput);
+  ui.log.addEventListener('scroll', function () { atBottom = ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 40; });
+  // An image grows the log when it loads (load does not bubble: capture it): keep the newest message in view, unless
+  // the visitor has scrolled up to read.
+  ui.log.addEventListener('load', function (e) { if (e.target && e.target.tagName === 'IMG' && atBottom) { scrollDown(); } }, true);
   ui.input.addEventListener('keydown', function (e) {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); onComposerSubmit(e); }
   });
@@ -231,7 +255,12 @@
   var status = null;             // conversation status
   var bySeq = {};                // seq -> {el, msg}
   var contiguous = 0;            // every seq 1..contiguous is shown
-  var pending = [];              // unacked sends: {clientMsgId, text, el, failed}
+  var pending = [];              // unacked sends shown: {clientMsgId, text, el, failed}
+  // The outbox: unacked sends in typed order. Only its head is ever on the wire; the next goes after the head's ack, so
+  // a refused send (rate_limited, unavailable) holds every later one and the server stores them in typed order.
+  var outbox = [], inFlight = null, retryTimer = null, retryDelay = 1000;
+  var offlineNow = navigator.onLine === false;
+  var unavailable = false, warned = false, recovering = 0, atBottom = true, lastTypingAt = 0;
   var agentRead = 0;             // highest seq an agent has read
   var readSent = 0;              // highest seq we reported read
   var highestTheirs = 0;         // highest seq of a message from the other side
@@ -245,13 +274,16 @@
     view = name;
     ui.chat.hidden = name !== 'chat';
     ui.prechat.hidden = name !== 'prechat';
-    ui.offline.hidden = name !== 'offline' && name !== 'left';
+    ui.offline.hidden = name !== 'offline';
+    ui.unavailable.hidden = name !== 'unavailable';
   }
 
   function isOpen() { return !ui.panel.hidden; }
 
   function toggle() {
     ui.panel.hidden = !ui.panel.hidden;
+    if (isOpen()) { host.setAttribute('data-open', ''); } else { host.removeAttribute('data-open'); }
+    fitViewport();
     ui.bubble.setAttribute('aria-label', isOpen() ? t('close') : t('open'));
     if (isOpen()) {
       chooseView();
@@ -259,25 +291,44 @@
       scrollDown();
       markRead();
       // Availability changes (agents come and go, business hours): ask again before a first message.
-      if (cfg.key && !conversationId && view !== 'left') { loadInfo().then(function () { if (isOpen()) { chooseView(); } }); }
+      if (cfg.key && !conversationId && !unavailable) { loadInfo().then(function () { if (isOpen()) { chooseView(); } }); }
     }
   }
 
   function loadInfo() {
     if (!cfg.key) { return Promise.resolve(); }
     return api('GET', '/api/v1/widget/' + encodeURIComponent(cfg.key)).then(function (r) {
+      if (r.status === 404) { chatUnavailable(unknownKeyWarning()); return; }
       if (!r.ok || !r.body) { return; }
       info = r.body;
-      if (info.name) { ui.title.textContent = info.name; }
-      ui.greeting.textContent = info.greeting || '';
-      ui.greeting.hidden = !info.greeting;
+      // The title stays "Chat with us": the inbox's name is an internal one ("Default", "Sales EU").
+      ui.greeting.textContent = info.greeting || t('greeting');
       ui.subtitle.textContent = info.available === false ? (info.awayMessage || t('away')) : t('subtitle');
       if (ui.awayText) { ui.awayText.textContent = info.awayMessage || t('away'); }
     });
   }
 
+  function unknownKeyWarning() {
+    return 'Kefu widget: no inbox has the public key "' + cfg.key + '" (' + ORIGIN + '/api/v1/widget/' + cfg.key +
+      ' answered 404), so the chat is shown as unavailable. Copy the current embed snippet from the Inboxes page of the' +
+      ' Kefu console into this page (data-inbox-key on the widget.js script tag).';
+  }
+
+  // Chat cannot work (an unknown inbox key, or no visitor token to be had): say so instead of a live-looking panel
+  // whose every message ends "Not sent"; tell the site owner once, in the page's console.
+  function chatUnavailable(warning) {
+    unavailable = true;
+    clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    if (ws) { dropSocket(); }
+    setBanner('');
+    if (warning && !warned) { warned = true; if (window.console && console.warn) { console.warn(warning); } }
+    ui.subtitle.textContent = t('unavailable');
+    setView('unavailable');
+  }
+
   function chooseView() {
-    if (view === 'left') { return; }
+    if (unavailable) { setView('unavailable'); return; }
     var known = !!saved.token;
     var typed = ui.offText && ui.offText.value.trim();
     if (info && info.available === false && !conversationId && cfg.key && !pending.length) { buildOffline(); setView('offline'); }
@@ -310,7 +361,18 @@
       ui.offError, ui.offButton].forEach(function (c) { ui.offline.appendChild(c); });
   }
 
-  function scrollDown() { ui.log.scrollTop = ui.log.scrollHeight; }
+  function scrollDown() { ui.log.scrollTop = ui.log.scrollHeight; atBottom = true; }
+
+  // On a phone the open panel is the whole screen; an on-screen keyboard shrinks the visual viewport (not the layout
+  // one), so the panel takes the visual viewport's height and offset and the composer stays above the keyboard.
+  function fitViewport() {
+    var vv = window.visualViewport;
+    var full = isOpen() && window.matchMedia && window.matchMedia('(max-width: 600px)').matches;
+    if (!full || !vv) { ui.panel.style.height = ''; ui.panel.style.transform = ''; return; }
+    ui.panel.style.height = Math.round(vv.height) + 'px';
+    ui.panel.style.transform = vv.offsetTop ? 'translateY(' + Math.round(vv.offsetTop) + 'px)' : '';
+    if (atBottom) { scrollDown(); }
+  }
 
   function setBanner(text) { ui.banner.textContent = text || ''; ui.banner.hidden = !text; }
 
@@ -394,9 +456,18 @@
     entry.el.setAttribute('data-state', state);
     if (entry.mine) {
       var meta = entry.el.querySelector('.meta');
-      meta.textContent = timeOf(entry.msg.ts) + ' · ' + t(state);
+      // Offline, a message is not "sending": it waits for the network (and goes when it is back).
+      meta.textContent = timeOf(entry.msg.ts) + ' · ' + (state === 'sending' && offlineNow ? t('waiting') : t(state));
+      var actions = entry.el.querySelector('.actions');
+      if (state === 'failed' && !actions) {
+        entry.el.appendChild(h('div', { class: 'actions' }, [
+          h('button', { type: 'button', class: 'retry', text: t('retry'), onclick: function () { retrySend(entry); } }),
+          h('button', { type: 'button', class: 'discard', text: t('discard'), onclick: function () { discardSend(entry); } })]));
+      } else if (state !== 'failed' && actions) { actions.remove(); }
     }
   }
+
+  function refreshPending() { pending.forEach(function (p) { if (!p.failed) { setState(p, 'sending'); } }); }
 
   function placeBySeq(el, seq) {
     var next = null;
@@ -425,6 +496,7 @@
     }
     if (entry) {
       entry.msg = msg;
+      settled(entry); // the message itself came back (e.g. by sync after a lost ack): as good as its ack
     } else {
       entry = { msg: msg, mine: mine, el: messageElement(msg, mine) };
     }
@@ -445,6 +517,7 @@
     entry.el = messageElement({ text: text, sender: { role: 'visitor' }, ts: entry.msg.ts }, true);
     entry.el.setAttribute('data-client-msg-id', entry.clientMsgId);
     pending.push(entry);
+    outbox.push(entry);
     ui.log.appendChild(entry.el);
     setState(entry, 'sending');
     scrollDown();
@@ -456,7 +529,7 @@
     for (var i = 0; i < pending.length; i++) {
       if (pending[i].clientMsgId === f.clientMsgId) {
         var entry = pending[i];
-        if (bySeq[f.seq]) { pending.splice(i, 1); entry.el.remove(); return; }
+        if (bySeq[f.seq]) { pending.splice(i, 1); entry.el.remove(); settled(entry); return; }
         showMessage({ conversationId: f.conversationId, messageId: f.messageId, seq: f.seq, ts: f.ts, text: entry.text,
           clientMsgId: f.clientMsgId, sender: { role: 'visitor', id: saved.visitorId, name: saved.name } });
         return;
@@ -497,7 +570,12 @@
 
   function onInput() {
     if (!wsOpen || !conversationId) { return; }
-    if (ui.input.value.trim() && !typingOn) { typingOn = true; frame({ type: 'typing', state: 'on' }); }
+    // At most one "on" every 3 s: typing frames count against the connection's frame limit and must never starve sends.
+    if (ui.input.value.trim() && !typingOn && Date.now() - lastTypingAt >= 3000) {
+      typingOn = true;
+      lastTypingAt = Date.now();
+      frame({ type: 'typing', state: 'on' });
+    }
     clearTimeout(typingIdle);
     typingIdle = setTimeout(stopTyping, 2500);
   }
@@ -579,11 +657,13 @@
   function ensureVisitor() {
     if (saved.token && !tokenExpired(saved.token)) { return Promise.resolve(saved.token); }
     if (visitorPromise) { return visitorPromise; }
-    var body = { name: saved.name || undefined, email: saved.email || undefined };
+    // The locale lets the server write its default texts (the away message) in the visitor's language.
+    var body = { name: saved.name || undefined, email: saved.email || undefined, attributes: { locale: lang } };
     if (cfg.key) { body.inboxKey = cfg.key; } // names the tenant and inbox; the server refuses both at once
     else { if (cfg.tenant) { body.tenant = cfg.tenant; } if (cfg.inbox) { body.inbox = cfg.inbox; } }
     visitorPromise = api('POST', '/api/v1/visitors', body).then(function (r) {
       visitorPromise = null;
+      if (cfg.key && r.body && r.body.code === 'not_found') { chatUnavailable(unknownKeyWarning()); }
       if (!r.ok || !r.body || !r.body.token) {
         var e = new Error('visitor ' + r.status);
         e.status = r.status;
@@ -620,6 +700,7 @@
       opened = true;
       wsOpen = true;
       attempts = 0;
+      recovering = 0;
       lastFrameAt = Date.now();
       setBanner('');
       resume();
@@ -636,8 +717,8 @@
     socket.onclose = function () {
       if (ws !== socket) { return; }
       dropSocket();
-      if (!opened) { checkToken(); }
-      scheduleReconnect();
+      // Refused before it opened: maybe the token (the server answers 401, which a browser cannot see). Ask first.
+      if (!opened) { checkToken(); } else { scheduleReconnect(); }
     };
     socket.onerror = function () { /* onclose follows */ };
   }
@@ -648,22 +729,33 @@
     wsOpen = false;
     syncing = false;
     clearInterval(pingTimer);
+    // A send on the wire when the socket died goes again (same clientMsgId) after the reconnect. One that was on the
+    // wire at three deaths in a row fails with retry and discard, so a message the server chokes on cannot loop.
+    if (inFlight) {
+      inFlight.drops = (inFlight.drops || 0) + 1;
+      if (inFlight.drops >= 3) { failSend(inFlight); }
+      inFlight = null;
+    }
+    clearTimeout(retryTimer);
+    retryTimer = null;
     if (old) {
       old.onopen = old.onmessage = old.onclose = old.onerror = null;
       try { old.close(); } catch (e) { /* already closed */ }
     }
     if (typingOn) { typingOn = false; }
-    setBanner(t('reconnecting'));
+    setBanner(offlineNow ? t('offline') : t('reconnecting'));
   }
 
   function heartbeat() {
     if (!wsOpen) { return; }
     if (Date.now() - lastFrameAt > 40000) { dropSocket(); scheduleReconnect(0); return; } // a silent, dead connection
+    // The head unanswered for 10 s on a live connection (a lost frame): send it again, the server dedups by clientMsgId.
+    if (inFlight && Date.now() - inFlight.sentAt > 10000) { var head = inFlight; inFlight = null; transmit(head); }
     frame({ type: 'ping' });
   }
 
   function scheduleReconnect(delay) {
-    if (reconnectTimer || !saved.token) { return; }
+    if (reconnectTimer || !saved.token || unavailable) { return; }
     if (delay === undefined) {
       delay = Math.min(15000, 500 * Math.pow(2, attempts)) * (0.75 + Math.random() * 0.5);
       attempts++;
@@ -671,17 +763,30 @@
     reconnectTimer = setTimeout(function () { reconnectTimer = null; connect(); }, delay);
   }
 
-  // A socket refused before opening may mean the token is no longer valid (e.g. the server's signing key changed):
-  // then start over as a new visitor; unsent messages stay queued and go out in the new conversation.
+  // A socket refused before opening may mean the token is no longer valid (the server's signing key changed, it
+  // expired) or the visitor is gone (an in-memory server restarted): GET /visitors/me says which (401 / 404). Then start
+  // over as a new visitor once; unsent messages stay queued and go out in the new conversation. If that fails too, the
+  // chat is unavailable: never a reconnect loop.
   function checkToken() {
-    api('GET', '/api/v1/conversations/' + (conversationId || '00000000000000000000000000'), undefined, saved.token).then(function (r) {
-      if (r.status === 401) {
-        saved = { name: saved.name, email: saved.email };
-        persist();
-        conversationId = null;
-        ensureVisitor().then(function () { connect(); }, function () { scheduleReconnect(); });
-      }
+    api('GET', '/api/v1/visitors/me', undefined, saved.token).then(function (r) {
+      if (r.status !== 401 && r.status !== 404) { scheduleReconnect(); return; } // the network or the server: retry later
+      if (recovering >= 1) { chatUnavailable('Kefu widget: a new visitor token was refused as well; chat is unavailable.'); return; }
+      recovering++;
+      startOver();
+      ensureVisitor().then(function () { connect(); }, function () { if (!unavailable) { chatUnavailable(null); } });
     });
+  }
+
+  function startOver() {
+    saved = { name: saved.name, email: saved.email };
+    persist();
+    conversationId = null;
+    status = null;
+    // The old conversation's messages belong to the old identity; the new conversation's seqs start at 1 again.
+    Object.keys(bySeq).forEach(function (k) { bySeq[k].el.remove(); });
+    bySeq = {};
+    contiguous = agentRead = readSent = highestTheirs = 0;
+    setQueue(0);
   }
 
   function resume() {
@@ -691,8 +796,8 @@
         if (r.ok && r.body) { onConversation(r.body); }
       });
     }
-    // Unacked sends go again with their original clientMsgId: the server answers a stored one with its first ack.
-    pending.forEach(function (p) { if (!p.failed) { transmit(p); } });
+    // Unacked sends go again, in order, with their original clientMsgId: the server answers a stored one with its first ack.
+    pump();
   }
 
   function requestSync() {
@@ -703,7 +808,52 @@
   }
 
   function transmit(entry) {
-    frame({ type: 'send', clientMsgId: entry.clientMsgId, text: entry.text });
+    inFlight = entry;
+    entry.sentAt = Date.now();
+    if (!frame({ type: 'send', clientMsgId: entry.clientMsgId, text: entry.text })) { inFlight = null; }
+  }
+
+  // Puts the outbox's head on the wire unless one is there already or a refused one waits for its retry.
+  function pump() {
+    if (inFlight || retryTimer || !wsOpen || !outbox.length) { return; }
+    transmit(outbox[0]);
+  }
+
+  // A send is done (acked, or its message shown): out of the outbox, the next one goes.
+  function settled(entry) {
+    var i = outbox.indexOf(entry);
+    if (i >= 0) { outbox.splice(i, 1); }
+    if (inFlight === entry) { inFlight = null; retryDelay = 1000; }
+    pump();
+  }
+
+  function failSend(entry) {
+    entry.failed = true;
+    setState(entry, 'failed');
+    var i = outbox.indexOf(entry);
+    if (i >= 0) { outbox.splice(i, 1); }
+    if (inFlight === entry) { inFlight = null; }
+  }
+
+  // A failed message goes again at the end of the outbox (and of the log: it will be stored after what was sent since).
+  function retrySend(entry) {
+    entry.failed = false;
+    entry.drops = 0;
+    pending.splice(pending.indexOf(entry), 1);
+    pending.push(entry);
+    outbox.push(entry);
+    ui.log.appendChild(entry.el);
+    setState(entry, 'sending');
+    scrollDown();
+    ensureVisitor().then(function () { if (wsOpen) { pump(); } else { connect(); } }, function () { failSend(entry); });
+  }
+
+  function discardSend(entry) {
+    var i = pending.indexOf(entry);
+    if (i >= 0) { pending.splice(i, 1); }
+    i = outbox.indexOf(entry);
+    if (i >= 0) { outbox.splice(i, 1); }
+    entry.el.remove();
   }
 
   function onFrame(f) {
@@ -711,6 +861,8 @@
       case 'message': showMessage(f); break;
       case 'ack': onAck(f); break;
       case 'synced':
+        // A paged sync (docs/protocol.md): more after throughSeq, so ask again from there.
+        if (f.hasMore && typeof f.throughSeq === 'number') { frame({ type: 'sync', afterSeq: f.throughSeq }); break; }
         syncing = false;
         if (syncAgain) { syncAgain = false; requestSync(); }
         break;
@@ -730,10 +882,15 @@
       var p = pending[i];
       if (p.clientMsgId !== f.ref) { continue; }
       if (f.code === 'rate_limited' || f.code === 'unavailable') {
-        setTimeout(function () { if (pending.indexOf(p) >= 0) { transmit(p); } }, 1500);
+        // Refused for now: it stays at the head and holds every later send until it is acked.
+        if (inFlight === p) { inFlight = null; }
+        if (!retryTimer) {
+          retryTimer = setTimeout(function () { retryTimer = null; pump(); }, retryDelay);
+          retryDelay = Math.min(retryDelay * 2, 8000);
+        }
       } else {
-        p.failed = true;
-        setState(p, 'failed');
+        failSend(p);
+        pump();
       }
       return;
     }
@@ -784,14 +941,25 @@
     });
   }
 
+  // Lone UTF-16 surrogates (half an emoji, say) are not text a server can store: replace them, never send them.
+  function wellFormed(text) {
+    if (typeof text.toWellFormed === 'function') { return text.toWellFormed(); }
+    var out = '';
+    for (var i = 0; i < text.length; i++) {
+      var c = text.charCodeAt(i);
+      if (c >= 0xD800 && c <= 0xDBFF && i + 1 < text.length && text.charCodeAt(i + 1) >= 0xDC00 && text.charCodeAt(i + 1) <= 0xDFFF) {
+        out += text.charAt(i) + text.charAt(i + 1);
+        i++;
+      } else if (c >= 0xD800 && c <= 0xDFFF) { out += '\uFFFD'; } else { out += text.charAt(i); }
+    }
+    return out;
+  }
+
   function sendText(text) {
-    var entry = addPending(text);
+    var entry = addPending(wellFormed(text));
     ensureVisitor().then(function () {
-      if (wsOpen) { transmit(entry); } else { connect(); }
-    }, function () {
-      entry.failed = true;
-      setState(entry, 'failed');
-    });
+      if (wsOpen) { pump(); } else { connect(); }
+    }, function () { failSend(entry); });
   }
 
   function onPrechatSubmit(e) {
@@ -811,12 +979,23 @@
   function onOfflineSubmit(e) {
     e.preventDefault();
     ui.offButton.disabled = true;
+    var name = ui.offName.value.trim();
+    var email = ui.offEmail.value.trim();
     api('POST', '/api/v1/widget/' + encodeURIComponent(cfg.key) + '/messages',
-      { name: ui.offName.value.trim(), email: ui.offEmail.value.trim(), text: ui.offText.value }).then(function (r) {
-      if (r.ok) {
-        ui.offline.textContent = '';
-        ui.offline.appendChild(h('p', { class: 'left', text: t('left') }));
-        setView('left');
+      { name: name, email: email, text: wellFormed(ui.offText.value), locale: lang }).then(function (r) {
+      if (r.ok && r.body && r.body.token) {
+        // A visitor like any other from now on: the token is kept, so this page (now or after a reload) shows the
+        // conversation, and the agent's reply when it comes.
+        saved = { name: name, email: email, visitorId: r.body.visitorId, token: r.body.token, conversationId: r.body.conversationId };
+        persist();
+        conversationId = r.body.conversationId;
+        ui.offText.value = '';
+        ui.notice.textContent = t('left');
+        ui.notice.hidden = false;
+        setView('chat');
+        connect();
+      } else if (r.status === 404 && r.body && r.body.code === 'not_found') {
+        chatUnavailable(unknownKeyWarning());
       } else {
         ui.offError.textContent = (r.body && r.body.detail) || t('error');
         ui.offError.hidden = false;
@@ -828,12 +1007,26 @@
   // ---------------------------------------------------------------- start
   document.addEventListener('visibilitychange', markRead);
   window.addEventListener('online', function () {
-    if (!ws && saved.token) { clearTimeout(reconnectTimer); reconnectTimer = null; attempts = 0; connect(); }
+    offlineNow = false;
+    refreshPending();
+    if (!wsOpen) { setBanner(saved.token && !unavailable ? t('reconnecting') : ''); }
+    if (!ws && saved.token && !unavailable) { clearTimeout(reconnectTimer); reconnectTimer = null; attempts = 0; connect(); }
   });
+  // The browser knows at once that the network is gone; the socket would take up to 40 s to notice.
+  window.addEventListener('offline', function () {
+    offlineNow = true;
+    if (ws) { dropSocket(); scheduleReconnect(); }
+    setBanner(t('offline'));
+    refreshPending();
+  });
+  if (window.visualViewport) {
+    window.visualViewport.addEventListener('resize', fitViewport);
+    window.visualViewport.addEventListener('scroll', fitViewport);
+  }
 
   setView('chat');
   loadInfo().then(function () {
-    if (saved.token) { connect(); }
+    if (saved.token && !unavailable) { connect(); }
     if (cfg.open && !isOpen()) { toggle(); } else if (isOpen()) { chooseView(); }
   });
 

@@ -18,7 +18,7 @@ public sealed partial class ConversationGrain
     internal const int MaxTagLength = 32;
     internal const int MaxNotes = 1_000;
     internal const int MaxCsatComment = 1_000;
-    internal const string DefaultAwayMessage = "We're away right now. Leave your message here and we'll reply as soon as we're back.";
+    internal const string DefaultAwayMessage = DefaultTexts.AwayMessageEnglish;
 
     /// <summary>The away message's clientMsgId: the store's (sender, clientMsgId) uniqueness makes it once per conversation.</summary>
     internal const string AwayClientMsgId = "away-message";
@@ -607,6 +607,22 @@ public sealed partial class ConversationGrain
         }
     }
 
+    /// <summary>The visitor's language (its <c>locale</c> attribute), for the default texts; null when unknown.</summary>
+    private async Task<string?> GetVisitorLocaleAsync()
+    {
+        try
+        {
+            var profile = await GrainFactory.GetGrain<IVisitorGrain>(Tenancy.Key(_tenant, state.State.VisitorId)).GetProfile();
+            return VisitorLocale.Of(profile?.Attributes);
+        }
+        catch (Exception ex)
+        {
+            // The English default is better than no away message.
+            LogVisitorLookupFailed(logger, ex, _id);
+            return null;
+        }
+    }
+
     /// <summary>The inbox's away message as a system message, once per conversation, after the visitor's message.</summary>
     private async Task SendAwayMessageAsync()
     {
@@ -618,7 +634,7 @@ public sealed partial class ConversationGrain
         }
 
         var inbox = await GetInboxAsync();
-        var text = inbox?.AwayMessage is { Length: > 0 } away ? away : DefaultAwayMessage;
+        var text = inbox?.AwayMessage is { Length: > 0 } away ? away : DefaultTexts.AwayMessage(await GetVisitorLocaleAsync());
         var now = WholeMicroseconds(time.GetUtcNow());
         var message = new ChatMessage(_id, Ulid.NewUlid(now), _lastSeq + 1, SystemSender, text, now, AwayClientMsgId);
         try
@@ -734,6 +750,9 @@ public sealed partial class ConversationGrain
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Conversation {ConversationId}: inbox {Inbox} could not be read")]
     private static partial void LogInboxLookupFailed(ILogger logger, Exception exception, string conversationId, string inbox);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Conversation {ConversationId}: its visitor's profile could not be read")]
+    private static partial void LogVisitorLookupFailed(ILogger logger, Exception exception, string conversationId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Conversation {ConversationId}: writing its state failed")]
     private static partial void LogStateWriteFailed(ILogger logger, Exception exception, string conversationId);

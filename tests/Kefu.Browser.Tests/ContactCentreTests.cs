@@ -189,7 +189,7 @@ public sealed partial class ContactCentreTests(BrowserFixture fixture)
         await visitor.OpenPanelAsync();
         var prechat = visitor.Widget.Locator("form.prechat");
         await Expect(prechat).ToBeVisibleAsync();
-        await Expect(visitor.Widget.Locator("header h2")).ToHaveTextAsync("Sales");
+        await Expect(visitor.Widget.Locator("header h2")).ToHaveTextAsync("Chat with us"); // not the inbox's internal name
         await prechat.Locator("input[name=name]").FillAsync("Ana");
         await prechat.Locator("input[name=email]").FillAsync("ana@example.com");
         await prechat.Locator("button[type=submit]").ClickAsync();
