@@ -12,7 +12,9 @@ public static class VisitorsApi
 
     public static IEndpointRouteBuilder MapVisitorsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGroup("/api/v1/visitors").WithTags("visitors").MapPost("/", CreateAsync).AllowAnonymous().RequireRateLimiting(RateLimits.Visitors);
+        var visitors = app.MapGroup("/api/v1/visitors").WithTags("visitors");
+        visitors.MapPost("/", CreateAsync).AllowAnonymous().RequireRateLimiting(RateLimits.Visitors);
+        visitors.MapVisitorDetails();
         return app;
     }
 
