@@ -75,8 +75,19 @@ public sealed record ConversationSummary(
     [property: Id(15)] DateTimeOffset? FirstResponseAt = null,
     [property: Id(16)] DateTimeOffset? ResolvedAt = null,
     [property: Id(17)] CsatRating? Csat = null,
-    [property: Id(18)] Dictionary<string, long>? ReadMarks = null)
+    [property: Id(18)] Dictionary<string, long>? ReadMarks = null,
+    [property: Id(19)] string? Preview = null,
+    [property: Id(20)] DateTimeOffset? LastActivityAt = null,
+    [property: Id(21)] int Unread = 0,
+    [property: Id(22)] string? AssigneeName = null,
+    [property: Id(23)] DateTimeOffset? QueuedAt = null)
 {
+    /// <summary>When the last visitor or agent message was written, else the creation time: the list's order.</summary>
+    public DateTimeOffset ActivityAt => LastActivityAt ?? CreatedAt;
+
+    /// <summary>Since when a queued conversation has been waiting (the queue's order).</summary>
+    public DateTimeOffset WaitingSince => QueuedAt ?? CreatedAt;
+
     /// <summary>Seconds from creation to the first agent message, once there is one.</summary>
     public double? FirstResponseSeconds => FirstResponseAt is { } at ? (at - CreatedAt).TotalSeconds : null;
 

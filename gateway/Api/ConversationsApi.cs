@@ -75,7 +75,10 @@ public static class ConversationsApi
 
         // The directory is not updated per message: take live figures (lastSeq, read marks) from the conversations.
         var live = await Task.WhenAll(listed.Select(c => grains.GetGrain<IConversationGrain>(Tenancy.Key(caller.Tenant, c.ConversationId)).GetSummary()));
-        var conversations = live.Zip(listed, (fresh, known) => ConversationDto.From(fresh ?? known, caller.ParticipantKey)).ToArray();
+        var conversations = live.Zip(listed, (fresh, known) => fresh ?? known)
+            .InListOrder()
+            .Select(c => ConversationDto.From(c, caller.ParticipantKey))
+            .ToArray();
         return TypedResults.Ok(new ConversationListResponse(conversations));
     }
 

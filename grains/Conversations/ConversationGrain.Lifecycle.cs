@@ -42,6 +42,7 @@ public sealed partial class ConversationGrain
             // Nothing here to assign: stop the re-sends and give the slot back.
             await ConfirmAsync(agentId);
             await ReleaseQuietlyAsync();
+            ForgetIfNotCreated();
             return;
         }
 

@@ -144,6 +144,7 @@ public sealed partial class ConversationGrain(
 
         var ack = Remember(message);
         Push(new MessageEvent(message), command.ConnectionId, excludeParticipant: null);
+        ActivityChanged();
 
         // The sender has read everything up to its own message.
         var readKey = caller.ParticipantKey;
@@ -269,6 +270,11 @@ public sealed partial class ConversationGrain(
         {
             state.State.ReadMarks[key] = seq;
             await WriteStateAsync();
+            if (caller.Role == ParticipantRole.Agent)
+            {
+                _activity.AgentsRead(seq);
+                ActivityChanged();
+            }
         }
 
         Push(new ReadEvent(_id, caller.AsSender(), seq), excludeConnection: null, excludeParticipant: key);
@@ -285,12 +291,29 @@ public sealed partial class ConversationGrain(
         return Task.CompletedTask;
     }
 
-    public Task<ConversationSummary?> GetSummary() => Task.FromResult(state.State.Created ? Summary() : null);
+    public Task<ConversationSummary?> GetSummary()
+    {
+        ForgetIfNotCreated();
+        return Task.FromResult(state.State.Created ? Summary() : null);
+    }
+
+    /// <summary>
+    /// A call for a conversation that does not exist (a random or stale id) must not keep an activation for the
+    /// collection age (issue #12): this one goes as soon as the call is answered. <see cref="Start"/> never asks.
+    /// </summary>
+    private void ForgetIfNotCreated()
+    {
+        if (!state.State.Created)
+        {
+            DeactivateOnIdle();
+        }
+    }
 
     private KefuError? Refuse(Caller caller, bool mustParticipate)
     {
         if (!state.State.Created || caller.Tenant != _tenant)
         {
+            ForgetIfNotCreated();
             return KefuError.NotFound("Conversation");
         }
 
@@ -317,6 +340,7 @@ public sealed partial class ConversationGrain(
     {
         _lastSeq = message.Seq;
         _recent.Add(message);
+        _activity.Add(message);
         if (_recent.Count >= 2 * _options.RecentWindow)
         {
             _recent.RemoveRange(0, _recent.Count - _options.RecentWindow);
@@ -366,6 +390,7 @@ public sealed partial class ConversationGrain(
         _acks.Clear();
         _ackOrder.Clear();
         _lastSeq = 0;
+        _activity = new ConversationActivity(AgentsReadMark());
         foreach (var message in latest)
         {
             Remember(message);
@@ -460,6 +485,7 @@ public sealed partial class ConversationGrain(
     {
         var summary = Summary();
         await directory.UpsertAsync(summary);
+        DirectoryWrites.Written(time.GetUtcNow());
         AnnounceSummary(summary);
     }
 
@@ -520,6 +546,8 @@ public sealed partial class ConversationGrain(
             Team = null,
             Tags = [],
             AgentIds = [],
+            Priority = ConversationPriority.Normal, // the priority agents set is theirs (issue #12)
+            Unread = 0,
             ReadMarks = ownMark > 0 ? new Dictionary<string, long>(StringComparer.Ordinal) { [visitorKey] = ownMark } : [],
         };
     }
@@ -546,7 +574,12 @@ public sealed partial class ConversationGrain(
             s.FirstResponseAt,
             s.ResolvedAt,
             s.Csat,
-            new Dictionary<string, long>(s.ReadMarks, StringComparer.Ordinal));
+            new Dictionary<string, long>(s.ReadMarks, StringComparer.Ordinal),
+            _activity.Preview,
+            _activity.LastActivityAt,
+            _activity.Unread,
+            s.AssigneeId is { } assignee ? s.Agents.GetValueOrDefault(assignee)?.Name : null,
+            s.Status == ConversationStatus.Queued ? s.QueuedAt ?? s.CreatedAt : null);
     }
 
     /// <summary>Every state write goes through here: it also persists read marks advanced by sends.</summary>
@@ -558,6 +591,7 @@ public sealed partial class ConversationGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        await FlushDirectoryOnDeactivateAsync(cancellationToken);
         if (_readMarksDirty && state.State.Created)
         {
             try

@@ -13,10 +13,24 @@ public interface IConversationDirectory
     ValueTask UpsertAsync(ConversationSummary summary, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Newest first; a non-admin sees unassigned conversations, its own, and those it joined. The query's filters
+    /// In <see cref="ConversationOrder.InListOrder"/> order; a non-admin sees unassigned conversations, its own, and those it joined. The query's filters
     /// (status, assignee or unassigned only, team, inbox) combine with AND.
     /// </summary>
     ValueTask<IReadOnlyList<ConversationSummary>> ListAsync(string tenant, ConversationQuery query, CancellationToken cancellationToken = default);
+}
+
+public static class ConversationOrder
+{
+    /// <summary>
+    /// The list's order: queued conversations first, the longest waiting first; then the others by last activity
+    /// (last visitor or agent message, else creation), newest first; ties by id, newest first.
+    /// </summary>
+    public static IOrderedEnumerable<ConversationSummary> InListOrder(this IEnumerable<ConversationSummary> conversations) =>
+        conversations
+            .OrderByDescending(c => c.Status == ConversationStatus.Queued)
+            .ThenBy(c => c.Status == ConversationStatus.Queued ? c.WaitingSince : DateTimeOffset.MinValue)
+            .ThenByDescending(c => c.ActivityAt)
+            .ThenByDescending(c => c.ConversationId, StringComparer.Ordinal);
 }
 
 public static class ConversationVisibility

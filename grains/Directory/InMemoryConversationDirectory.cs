@@ -24,7 +24,7 @@ public sealed class InMemoryConversationDirectory : IConversationDirectory
 
         var result = conversations.Values
             .Where(c => c.Matches(query) && c.IsVisibleTo(query.AgentId, query.IsAdmin))
-            .OrderByDescending(c => c.ConversationId, StringComparer.Ordinal) // ULIDs: newest first
+            .InListOrder()
             .Take(Math.Max(0, query.Limit))
             .ToArray();
         return ValueTask.FromResult<IReadOnlyList<ConversationSummary>>(result);

@@ -8,16 +8,24 @@ namespace Kefu.Grains.Directory;
 
 /// <summary>
 /// The cluster-mode directory: table <c>kefu_conversation</c> (deploy/mysql/003-conversations.sql, with team and
-/// priority from 004-contact-centre.sql).
+/// priority from 004-contact-centre.sql, preview, last activity, unread and names from 005-conversation-list.sql).
 /// </summary>
 public sealed class MySqlConversationDirectory(IOptions<MySqlMessageStoreOptions> options) : IConversationDirectory
 {
     private const string Upsert = """
         INSERT INTO kefu_conversation
-            (tenant, conversation_id, inbox, visitor_id, visitor_name, status, assignee_id, agent_ids, last_seq, created_at, updated_at, team, priority)
-        VALUES (@tenant, @id, @inbox, @visitor, @visitorName, @status, @assignee, @agents, @lastSeq, @createdAt, UTC_TIMESTAMP(6), @team, @priority)
+            (tenant, conversation_id, inbox, visitor_id, visitor_name, status, assignee_id, agent_ids, last_seq, created_at, updated_at, team, priority,
+             preview, last_activity_at, unread, assignee_name, queued_at)
+        VALUES (@tenant, @id, @inbox, @visitor, @visitorName, @status, @assignee, @agents, @lastSeq, @createdAt, UTC_TIMESTAMP(6), @team, @priority,
+                @preview, @lastActivityAt, @unread, @assigneeName, @queuedAt)
         ON DUPLICATE KEY UPDATE
+            -- Message-derived columns before last_seq (assignments see the ones before them): a late write from an
+            -- older view of the conversation never replaces a newer preview.
+            preview = IF(VALUES(last_seq) >= last_seq, VALUES(preview), preview),
+            last_activity_at = IF(VALUES(last_seq) >= last_seq, VALUES(last_activity_at), last_activity_at),
+            unread = IF(VALUES(last_seq) >= last_seq, VALUES(unread), unread),
             visitor_name = VALUES(visitor_name), status = VALUES(status), assignee_id = VALUES(assignee_id),
+            assignee_name = VALUES(assignee_name), queued_at = VALUES(queued_at),
             agent_ids = VALUES(agent_ids), last_seq = GREATEST(last_seq, VALUES(last_seq)), updated_at = VALUES(updated_at),
             team = VALUES(team), priority = VALUES(priority)
         """;
@@ -41,6 +49,11 @@ public sealed class MySqlConversationDirectory(IOptions<MySqlMessageStoreOptions
         command.Parameters.AddWithValue("@createdAt", summary.CreatedAt.UtcDateTime);
         command.Parameters.AddWithValue("@team", summary.Team);
         command.Parameters.AddWithValue("@priority", summary.Priority);
+        command.Parameters.AddWithValue("@preview", summary.Preview);
+        command.Parameters.AddWithValue("@lastActivityAt", summary.ActivityAt.UtcDateTime);
+        command.Parameters.AddWithValue("@unread", summary.Unread);
+        command.Parameters.AddWithValue("@assigneeName", Truncate(summary.AssigneeName, 255));
+        command.Parameters.AddWithValue("@queuedAt", summary.QueuedAt?.UtcDateTime);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -48,7 +61,8 @@ public sealed class MySqlConversationDirectory(IOptions<MySqlMessageStoreOptions
     {
         // Agent ids are [a-z0-9._-], so a comma-separated list and FIND_IN_SET are exact.
         var sql = $"""
-            SELECT conversation_id, inbox, visitor_id, visitor_name, status, assignee_id, agent_ids, last_seq, created_at, team, priority
+            SELECT conversation_id, inbox, visitor_id, visitor_name, status, assignee_id, agent_ids, last_seq, created_at, team, priority,
+                   preview, last_activity_at, unread, assignee_name, queued_at
             FROM kefu_conversation
             WHERE tenant = @tenant
               {(query.Status is null ? string.Empty : "AND status = @status")}
@@ -57,7 +71,10 @@ public sealed class MySqlConversationDirectory(IOptions<MySqlMessageStoreOptions
               {(query.Team is null ? string.Empty : "AND team = @team")}
               {(query.Inbox is null ? string.Empty : "AND inbox = @inbox")}
               {(query.IsAdmin ? string.Empty : "AND (assignee_id IS NULL OR assignee_id = @agent OR FIND_IN_SET(@agent, agent_ids) > 0)")}
-            ORDER BY conversation_id DESC
+            ORDER BY status = 'queued' DESC,
+                     CASE WHEN status = 'queued' THEN COALESCE(queued_at, created_at) END,
+                     COALESCE(last_activity_at, created_at) DESC,
+                     conversation_id DESC
             LIMIT @limit
             """;
         await using var connection = new MySqlConnection(_connectionString);
@@ -87,9 +104,18 @@ public sealed class MySqlConversationDirectory(IOptions<MySqlMessageStoreOptions
                 new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(8), DateTimeKind.Utc)),
                 agents.Length == 0 ? [] : agents.Split(','),
                 Team: reader.IsDBNull(9) ? null : reader.GetString(9),
-                Priority: reader.GetString(10)));
+                Priority: reader.GetString(10),
+                Preview: reader.IsDBNull(11) ? null : reader.GetString(11),
+                LastActivityAt: reader.IsDBNull(12) ? null : Utc(reader.GetDateTime(12)),
+                Unread: reader.GetInt32(13),
+                AssigneeName: reader.IsDBNull(14) ? null : reader.GetString(14),
+                QueuedAt: reader.IsDBNull(15) ? null : Utc(reader.GetDateTime(15))));
         }
 
         return result;
     }
+
+    private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
+
+    private static string? Truncate(string? value, int length) => value is { } v && v.Length > length ? v[..length] : value;
 }

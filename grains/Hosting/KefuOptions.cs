@@ -59,6 +59,9 @@ public sealed class ConversationOptions
 
     /// <summary>How many recent (sender, clientMsgId) pairs are remembered to answer retries with the original ack.</summary>
     public int IdempotencyWindow { get; set; } = 4096;
+
+    /// <summary>At most one directory write per conversation per this interval for per-message changes (preview, unread).</summary>
+    public TimeSpan DirectoryWriteInterval { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>Bound from "Kefu:Presence": how long a gateway's word about a connection holds without a heartbeat.</summary>

@@ -125,9 +125,10 @@ public sealed class ConversationDirectoryTests(MariaDbDatabase database) : IClas
         }
 
         Assert.Equal(["v5", "v4", "v2"], (await Directory.ListAsync(tenant, queries[0])).Select(c => c.VisitorId));
-        Assert.Equal(["v1", "v0"], (await Directory.ListAsync(tenant, queries[1])).Select(c => c.VisitorId));
-        Assert.Equal(["v2", "v1"], (await Directory.ListAsync(tenant, queries[2])).Select(c => c.VisitorId));
-        Assert.Equal(["v4", "v1", "v0"], (await Directory.ListAsync(tenant, queries[3])).Select(c => c.VisitorId));
+        // Queued ones first, the longest waiting first; then the others by last activity (here: creation), newest first.
+        Assert.Equal(["v0", "v1"], (await Directory.ListAsync(tenant, queries[1])).Select(c => c.VisitorId));
+        Assert.Equal(["v1", "v2"], (await Directory.ListAsync(tenant, queries[2])).Select(c => c.VisitorId));
+        Assert.Equal(["v0", "v1", "v4"], (await Directory.ListAsync(tenant, queries[3])).Select(c => c.VisitorId));
         Assert.Equal(["v3"], (await Directory.ListAsync(tenant, queries[4])).Select(c => c.VisitorId));
         Assert.Equal(["v1"], (await Directory.ListAsync(tenant, queries[5])).Select(c => c.VisitorId));
         Assert.Equal(["v3"], (await Directory.ListAsync(tenant, queries[6])).Select(c => c.VisitorId)); // not bob's
@@ -140,6 +141,52 @@ public sealed class ConversationDirectoryTests(MariaDbDatabase database) : IClas
         Assert.Equal("v0", moved.VisitorId);
         Assert.Equal(ConversationPriority.High, moved.Priority);
     }
+
+    [Fact]
+    public async Task Preview_activity_unread_and_names_round_trip_and_order_the_list_like_the_in_memory_directory()
+    {
+        var tenant = NewTenant();
+        var memory = new InMemoryConversationDirectory();
+        var t0 = new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero).AddTicks(4560);
+        var rows = new[]
+        {
+            Row(tenant, "v0", ConversationStatus.Open, t0, activity: t0.AddMinutes(5)),
+            Row(tenant, "v1", ConversationStatus.Queued, t0.AddMinutes(3), queued: t0.AddMinutes(3)),
+            Row(tenant, "v2", ConversationStatus.Resolved, t0.AddMinutes(1), activity: t0.AddMinutes(9)),
+            Row(tenant, "v3", ConversationStatus.Queued, t0.AddMinutes(4), queued: t0.AddMinutes(2)),
+            Row(tenant, "v4", ConversationStatus.Pending, t0.AddMinutes(6)),
+        };
+        foreach (var row in rows)
+        {
+            await Directory.UpsertAsync(row);
+            await memory.UpsertAsync(row);
+        }
+
+        var fromDb = await Directory.ListAsync(tenant, Query("admin", admin: true));
+        Assert.Equal(["v3", "v1", "v2", "v4", "v0"], fromDb.Select(c => c.VisitorId));
+        Assert.Equal((await memory.ListAsync(tenant, Query("admin", admin: true))).Select(c => c.VisitorId), fromDb.Select(c => c.VisitorId));
+        Assert.Equal(["v3", "v1"], (await Directory.ListAsync(tenant, Query("admin", admin: true, limit: 2))).Select(c => c.VisitorId));
+
+        var v0 = fromDb.Single(c => c.VisitorId == "v0");
+        Assert.Equal("last words 🙂 " + new string('x', 120), v0.Preview);
+        Assert.Equal(t0.AddMinutes(5), v0.LastActivityAt);
+        Assert.Equal(3, v0.Unread);
+        Assert.Equal("Bob Lee", v0.AssigneeName);
+        Assert.Null(v0.QueuedAt);
+        Assert.Equal(t0.AddMinutes(2), fromDb.Single(c => c.VisitorId == "v3").QueuedAt);
+        Assert.Equal(t0.AddMinutes(6), fromDb.Single(c => c.VisitorId == "v4").LastActivityAt); // none: its creation
+
+        // A late write from an older view of the conversation (lower last seq) never replaces a newer preview.
+        await Directory.UpsertAsync(rows[0] with { LastSeq = 2, Preview = "older", Unread = 9 });
+        var kept = (await Directory.ListAsync(tenant, Query("admin", admin: true))).Single(c => c.VisitorId == "v0");
+        Assert.Equal(v0.Preview, kept.Preview);
+        Assert.Equal(3, kept.Unread);
+    }
+
+    private static ConversationSummary Row(string tenant, string visitor, string status, DateTimeOffset created, DateTimeOffset? activity = null, DateTimeOffset? queued = null) =>
+        new(Ulid.NewUlid(created).ToString(), tenant, "default", visitor, "Ana", status, status == ConversationStatus.Queued ? null : "bob", 5, created,
+            status == ConversationStatus.Queued ? [] : ["bob"], Preview: activity is null ? null : "last words 🙂 " + new string('x', 120),
+            LastActivityAt: activity, Unread: activity is null ? 0 : 3, AssigneeName: status == ConversationStatus.Queued ? null : "Bob Lee", QueuedAt: queued);
 
     private static ConversationQuery Query(string agent, bool admin, string? status = null, int limit = 100) =>
         new(agent, admin, status, limit);

@@ -1,0 +1,116 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Kefu.Gateway.Tests.Infrastructure;
+
+namespace Kefu.Gateway.Tests.ContactCentre;
+
+/// <summary>
+/// The conversation list a console shows after a reload (issue #11, item 3): previews of the last visitor or agent
+/// message, last activity, unread counts, display names, and the order (queued longest-waiting first, then by activity).
+/// </summary>
+[Collection(DeskGatewayCollection.Name)]
+public sealed class ConversationListTests(DeskGatewayFixture gateway)
+{
+    [Fact]
+    public async Task List_items_carry_preview_activity_unread_and_names_and_sort_queued_first_then_by_last_activity()
+    {
+        var desk = await Desk.CreateAsync(gateway, agents: 1, capacity: 2);
+        var (agentId, agentToken) = desk.Agents[0];
+        await using var agent = await gateway.ConnectAsync(agentToken);
+
+        // Two open conversations (the agent's capacity), the older one written in last; then two queued ones.
+        var (_, _, ana) = await desk.VisitorAsync("Ana");
+        await using var _ = ana;
+        var anaId = (await ana.SendMessageAsync("hello")).Str("conversationId")!;
+        await desk.WaitForAsync(anaId, c => c.Str("assigneeId") == agentId, "assigned");
+        var (_, _, dan) = await desk.VisitorAsync("Dan");
+        await using var __ = dan;
+        var danId = (await dan.SendMessageAsync("hey")).Str("conversationId")!;
+        await desk.WaitForAsync(danId, c => c.Str("assigneeId") == agentId, "assigned");
+
+        var reply = await agent.SendMessageAsync("Hi Ana, how can I help?", anaId);
+        await ana.SendMessageAsync("I need help", anaId);
+        var last = await ana.SendMessageAsync("with   my\norder", anaId);
+
+        var (_, _, bob) = await desk.VisitorAsync("Bob");
+        await using var ___ = bob;
+        var bobId = (await bob.SendMessageAsync("first in the queue")).Str("conversationId")!;
+        var (_, _, cat) = await desk.VisitorAsync("Cat");
+        await using var ____ = cat;
+        var longText = new string('x', 300);
+        var catId = (await cat.SendMessageAsync(longText)).Str("conversationId")!;
+        await desk.WaitForAsync(catId, c => c.Str("status") == "queued", "queued");
+
+        using var http = gateway.Http(agentToken);
+        var list = await ListAsync(http, desk.Inbox);
+        Assert.Equal([bobId, catId, anaId, danId], list.Select(c => c.Str("conversationId")));
+
+        var anaRow = list[2];
+        Assert.Equal("with my order", anaRow.Str("preview"));
+        Assert.Equal(last.GetProperty("ts").GetDateTime(), anaRow.GetProperty("lastActivityAt").GetDateTime());
+        Assert.Equal(2, anaRow.GetProperty("unread").GetInt32()); // after the agent's reply, which read what came before
+        Assert.Equal("Ana", anaRow.Str("visitorName"));
+        Assert.Equal(agentId, anaRow.Str("assigneeName")); // the display name (here: the user name)
+        Assert.True(reply.Long("seq") < last.Long("seq"));
+
+        var catRow = list[1];
+        Assert.Equal(140, catRow.Str("preview")!.Length);
+        Assert.EndsWith("…", catRow.Str("preview"), StringComparison.Ordinal);
+        Assert.Equal(JsonValueKind.Null, catRow.GetProperty("assigneeName").ValueKind);
+        Assert.Equal(1, catRow.GetProperty("unread").GetInt32());
+        Assert.NotEqual(JsonValueKind.Null, list[0].GetProperty("queuedAt").ValueKind);
+
+        // The agent reads Ana's messages: nothing unread any more.
+        await agent.SendAsync(new { type = "read", conversationId = anaId, seq = last.Long("seq") });
+        await ana.ReceiveUntilAsync("read");
+        var afterRead = await ListAsync(http, desk.Inbox);
+        Assert.Equal(0, afterRead.Single(c => c.Str("conversationId") == anaId).GetProperty("unread").GetInt32());
+
+        // Dan writes: his conversation moves above Ana's.
+        await dan.SendMessageAsync("still there?", danId);
+        Assert.Equal([bobId, catId, danId, anaId], (await ListAsync(http, desk.Inbox)).Select(c => c.Str("conversationId")));
+    }
+
+    [Fact]
+    public async Task The_away_message_never_becomes_the_preview()
+    {
+        var desk = await Desk.CreateAsync(gateway, agents: 1, capacity: 2); // nobody online: the away message follows
+        var (_, visitorToken, visitor) = await desk.VisitorAsync("Eve");
+        await using var _ = visitor;
+        var sent = await visitor.SendMessageAsync("anyone there?");
+        var conversationId = sent.Str("conversationId")!;
+        using var visitorHttp = gateway.Http(visitorToken);
+        var history = await Desk.Ok(await visitorHttp.GetAsync($"/api/v1/conversations/{conversationId}/messages"));
+        var away = history.GetProperty("messages").EnumerateArray().Last();
+        Assert.Equal("system", away.GetProperty("sender").Str("role"));
+        Assert.True(away.Long("seq") > sent.Long("seq"));
+
+        var row = await WaitForRowAsync(desk, conversationId, r => r.Str("preview") == "anyone there?");
+        Assert.Equal(sent.GetProperty("ts").GetDateTime(), row.GetProperty("lastActivityAt").GetDateTime());
+        Assert.Equal("Eve", row.Str("visitorName"));
+        Assert.Equal(1, row.GetProperty("unread").GetInt32());
+    }
+
+    private static async Task<JsonElement> WaitForRowAsync(Desk desk, string conversationId, Func<JsonElement, bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        JsonElement[] list;
+        do
+        {
+            list = await ListAsync(desk.Admin, desk.Inbox);
+            if (list.FirstOrDefault(c => c.Str("conversationId") == conversationId) is { ValueKind: JsonValueKind.Object } row && condition(row))
+            {
+                return row;
+            }
+
+            await Task.Delay(50);
+        }
+        while (DateTime.UtcNow < deadline);
+
+        Assert.Fail($"The list never showed {conversationId} as expected: {string.Join(", ", list.Select(r => r.GetRawText()))}");
+        return default;
+    }
+
+    private static async Task<JsonElement[]> ListAsync(HttpClient http, string inbox) =>
+        [.. (await Desk.Ok(await http.GetAsync($"/api/v1/conversations?inbox={inbox}"))).GetProperty("conversations").EnumerateArray()];
+}
