@@ -54,7 +54,7 @@ public interface IAgentGrain : IGrainWithStringKey, IConnectedParticipant
 
     Task<Outcome<JoinResult>> Join(string conversationId);
 
-    /// <summary>Display name, role, capacity or password hash (null = unchanged); re-registers with the tenant.</summary>
+    /// <summary>Display name, role, capacity, password hash or active (null = unchanged); re-registers with the tenant.</summary>
     Task<Outcome<AgentProfile>> Update(AgentUpdate update);
 
     /// <summary>The agent's chosen status (online or away); offline is never chosen, it follows from the connections.</summary>
@@ -63,14 +63,31 @@ public interface IAgentGrain : IGrainWithStringKey, IConnectedParticipant
     /// <summary>Offline when no connection is alive, else the chosen status.</summary>
     [AlwaysInterleave]
     Task<AgentStatus> GetStatus();
+
+    /// <summary>What a token of this agent is checked against on every request; null when the agent does not exist.</summary>
+    [AlwaysInterleave]
+    Task<AgentSession?> GetSession();
+
+    /// <summary>Bumps the token version (every token issued before is refused) and closes the agent's sockets.</summary>
+    Task<long> EndSessions();
+
+    /// <summary>Deactivates the agent for good and takes it out of the tenant's lists; its id stays taken.</summary>
+    Task<Outcome<bool>> Delete();
 }
+
+/// <summary>An agent's current token version and whether it may act at all (deactivated or deleted: no).</summary>
+[GenerateSerializer, Immutable]
+public sealed record AgentSession(
+    [property: Id(0)] long TokenVersion,
+    [property: Id(1)] bool Active);
 
 [GenerateSerializer, Immutable]
 public sealed record AgentUpdate(
     [property: Id(0)] string? DisplayName,
     [property: Id(1)] string? Role,
     [property: Id(2)] int? Capacity,
-    [property: Id(3)] string? PasswordHash);
+    [property: Id(3)] string? PasswordHash,
+    [property: Id(4)] bool? Active = null);
 
 public static class AgentRoles
 {
@@ -86,7 +103,8 @@ public sealed record AgentProfile(
     [property: Id(1)] string DisplayName,
     [property: Id(2)] string Role,
     [property: Id(3)] DateTimeOffset CreatedAt,
-    [property: Id(4)] int Capacity = AgentProfile.DefaultCapacity)
+    [property: Id(4)] int Capacity = AgentProfile.DefaultCapacity,
+    [property: Id(5)] bool Deactivated = false)
 {
     /// <summary>Open conversations an agent holds at once unless configured otherwise.</summary>
     public const int DefaultCapacity = 5;
@@ -97,4 +115,5 @@ public sealed record AgentProfile(
 [GenerateSerializer, Immutable]
 public sealed record AgentCredentials(
     [property: Id(0)] AgentProfile Profile,
-    [property: Id(1)] string PasswordHash);
+    [property: Id(1)] string PasswordHash,
+    [property: Id(2)] long TokenVersion = 0);

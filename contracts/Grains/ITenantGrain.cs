@@ -19,6 +19,9 @@ public interface ITenantGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<AgentProfile[]> ListAgents();
 
+    /// <summary>A deleted agent: gone from the agent list, its teams and the dispatcher's configuration.</summary>
+    Task RemoveAgent(string agentId);
+
     [AlwaysInterleave]
     Task UpdateAgentPresence(ParticipantPresence presence);
 

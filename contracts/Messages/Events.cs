@@ -23,6 +23,13 @@ public sealed record ReadEvent(
     [property: Id(1)] long Seq) : ChatEvent(ConversationId);
 
 /// <summary>
+/// Not shown to anyone: tells a gateway to close the recipient's connections, whose tokens were just revoked
+/// (logout, password or role change, deactivation).
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record SessionEndedEvent() : ChatEvent(string.Empty);
+
+/// <summary>
 /// One event for the connections of <see cref="Recipients"/> (participant keys) on one gateway,
 /// except <see cref="ExcludeConnectionId"/> (the sending connection, which gets the ack instead).
 /// </summary>

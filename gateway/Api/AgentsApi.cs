@@ -21,6 +21,7 @@ public static class AgentsApi
         group.MapGet("/me", MeAsync).RequireAuthorization(KefuPolicies.Agent);
         group.MapPut("/me/status", SetStatusAsync).RequireAuthorization(KefuPolicies.Agent);
         group.MapPatch("/{agentId}", UpdateAsync).RequireAuthorization(KefuPolicies.Admin);
+        group.MapDelete("/{agentId}", DeleteAsync).RequireAuthorization(KefuPolicies.Admin);
         return app;
     }
 
@@ -69,9 +70,9 @@ public static class AgentsApi
             return Problems.Create(StatusCodes.Status404NotFound, ErrorCodes.NotFound, "Agent was not found.");
         }
 
-        if (request is null || (request.DisplayName, request.Role, request.Capacity, request.Password) is (null, null, null, null))
+        if (request is null || (request.DisplayName, request.Role, request.Capacity, request.Password, request.Active) is (null, null, null, null, null))
         {
-            return Problems.Invalid("Give at least one of 'displayName', 'role', 'capacity', 'password'.");
+            return Problems.Invalid("Give at least one of 'displayName', 'role', 'capacity', 'password', 'active'.");
         }
 
         var displayName = request.DisplayName?.Trim();
@@ -102,9 +103,14 @@ public static class AgentsApi
             return Problems.Create(StatusCodes.Status409Conflict, ErrorCodes.Conflict, "You cannot take away your own admin role.");
         }
 
+        if (agentId == caller.Id && request.Active is false)
+        {
+            return Problems.Create(StatusCodes.Status409Conflict, ErrorCodes.Conflict, "You cannot deactivate yourself.");
+        }
+
         var hash = request.Password is { } password ? passwords.Hash(password) : null;
         var updated = await grains.GetGrain<IAgentGrain>(Tenancy.Key(caller.Tenant, agentId))
-            .Update(new AgentUpdate(displayName, request.Role, request.Capacity, hash));
+            .Update(new AgentUpdate(displayName, request.Role, request.Capacity, hash, request.Active));
         if (updated.Error is { } error)
         {
             return Problems.From(error);
@@ -113,6 +119,24 @@ public static class AgentsApi
         var teams = await grains.GetGrain<ITenantGrain>(caller.Tenant).ListTeams();
         var load = await LoadAsync(grains, caller.Tenant);
         return TypedResults.Ok(ToResponse(updated.Value!, teams, load?.GetValueOrDefault(agentId)));
+    }
+
+    /// <summary>Deactivates the agent for good and hides it; its id stays taken (its messages name it).</summary>
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string agentId, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var caller = user.ToCaller();
+        if (!Tenancy.IsValidName(agentId))
+        {
+            return Problems.Create(StatusCodes.Status404NotFound, ErrorCodes.NotFound, "Agent was not found.");
+        }
+
+        if (agentId == caller.Id)
+        {
+            return Problems.Create(StatusCodes.Status409Conflict, ErrorCodes.Conflict, "You cannot delete yourself.");
+        }
+
+        var deleted = await grains.GetGrain<IAgentGrain>(Tenancy.Key(caller.Tenant, agentId)).Delete();
+        return deleted.Error is { } error ? Problems.From(error) : TypedResults.NoContent();
     }
 
     private static async Task<Results<Ok<AgentListResponse>, ProblemHttpResult>> ListAsync(ClaimsPrincipal user, IGrainFactory grains)
@@ -187,6 +211,7 @@ public static class AgentsApi
     private static AgentResponse ToResponse(AgentProfile p, TeamConfig[] teams, AgentLoad? load) => new(
         p.AgentId, p.DisplayName, p.Role, p.CreatedAt.UtcDateTime, p.Capacity,
         [.. teams.Where(t => t.AgentIds.Contains(p.AgentId)).Select(t => t.TeamId)],
-        AgentStatusNames.Name(load?.Status ?? AgentStatus.Offline),
-        load?.OpenConversations.Length ?? 0);
+        AgentStatusNames.Name(p.Deactivated ? AgentStatus.Offline : load?.Status ?? AgentStatus.Offline),
+        load?.OpenConversations.Length ?? 0,
+        Active: !p.Deactivated);
 }

@@ -4,7 +4,7 @@ using Kefu.Contracts.Messages;
 
 namespace Kefu.Gateway.Api;
 
-public sealed record UpdateAgentRequest(string? DisplayName, string? Role, int? Capacity, string? Password);
+public sealed record UpdateAgentRequest(string? DisplayName, string? Role, int? Capacity, string? Password, bool? Active = null);
 
 public sealed record AgentStatusRequest(string? Status);
 

@@ -14,7 +14,8 @@ public sealed record CreateAgentRequest(string? Username, string? Password, stri
 
 /// <summary>An agent as listed: profile, the teams it belongs to, and its load as the dispatcher sees it.</summary>
 public sealed record AgentResponse(
-    string AgentId, string DisplayName, string Role, DateTime CreatedAt, int Capacity, string[] Teams, string Status, int OpenConversations);
+    string AgentId, string DisplayName, string Role, DateTime CreatedAt, int Capacity, string[] Teams, string Status, int OpenConversations,
+    bool Active = true);
 
 public sealed record AgentListResponse(AgentResponse[] Agents);
 

@@ -23,6 +23,9 @@ public static class KefuClaims
     public const string Role = "role";
     public const string Name = "name";
 
+    /// <summary>Agent tokens: the agent's token version when issued; a different current version means revoked.</summary>
+    public const string Version = "ver";
+
     public const string VisitorRole = "visitor";
 }
 

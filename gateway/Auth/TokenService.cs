@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
@@ -17,10 +18,13 @@ public sealed partial class TokenService
     private readonly TokenValidationParameters _validation;
     private readonly TimeProvider _time;
 
-    public TokenService(IOptions<KefuAuthOptions> options, TimeProvider time, ILogger<TokenService> logger)
+    private readonly AgentSessions _sessions;
+
+    public TokenService(IOptions<KefuAuthOptions> options, TimeProvider time, AgentSessions sessions, ILogger<TokenService> logger)
     {
         _options = options.Value;
         _time = time;
+        _sessions = sessions;
         if (string.IsNullOrEmpty(_options.SigningKey))
         {
             SigningKey = new SymmetricSecurityKey(RandomNumberGenerator.GetBytes(32));
@@ -44,15 +48,15 @@ public sealed partial class TokenService
 
     public string Issuer => _options.Issuer;
 
-    public (string Token, DateTimeOffset ExpiresAt) IssueAgentToken(string tenant, string agentId, string role, string displayName) =>
-        Issue(tenant, agentId, role, displayName, _options.AgentTokenLifetime);
+    public (string Token, DateTimeOffset ExpiresAt) IssueAgentToken(string tenant, string agentId, string role, string displayName, long version) =>
+        Issue(tenant, agentId, role, displayName, _options.AgentTokenLifetime, version);
 
     public (string Token, DateTimeOffset ExpiresAt) IssueVisitorToken(string tenant, string visitorId, string? name) =>
-        Issue(tenant, visitorId, KefuClaims.VisitorRole, name, _options.VisitorTokenLifetime);
+        Issue(tenant, visitorId, KefuClaims.VisitorRole, name, _options.VisitorTokenLifetime, version: null);
 
     /// <summary>
-    /// The caller behind a valid token (signature, issuer, audience, lifetime: what the JWT bearer handler checks on
-    /// the REST API), or null. Used by <c>/ws</c>, which keeps nothing of the token once the caller is known.
+    /// The caller behind a valid token (signature, issuer, audience, lifetime, and for agents the token version: what
+    /// the REST API checks), or null. Used by <c>/ws</c>, which keeps nothing of the token once the caller is known.
     /// </summary>
     public async Task<Caller?> ValidateAsync(string? token)
     {
@@ -62,7 +66,13 @@ public sealed partial class TokenService
         }
 
         var result = await _validator.ValidateTokenAsync(token, _validation);
-        return result.IsValid ? new ClaimsPrincipal(result.ClaimsIdentity).ToCaller() : null;
+        if (!result.IsValid)
+        {
+            return null;
+        }
+
+        var principal = new ClaimsPrincipal(result.ClaimsIdentity);
+        return await _sessions.IsCurrentAsync(principal) ? principal.ToCaller() : null;
     }
 
     public TokenValidationParameters ValidationParameters() => new()
@@ -75,7 +85,7 @@ public sealed partial class TokenService
         ClockSkew = TimeSpan.FromSeconds(30),
     };
 
-    private (string, DateTimeOffset) Issue(string tenant, string subject, string role, string? name, TimeSpan lifetime)
+    private (string, DateTimeOffset) Issue(string tenant, string subject, string role, string? name, TimeSpan lifetime, long? version)
     {
         var now = _time.GetUtcNow();
         var expires = now + lifetime;
@@ -88,6 +98,11 @@ public sealed partial class TokenService
         if (!string.IsNullOrEmpty(name))
         {
             claims.Add(new Claim(KefuClaims.Name, name));
+        }
+
+        if (version is { } v)
+        {
+            claims.Add(new Claim(KefuClaims.Version, v.ToString(CultureInfo.InvariantCulture), ClaimValueTypes.Integer64));
         }
 
         var token = _handler.CreateToken(new SecurityTokenDescriptor

@@ -21,7 +21,13 @@ public static class GatewayHostingExtensions
         var services = builder.Services;
         if (KefuCluster.ConnectionString(configuration) is null)
         {
-            // Embedded default: this process is also the (only) silo.
+            // Embedded default: this process is also the (only) silo. Its admin password, default inbox key and
+            // signing key outlive a restart through a small state file (unless configured).
+            if (EmbeddedState.Apply(builder.Configuration) is { } embedded)
+            {
+                services.AddSingleton(embedded);
+            }
+
             builder.UseOrleans(silo => silo.AddKefu(configuration));
         }
         else
@@ -38,6 +44,7 @@ public static class GatewayHostingExtensions
         services.Configure<AttachmentOptions>(configuration.GetSection(AttachmentOptions.Section));
         services.TryAddSingleton<IAttachmentStore, DiskAttachmentStore>();
         services.AddSingleton<TokenService>();
+        services.AddSingleton<AgentSessions>();
         services.AddSingleton<AgentPasswords>();
         services.AddSingleton<GatewayIdentity>();
         services.AddSingleton<GatewayReadiness>();
@@ -113,6 +120,15 @@ public static class GatewayHostingExtensions
                     }
 
                     return Task.CompletedTask;
+                },
+                // Signed and unexpired is not enough: a revoked agent token (older version, deactivated agent) is refused
+                // on the very next request.
+                OnTokenValidated = async ctx =>
+                {
+                    if (!await ctx.HttpContext.RequestServices.GetRequiredService<AgentSessions>().IsCurrentAsync(ctx.Principal!))
+                    {
+                        ctx.Fail("The token was revoked.");
+                    }
                 },
                 // /ws never reaches this handler: it validates its token itself (?access_token= or this header), see
                 // WebSocketApi.UseWebSocketApi.

@@ -130,6 +130,7 @@ public sealed partial class ChatConnection
     {
         var token = _stop.Token;
         var ended = false;
+        var closeSent = false;
         try
         {
             while (true)
@@ -157,6 +158,7 @@ public sealed partial class ChatConnection
                 {
                     ended = true;
                     await _socket!.CloseOutputAsync(close.Status, close.Reason, token);
+                    closeSent = true;
                     return;
                 }
 
@@ -183,7 +185,17 @@ public sealed partial class ChatConnection
                     _space = null;
                 }
 
-                Stop();
+                if (closeSent)
+                {
+                    // The read loop may be waiting in a receive (a close not started by it, e.g. a revoked session):
+                    // cancelling that would abort the socket before the client reads our close frame. The client's
+                    // answering close ends the read loop; one that does not answer is cut off like in DrainUntilClose.
+                    _stop.CancelAfter(TimeSpan.FromSeconds(3));
+                }
+                else
+                {
+                    Stop();
+                }
             }
         }
     }

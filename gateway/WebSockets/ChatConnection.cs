@@ -72,6 +72,22 @@ public sealed partial class ChatConnection
     }
 
     /// <summary>
+    /// The participant's tokens were revoked (logout, password or role change, deactivation): close with 1008 so the
+    /// client reconnects, is refused with 401 and signs in again. Never blocks.
+    /// </summary>
+    public void EndSession()
+    {
+        if (TryEnqueue(new Outbound.Close(WebSocketCloseStatus.PolicyViolation, $"{ErrorCodes.Unauthorized}: session ended")) == Enqueued.Yes)
+        {
+            _ = CompleteOutbound();
+            return;
+        }
+
+        _stop.Cancel();
+        _socket?.Abort();
+    }
+
+    /// <summary>
     /// Registers the connection here and with its participant grain before the upgrade completes: once the client
     /// has its WebSocket, every event for it is delivered live (anything older comes from <c>sync</c>).
     /// </summary>

@@ -13,6 +13,19 @@ public sealed class GatewayObserver(ConnectionRegistry registry) : IGatewayObser
     {
         foreach (var envelope in batch)
         {
+            if (envelope.Event is SessionEndedEvent)
+            {
+                foreach (var recipient in envelope.Recipients)
+                {
+                    foreach (var connection in registry.Get(recipient))
+                    {
+                        connection.EndSession();
+                    }
+                }
+
+                continue;
+            }
+
             byte[]? json = null;
             byte[]? binary = null;
             foreach (var recipient in envelope.Recipients)

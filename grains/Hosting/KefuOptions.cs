@@ -75,6 +75,19 @@ public sealed class PresenceOptions
     public TimeSpan Expiry { get; set; } = TimeSpan.FromSeconds(30);
 }
 
+/// <summary>Bound from "Kefu:Bootstrap": what a brand-new installation starts with.</summary>
+public sealed class BootstrapOptions
+{
+    public const string Section = "Kefu:Bootstrap";
+
+    /// <summary>
+    /// The public key the <c>default</c> tenant's <c>default</c> inbox gets when it is created (a well-formed
+    /// <c>pk_…</c> key); unset or malformed: a random one. Keeps a pasted widget snippet working when the embedded
+    /// in-memory default re-creates the inbox at every start.
+    /// </summary>
+    public string? DefaultInboxKey { get; set; }
+}
+
 public static class KefuStorage
 {
     /// <summary>The grain-storage provider every Kefu grain uses.</summary>

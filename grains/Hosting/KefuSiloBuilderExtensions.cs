@@ -85,6 +85,7 @@ public static class KefuSiloBuilderExtensions
         services.Configure<ConversationOptions>(configuration.GetSection(ConversationOptions.Section));
         services.Configure<PresenceOptions>(configuration.GetSection(PresenceOptions.Section));
         services.Configure<Participants.VisitorOptions>(configuration.GetSection(Participants.VisitorOptions.Section));
+        services.Configure<BootstrapOptions>(configuration.GetSection(BootstrapOptions.Section));
         services.AddKefuDispatch(configuration);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IMessageStore, InMemoryMessageStore>();

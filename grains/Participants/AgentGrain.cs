@@ -2,6 +2,7 @@ using Kefu.Contracts.Grains;
 using Kefu.Contracts.Identity;
 using Kefu.Contracts.Messages;
 using Kefu.Grains.Hosting;
+using Kefu.Grains.Push;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -18,12 +19,19 @@ public sealed class AgentState
 
     /// <summary>What the agent chose (online or away); effective only while a connection is alive.</summary>
     [Id(3)] public AgentStatus ChosenStatus { get; set; } = AgentStatus.Online;
+
+    /// <summary>Tokens carry the version they were issued under (claim "ver"); bumping it revokes every older token.</summary>
+    [Id(4)] public long TokenVersion { get; set; }
+
+    /// <summary>Deleted: hidden from every list and unable to sign in; the profile stays so the id is never reused.</summary>
+    [Id(5)] public bool Deleted { get; set; }
 }
 
 public sealed class AgentGrain(
     [PersistentState("agent", KefuStorage.Name)] IPersistentState<AgentState> state,
     TimeProvider time,
     IOptions<PresenceOptions> presenceOptions,
+    GatewayPusher pusher,
     ILogger<AgentGrain> logger)
     : ParticipantGrain(time, presenceOptions, logger), IAgentGrain
 {
@@ -36,7 +44,13 @@ public sealed class AgentGrain(
     protected override ParticipantRole Role => ParticipantRole.Agent;
 
     /// <summary>Offline is never chosen: it is what the connections say.</summary>
-    private AgentStatus EffectiveStatus => Connections.HasConnections ? state.State.ChosenStatus : AgentStatus.Offline;
+    private AgentStatus EffectiveStatus =>
+        Connections.HasConnections && IsActive ? state.State.ChosenStatus : AgentStatus.Offline;
+
+    private bool IsActive => state.State is { Profile.Deactivated: false, Deleted: false };
+
+    /// <summary>The profile of an agent that was not deleted.</summary>
+    private AgentProfile? Existing => state.State.Deleted ? null : state.State.Profile;
 
     public async Task<Outcome<AgentProfile>> Create(AgentProfile profile, string passwordHash)
     {
@@ -68,10 +82,11 @@ public sealed class AgentGrain(
         await state.WriteStateAsync();
     }
 
-    public Task<AgentProfile?> GetProfile() => Task.FromResult(state.State.Profile);
+    public Task<AgentProfile?> GetProfile() => Task.FromResult(Existing);
 
+    /// <summary>None for a deactivated or deleted agent: it signs in like an unknown user (same answer, same time).</summary>
     public Task<AgentCredentials?> GetCredentials() =>
-        Task.FromResult(state.State is { Profile: { } p, PasswordHash: { } h } ? new AgentCredentials(p, h) : null);
+        Task.FromResult(IsActive && state.State is { Profile: { } p, PasswordHash: { } h } ? new AgentCredentials(p, h, state.State.TokenVersion) : null);
 
     public async Task<Outcome<JoinResult>> Join(string conversationId)
     {
@@ -94,7 +109,7 @@ public sealed class AgentGrain(
     public async Task<Outcome<AgentProfile>> Update(AgentUpdate update)
     {
         ArgumentNullException.ThrowIfNull(update);
-        if (state.State.Profile is not { } profile)
+        if (Existing is not { } profile)
         {
             return KefuError.NotFound("Agent");
         }
@@ -125,10 +140,29 @@ public sealed class AgentGrain(
             DisplayName = displayName ?? profile.DisplayName,
             Role = update.Role ?? profile.Role,
             Capacity = update.Capacity ?? profile.Capacity,
+            Deactivated = update.Active is { } active ? !active : profile.Deactivated,
         };
+
+        // A token states the role it was issued for, a reset password must lock out whoever knew the old one, and a
+        // deactivated agent must be out at once.
+        var revoke = update.PasswordHash is not null || updated.Role != profile.Role || (updated.Deactivated && !profile.Deactivated);
         state.State.Profile = updated;
         state.State.PasswordHash = update.PasswordHash ?? state.State.PasswordHash;
+        if (revoke)
+        {
+            state.State.TokenVersion++;
+        }
+
         await state.WriteStateAsync();
+        if (revoke)
+        {
+            CloseSockets();
+        }
+
+        if (updated.Deactivated != profile.Deactivated)
+        {
+            await ReportStatusAsync();
+        }
 
         // The tenant is the directory of agents and hands capacity changes on to the dispatcher.
         await GrainFactory.GetGrain<ITenantGrain>(Key.Tenant).RegisterAgent(updated);
@@ -159,6 +193,52 @@ public sealed class AgentGrain(
     }
 
     public Task<AgentStatus> GetStatus() => Task.FromResult(EffectiveStatus);
+
+    public Task<AgentSession?> GetSession() =>
+        Task.FromResult(Existing is null ? null : new AgentSession(state.State.TokenVersion, IsActive));
+
+    public async Task<Outcome<bool>> Delete()
+    {
+        if (Existing is not { } profile)
+        {
+            return KefuError.NotFound("Agent");
+        }
+
+        state.State.Deleted = true;
+        state.State.Profile = profile with { Deactivated = true };
+        state.State.TokenVersion++;
+        await state.WriteStateAsync();
+        CloseSockets();
+        await GrainFactory.GetGrain<ITenantGrain>(Key.Tenant).RemoveAgent(Key.Id);
+        await ReportStatusAsync();
+        return true;
+    }
+
+    public async Task<long> EndSessions()
+    {
+        if (state.State.Profile is null)
+        {
+            return state.State.TokenVersion;
+        }
+
+        state.State.TokenVersion++;
+        await state.WriteStateAsync();
+        CloseSockets();
+        return state.State.TokenVersion;
+    }
+
+    /// <summary>
+    /// The gateways holding this agent's sockets close them: they were opened with tokens that are no longer valid.
+    /// Presence then follows from their disconnects, as for any closed socket.
+    /// </summary>
+    private void CloseSockets()
+    {
+        var ended = new PushEnvelope([ParticipantKey], null, new SessionEndedEvent());
+        foreach (var gateway in Connections.Presence.Gateways)
+        {
+            pusher.Push(gateway, ended);
+        }
+    }
 
     protected override async Task OnHeartbeatAsync(ParticipantPresence presence)
     {

@@ -5,6 +5,7 @@ using Kefu.Grains.Directory;
 using Kefu.Grains.Hosting;
 using Kefu.Grains.Push;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Kefu.Grains.Tenants;
 
@@ -33,6 +34,7 @@ public sealed partial class TenantGrain(
     [PersistentState("tenant", KefuStorage.Name)] IPersistentState<TenantState> state,
     IConversationDirectory directory,
     GatewayPusher pusher,
+    IOptions<BootstrapOptions> bootstrap,
     ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
     private static readonly TimeSpan PushRetry = TimeSpan.FromSeconds(2);
@@ -120,6 +122,22 @@ public sealed partial class TenantGrain(
 
     public Task<AgentProfile[]> ListAgents() =>
         Task.FromResult(state.State.Agents.Values.OrderBy(a => a.AgentId, StringComparer.Ordinal).ToArray());
+
+    public async Task RemoveAgent(string agentId)
+    {
+        var removed = state.State.Agents.Remove(agentId);
+        foreach (var team in state.State.Teams.Values.Where(t => t.AgentIds.Contains(agentId)).ToArray())
+        {
+            state.State.Teams[team.TeamId] = team with { AgentIds = [.. team.AgentIds.Where(a => a != agentId)] };
+            removed = true;
+        }
+
+        if (removed)
+        {
+            await SaveAsync();
+            await PushConfigAsync();
+        }
+    }
 
     public Task<bool> Exists() => Task.FromResult(state.State.Agents.Count > 0);
 
@@ -298,7 +316,8 @@ public sealed partial class TenantGrain(
 
     private async Task AddDefaultInboxAsync()
     {
-        var inbox = new InboxConfig(Tenancy.DefaultInbox, "Default", InboxKeys.New(), AssignmentPolicies.LeastBusy, null, [], null, null, null, false);
+        var key = Tenant == Tenancy.DefaultTenant && InboxKeys.IsWellFormed(bootstrap.Value.DefaultInboxKey) ? bootstrap.Value.DefaultInboxKey! : InboxKeys.New();
+        var inbox = new InboxConfig(Tenancy.DefaultInbox, "Default", key, AssignmentPolicies.LeastBusy, null, [], null, null, null, false);
         await BindAsync(inbox);
         state.State.Inboxes[inbox.InboxId] = inbox;
     }
@@ -320,10 +339,11 @@ public sealed partial class TenantGrain(
         }
     }
 
+    // A deactivated agent is unknown to the dispatcher: nothing new is assigned or transferred to it.
     private DispatchConfig Config() => new(
         [.. state.State.Inboxes.Values],
         [.. state.State.Teams.Values],
-        [.. state.State.Agents.Values]);
+        [.. state.State.Agents.Values.Where(a => !a.Deactivated)]);
 
     /// <summary>Tells the dispatcher the whole configuration; on failure a timer keeps trying (the change is stored).</summary>
     private async Task PushConfigAsync()

@@ -29,6 +29,10 @@ public sealed partial class FirstRunTests
         start.ArgumentList.Add($"--Kefu:Silo:GatewayPort={GatewayFixture.FreePort()}");
         start.Environment.Remove("Kefu__Bootstrap__AdminPassword");
 
+        // A first start: no state file from an earlier run (see EmbeddedRestartTests).
+        var statePath = Path.Combine(Path.GetTempPath(), $"kefu-first-run-{Guid.NewGuid():N}.json");
+        start.ArgumentList.Add($"--Kefu:Embedded:StatePath={statePath}");
+
         using var process = Process.Start(start)!;
         try
         {
@@ -71,6 +75,7 @@ public sealed partial class FirstRunTests
         {
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
+            File.Delete(statePath);
         }
     }
 
