@@ -90,6 +90,57 @@ public sealed class ConsoleDefectTests(BrowserFixture fixture)
         await Expect(agent.Page.Locator("#login-error")).ToHaveTextAsync(Ended);
     }
 
+    [Fact]
+    public async Task Signing_out_elsewhere_ends_the_session_of_an_open_console_at_once()
+    {
+        var agentId = await fixture.CreateAgentAsync("Twice");
+        await using var first = await ConsolePage.LoginAsync(fixture, agentId, BrowserFixture.AgentPassword);
+        await using (var second = await ConsolePage.LoginAsync(fixture, agentId, BrowserFixture.AgentPassword))
+        {
+            // Signing out revokes every token of the agent and closes its sockets: the first console's reconnect is refused.
+            await second.Page.Locator("#logout").ClickAsync();
+            await Expect(second.Page.Locator("#login-form")).ToBeVisibleAsync();
+            await Expect(second.Page.Locator("#login-error")).ToBeHiddenAsync();
+        }
+
+        await Expect(first.Page.Locator("#login-form")).ToBeVisibleAsync();
+        await Expect(first.Page.Locator("#login-error")).ToHaveTextAsync(Ended);
+        await first.SubmitLoginAsync(agentId, BrowserFixture.AgentPassword);
+        await Expect(first.Page.Locator("#connection")).ToHaveClassAsync("connection online");
+    }
+
+    [Fact]
+    public async Task An_admin_deactivates_reactivates_and_deletes_an_agent_on_the_agents_page()
+    {
+        var agentId = await fixture.CreateAgentAsync("Gus");
+        await using var gus = await ConsolePage.LoginAsync(fixture, agentId, BrowserFixture.AgentPassword);
+        await using var admin = await ConsolePage.LoginAsync(fixture);
+        await admin.ShowAdminAsync("agents");
+        var row = admin.Page.Locator($"#agents-body tr[data-agent='{agentId}']");
+        await Expect(row.Locator(".agent-status")).ToHaveTextAsync("online");
+
+        await row.GetByRole(AriaRole.Button, new() { Name = "Deactivate" }).ClickAsync();
+        await Expect(row.Locator(".agent-status")).ToHaveTextAsync("deactivated");
+        await Expect(row.GetByRole(AriaRole.Button, new() { Name = "Reactivate" })).ToBeVisibleAsync();
+        await Expect(gus.Page.Locator("#login-error")).ToHaveTextAsync(Ended);
+        await gus.SubmitLoginAsync(agentId, BrowserFixture.AgentPassword);
+        await Expect(gus.Page.Locator("#login-error")).ToHaveTextAsync("Wrong username or password.");
+
+        await row.GetByRole(AriaRole.Button, new() { Name = "Reactivate" }).ClickAsync();
+        await Expect(row.GetByRole(AriaRole.Button, new() { Name = "Deactivate" })).ToBeVisibleAsync();
+        await gus.SubmitLoginAsync(agentId, BrowserFixture.AgentPassword);
+        await Expect(gus.Page.Locator("#connection")).ToHaveClassAsync("connection online");
+        await Expect(row.Locator(".agent-status")).ToHaveTextAsync("online");
+
+        await admin.ClickAndConfirmAsync(row.GetByRole(AriaRole.Button, new() { Name = "Delete" }), $"Delete agent {agentId}?");
+        await Expect(row).ToHaveCountAsync(0);
+        await Expect(gus.Page.Locator("#login-error")).ToHaveTextAsync(Ended);
+        await admin.ReloadAsync();
+        await admin.ShowAdminAsync("agents");
+        await Expect(admin.Page.Locator("#agents-body tr").First).ToBeVisibleAsync();
+        await Expect(row).ToHaveCountAsync(0);
+    }
+
     /// <summary>Lets a test make the page's next sockets carry a token the gateway refuses.</summary>
     private const string RefusableSockets = """
         (() => {
