@@ -342,7 +342,7 @@
   function listOrder(a, b) {
     var qa = a.status === 'queued', qb = b.status === 'queued';
     if (qa !== qb) { return qa ? -1 : 1; }
-    if (qa) { return (Date.parse(a.createdAt) || 0) - (Date.parse(b.createdAt) || 0); }
+    if (qa) { return (Date.parse(a.queuedAt || a.createdAt) || 0) - (Date.parse(b.queuedAt || b.createdAt) || 0); }
     return lastActivity(b) - lastActivity(a);
   }
   function agentName(id) {
