@@ -310,6 +310,7 @@ public sealed class ConsoleDefectTests(BrowserFixture fixture)
         await admin.Page.Locator("#tag-input").FillAsync("narrow");
         await admin.Page.Locator("#tag-form button").ClickAsync();
         await Expect(admin.Page.Locator("#tags")).ToContainTextAsync("narrow");
+        await Screenshots.SaveAsync(admin.Page, $"console-{width}-details");
         await admin.Page.Locator("#details-close").ClickAsync();
         await Expect(admin.Page.Locator("#priority")).Not.ToBeInViewportAsync();
 
