@@ -230,8 +230,21 @@ public sealed partial class ConversationGrain
             s.SnoozedUntil = null;
         }
 
+        // Handing it on is letting go (issue #12): an agent who transferred it away is no longer a participant, so it
+        // neither writes in it nor takes it back (unless the rules let any agent take it); admins keep their access.
+        var former = !takesIt && !caller.IsAdmin && s.AssigneeId != caller.Id ? LetGo(caller.Id) : null;
         await WriteStateAsync();
         await PublishChangedAsync();
+        if (former is { } gone)
+        {
+            // The tenant's broadcast no longer reaches it (not its conversation now): tell its consoles directly.
+            var changed = new ConversationEvent(Summary());
+            foreach (var gateway in gone.Gateways)
+            {
+                pusher.Push(gateway, new PushEnvelope([gone.ParticipantKey], null, changed));
+            }
+        }
+
         if (wasSnoozed && s.Status != ConversationStatus.Snoozed)
         {
             await DropSnoozeReminderAsync();
@@ -239,6 +252,20 @@ public sealed partial class ConversationGrain
 
         await AfterAssignmentAsync(assignment);
         return Summary();
+    }
+
+    /// <summary>The agent stops being a participant (state not yet written); returns where it was connected.</summary>
+    private ParticipantPresence? LetGo(string agentId)
+    {
+        if (!state.State.Agents.Remove(agentId))
+        {
+            return null;
+        }
+
+        var key = ParticipantKeys.Key(_tenant, ParticipantRole.Agent, agentId);
+        _presence.Remove(key, out var presence);
+        _routes = null;
+        return presence;
     }
 
     public async Task<Outcome<ConversationSummary>> Label(Caller caller, string[]? tags, string? priority)

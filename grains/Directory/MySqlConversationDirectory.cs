@@ -60,10 +60,10 @@ public sealed class MySqlConversationDirectory(IOptions<MySqlMessageStoreOptions
     public async ValueTask<IReadOnlyList<ConversationSummary>> ListAsync(string tenant, ConversationQuery query, CancellationToken cancellationToken = default)
     {
         // Agent ids are [a-z0-9._-], so a comma-separated list and FIND_IN_SET are exact.
-        var sql = $"""
-            SELECT conversation_id, inbox, visitor_id, visitor_name, status, assignee_id, agent_ids, last_seq, created_at, team, priority,
-                   preview, last_activity_at, unread, assignee_name, queued_at
-            FROM kefu_conversation
+        // Two ordered, limited reads instead of one ORDER BY over an expression: each can walk an index in order and
+        // stop at the limit (queued ones are few; the others follow ix_kefu_conversation_activity), where one sort
+        // by "queued first, then activity" would read and sort every matching row of the tenant.
+        var filters = $"""
             WHERE tenant = @tenant
               {(query.Status is null ? string.Empty : "AND status = @status")}
               {(query.AssigneeId is null ? string.Empty : "AND assignee_id = @assignee")}
@@ -71,11 +71,21 @@ public sealed class MySqlConversationDirectory(IOptions<MySqlMessageStoreOptions
               {(query.Team is null ? string.Empty : "AND team = @team")}
               {(query.Inbox is null ? string.Empty : "AND inbox = @inbox")}
               {(query.IsAdmin ? string.Empty : "AND (assignee_id IS NULL OR assignee_id = @agent OR FIND_IN_SET(@agent, agent_ids) > 0)")}
-            ORDER BY status = 'queued' DESC,
-                     CASE WHEN status = 'queued' THEN COALESCE(queued_at, created_at) END,
-                     COALESCE(last_activity_at, created_at) DESC,
-                     conversation_id DESC
-            LIMIT @limit
+            """;
+        const string Columns = """
+            SELECT conversation_id, inbox, visitor_id, visitor_name, status, assignee_id, agent_ids, last_seq, created_at, team, priority,
+                   preview, last_activity_at, unread, assignee_name, queued_at
+            FROM kefu_conversation
+            """;
+        var sql = $"""
+            {Columns}
+            {filters} AND status = 'queued'
+            ORDER BY COALESCE(queued_at, created_at), last_activity_at DESC, conversation_id DESC
+            LIMIT @limit;
+            {Columns}
+            {filters} AND status <> 'queued'
+            ORDER BY last_activity_at DESC, conversation_id DESC
+            LIMIT @limit;
             """;
         await using var connection = new MySqlConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
@@ -86,33 +96,43 @@ public sealed class MySqlConversationDirectory(IOptions<MySqlMessageStoreOptions
         command.Parameters.AddWithValue("@assignee", query.AssigneeId);
         command.Parameters.AddWithValue("@team", query.Team);
         command.Parameters.AddWithValue("@inbox", query.Inbox);
-        command.Parameters.AddWithValue("@limit", Math.Max(0, query.Limit));
+        var limit = Math.Max(0, query.Limit);
+        command.Parameters.AddWithValue("@limit", limit);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var result = new List<ConversationSummary>();
-        while (await reader.ReadAsync(cancellationToken))
+        do
         {
-            var agents = reader.GetString(6);
-            result.Add(new ConversationSummary(
-                new Ulid(reader.GetFieldValue<byte[]>(0)).ToString(),
-                tenant,
-                reader.GetString(1),
-                reader.GetString(2),
-                reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.GetString(4),
-                reader.IsDBNull(5) ? null : reader.GetString(5),
-                reader.GetInt64(7),
-                new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(8), DateTimeKind.Utc)),
-                agents.Length == 0 ? [] : agents.Split(','),
-                Team: reader.IsDBNull(9) ? null : reader.GetString(9),
-                Priority: reader.GetString(10),
-                Preview: reader.IsDBNull(11) ? null : reader.GetString(11),
-                LastActivityAt: reader.IsDBNull(12) ? null : Utc(reader.GetDateTime(12)),
-                Unread: reader.GetInt32(13),
-                AssigneeName: reader.IsDBNull(14) ? null : reader.GetString(14),
-                QueuedAt: reader.IsDBNull(15) ? null : Utc(reader.GetDateTime(15))));
+            while (result.Count < limit && await reader.ReadAsync(cancellationToken))
+            {
+                result.Add(Read(reader, tenant));
+            }
         }
+        while (await reader.NextResultAsync(cancellationToken));
 
         return result;
+    }
+
+    private static ConversationSummary Read(MySqlDataReader reader, string tenant)
+    {
+        var agents = reader.GetString(6);
+        return new ConversationSummary(
+            new Ulid(reader.GetFieldValue<byte[]>(0)).ToString(),
+            tenant,
+            reader.GetString(1),
+            reader.GetString(2),
+            reader.IsDBNull(3) ? null : reader.GetString(3),
+            reader.GetString(4),
+            reader.IsDBNull(5) ? null : reader.GetString(5),
+            reader.GetInt64(7),
+            Utc(reader.GetDateTime(8)),
+            agents.Length == 0 ? [] : agents.Split(','),
+            Team: reader.IsDBNull(9) ? null : reader.GetString(9),
+            Priority: reader.GetString(10),
+            Preview: reader.IsDBNull(11) ? null : reader.GetString(11),
+            LastActivityAt: reader.IsDBNull(12) ? null : Utc(reader.GetDateTime(12)),
+            Unread: reader.GetInt32(13),
+            AssigneeName: reader.IsDBNull(14) ? null : reader.GetString(14),
+            QueuedAt: reader.IsDBNull(15) ? null : Utc(reader.GetDateTime(15)));
     }
 
     private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
