@@ -13,6 +13,9 @@ public static class AgentsApi
     public const int MaxCapacity = 1000;
     public const int MaxDisplayName = 100;
 
+    /// <summary>A password long enough but too easy to guess (common, the user name, blank, one repeated character).</summary>
+    public const string WeakPassword = "weak_password";
+
     public static IEndpointRouteBuilder MapAgentsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/agents").WithTags("agents");
@@ -34,9 +37,19 @@ public static class AgentsApi
             return Problems.Invalid("username must be 1-64 characters: a-z, 0-9, '-', '_', '.'.");
         }
 
-        if (request.Password is not { Length: >= 8 and <= 256 })
+        if (request.Password is not { Length: >= PasswordPolicy.MinLength and <= PasswordPolicy.MaxLength })
         {
             return Problems.Invalid("password must be 8 to 256 characters.");
+        }
+
+        if (PasswordPolicy.Weakness(request.Password, request.Username) is { } weakness)
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, WeakPassword, weakness);
+        }
+
+        if (request.DisplayName?.Trim() is { Length: > MaxDisplayName })
+        {
+            return Problems.Invalid($"displayName must be at most {MaxDisplayName} characters.");
         }
 
         if (!AgentRoles.IsKnown(role))
@@ -53,7 +66,7 @@ public static class AgentsApi
         var profile = new AgentProfile(
             request.Username!, request.DisplayName?.Trim() is { Length: > 0 } d ? d : request.Username!, role, time.GetUtcNow(),
             request.Capacity ?? AgentProfile.DefaultCapacity);
-        var created = await grains.GetGrain<IAgentGrain>(Tenancy.Key(tenant, profile.AgentId)).Create(profile, passwords.Hash(request.Password));
+        var created = await grains.GetGrain<IAgentGrain>(Tenancy.Key(tenant, profile.AgentId)).Create(profile, await passwords.HashAsync(request.Password));
         if (created.Error is { } error)
         {
             return Problems.From(error);
@@ -91,9 +104,14 @@ public static class AgentsApi
             return Problems.Invalid($"capacity must be between 1 and {MaxCapacity}.");
         }
 
-        if (request.Password is not null and not { Length: >= 8 and <= 256 })
+        if (request.Password is not null and not { Length: >= PasswordPolicy.MinLength and <= PasswordPolicy.MaxLength })
         {
             return Problems.Invalid("password must be 8 to 256 characters.");
+        }
+
+        if (request.Password is not null && PasswordPolicy.Weakness(request.Password, agentId) is { } weakness)
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, WeakPassword, weakness);
         }
 
         var caller = user.ToCaller();
@@ -108,7 +126,7 @@ public static class AgentsApi
             return Problems.Create(StatusCodes.Status409Conflict, ErrorCodes.Conflict, "You cannot deactivate yourself.");
         }
 
-        var hash = request.Password is { } password ? passwords.Hash(password) : null;
+        var hash = request.Password is { } password ? await passwords.HashAsync(password) : null;
         var updated = await grains.GetGrain<IAgentGrain>(Tenancy.Key(caller.Tenant, agentId))
             .Update(new AgentUpdate(displayName, request.Role, request.Capacity, hash, request.Active));
         if (updated.Error is { } error)

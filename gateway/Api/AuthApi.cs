@@ -37,11 +37,11 @@ public static class AuthApi
             : null;
         if (credentials is null)
         {
-            passwords.VerifyDecoy(request.Password);
+            await passwords.VerifyDecoyAsync(request.Password);
             return Problems.Create(StatusCodes.Status401Unauthorized, ErrorCodes.InvalidCredentials, "Wrong username or password.");
         }
 
-        var verdict = passwords.Verify(credentials.PasswordHash, request.Password);
+        var verdict = await passwords.VerifyAsync(credentials.PasswordHash, request.Password);
         if (verdict == PasswordVerificationResult.Failed)
         {
             return Problems.Create(StatusCodes.Status401Unauthorized, ErrorCodes.InvalidCredentials, "Wrong username or password.");
@@ -49,7 +49,7 @@ public static class AuthApi
 
         if (verdict == PasswordVerificationResult.SuccessRehashNeeded)
         {
-            await grains.GetGrain<IAgentGrain>(Tenancy.Key(tenant, request.Username)).SetPasswordHash(passwords.Hash(request.Password));
+            await grains.GetGrain<IAgentGrain>(Tenancy.Key(tenant, request.Username)).SetPasswordHash(await passwords.HashAsync(request.Password));
         }
 
         var profile = credentials.Profile;

@@ -13,6 +13,9 @@ public sealed class KefuAuthOptions
     public TimeSpan AgentTokenLifetime { get; set; } = TimeSpan.FromHours(12);
 
     public TimeSpan VisitorTokenLifetime { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>Password hashes computed at once (logins, password changes); others wait. Default: half the cores, at least 1.</summary>
+    public int? MaxConcurrentPasswordHashes { get; set; }
 }
 
 /// <summary>The claims Kefu puts into its tokens.</summary>

@@ -37,7 +37,7 @@ public sealed partial class AdminBootstrapService(
         {
             var password = string.IsNullOrEmpty(configured) ? Convert.ToBase64String(RandomNumberGenerator.GetBytes(15)) : configured;
             var profile = new AgentProfile(AdminId, "Administrator", AgentRoles.Admin, time.GetUtcNow());
-            var created = await admin.Create(profile, passwords.Hash(password));
+            var created = await admin.Create(profile, await passwords.HashAsync(password));
             if (created.IsOk && embedded is not null && configured == embedded.NewAdminPassword)
             {
                 // Printed once, at the first start; later starts reuse it from the state file.
@@ -67,10 +67,10 @@ public sealed partial class AdminBootstrapService(
                     """);
             }
         }
-        else if (!string.IsNullOrEmpty(configured) && passwords.Verify(credentials.PasswordHash, configured) == PasswordVerificationResult.Failed)
+        else if (!string.IsNullOrEmpty(configured) && await passwords.VerifyAsync(credentials.PasswordHash, configured) == PasswordVerificationResult.Failed)
         {
             // A reset, not a rehash: tokens issued under the old password are revoked.
-            await admin.Update(new AgentUpdate(null, null, null, passwords.Hash(configured)));
+            await admin.Update(new AgentUpdate(null, null, null, await passwords.HashAsync(configured)));
             LogPasswordReset(logger);
         }
 

@@ -38,6 +38,10 @@ public static class GatewayHostingExtensions
         }
 
         services.TryAddSingleton(TimeProvider.System);
+
+        // The hosting layer logs every request's full URL, query included, and /ws carries ?access_token=: never
+        // at a level that is written unless someone asks for this one category by name.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", level => level >= LogLevel.Warning);
         services.Configure<KefuAuthOptions>(configuration.GetSection(KefuAuthOptions.Section));
         services.Configure<KefuWebSocketOptions>(configuration.GetSection(KefuWebSocketOptions.Section));
         services.Configure<PresenceOptions>(configuration.GetSection(PresenceOptions.Section));
@@ -45,7 +49,7 @@ public static class GatewayHostingExtensions
         services.TryAddSingleton<IAttachmentStore, DiskAttachmentStore>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<AgentSessions>();
-        services.AddSingleton<AgentPasswords>();
+        services.AddSingleton(sp => new AgentPasswords(sp.GetRequiredService<IOptions<KefuAuthOptions>>().Value.MaxConcurrentPasswordHashes));
         services.AddSingleton<GatewayIdentity>();
         services.AddSingleton<GatewayReadiness>();
         services.AddSingleton<ConnectionRegistry>();
@@ -53,6 +57,7 @@ public static class GatewayHostingExtensions
         services.AddHostedService<AdminBootstrapService>();
         services.AddHostedService<GatewayRegistrationService>();
         services.AddHostedService<StartupBanner>();
+        services.AddHostedService<GracefulShutdown>();
 
         services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
             ctx.ProblemDetails.Extensions.TryAdd("code", Problems.DefaultCode(ctx.ProblemDetails.Status)));
@@ -60,9 +65,12 @@ public static class GatewayHostingExtensions
         services.AddKefuRateLimits(configuration);
         services.Configure<ForwardedHeadersOptions>(o =>
         {
-            // Client addresses (rate limits, logs) through a reverse proxy: loopback proxies are trusted by default,
-            // others only when listed.
+            // Client addresses (rate limits, logs) through a reverse proxy: only listed proxies are trusted. Not even
+            // loopback by default: any local process (or a proxy that passes the header through) could otherwise
+            // pick its rate-limit address.
             o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            o.KnownProxies.Clear();
+            o.KnownIPNetworks.Clear();
             foreach (var proxy in configuration.GetSection("Kefu:ForwardedHeaders:KnownProxies").Get<string[]>() ?? [])
             {
                 o.KnownProxies.Add(System.Net.IPAddress.Parse(proxy));

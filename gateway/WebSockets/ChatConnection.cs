@@ -75,9 +75,15 @@ public sealed partial class ChatConnection
     /// The participant's tokens were revoked (logout, password or role change, deactivation): close with 1008 so the
     /// client reconnects, is refused with 401 and signs in again. Never blocks.
     /// </summary>
-    public void EndSession()
+    public void EndSession() => CloseFromServer(WebSocketCloseStatus.PolicyViolation, $"{ErrorCodes.Unauthorized}: session ended");
+
+    /// <summary>
+    /// Closes with a close frame after what is already queued (the client answers it and the read loop ends); a
+    /// connection that cannot take the frame is aborted. Never blocks.
+    /// </summary>
+    public void CloseFromServer(WebSocketCloseStatus status, string reason)
     {
-        if (TryEnqueue(new Outbound.Close(WebSocketCloseStatus.PolicyViolation, $"{ErrorCodes.Unauthorized}: session ended")) == Enqueued.Yes)
+        if (TryEnqueue(new Outbound.Close(status, reason)) == Enqueued.Yes)
         {
             _ = CompleteOutbound();
             return;

@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using Orleans.Runtime.Hosting;
 using Orleans.Serialization;
 using Orleans.Storage;
 
@@ -28,7 +29,7 @@ public static class KefuSiloBuilderExtensions
         if (KefuCluster.ConnectionString(configuration) is not { } connectionString)
         {
             silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
-            return silo.AddKefuGrains(configuration);
+            return silo.AddKefuGrains(configuration, singleSilo: true);
         }
 
         silo.Configure<ClusterOptions>(options.ApplyTo);
@@ -44,9 +45,11 @@ public static class KefuSiloBuilderExtensions
 
     /// <summary>
     /// Grain storage, reminders, the message store and silo services, without clustering (test clusters bring their
-    /// own): MySQL when <c>ConnectionStrings:kefu</c> is set, process memory otherwise.
+    /// own): MySQL when <c>ConnectionStrings:kefu</c> is set, process memory otherwise (<paramref name="singleSilo"/>:
+    /// a plain dictionary of this process, see <see cref="LocalGrainStorage"/>; else Orleans' memory storage grains,
+    /// which several in-memory silos share).
     /// </summary>
-    public static ISiloBuilder AddKefuGrains(this ISiloBuilder silo, IConfiguration configuration)
+    public static ISiloBuilder AddKefuGrains(this ISiloBuilder silo, IConfiguration configuration, bool singleSilo = false)
     {
         var services = silo.Services;
         if (KefuCluster.ConnectionString(configuration) is { } connectionString)
@@ -72,6 +75,12 @@ public static class KefuSiloBuilderExtensions
             services.AddSingleton<IMessageStore>(sp => sp.GetRequiredService<MySqlMessageStore>());
             services.AddSingleton<IConversationDirectory, MySqlConversationDirectory>();
             services.AddHostedService<MessagePartitionMaintenance>();
+        }
+        else if (singleSilo)
+        {
+            services.AddGrainStorage(KefuStorage.Name, static (sp, _) =>
+                new LocalGrainStorage(new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>())));
+            silo.UseInMemoryReminderService();
         }
         else
         {

@@ -83,7 +83,7 @@ public sealed class FailoverTests
         await using var cluster = await KefuTestCluster.StartAsync(silos: 2);
         using (var admin = cluster.Http(await cluster.LoginAsync()))
         {
-            var created = await admin.PostAsJsonAsync("/api/v1/agents", new { username = "carol", password = "carol-password" });
+            var created = await admin.PostAsJsonAsync("/api/v1/agents", new { username = "carol", password = "desk-pass-c-2026" });
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         }
 
@@ -93,7 +93,7 @@ public sealed class FailoverTests
         {
             conversationId = (await visitor.SendMessageAsync("hello before the restart")).Str("conversationId")!;
             await visitor.SendMessageAsync("second", conversationId);
-            await using var agent = await cluster.ConnectAsync(await cluster.LoginAsync("carol", "carol-password"));
+            await using var agent = await cluster.ConnectAsync(await cluster.LoginAsync("carol", "desk-pass-c-2026"));
             await agent.SendAsync(new { type = "join", conversationId });
             await agent.ReceiveUntilAsync("joined");
             await agent.SendMessageAsync("agent reply", conversationId);
@@ -104,7 +104,7 @@ public sealed class FailoverTests
         await cluster.StartSiloAsync();
         await cluster.StartGatewayAsync();
 
-        var carol = await cluster.LoginAsync("carol", "carol-password");
+        var carol = await cluster.LoginAsync("carol", "desk-pass-c-2026");
         using (var http = cluster.Http(carol))
         {
             var list = await http.GetFromJsonAsync<JsonElement>("/api/v1/conversations");
@@ -141,11 +141,11 @@ public sealed class FailoverTests
         var adminToken = await cluster.LoginAsync();
         using (var agentCreator = cluster.Http(adminToken))
         {
-            var created = await agentCreator.PostAsJsonAsync("/api/v1/agents", new { username = "dave", password = "dave-password" });
+            var created = await agentCreator.PostAsJsonAsync("/api/v1/agents", new { username = "dave", password = "desk-pass-d-2026" });
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         }
 
-        var agentToken = await cluster.LoginAsync("dave", "dave-password");
+        var agentToken = await cluster.LoginAsync("dave", "desk-pass-d-2026");
         Assert.Equal(HttpStatusCode.Forbidden, (await anonymous.GetAsync($"/dashboard?access_token={agentToken}")).StatusCode);
 
         // A browser opens it once with the token; the page's own calls then ride on the cookie it set.

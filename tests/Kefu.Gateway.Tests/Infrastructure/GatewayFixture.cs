@@ -49,6 +49,8 @@ public class GatewayFixture : IAsyncLifetime
             ["Kefu:RateLimits:LoginsPerMinute"] = "100000",
             ["Kefu:RateLimits:VisitorsPerMinute"] = "100000",
             ["Kefu:RateLimits:WidgetPerMinute"] = "100000",
+            // Tests speak for several clients through X-Forwarded-For, as a reverse proxy on loopback would.
+            ["Kefu:ForwardedHeaders:KnownProxies:0"] = "127.0.0.1",
         };
         foreach (var (key, value) in Settings)
         {
