@@ -315,24 +315,14 @@
     api('GET', '/api/v1/conversations' + listQuery()).then(function (r) {
       if (generation !== listGeneration) { return; }
       if (!r.ok) { toast(problemText(r, 'Could not load conversations.'), true); return; }
-      var list = listOf(r.body, 'conversations');
-      var seen = {};
-      list.forEach(function (c) {
-        seen[c.conversationId] = true;
+      // The directory behind the list lags the events a little: what an event brought stays, and an event since the
+      // request is newer than the list's row.
+      listOf(r.body, 'conversations').forEach(function (c) {
         var known = conversations[c.conversationId];
-        if (known && (known.touched || 0) > changesBefore) { return; } // an event since the request is newer
+        if (known && (known.touched || 0) > changesBefore) { return; }
         if (known && current && current.id === c.conversationId) { c.unread = 0; }
         upsertConversation(c, false, true);
       });
-      // What this list should hold and the server no longer lists has changed while no event said so (e.g. during a
-      // disconnect): forget it rather than show a stale state. A full page may have more: then nothing is dropped.
-      if (list.length < 100) {
-        Object.keys(conversations).forEach(function (k) {
-          var c = conversations[k];
-          // Only what no event touched since the request: the directory may not list a brand-new one yet.
-          if (!seen[k] && matchesFilter(c) && (c.touched || 0) <= changesBefore && !(current && current.id === k)) { delete conversations[k]; }
-        });
-      }
       renderList();
     });
   }
