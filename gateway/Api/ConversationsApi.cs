@@ -23,6 +23,7 @@ public static class ConversationsApi
         group.MapGet("/{conversationId}/notes", NotesAsync).RequireAuthorization(KefuPolicies.Agent);
         group.MapPost("/{conversationId}/notes", AddNoteAsync).RequireAuthorization(KefuPolicies.Agent);
         group.MapPost("/{conversationId}/csat", RateAsync).RequireAuthorization();
+        group.MapReadMarks();
         app.MapGet("/api/v1/queue", QueueAsync).WithTags("conversations").RequireAuthorization(KefuPolicies.Agent);
         return app;
     }

@@ -40,6 +40,10 @@ public sealed partial class TenantGrain(
     private static readonly TimeSpan PushRetry = TimeSpan.FromSeconds(2);
 
     private readonly Dictionary<string, ParticipantPresence> _onlineAgents = new(StringComparer.Ordinal);
+
+    // Conversations last announced without an assignee (so to every online agent): when one gets an assignee, the
+    // agents who may no longer see it still hear that once, so their consoles drop "queued · unassigned".
+    private readonly HashSet<string> _announcedUnassigned = new(StringComparer.Ordinal);
     private IGrainTimer? _pushRetry;
 
     private string Tenant => this.GetPrimaryKeyString();
@@ -60,6 +64,12 @@ public sealed partial class TenantGrain(
     {
         // Agents see unassigned conversations, their own, and (admins) all of them.
         var byGateway = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var wasUnassigned = _announcedUnassigned.Remove(summary.ConversationId);
+        if (summary.AssigneeId is null && summary.Status != ConversationStatus.Resolved)
+        {
+            _announcedUnassigned.Add(summary.ConversationId);
+        }
+
         foreach (var (key, presence) in _onlineAgents)
         {
             var agentId = AgentIdOf(key);
@@ -69,7 +79,7 @@ public sealed partial class TenantGrain(
             }
 
             var isAdmin = state.State.Agents.TryGetValue(agentId, out var profile) && profile.IsAdmin;
-            if (!summary.IsVisibleTo(agentId, isAdmin))
+            if (!summary.IsVisibleTo(agentId, isAdmin) && !wasUnassigned)
             {
                 continue;
             }

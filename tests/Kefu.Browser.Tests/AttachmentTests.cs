@@ -54,7 +54,7 @@ public sealed class AttachmentTests(BrowserFixture fixture)
         Assert.DoesNotContain("access_token", await shown.GetAttributeAsync("src") ?? "access_token", StringComparison.Ordinal);
         var body = await visitor.Page.EvaluateAsync<string>("url => fetch(url).then(r => r.text())", await link.GetAttributeAsync("href"));
         Assert.Equal("1. restart\n2. retry\n", body);
-        await Expect(agent.Page.Locator($"li.conv[data-id='{conversationId}'] .conv-preview")).ToHaveTextAsync("\U0001F4CE steps.txt");
+        await Expect(agent.Page.Locator($"li.conv[data-id='{conversationId}'] .conv-preview")).ToHaveTextAsync("steps.txt");
 
         await Screenshots.SaveAsync(visitor.Page, "widget-attachments");
         await Screenshots.SaveAsync(agent.Page, "console-attachments");

@@ -69,7 +69,7 @@ public sealed class ConsoleTests(BrowserFixture fixture)
         await Expect(mei.Page.Locator($"#transfer-target option[value='team:{teamId}']")).ToHaveCountAsync(1);
         await mei.Page.Locator("#transfer-target").SelectOptionAsync($"agent:{username}");
         await mei.Page.Locator("#transfer-form button").ClickAsync();
-        await Expect(mei.Page.Locator("#chat-subtitle")).ToContainTextAsync("assigned to " + username);
+        await Expect(mei.Page.Locator("#chat-subtitle")).ToContainTextAsync("assigned to Bo");
 
         await bo.OpenConversationAsync(conversationId, filter: "mine");
         await Expect(bo.Message("Question about my invoice")).ToBeVisibleAsync();
@@ -101,7 +101,7 @@ public sealed class ConsoleTests(BrowserFixture fixture)
         await using var boConsole = await ConsolePage.LoginAsync(fixture, bo, BrowserFixture.AgentPassword);
         await Expect(queue).ToBeHiddenAsync();
         await boConsole.OpenConversationAsync(conversationId, filter: "mine");
-        await Expect(boConsole.Page.Locator("#chat-subtitle")).ToContainTextAsync("open · assigned to " + bo);
+        await Expect(boConsole.Page.Locator("#chat-subtitle")).ToContainTextAsync("open · assigned to Bo");
         await Expect(boConsole.Detail("Team")).ToHaveTextAsync(teamId);
         await Expect(boConsole.Message("Question about my invoice")).ToHaveAttributeAsync("data-seq", "1");
         await boConsole.SendAsync("Hi, Bo from billing here.");

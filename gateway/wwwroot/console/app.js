@@ -65,9 +65,16 @@
   }
 
   // ------------------------------------------------------------------ session and HTTP
+  var ENDED = 'Your session has ended; sign in again.';
   var session = null;
+  var endedMessage = sessionStorage.getItem(STORE + '.ended');
+  sessionStorage.removeItem(STORE + '.ended');
   try { session = JSON.parse(localStorage.getItem(STORE) || 'null'); } catch (e) { session = null; }
-  if (session && (!session.token || Date.parse(session.expiresAt) < Date.now() + 60000)) { session = null; }
+  if (session && (!session.token || Date.parse(session.expiresAt) < Date.now() + 60000)) {
+    session = null;
+    localStorage.removeItem(STORE);
+    endedMessage = endedMessage || ENDED;
+  }
 
   function claims(token) {
     try { return JSON.parse(decodeURIComponent(escape(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))))); } catch (e) { return {}; }
@@ -82,7 +89,7 @@
         return r.text().then(function (text) {
           var json = null;
           try { json = text ? JSON.parse(text) : null; } catch (e) { json = null; }
-          if (r.status === 401 && session && path !== '/api/v1/auth/login') { logout(); }
+          if (r.status === 401 && session && path !== '/api/v1/auth/login') { endSession(ENDED); }
           return { ok: r.ok, status: r.status, body: json };
         });
       }, function () { return { ok: false, status: 0, body: { detail: 'The server cannot be reached.' } }; });
@@ -114,20 +121,59 @@
         $('login-password').select();
         return;
       }
-      session = { token: r.body.token, agentId: r.body.agentId, expiresAt: r.body.expiresAt };
-      localStorage.setItem(STORE, JSON.stringify(session));
+      session = { agentId: r.body.agentId };
+      adoptToken(r.body);
       $('login-password').value = '';
       start();
     });
   });
 
-  function logout() {
+  // Back to the sign-in screen, with a message saying why when it was not the agent's choice (shown after the reload).
+  function endSession(message) {
     session = null;
     localStorage.removeItem(STORE);
     stopSocket();
+    if (message) { sessionStorage.setItem(STORE + '.ended', message); }
     location.reload();
   }
-  $('logout').addEventListener('click', logout);
+  $('logout').addEventListener('click', function () {
+    // Revokes every token of this agent on the server (docs/protocol.md); keepalive lets it finish during the reload.
+    if (session) {
+      try { fetch('/api/v1/auth/logout', { method: 'POST', keepalive: true, headers: { Authorization: 'Bearer ' + session.token } }).catch(function () { }); } catch (e) { /* best effort */ }
+    }
+    endSession(null);
+  });
+
+  // ------------------------------------------------------------------ token renewal
+  // A token is renewed while the console is open once less than a third of its lifetime is left. The lifetime comes
+  // from the token itself (exp - iat, both the server's clock) and the renewal time is on this browser's clock, so a
+  // skewed clock changes nothing.
+  function adoptToken(body) {
+    session.token = body.token;
+    session.expiresAt = body.expiresAt;
+    if (body.agentId) { session.agentId = body.agentId; }
+    session.refreshAt = Date.now() + tokenLifetime(body.token, body.expiresAt) * 2 / 3;
+    localStorage.setItem(STORE, JSON.stringify(session));
+  }
+  function tokenLifetime(token, expiresAt) {
+    var c = claims(token);
+    var lifetime = c.exp && c.iat ? (c.exp - c.iat) * 1000 : Date.parse(expiresAt) - Date.now();
+    return lifetime > 0 ? lifetime : 0;
+  }
+  var refreshing = false;
+  function maybeRefresh() {
+    if (!session || refreshing) { return; }
+    if (!session.refreshAt) { session.refreshAt = Date.parse(session.expiresAt) - tokenLifetime(session.token, session.expiresAt) / 3; }
+    if (Date.now() < session.refreshAt) { return; }
+    refreshing = true;
+    api('POST', '/api/v1/auth/refresh').then(function (r) {
+      refreshing = false;
+      // 401 ended the session (api); anything else is tried again at the next tick.
+      if (r.ok && r.body && r.body.token && session) { adoptToken(r.body); }
+    });
+  }
+  setInterval(maybeRefresh, 30000);
+  document.addEventListener('visibilitychange', function () { if (!document.hidden) { maybeRefresh(); } });
 
   // ------------------------------------------------------------------ app state
   var me = { agentId: null, name: '', role: 'agent', status: 'online' };
@@ -157,6 +203,7 @@
     loadDirectory();
     loadConversations();
     connect();
+    maybeRefresh();
   }
 
   function loadMe() {
@@ -169,8 +216,27 @@
     });
   }
 
+  function loadAgents(rebuild) {
+    return api('GET', '/api/v1/agents').then(function (r) {
+      if (!r.ok) { return; }
+      agents = listOf(r.body, 'agents');
+      renderTransferTargets();
+      renderAdminAgents(rebuild);
+      if (current) { renderChatHeader(); renderDetails(); }
+      renderList();
+    });
+  }
+  // Agents' statuses change without an event to this console: while the Agents page or a conversation (its transfer
+  // list) is shown, they are read again every few seconds, and at once when the transfer list is opened.
+  var AGENTS_EVERY = 5000;
+  setInterval(function () {
+    if (!session || document.hidden) { return; }
+    if (!$('view-agents').hidden || (current && !$('view-conversations').hidden)) { loadAgents(false); }
+  }, AGENTS_EVERY);
+  $('transfer-target').addEventListener('focus', function () { loadAgents(false); });
+
   function loadDirectory() {
-    api('GET', '/api/v1/agents').then(function (r) { if (r.ok) { agents = listOf(r.body, 'agents'); renderTransferTargets(); renderAdminAgents(); } });
+    loadAgents(true);
     api('GET', '/api/v1/teams').then(function (r) {
       if (r.ok) { teams = listOf(r.body, 'teams'); } else { teams = []; }
       var sel = $('team-filter');
@@ -242,32 +308,56 @@
     }
   }
 
-  var listGeneration = 0;
+  var listGeneration = 0, changes = 0;
   function loadConversations() {
     var generation = ++listGeneration;
+    var changesBefore = changes;
     api('GET', '/api/v1/conversations' + listQuery()).then(function (r) {
       if (generation !== listGeneration) { return; }
       if (!r.ok) { toast(problemText(r, 'Could not load conversations.'), true); return; }
+      // The directory behind the list lags the events a little: what an event brought stays, and an event since the
+      // request is newer than the list's row.
       listOf(r.body, 'conversations').forEach(function (c) {
         var known = conversations[c.conversationId];
+        if (known && (known.touched || 0) > changesBefore) { return; }
         if (known && current && current.id === c.conversationId) { c.unread = 0; }
-        conversations[c.conversationId] = Object.assign(known || {}, c);
+        upsertConversation(c, false, true);
       });
       renderList();
     });
+  }
+
+  function lastActivity(c) { return Date.parse(c.lastActivityAt || c.createdAt) || 0; }
+  // As the API lists them: queued conversations first, the longest waiting on top; then the others, latest activity first.
+  function listOrder(a, b) {
+    var qa = a.status === 'queued', qb = b.status === 'queued';
+    if (qa !== qb) { return qa ? -1 : 1; }
+    if (qa) { return (Date.parse(a.queuedAt || a.createdAt) || 0) - (Date.parse(b.queuedAt || b.createdAt) || 0); }
+    return lastActivity(b) - lastActivity(a);
+  }
+  function agentName(id) {
+    if (!id) { return null; }
+    if (id === me.agentId) { return me.name || id; }
+    var a = agents.filter(function (x) { return x.agentId === id; })[0];
+    return (a && a.displayName) || id;
+  }
+  function assigneeLabel(c) { return c.assigneeId ? (c.assigneeId === c.assigneeNameFor && c.assigneeName) || agentName(c.assigneeId) : null; }
+  function visitorLabel(c) {
+    var v = current && current.conv === c && current.visitor;
+    return c.visitorName || (v && v.name) || ('Visitor ' + (c.visitorId || '').slice(-6));
   }
 
   function renderList() {
     var ul = $('conversation-list');
     clear(ul);
     var items = Object.keys(conversations).map(function (k) { return conversations[k]; }).filter(matchesFilter);
-    items.sort(function (a, b) { return (b.lastActivity || Date.parse(b.createdAt)) - (a.lastActivity || Date.parse(a.createdAt)); });
+    items.sort(listOrder);
     items.forEach(function (c) {
       var unread = c.unread || 0;
       var li = h('li', { class: 'conv' + (current && current.id === c.conversationId ? ' active' : '') + (unread ? ' has-unread' : ''),
         'data-id': c.conversationId, tabindex: '0', role: 'button' }, [
         h('div', { class: 'conv-top' }, [
-          h('span', { class: 'conv-name', text: c.visitorName || ('Visitor ' + c.visitorId.slice(-6)) }),
+          h('span', { class: 'conv-name', text: visitorLabel(c) }),
           unread ? h('span', { class: 'badge', 'aria-label': unread + ' unread', text: String(unread) }) : null
         ]),
         h('div', { class: 'conv-preview', text: c.preview || '' }),
@@ -275,8 +365,8 @@
           h('span', { class: 'pill status-' + c.status, text: c.status }),
           c.priority && c.priority !== 'normal' ? h('span', { class: 'pill priority-' + c.priority, text: c.priority }) : null,
           c.queuePosition ? h('span', { class: 'muted small', text: '#' + c.queuePosition + ' in queue' }) : null,
-          h('span', { class: 'muted small', text: c.assigneeId ? '→ ' + c.assigneeId : 'unassigned' }),
-          h('span', { class: 'muted small right', text: fmtTime(c.lastActivity || c.createdAt) })
+          h('span', { class: 'muted small conv-assignee', text: c.assigneeId ? '→ ' + assigneeLabel(c) : 'unassigned' }),
+          h('span', { class: 'muted small right conv-time', 'data-ts': c.lastActivityAt || c.createdAt, text: fmtTime(c.lastActivityAt || c.createdAt) })
         ])
       ]);
       li.addEventListener('click', function () { openConversation(c.conversationId); });
@@ -287,17 +377,23 @@
     updateTitle();
   }
 
-  function upsertConversation(c) {
+  // Fields a `conversation` frame leaves out when unset (docs/protocol.md §6.4): absent means cleared, not unchanged.
+  var OPTIONAL = ['assigneeId', 'team', 'queuePosition', 'snoozedUntil', 'firstResponseSeconds', 'resolutionSeconds', 'csat'];
+  function upsertConversation(c, fromFrame, quiet) {
     var known = conversations[c.conversationId];
     var isNew = !known;
+    if (known && fromFrame) { OPTIONAL.forEach(function (k) { if (!(k in c)) { delete known[k]; } }); }
+    if (c.status && c.status !== 'queued') { c.queuePosition = null; }
+    if (c.assigneeName !== undefined || c.assigneeId !== undefined) { c.assigneeNameFor = c.assigneeName ? c.assigneeId : null; }
     var merged = Object.assign(known || {}, c);
     if (c.unread === undefined && known) { merged.unread = known.unread; }
+    if (!quiet) { merged.touched = ++changes; }
     conversations[c.conversationId] = merged;
-    if (isNew && !c.assigneeId && c.status !== 'resolved') {
+    if (isNew && !quiet && !c.assigneeId && c.status !== 'resolved') {
       notify('New conversation', (c.visitorName || 'A visitor') + ' is waiting', c.conversationId);
     }
     if (current && current.id === c.conversationId) { current.conv = merged; renderChatHeader(); renderDetails(); }
-    renderList();
+    if (!quiet) { renderList(); }
   }
 
   // The title counts unread messages in the agent's own conversations (assigned or joined), not in every visible one.
@@ -378,10 +474,12 @@
   function connect() {
     if (ws || !session || stopped) { return; }
     var socket = new WebSocket(location.origin.replace(/^http/, 'ws') + '/ws?access_token=' + encodeURIComponent(session.token), 'kefu.v1.json');
+    var opened = false;
     ws = socket;
     setConnection('connecting');
     socket.onopen = function () {
       if (ws !== socket) { return; }
+      opened = true;
       wsOpen = true;
       attempts = 0;
       lastFrameAt = Date.now();
@@ -389,6 +487,7 @@
       clearInterval(pingTimer);
       pingTimer = setInterval(heartbeat, 15000);
       if (current) { resumeConversation(); }
+      pump();
       loadConversations();
       loadMe(); // connected: the status the server now has (offline until this connection)
     };
@@ -402,7 +501,10 @@
     socket.onclose = function () {
       if (ws !== socket) { return; }
       dropSocket();
-      scheduleReconnect();
+      if (opened) { scheduleReconnect(); return; }
+      // Closed before it ever opened: the upgrade may have been refused (401: a token no longer valid, which a browser
+      // cannot see). Ask over HTTP: a 401 there ends the session at once (api); anything else is a network problem.
+      api('GET', '/api/v1/agents/me').then(function (r) { if (r.status !== 401) { scheduleReconnect(); } });
     };
   }
   function dropSocket() {
@@ -410,7 +512,14 @@
     ws = null;
     wsOpen = false;
     clearInterval(pingTimer);
-    if (current) { current.syncing = false; }
+    if (current) { current.syncing = false; current.joined = false; }
+    // Joins and in-flight sends belong to one socket: the next one joins again and re-sends from the outbox's head.
+    joinedOn = {};
+    joinAsked = {};
+    lastJoin = null;
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    outbox.forEach(function (x) { x.inFlight = false; });
     if (old) { old.onopen = old.onmessage = old.onclose = null; try { old.close(); } catch (e) { /* closed */ } }
     if (!stopped) { setConnection('offline'); }
   }
@@ -429,20 +538,28 @@
 
   function onFrame(f) {
     switch (f.type) {
-      case 'conversation': upsertConversation(f); break;
+      case 'conversation': upsertConversation(f, true); break;
       case 'message': onMessage(f); break;
       case 'ack': onAck(f); break;
       case 'joined':
+        joinedOn[f.conversationId] = true;
+        delete joinAsked[f.conversationId];
         if (current && current.id === f.conversationId) {
           current.joined = true;
+          hideBanner();
           renderChatHeader();
           requestSync();
-          // Unacked sends go (again) with their original clientMsgId: a stored one just gets its first ack back.
-          current.pending.forEach(function (p) { if (!p.failed) { transmit(p); } });
         }
+        // Unacked sends go (again) with their original clientMsgId: a stored one just gets its first ack back.
+        pump();
         break;
       case 'synced':
         if (current && current.id === f.conversationId) {
+          if (f.hasMore && typeof f.throughSeq === 'number') {
+            // One page of a longer catch-up (docs/protocol.md §5.3): ask for the next from where this one ended.
+            frame({ type: 'sync', conversationId: current.id, afterSeq: f.throughSeq });
+            break;
+          }
           current.syncing = false;
           if (current.syncAgain) { current.syncAgain = false; requestSync(); }
           sendRead();
@@ -452,29 +569,68 @@
       case 'read': onRead(f); break;
       case 'note': onNote(f); break;
       case 'status': showPresence(f.state); break;
+      case 'queue': {
+        var q = conversations[f.conversationId];
+        if (q && q.status === 'queued') { q.queuePosition = f.position; renderList(); if (current && current.id === f.conversationId) { renderDetails(); } }
+        break;
+      }
       case 'error': onError(f); break;
       default: break;
     }
   }
 
   function onError(f) {
-    if (f.ref && current) {
-      var p = current.pending.filter(function (x) { return x.clientMsgId === f.ref; })[0];
-      if (p) {
-        if (f.code === 'rate_limited' || f.code === 'unavailable') { setTimeout(function () { transmit(p); }, 1500); return; }
-        p.failed = true;
-        setMsgState(p, 'failed');
+    var p = f.ref ? outbox.filter(function (x) { return x.clientMsgId === f.ref; })[0] : null;
+    if (p) {
+      p.inFlight = false;
+      if (f.code === 'rate_limited' || f.code === 'unavailable') {
+        // Held, not skipped: nothing after it goes before it is stored (one ordered outbox, retried from its head).
+        clearTimeout(retryTimer);
+        retryTimer = setTimeout(function () { retryTimer = null; pump(); }, 1500);
+        return;
       }
+      p.failed = true;
+      if (p.el) { setMsgState(p, 'failed'); }
+      pump();
     }
-    if ((f.code === 'not_allowed' || f.code === 'at_capacity') && current && !f.ref) {
-      // The join was refused: what waited for it cannot be sent.
-      current.joined = false;
-      current.wantJoin = false;
-      current.pending.forEach(function (p) { p.failed = true; setMsgState(p, 'failed'); });
-      renderChatHeader();
+    if ((f.code === 'not_allowed' || f.code === 'at_capacity') && !f.ref && lastJoin) {
+      joinRefused(lastJoin, f);
+      return;
     }
     if (f.code !== 'rate_limited') { toast(f.message || f.code, true); }
   }
+
+  // A refused join (at capacity, or assigned to someone else): what waited for it goes back into the composer, and
+  // the chat says why, with a way to take it over once possible, instead of messages marked "not sent".
+  function joinRefused(id, f) {
+    delete joinAsked[id];
+    lastJoin = null;
+    var waiting = outbox.filter(function (x) { return x.conversationId === id && !x.failed; });
+    outbox = outbox.filter(function (x) { return waiting.indexOf(x) < 0; });
+    waiting.forEach(function (x) { if (x.el) { x.el.remove(); } });
+    if (!current || current.id !== id) { if (waiting.length) { toast(f.message || f.code, true); } pump(); return; }
+    current.joined = false;
+    current.wantJoin = false;
+    var text = waiting.map(function (x) { return x.text; }).join('\n');
+    if (text && !input.value) { input.value = text; }
+    showBanner(f.code === 'at_capacity'
+      ? 'You already hold as many open conversations as your capacity allows, so this chat cannot be taken. Resolve or transfer one of yours, then take it over.'
+      : (f.message || 'You cannot take part in this conversation.'), f.code === 'at_capacity' ? 'Take over' : null);
+    renderChatHeader();
+    pump();
+  }
+  function showBanner(text, action) {
+    var b = $('chat-banner');
+    clear(b);
+    b.appendChild(h('span', { text: text }));
+    if (action) {
+      b.appendChild(h('button', { type: 'button', class: 'primary', id: 'take-over', text: action, onclick: function () {
+        if (current) { hideBanner(); current.wantJoin = true; requestJoin(current.id); }
+      } }));
+    }
+    b.hidden = false;
+  }
+  function hideBanner() { $('chat-banner').hidden = true; }
 
   // ------------------------------------------------------------------ chat view
   function openConversation(id) {
@@ -482,7 +638,7 @@
     if (current && current.id === id) { return; }
     stopTyping();
     var conv = conversations[id] || { conversationId: id };
-    current = { id: id, conv: conv, bySeq: {}, top: 0, contiguous: 0, pending: [], joined: false, syncing: false,
+    current = { id: id, conv: conv, bySeq: {}, top: 0, contiguous: 0, joined: !!joinedOn[id], syncing: false,
       syncAgain: false, visitorRead: 0, readSent: 0, notes: {}, generation: (current ? current.generation : 0) + 1 };
     conv.unread = 0;
     var log = $('log');
@@ -492,6 +648,7 @@
     $('chat-empty').hidden = true;
     $('chat-main').hidden = false;
     $('details').hidden = false;
+    hideBanner();
     setMode('reply');
     renderChatHeader();
     renderDetails();
@@ -500,6 +657,7 @@
     api('GET', '/api/v1/conversations/' + encodeURIComponent(id)).then(function (r) {
       if (state !== current) { return; }
       if (r.ok && r.body) { upsertConversation(Object.assign(r.body, { unread: 0 })); }
+      loadVisitor(state);
       var last = (state.conv && state.conv.lastSeq) || 0;
       var after = Math.max(0, last - PAGE);
       return api('GET', '/api/v1/conversations/' + encodeURIComponent(id) + '/messages?after=' + after + '&limit=' + PAGE).then(function (m) {
@@ -508,11 +666,34 @@
         state.top = after + 1;
         state.contiguous = after;
         listOf(m.body, 'messages').forEach(showMessage);
+        // Replies typed here earlier and not yet stored are still in the outbox: show them after the history.
+        outbox.forEach(function (x) { if (x.conversationId === state.id && x.el) { $('log').appendChild(x.el); } });
         $('load-earlier').hidden = state.top <= 1;
         scrollDown(true);
         loadNotes(state);
+        loadReadMark(state);
         resumeConversation();
       });
+    });
+  }
+
+  // How far the visitor has read, from the server: "read" shows at once, not only after the next read frame.
+  function loadReadMark(state) {
+    api('GET', '/api/v1/conversations/' + encodeURIComponent(state.id) + '/read').then(function (r) {
+      if (state !== current || !r.ok || !r.body) { return; }
+      onRead({ conversationId: state.id, reader: { role: 'visitor' }, seq: r.body.visitorReadSeq || 0 });
+    });
+  }
+
+  // The visitor's name, email and attributes (pre-chat or leave-a-message form, or the API) for the details pane.
+  function loadVisitor(state) {
+    var visitorId = state.conv && state.conv.visitorId;
+    if (!visitorId) { return; }
+    api('GET', '/api/v1/visitors/' + encodeURIComponent(visitorId)).then(function (r) {
+      if (state !== current || !r.ok || !r.body) { return; }
+      state.visitor = r.body;
+      renderChatHeader();
+      renderDetails();
     });
   }
 
@@ -523,7 +704,7 @@
   // After opening and after every reconnect: join (live events; harmless when already joined), catch up, re-send.
   function resumeConversation() {
     if (!current || !wsOpen) { return; }
-    if (mayJoin(current.conv) || current.joined || current.wantJoin) { frame({ type: 'join', conversationId: current.id }); }
+    if (mayJoin(current.conv) || current.joined || current.wantJoin) { requestJoin(current.id); }
     else { requestSync(); }
   }
 
@@ -535,7 +716,7 @@
   }
 
   $('join-button').addEventListener('click', function () {
-    if (current) { current.wantJoin = true; frame({ type: 'join', conversationId: current.id }); }
+    if (current) { current.wantJoin = true; hideBanner(); requestJoin(current.id); }
   });
 
   $('load-earlier').addEventListener('click', function () {
@@ -576,9 +757,21 @@
     var m = ATTACHMENT.exec(text || '');
     return m ? { id: m[1], contentType: m[2], name: m[3] } : null;
   }
+  // As the list API previews (docs/protocol.md): an attachment by its file name, at most 140 characters.
   function previewText(text) {
     var a = parseAttachment(text);
-    return a ? '\uD83D\uDCCE ' + a.name : text;
+    text = a ? a.name : (text || '');
+    return text.length > 140 ? text.slice(0, 140) : text;
+  }
+  // A message moves the row's preview and time when it is the newest seen and a person wrote it (never the away text).
+  function notePreview(c, msg) {
+    if (!c) { return; }
+    c.touched = ++changes;
+    if (!msg.sender || (msg.sender.role !== 'visitor' && msg.sender.role !== 'agent')) { return; }
+    if ((msg.seq || 0) < (c.previewSeq || 0)) { return; }
+    c.previewSeq = msg.seq || 0;
+    c.preview = previewText(msg.text);
+    if (msg.ts) { c.lastActivityAt = msg.ts; }
   }
   // The address is a short-lived signed link (POST /api/v1/attachments/{id}/link), never the token: the element is
   // shown at once, gets its address when the link arrives, and asks for a fresh one when clicked after it expired.
@@ -618,7 +811,13 @@
   function setMsgState(entry, state) {
     entry.el.setAttribute('data-state', state);
     var label = { sending: ' · sending…', sent: ' · sent', read: ' · read', failed: ' · not sent' }[state] || '';
-    entry.el.querySelector('.state').textContent = label;
+    var el = entry.el.querySelector('.state');
+    clear(el);
+    el.textContent = label;
+    if (state === 'failed') {
+      el.appendChild(h('button', { type: 'button', class: 'link retry', text: 'Retry', onclick: function () { retryMessage(entry); } }));
+      el.appendChild(h('button', { type: 'button', class: 'link discard', text: 'Discard', onclick: function () { discardMessage(entry); } }));
+    }
   }
 
   function insertByOrder(el, seq) {
@@ -629,7 +828,7 @@
       s = +s;
       if (s > seq && s < best) { best = s; next = current.bySeq[s].el; }
     });
-    if (!next && current.pending.length) { next = current.pending[0].el; }
+    if (!next) { next = firstPendingElement(); }
     if (next && next !== el) { log.insertBefore(el, next); } else if (!next) { log.appendChild(el); }
   }
 
@@ -639,9 +838,11 @@
     var mine = msg.sender && msg.sender.role === 'agent' && msg.sender.id === me.agentId;
     var entry = null;
     if (mine && msg.clientMsgId) {
-      for (var i = 0; i < state.pending.length; i++) {
-        if (state.pending[i].clientMsgId === msg.clientMsgId) { entry = state.pending.splice(i, 1)[0]; break; }
+      for (var i = 0; i < outbox.length; i++) {
+        if (outbox[i].clientMsgId === msg.clientMsgId) { entry = outbox.splice(i, 1)[0]; break; }
       }
+      // Stored (seen before its ack, e.g. by a sync): the next one may go.
+      if (entry) { setTimeout(pump, 0); }
     }
     if (!entry) { entry = { msg: msg, el: messageElement(msg, mine), mine: mine }; }
     entry.msg = msg;
@@ -654,8 +855,7 @@
     while (state.bySeq[state.contiguous + 1]) { state.contiguous++; }
     if (msg.seq > state.contiguous && !state.syncing && wsOpen) { requestSync(); }
     placeNotes();
-    var c = conversations[state.id];
-    if (c) { c.preview = previewText(msg.text); c.lastActivity = Date.parse(msg.ts) || Date.now(); }
+    notePreview(conversations[state.id], msg);
     return true;
   }
 
@@ -676,8 +876,7 @@
       return;
     }
     if (c) {
-      c.preview = previewText(f.text);
-      c.lastActivity = Date.parse(f.ts) || Date.now();
+      notePreview(c, f);
       if (fromVisitor) { c.unread = (c.unread || 0) + 1; }
       if (f.seq > (c.lastSeq || 0)) { c.lastSeq = f.seq; }
     } else {
@@ -704,17 +903,20 @@
   });
 
   function onAck(f) {
-    if (!current) { return; }
-    for (var i = 0; i < current.pending.length; i++) {
-      var p = current.pending[i];
-      if (p.clientMsgId !== f.clientMsgId) { continue; }
-      if (current.bySeq[f.seq]) { current.pending.splice(i, 1); p.el.remove(); return; }
-      showMessage({ conversationId: f.conversationId, messageId: f.messageId, seq: f.seq, ts: f.ts, text: p.text,
-        clientMsgId: f.clientMsgId, sender: { role: 'agent', id: me.agentId, name: me.name } });
+    var p = outbox.filter(function (x) { return x.clientMsgId === f.clientMsgId; })[0];
+    if (!p) { return; }
+    p.inFlight = false;
+    notePreview(conversations[p.conversationId], { sender: { role: 'agent' }, seq: f.seq, text: p.text, ts: f.ts });
+    if (current && current.id === p.conversationId) {
+      if (current.bySeq[f.seq]) { outbox.splice(outbox.indexOf(p), 1); p.el.remove(); }
+      else {
+        showMessage({ conversationId: f.conversationId, messageId: f.messageId, seq: f.seq, ts: f.ts, text: p.text,
+          clientMsgId: f.clientMsgId, sender: { role: 'agent', id: me.agentId, name: me.name } });
+      }
       current.readSent = Math.max(current.readSent, f.seq); // sending marks everything up to it read
-      renderList();
-      return;
-    }
+    } else { outbox.splice(outbox.indexOf(p), 1); }
+    renderList();
+    pump();
   }
 
   function onRead(f) {
@@ -772,7 +974,7 @@
         var mt = Date.parse(current.bySeq[s].msg.ts);
         if (mt > t && +s < best) { best = +s; next = current.bySeq[s].el; }
       });
-      if (!next && current.pending.length) { next = current.pending[0].el; }
+      if (!next) { next = firstPendingElement(); }
       if (next) { if (item.el.nextSibling !== next) { log.insertBefore(item.el, next); } } else if (item.el.parentNode !== log || item.el.nextSibling) { log.appendChild(item.el); }
     });
   }
@@ -792,18 +994,25 @@
   $('mode-reply').addEventListener('click', function () { setMode('reply'); $('composer-input').focus(); });
   $('mode-note').addEventListener('click', function () { setMode('note'); stopTyping(); $('composer-input').focus(); });
 
-  var typingOn = false, typingIdle = null, suggestionIndex = 0, suggestions = [];
+  // Typing frames count against the connection's frame limit like sends, so they are throttled here: "on" at most
+  // every 3 s, and no "off" when a message is sent (the message itself ends the typing on the other side).
+  var TYPING_EVERY = 3000;
+  var typingOn = false, typingIdle = null, typingSentAt = 0, suggestionIndex = 0, suggestions = [];
   var input = $('composer-input');
   input.addEventListener('input', function () {
     updateSuggestions();
     if (mode !== 'reply' || !current || !current.joined) { return; }
-    if (input.value.trim() && !typingOn) { typingOn = true; frame({ type: 'typing', conversationId: current.id, state: 'on' }); }
+    if (input.value.trim() && !typingOn && Date.now() - typingSentAt >= TYPING_EVERY) {
+      typingOn = true;
+      typingSentAt = Date.now();
+      frame({ type: 'typing', conversationId: current.id, state: 'on' });
+    }
     clearTimeout(typingIdle);
     typingIdle = setTimeout(stopTyping, 2500);
   });
-  function stopTyping() {
+  function stopTyping(sending) {
     clearTimeout(typingIdle);
-    if (typingOn && current) { frame({ type: 'typing', conversationId: current.id, state: 'off' }); }
+    if (typingOn && current && sending !== true) { frame({ type: 'typing', conversationId: current.id, state: 'off' }); }
     typingOn = false;
   }
 
@@ -865,7 +1074,7 @@
       });
       return;
     }
-    stopTyping();
+    stopTyping(true);
     sendReply(text);
   }
 
@@ -902,27 +1111,76 @@
   });
 
   function sendReply(text) {
-    var entry = { clientMsgId: uuid(), text: text, mine: true, msg: { text: text, ts: new Date().toISOString(), sender: { role: 'agent', id: me.agentId } } };
+    var entry = { conversationId: current.id, clientMsgId: uuid(), text: text, mine: true,
+      msg: { text: text, ts: new Date().toISOString(), sender: { role: 'agent', id: me.agentId } } };
     entry.el = messageElement({ text: text, ts: entry.msg.ts, sender: entry.msg.sender }, true);
     entry.el.setAttribute('data-client-msg-id', entry.clientMsgId);
-    current.pending.push(entry);
+    outbox.push(entry);
     $('log').appendChild(entry.el);
     setMsgState(entry, 'sending');
     scrollDown(true);
-    if (current.joined) { transmit(entry); }
-    else { current.wantJoin = true; frame({ type: 'join', conversationId: current.id }); } // sent once joined
+    if (!current.joined) { current.wantJoin = true; } // joined first by pump, then sent
+    pump();
   }
 
-  function transmit(p) {
-    if (current) { frame({ type: 'send', conversationId: current.id, clientMsgId: p.clientMsgId, text: p.text }); }
+  // ------------------------------------------------------------------ the outbox
+  // Every reply of every conversation goes through one ordered outbox: only its head is on the wire, the next goes
+  // when the head is acked (or seen stored). A refused head (rate_limited, unavailable) is retried and holds the
+  // later ones, so the server stores them in the order they were typed, whatever the frame limit.
+  var outbox = [], retryTimer = null, joinedOn = {}, joinAsked = {}, lastJoin = null;
+
+  function pump() {
+    if (!wsOpen || retryTimer) { return; }
+    var head = null;
+    for (var i = 0; i < outbox.length; i++) { if (!outbox[i].failed) { head = outbox[i]; break; } }
+    if (!head || head.inFlight) { return; }
+    if (!joinedOn[head.conversationId]) { requestJoin(head.conversationId); return; }
+    head.inFlight = true;
+    if (!frame({ type: 'send', conversationId: head.conversationId, clientMsgId: head.clientMsgId, text: head.text })) { head.inFlight = false; }
+  }
+
+  function requestJoin(id) {
+    if (!wsOpen || joinAsked[id]) { return; }
+    joinAsked[id] = true;
+    lastJoin = id;
+    frame({ type: 'join', conversationId: id });
+  }
+
+  // The first unacked reply of the open conversation shown in the log: acked messages go before it.
+  function firstPendingElement() {
+    if (!current) { return null; }
+    var log = $('log');
+    for (var i = 0; i < outbox.length; i++) {
+      if (outbox[i].conversationId === current.id && outbox[i].el && outbox[i].el.parentNode === log) { return outbox[i].el; }
+    }
+    return null;
+  }
+
+  function retryMessage(entry) {
+    var i = outbox.indexOf(entry);
+    if (i < 0) { return; }
+    outbox.splice(i, 1);
+    entry.failed = false;
+    entry.clientMsgId = uuid(); // a new send: it goes after what was typed since
+    entry.el.setAttribute('data-client-msg-id', entry.clientMsgId);
+    outbox.push(entry);
+    $('log').appendChild(entry.el);
+    setMsgState(entry, 'sending');
+    scrollDown(true);
+    pump();
+  }
+  function discardMessage(entry) {
+    var i = outbox.indexOf(entry);
+    if (i >= 0) { outbox.splice(i, 1); }
+    entry.el.remove();
   }
 
   // ------------------------------------------------------------------ header, actions, details
   function renderChatHeader() {
     if (!current) { return; }
     var c = current.conv;
-    $('chat-title').textContent = c.visitorName || ('Visitor ' + (c.visitorId || '').slice(-6));
-    $('chat-subtitle').textContent = [c.status, c.assigneeId ? 'assigned to ' + c.assigneeId : 'unassigned', c.inbox ? 'inbox ' + c.inbox : '']
+    $('chat-title').textContent = visitorLabel(c);
+    $('chat-subtitle').textContent = [c.status, c.assigneeId ? 'assigned to ' + assigneeLabel(c) : 'unassigned', c.inbox ? 'inbox ' + c.inbox : '']
       .filter(Boolean).join(' · ');
     var resolved = c.status === 'resolved';
     $('resolve-button').hidden = resolved;
@@ -959,9 +1217,12 @@
     var dl = $('details-list');
     clear(dl);
     function row(k, v) { dl.appendChild(h('dt', { text: k })); dl.appendChild(h('dd', { text: v === null || v === undefined || v === '' ? '—' : String(v) })); }
-    row('Visitor', c.visitorName || c.visitorId);
+    var v = current.visitor || {};
+    row('Visitor', visitorLabel(c));
+    row('Email', v.email);
+    Object.keys(v.attributes || {}).sort().forEach(function (k) { row(k, v.attributes[k]); });
     row('Status', c.status + (c.snoozedUntil ? ' until ' + fmtTime(c.snoozedUntil) : ''));
-    row('Assignee', c.assigneeId);
+    row('Assignee', assigneeLabel(c));
     row('Inbox', c.inbox);
     row('Team', c.team);
     if (c.queuePosition) { row('Queue position', c.queuePosition); }
@@ -986,6 +1247,13 @@
     csat.hidden = !c.csat;
   }
 
+  function setDrawer(open) {
+    $('details').classList.toggle('open', open);
+    $('details-toggle').setAttribute('aria-expanded', String(open));
+  }
+  $('details-toggle').addEventListener('click', function () { setDrawer(!$('details').classList.contains('open')); });
+  $('details-close').addEventListener('click', function () { setDrawer(false); $('details-toggle').focus(); });
+
   function patch(body) {
     if (!current) { return; }
     api('PATCH', '/api/v1/conversations/' + encodeURIComponent(current.id), body).then(function (r) {
@@ -1005,17 +1273,21 @@
 
   function renderTransferTargets() {
     var sel = $('transfer-target');
+    var chosen = sel.value;
     clear(sel);
     sel.appendChild(h('option', { value: '', text: 'Choose…' }));
     var ga = h('optgroup', { label: 'Agents' });
     agents.forEach(function (a) {
+      if (a.active === false) { return; }
       var extra = a.status ? ' (' + a.status + (a.openConversations !== undefined ? ', ' + (a.openConversations.length !== undefined ? a.openConversations.length : a.openConversations) + '/' + (a.capacity || '?') : '') + ')' : '';
-      ga.appendChild(h('option', { value: 'agent:' + a.agentId, text: (a.displayName || a.agentId) + extra }));
+      ga.appendChild(h('option', { value: 'agent:' + a.agentId, 'data-status': a.status || '', text: (a.displayName || a.agentId) + extra }));
     });
     var gt = h('optgroup', { label: 'Teams' });
     teams.forEach(function (t) { gt.appendChild(h('option', { value: 'team:' + t.teamId, text: t.name || t.teamId })); });
     if (agents.length) { sel.appendChild(ga); }
     if (teams.length) { sel.appendChild(gt); }
+    sel.value = chosen;
+    if (sel.value !== chosen) { sel.value = ''; }
   }
   $('transfer-form').addEventListener('submit', function (e) {
     e.preventDefault();
@@ -1028,8 +1300,27 @@
   });
 
   // ------------------------------------------------------------------ admin: agents
-  function renderAdminAgents() {
+  function openCount(a) {
+    var open = a.openConversations;
+    return open === undefined ? '' : String(open.length !== undefined ? open.length : open);
+  }
+  function agentState(a) { return a.active === false ? 'deactivated' : (a.status || ''); }
+  // rebuild: after loading or saving; otherwise (the live refresh) only the status cells change, so what the admin is
+  // typing in a row stays.
+  function renderAdminAgents(rebuild) {
     var body = $('agents-body');
+    var rows = {};
+    Array.prototype.forEach.call(body.querySelectorAll('tr[data-agent]'), function (tr) { rows[tr.getAttribute('data-agent')] = tr; });
+    var same = agents.length === Object.keys(rows).length && agents.every(function (a) { return rows[a.agentId]; });
+    if (!rebuild && same) {
+      agents.forEach(function (a) {
+        var tr = rows[a.agentId];
+        tr.querySelector('.agent-status').textContent = agentState(a);
+        tr.querySelector('.agent-open').textContent = openCount(a);
+        tr.classList.toggle('inactive', a.active === false);
+      });
+      return;
+    }
     clear(body);
     agents.forEach(function (a) {
       var display = h('input', { value: a.displayName || '', 'aria-label': 'Display name of ' + a.agentId });
@@ -1037,12 +1328,25 @@
       role.value = a.role || 'agent';
       var capacity = h('input', { type: 'number', min: '1', max: '100', value: String(a.capacity || 5), 'aria-label': 'Capacity of ' + a.agentId, class: 'narrow' });
       var password = h('input', { type: 'password', placeholder: 'new password', autocomplete: 'new-password', 'aria-label': 'New password for ' + a.agentId });
-      var open = a.openConversations;
-      body.appendChild(h('tr', { 'data-agent': a.agentId }, [
+      var self = a.agentId === me.agentId;
+      body.appendChild(h('tr', { 'data-agent': a.agentId, class: a.active === false ? 'inactive' : null }, [
         h('td', { text: a.agentId }), h('td', null, [display]), h('td', null, [role]), h('td', null, [capacity]),
-        h('td', { text: (a.teams || []).join(', ') }), h('td', { text: a.status || '' }),
-        h('td', { text: open === undefined ? '' : String(open.length !== undefined ? open.length : open) }),
-        h('td', null, [password, h('button', { type: 'button', text: 'Save', onclick: function () {
+        h('td', { text: (a.teams || []).join(', ') }), h('td', { class: 'agent-status', text: agentState(a) }),
+        h('td', { class: 'agent-open', text: openCount(a) }),
+        h('td', null, [password,
+          self ? null : h('button', { type: 'button', class: 'agent-active', text: a.active === false ? 'Reactivate' : 'Deactivate', onclick: function () {
+            var active = a.active === false;
+            api('PATCH', '/api/v1/agents/' + encodeURIComponent(a.agentId), { active: active }).then(function (r) {
+              if (r.ok) { toast((active ? 'Reactivated ' : 'Deactivated ') + a.agentId + '.'); loadAgents(true); } else { toast(problemText(r), true); }
+            });
+          } }),
+          self ? null : h('button', { type: 'button', class: 'danger agent-delete', text: 'Delete', onclick: function () {
+            if (!confirm('Delete agent ' + a.agentId + '?')) { return; }
+            api('DELETE', '/api/v1/agents/' + encodeURIComponent(a.agentId)).then(function (r) {
+              if (r.ok) { toast('Deleted ' + a.agentId + '.'); loadAgents(true); } else { toast(problemText(r), true); }
+            });
+          } }),
+          h('button', { type: 'button', text: 'Save', onclick: function () {
           var req = { displayName: display.value.trim(), role: role.value, capacity: parseInt(capacity.value, 10) || undefined };
           if (password.value) { req.password = password.value; }
           api('PATCH', '/api/v1/agents/' + encodeURIComponent(a.agentId), req).then(function (r) {
@@ -1225,5 +1529,9 @@
   });
 
   // ------------------------------------------------------------------ boot
-  if (session) { start(); } else { $('login').hidden = false; $('login-username').focus(); }
+  if (session) { start(); } else {
+    $('login').hidden = false;
+    if (endedMessage) { $('login-error').textContent = endedMessage; $('login-error').hidden = false; }
+    $('login-username').focus();
+  }
 })();
