@@ -241,7 +241,13 @@
   ui.log.addEventListener('scroll', function () { atBottom = ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 40; });
   // An image grows the log when it loads (load does not bubble: capture it): keep the newest message in view, unless
   // the visitor has scrolled up to read.
-  ui.log.addEventListener('load', function (e) { if (e.target && e.target.tagName === 'IMG' && atBottom) { scrollDown(); } }, true);
+  // The image's own growth counts as "still at the bottom": a scroll event computed while the image's link or bytes were
+  // on their way can have cleared atBottom without the visitor scrolling.
+  ui.log.addEventListener('load', function (e) {
+    if (!e.target || e.target.tagName !== 'IMG') { return; }
+    var gap = ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight;
+    if (atBottom || gap - e.target.offsetHeight < 40) { scrollDown(); }
+  }, true);
   ui.input.addEventListener('keydown', function (e) {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); onComposerSubmit(e); }
   });
