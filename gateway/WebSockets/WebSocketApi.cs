@@ -88,6 +88,17 @@ public static partial class WebSocketApi
                 return;
             }
 
+            // A revocation (logout, password or role change, deactivation) that landed between the check above and the
+            // registration closes only the sockets registered by then: ask once more now that this one is registered, so
+            // either the revocation finds it or this check sees the revocation.
+            if (caller.Role != ParticipantRole.Visitor && await tokens.ValidateAsync(bearer) is null)
+            {
+                await connection.CloseAsync(registry);
+                context.Response.Headers.WWWAuthenticate = "Bearer";
+                await Problems.Create(StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, "A valid bearer token is required.").ExecuteAsync(context);
+                return;
+            }
+
             WebSocket socket;
             try
             {
