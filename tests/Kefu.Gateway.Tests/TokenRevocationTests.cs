@@ -35,7 +35,7 @@ public sealed class TokenRevocationTests(GatewayFixture gateway)
         await AuthorizationTests.AssertProblemAsync(await boss.GetAsync("/api/v1/agents/me"), HttpStatusCode.Unauthorized, "unauthorized");
         var backdoor = await boss.PostAsJsonAsync("/api/v1/agents", new { username = "backdoor", password = "backdoor-password-1", role = "admin" });
         await AuthorizationTests.AssertProblemAsync(backdoor, HttpStatusCode.Unauthorized, "unauthorized");
-        Assert.Equal(HttpStatusCode.Unauthorized, await WebSocketStatusAsync(bossToken));
+        Assert.Equal(HttpStatusCode.Unauthorized, await gateway.WebSocketStatusAsync(bossToken));
 
         // Its open socket was closed by the server.
         Assert.NotNull(await socket.ReceiveCloseAsync());
@@ -60,7 +60,7 @@ public sealed class TokenRevocationTests(GatewayFixture gateway)
         using var other = gateway.Http(second);
         await AuthorizationTests.AssertProblemAsync(await http.GetAsync("/api/v1/agents/me"), HttpStatusCode.Unauthorized, "unauthorized");
         await AuthorizationTests.AssertProblemAsync(await other.GetAsync("/api/v1/agents/me"), HttpStatusCode.Unauthorized, "unauthorized");
-        Assert.Equal(HttpStatusCode.Unauthorized, await WebSocketStatusAsync(second));
+        Assert.Equal(HttpStatusCode.Unauthorized, await gateway.WebSocketStatusAsync(second));
         Assert.NotNull(await socket.ReceiveCloseAsync());
 
         // A new login works again.
@@ -129,20 +129,5 @@ public sealed class TokenRevocationTests(GatewayFixture gateway)
             SigningCredentials = new SigningCredentials(
                 new SymmetricSecurityKey(Encoding.UTF8.GetBytes("test-signing-key-that-is-long-enough-0123456789")), SecurityAlgorithms.HmacSha256),
         });
-    }
-
-    private async Task<HttpStatusCode> WebSocketStatusAsync(string token)
-    {
-        using var socket = new ClientWebSocket();
-        socket.Options.CollectHttpResponseDetails = true;
-        try
-        {
-            await socket.ConnectAsync(new Uri($"{gateway.WebSocketUri}?access_token={Uri.EscapeDataString(token)}"), CancellationToken.None);
-            return HttpStatusCode.SwitchingProtocols;
-        }
-        catch (WebSocketException)
-        {
-            return socket.HttpStatusCode;
-        }
     }
 }

@@ -37,7 +37,7 @@ public sealed class AgentDeactivationTests(DeskGatewayFixture gateway)
             Assert.Equal("unauthorized", await Desk.ProblemCode(await old.GetAsync("/api/v1/agents/me"), HttpStatusCode.Unauthorized));
         }
 
-        Assert.Equal(HttpStatusCode.Unauthorized, await WebSocketStatusAsync(goneToken));
+        Assert.Equal(HttpStatusCode.Unauthorized, await gateway.WebSocketStatusAsync(goneToken));
         Assert.Equal("invalid_credentials", await LoginCodeAsync(goneId, Password));
         var listed = await WaitForListedAsync(desk, goneId, a => a.Str("status") == "offline");
         Assert.False(listed.GetProperty("active").GetBoolean());
@@ -142,20 +142,5 @@ public sealed class AgentDeactivationTests(DeskGatewayFixture gateway)
 
         Assert.Fail($"Agent never reached the expected state: {last}");
         return last;
-    }
-
-    private async Task<HttpStatusCode> WebSocketStatusAsync(string token)
-    {
-        using var socket = new ClientWebSocket();
-        socket.Options.CollectHttpResponseDetails = true;
-        try
-        {
-            await socket.ConnectAsync(new Uri($"{gateway.WebSocketUri}?access_token={Uri.EscapeDataString(token)}"), CancellationToken.None);
-            return HttpStatusCode.SwitchingProtocols;
-        }
-        catch (WebSocketException)
-        {
-            return socket.HttpStatusCode;
-        }
     }
 }

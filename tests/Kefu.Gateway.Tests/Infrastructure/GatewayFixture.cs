@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Net.WebSockets;
 using System.Text.Json;
 using Kefu.Gateway.Hosting;
 using Microsoft.AspNetCore.Builder;
@@ -37,6 +38,22 @@ public class GatewayFixture : IAsyncLifetime
     }
 
     public Uri WebSocketUri => new UriBuilder(BaseUri) { Scheme = "ws", Path = "/ws" }.Uri;
+
+    /// <summary>The HTTP status of a WebSocket upgrade with this token: 101 when accepted, else the refusal's status.</summary>
+    public async Task<HttpStatusCode> WebSocketStatusAsync(string token)
+    {
+        using var socket = new ClientWebSocket();
+        socket.Options.CollectHttpResponseDetails = true;
+        try
+        {
+            await socket.ConnectAsync(new Uri($"{WebSocketUri}?access_token={Uri.EscapeDataString(token)}"), CancellationToken.None);
+            return HttpStatusCode.SwitchingProtocols;
+        }
+        catch (WebSocketException)
+        {
+            return socket.HttpStatusCode;
+        }
+    }
 
     protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
 
