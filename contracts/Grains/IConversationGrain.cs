@@ -67,4 +67,5 @@ public sealed record SendMessage(
     [property: Id(0)] Caller Caller,
     [property: Id(1)] string ClientMsgId,
     [property: Id(2)] string Text,
-    [property: Id(3)] string? ConnectionId);
+    [property: Id(3)] string? ConnectionId,
+    [property: Id(4)] MessageContent? Content = null);

@@ -14,7 +14,10 @@ public sealed record Sender(
     [property: Id(1)] string Id,
     [property: Id(2)] string? Name);
 
-/// <summary>A stored chat message. <see cref="Seq"/> is gap-free per conversation, starting at 1.</summary>
+/// <summary>
+/// A stored chat message. <see cref="Seq"/> is gap-free per conversation, starting at 1. <see cref="Content"/> is the
+/// typed content (null: text); <see cref="Text"/> is always set and is what a client that does not know the kind shows.
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record ChatMessage(
     [property: Id(0)] string ConversationId,
@@ -23,7 +26,12 @@ public sealed record ChatMessage(
     [property: Id(3)] Sender Sender,
     [property: Id(4)] string Text,
     [property: Id(5)] DateTimeOffset Ts,
-    [property: Id(6)] string? ClientMsgId);
+    [property: Id(6)] string? ClientMsgId,
+    [property: Id(7)] MessageContent? Content = null)
+{
+    /// <summary>The content kind: <see cref="ContentKinds.Text"/> when there is no typed content.</summary>
+    public string Kind => Content?.Kind ?? ContentKinds.Text;
+}
 
 /// <summary>The answer to a send: the same for a retried clientMsgId.</summary>
 [GenerateSerializer, Immutable]

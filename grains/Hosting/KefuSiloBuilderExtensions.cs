@@ -98,6 +98,8 @@ public static class KefuSiloBuilderExtensions
         services.Configure<BootstrapOptions>(configuration.GetSection(BootstrapOptions.Section));
         services.AddKefuDispatch(configuration);
         services.TryAddSingleton(TimeProvider.System);
+        services.Configure<Events.EventLogOptions>(configuration.GetSection(Events.EventLogOptions.Section));
+        services.TryAddSingleton<Events.IEventLog, Events.InMemoryEventLog>();
         services.TryAddSingleton<IMessageStore, InMemoryMessageStore>();
         services.TryAddSingleton<IConversationDirectory, InMemoryConversationDirectory>();
         services.TryAddSingleton<LocalGateways>();

@@ -1,3 +1,4 @@
+using Kefu.Contracts.Events;
 using Kefu.Contracts.Messages;
 
 namespace Kefu.Grains.Storage;
@@ -9,7 +10,14 @@ namespace Kefu.Grains.Storage;
 /// </summary>
 public interface IMessageStore
 {
-    ValueTask AppendAsync(string tenant, ChatMessage message, CancellationToken cancellationToken = default);
+    ValueTask AppendAsync(string tenant, ChatMessage message, CancellationToken cancellationToken = default) =>
+        AppendAsync(tenant, message, [], cancellationToken);
+
+    /// <summary>
+    /// Appends the message and stores <paramref name="events"/> (its message.created event, and any earlier events of
+    /// the conversation still to be relayed) in the outbox in the same commit: both or neither.
+    /// </summary>
+    ValueTask AppendAsync(string tenant, ChatMessage message, IReadOnlyList<DomainEvent> events, CancellationToken cancellationToken = default);
 
     /// <summary>Messages with seq greater than <paramref name="afterSeq"/>, ascending, at most <paramref name="limit"/>.</summary>
     ValueTask<IReadOnlyList<ChatMessage>> ReadAfterAsync(string tenant, string conversationId, long afterSeq, int limit, CancellationToken cancellationToken = default);

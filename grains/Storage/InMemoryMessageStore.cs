@@ -1,14 +1,36 @@
 using System.Collections.Concurrent;
+using Kefu.Contracts.Events;
 using Kefu.Contracts.Messages;
+using Kefu.Grains.Events;
 
 namespace Kefu.Grains.Storage;
 
-/// <summary>The embedded-mode store: process memory, so "durable" lasts as long as the process.</summary>
-public sealed class InMemoryMessageStore : IMessageStore
+/// <summary>
+/// The embedded-mode store: process memory, so "durable" lasts as long as the process. Events given with a message
+/// go to the in-memory outbox right after it (nothing can fail in between).
+/// </summary>
+public sealed class InMemoryMessageStore(IEventLog? events = null) : IMessageStore
 {
     private readonly ConcurrentDictionary<string, List<ChatMessage>> _logs = new(StringComparer.Ordinal);
 
-    public ValueTask AppendAsync(string tenant, ChatMessage message, CancellationToken cancellationToken = default)
+    public ValueTask AppendAsync(string tenant, ChatMessage message, CancellationToken cancellationToken = default) =>
+        AppendAsync(tenant, message, [], cancellationToken);
+
+    public ValueTask AppendAsync(string tenant, ChatMessage message, IReadOnlyList<DomainEvent> events, CancellationToken cancellationToken = default)
+    {
+        Append(tenant, message);
+        if (events.Count == 0)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        return _events?.AppendAsync(events, cancellationToken)
+            ?? ValueTask.FromException(new InvalidOperationException("This store has no event log for the message's events."));
+    }
+
+    private readonly IEventLog? _events = events;
+
+    private void Append(string tenant, ChatMessage message)
     {
         var log = _logs.GetOrAdd(Key(tenant, message.ConversationId), static _ => []);
         lock (log)
@@ -21,8 +43,6 @@ public sealed class InMemoryMessageStore : IMessageStore
 
             log.Add(message);
         }
-
-        return ValueTask.CompletedTask;
     }
 
     public ValueTask<IReadOnlyList<ChatMessage>> ReadAfterAsync(string tenant, string conversationId, long afterSeq, int limit, CancellationToken cancellationToken = default)

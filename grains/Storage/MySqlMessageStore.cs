@@ -91,6 +91,9 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
     /// conversation, with the database's exception otherwise. Canceling only takes effect while the append is still queued;
     /// a canceled append was not written.
     /// </summary>
+    public ValueTask AppendAsync(string tenant, ChatMessage message, IReadOnlyList<Kefu.Contracts.Events.DomainEvent> events, CancellationToken cancellationToken = default) =>
+        events.Count == 0 ? AppendAsync(tenant, message, cancellationToken) : throw new NotSupportedException("Events in the message's commit: issue #13, in progress.");
+
     public ValueTask AppendAsync(string tenant, ChatMessage message, CancellationToken cancellationToken = default)
     {
         PendingAppend append;

@@ -1,0 +1,203 @@
+using Kefu.Contracts.Identity;
+using Kefu.Contracts.Messages;
+
+namespace Kefu.Contracts.Events;
+
+/// <summary>
+/// Something that happened, committed in the same write as the change it describes (docs/architecture.md, "Events").
+/// <see cref="Seq"/> is the conversation's event sequence: it starts at 1 and grows by one with every event of the
+/// conversation (messages included), so a consumer can drop anything not newer than what it has. <see cref="Type"/>
+/// follows from <see cref="Data"/>. The public JSON form is the envelope of ../shared/INTEGRATION.md §2.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record DomainEvent(
+    [property: Id(0)] Ulid Id,
+    [property: Id(1)] string Tenant,
+    [property: Id(2)] string? ConversationId,
+    [property: Id(3)] long Seq,
+    [property: Id(4)] DateTimeOffset Time,
+    [property: Id(5)] Causation Causation,
+    [property: Id(6)] EventData Data)
+{
+    public string Type => Data.Type;
+}
+
+/// <summary>Who or what caused an event: for audit, and so rules and integrations can avoid reacting to themselves.</summary>
+[GenerateSerializer, Immutable]
+public sealed record Causation(
+    [property: Id(0)] string Kind,
+    [property: Id(1)] string Id,
+    [property: Id(2)] string? Name = null)
+{
+    public const string Visitor = "visitor";
+    public const string Agent = "agent";
+    public const string System = "system";
+    public const string Rule = "rule";
+    public const string ApiKey = "api_key";
+    public const string Bot = "bot";
+
+    /// <summary>The server itself (the dispatcher, a reminder, the away message), naming the part that acted.</summary>
+    public static Causation Of(string systemPart) => new(System, systemPart);
+
+    public static Causation Of(Caller caller) => new(caller.Role switch
+    {
+        ParticipantRole.Visitor => Visitor,
+        ParticipantRole.Agent => Agent,
+        ParticipantRole.Bot => Bot,
+        _ => System,
+    }, caller.Id, caller.Name);
+}
+
+/// <summary>The public event type names (INTEGRATION.md §2). New types are added here and get a data record below.</summary>
+public static class EventTypes
+{
+    public const string ConversationCreated = "conversation.created";
+    public const string ConversationUpdated = "conversation.updated";
+    public const string ConversationStatusChanged = "conversation.status_changed";
+    public const string ConversationAssigned = "conversation.assigned";
+    public const string ConversationTransferred = "conversation.transferred";
+    public const string ConversationRated = "conversation.rated";
+    public const string MessageCreated = "message.created";
+    public const string NoteCreated = "note.created";
+    public const string ContactCreated = "contact.created";
+    public const string ContactUpdated = "contact.updated";
+
+    public static readonly string[] All =
+    [
+        ConversationCreated, ConversationUpdated, ConversationStatusChanged, ConversationAssigned,
+        ConversationTransferred, ConversationRated, MessageCreated, NoteCreated, ContactCreated, ContactUpdated,
+    ];
+
+    public static bool IsKnown(string? type) => type is not null && Array.IndexOf(All, type) >= 0;
+
+    /// <summary>Internal notes go only to consumers that ask for them by name (INTEGRATION.md §2).</summary>
+    public static bool IsExplicitOnly(string type) => type == NoteCreated;
+}
+
+/// <summary>An event's payload; each type has one record.</summary>
+[GenerateSerializer, Immutable]
+public abstract record EventData
+{
+    public abstract string Type { get; }
+}
+
+[GenerateSerializer, Immutable]
+public sealed record MessageCreated([property: Id(0)] ChatMessage Message) : EventData
+{
+    public override string Type => EventTypes.MessageCreated;
+}
+
+/// <summary>The conversation as it is right after the change (in every conversation.* event).</summary>
+[GenerateSerializer, Immutable]
+public sealed record ConversationCreated([property: Id(0)] ConversationSummary Conversation) : EventData
+{
+    public override string Type => EventTypes.ConversationCreated;
+}
+
+[GenerateSerializer, Immutable]
+public sealed record ConversationStatusChanged(
+    [property: Id(0)] string From,
+    [property: Id(1)] string To,
+    [property: Id(2)] ConversationSummary Conversation) : EventData
+{
+    public override string Type => EventTypes.ConversationStatusChanged;
+}
+
+/// <summary>An agent now holds the conversation (by the dispatcher, a join, a claim or a transfer to an agent).</summary>
+[GenerateSerializer, Immutable]
+public sealed record ConversationAssigned(
+    [property: Id(0)] string AgentId,
+    [property: Id(1)] string? AgentName,
+    [property: Id(2)] string? PreviousAgentId,
+    [property: Id(3)] ConversationSummary Conversation) : EventData
+{
+    public override string Type => EventTypes.ConversationAssigned;
+}
+
+/// <summary>Handed on to an agent or to a team's queue (followed by an assigned event when an agent gets it).</summary>
+[GenerateSerializer, Immutable]
+public sealed record ConversationTransferred(
+    [property: Id(0)] string? FromAgentId,
+    [property: Id(1)] string? ToAgentId,
+    [property: Id(2)] string? ToTeam,
+    [property: Id(3)] ConversationSummary Conversation) : EventData
+{
+    public override string Type => EventTypes.ConversationTransferred;
+}
+
+/// <summary>Tags and/or priority changed; <see cref="Changed"/> names which ("tags", "priority").</summary>
+[GenerateSerializer, Immutable]
+public sealed record ConversationUpdated(
+    [property: Id(0)] string[] Changed,
+    [property: Id(1)] ConversationSummary Conversation) : EventData
+{
+    public override string Type => EventTypes.ConversationUpdated;
+}
+
+[GenerateSerializer, Immutable]
+public sealed record ConversationRated(
+    [property: Id(0)] CsatRating Rating,
+    [property: Id(1)] ConversationSummary Conversation) : EventData
+{
+    public override string Type => EventTypes.ConversationRated;
+}
+
+[GenerateSerializer, Immutable]
+public sealed record NoteCreated([property: Id(0)] InternalNote Note) : EventData
+{
+    public override string Type => EventTypes.NoteCreated;
+}
+
+/// <summary>A contact (a visitor the business knows, issue #14) was created or changed.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ContactChanged(
+    [property: Id(0)] bool Created,
+    [property: Id(1)] string ContactId,
+    [property: Id(2)] string? ExternalId,
+    [property: Id(3)] string? Name,
+    [property: Id(4)] string? Email,
+    [property: Id(5)] Dictionary<string, string>? Attributes) : EventData
+{
+    public override string Type => Created ? EventTypes.ContactCreated : EventTypes.ContactUpdated;
+}
+
+/// <summary>An event as stored in the outbox: its per-tenant <see cref="Cursor"/> and its data as JSON (the public form).</summary>
+[GenerateSerializer, Immutable]
+public sealed record StoredEvent(
+    [property: Id(0)] long Cursor,
+    [property: Id(1)] Ulid Id,
+    [property: Id(2)] string Type,
+    [property: Id(3)] string Tenant,
+    [property: Id(4)] string? ConversationId,
+    [property: Id(5)] long Seq,
+    [property: Id(6)] DateTimeOffset Time,
+    [property: Id(7)] Causation Causation,
+    [property: Id(8)] string DataJson);
+
+/// <summary>
+/// One page of the events API. <see cref="Next"/> is the cursor to continue after (the last event examined, which
+/// may be past the last one returned when a type filter skipped some). <see cref="CursorExpired"/>: events after
+/// the asked cursor were pruned by retention, so the consumer has missed some.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record EventPage(
+    [property: Id(0)] StoredEvent[] Events,
+    [property: Id(1)] long Next,
+    [property: Id(2)] bool CursorExpired = false);
+
+/// <summary>The opaque public cursor: 16 lower-case hex digits of a positive 64-bit number, so it also sorts as text.</summary>
+public static class EventCursor
+{
+    public const int Length = 16;
+
+    public static string Format(long cursor) => cursor.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+
+    public static bool TryParse(string? text, out long cursor)
+    {
+        cursor = 0;
+        return text is { Length: Length }
+            && text.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f')
+            && long.TryParse(text, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out cursor)
+            && cursor >= 0;
+    }
+}

@@ -1,0 +1,251 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Kefu.Contracts.Messages;
+
+namespace Kefu.Contracts.Events;
+
+/// <summary>
+/// The public JSON of events (../shared/INTEGRATION.md §2): the data object of each type, written once when the event
+/// is stored, and the envelope around it. Field names are camelCase; times are ISO 8601 UTC with microseconds.
+/// </summary>
+public static class EventJson
+{
+    /// <summary>The <c>data</c> object of <paramref name="data"/>.</summary>
+    public static string Data(EventData data)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            WriteData(json, data);
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>The whole envelope of a stored event, its data copied as stored.</summary>
+    public static void WriteEnvelope(Utf8JsonWriter json, StoredEvent e)
+    {
+        json.WriteStartObject();
+        json.WriteString("id", e.Id.ToString());
+        json.WriteString("type", e.Type);
+        json.WriteString("tenant", e.Tenant);
+        json.WriteString("time", Time(e.Time));
+        json.WriteString("cursor", EventCursor.Format(e.Cursor));
+        if (e.ConversationId is { } conversationId)
+        {
+            json.WriteString("conversationId", conversationId);
+            json.WriteNumber("seq", e.Seq);
+        }
+
+        json.WritePropertyName("causation");
+        WriteCausation(json, e.Causation);
+        json.WritePropertyName("data");
+        json.WriteRawValue(e.DataJson, skipInputValidation: true);
+        json.WriteEndObject();
+    }
+
+    public static string Time(DateTimeOffset time) =>
+        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+
+    private static void WriteCausation(Utf8JsonWriter json, Causation causation)
+    {
+        json.WriteStartObject();
+        json.WriteString("kind", causation.Kind);
+        json.WriteString("id", causation.Id);
+        if (causation.Name is { } name)
+        {
+            json.WriteString("name", name);
+        }
+
+        json.WriteEndObject();
+    }
+
+    private static void WriteData(Utf8JsonWriter json, EventData data)
+    {
+        json.WriteStartObject();
+        switch (data)
+        {
+            case MessageCreated m:
+                json.WritePropertyName("message");
+                WriteMessage(json, m.Message);
+                break;
+            case ConversationCreated c:
+                WriteConversation(json, c.Conversation);
+                break;
+            case ConversationStatusChanged s:
+                json.WriteString("from", s.From);
+                json.WriteString("to", s.To);
+                WriteConversation(json, s.Conversation);
+                break;
+            case ConversationAssigned a:
+                json.WriteString("agentId", a.AgentId);
+                WriteOptional(json, "agentName", a.AgentName);
+                WriteOptional(json, "previousAgentId", a.PreviousAgentId);
+                WriteConversation(json, a.Conversation);
+                break;
+            case ConversationTransferred t:
+                WriteOptional(json, "fromAgentId", t.FromAgentId);
+                WriteOptional(json, "toAgentId", t.ToAgentId);
+                WriteOptional(json, "toTeam", t.ToTeam);
+                WriteConversation(json, t.Conversation);
+                break;
+            case ConversationUpdated u:
+                WriteStrings(json, "changed", u.Changed);
+                WriteConversation(json, u.Conversation);
+                break;
+            case ConversationRated r:
+                json.WritePropertyName("rating");
+                WriteCsat(json, r.Rating);
+                WriteConversation(json, r.Conversation);
+                break;
+            case NoteCreated n:
+                json.WritePropertyName("note");
+                json.WriteStartObject();
+                json.WriteString("noteId", n.Note.NoteId);
+                json.WritePropertyName("author");
+                WriteSender(json, n.Note.Author);
+                json.WriteString("text", n.Note.Text);
+                json.WriteString("ts", Time(n.Note.Ts));
+                json.WriteEndObject();
+                break;
+            case ContactChanged c:
+                json.WritePropertyName("contact");
+                json.WriteStartObject();
+                json.WriteString("id", c.ContactId);
+                WriteOptional(json, "externalId", c.ExternalId);
+                WriteOptional(json, "name", c.Name);
+                WriteOptional(json, "email", c.Email);
+                json.WritePropertyName("attributes");
+                json.WriteStartObject();
+                foreach (var (key, value) in c.Attributes ?? [])
+                {
+                    json.WriteString(key, value);
+                }
+
+                json.WriteEndObject();
+                json.WriteEndObject();
+                break;
+            default:
+                throw new ArgumentException($"No JSON form for event data {data.GetType().Name}.", nameof(data));
+        }
+
+        json.WriteEndObject();
+    }
+
+    /// <summary>The message as the chat API shows it (PROTOCOL.md), with its typed content.</summary>
+    public static void WriteMessage(Utf8JsonWriter json, ChatMessage m)
+    {
+        json.WriteStartObject();
+        json.WriteString("conversationId", m.ConversationId);
+        json.WriteString("messageId", m.MessageId.ToString());
+        json.WriteNumber("seq", m.Seq);
+        json.WritePropertyName("sender");
+        WriteSender(json, m.Sender);
+        json.WriteString("text", m.Text);
+        json.WriteString("ts", Time(m.Ts));
+        WriteOptional(json, "clientMsgId", m.ClientMsgId);
+        json.WritePropertyName("content");
+        WriteContent(json, m);
+        json.WriteEndObject();
+    }
+
+    /// <summary><c>{"kind":"text"}</c> or <c>{"kind":"attachment","attachmentId","contentType","name","size"}</c>.</summary>
+    public static void WriteContent(Utf8JsonWriter json, ChatMessage m)
+    {
+        json.WriteStartObject();
+        json.WriteString("kind", m.Kind);
+        if (m.Content is AttachmentContent a)
+        {
+            json.WriteString("attachmentId", a.AttachmentId);
+            json.WriteString("contentType", a.ContentType);
+            json.WriteString("name", a.Name);
+            json.WriteNumber("size", a.Size);
+        }
+
+        json.WriteEndObject();
+    }
+
+    private static void WriteSender(Utf8JsonWriter json, Sender sender)
+    {
+        json.WriteStartObject();
+        json.WriteString("role", sender.Role switch
+        {
+            ParticipantRole.Visitor => "visitor",
+            ParticipantRole.Agent => "agent",
+            ParticipantRole.Bot => "bot",
+            _ => "system",
+        });
+        json.WriteString("id", sender.Id);
+        WriteOptional(json, "name", sender.Name);
+        json.WriteEndObject();
+    }
+
+    /// <summary>The public view of a conversation: what a business system needs, without read marks or previews.</summary>
+    private static void WriteConversation(Utf8JsonWriter json, ConversationSummary c)
+    {
+        json.WritePropertyName("conversation");
+        json.WriteStartObject();
+        json.WriteString("id", c.ConversationId);
+        json.WriteString("inbox", c.Inbox);
+        json.WriteString("status", c.Status);
+        json.WriteString("visitorId", c.VisitorId);
+        WriteOptional(json, "visitorName", c.VisitorName);
+        WriteOptional(json, "assigneeId", c.AssigneeId);
+        WriteOptional(json, "assigneeName", c.AssigneeName);
+        WriteOptional(json, "team", c.Team);
+        json.WriteString("priority", c.Priority);
+        WriteStrings(json, "tags", c.Tags ?? []);
+        WriteStrings(json, "agentIds", c.AgentIds);
+        json.WriteNumber("lastSeq", c.LastSeq);
+        json.WriteString("createdAt", Time(c.CreatedAt));
+        WriteOptionalTime(json, "snoozedUntil", c.SnoozedUntil);
+        WriteOptionalTime(json, "firstResponseAt", c.FirstResponseAt);
+        WriteOptionalTime(json, "resolvedAt", c.ResolvedAt);
+        if (c.Csat is { } csat)
+        {
+            json.WritePropertyName("csat");
+            WriteCsat(json, csat);
+        }
+
+        json.WriteEndObject();
+    }
+
+    private static void WriteCsat(Utf8JsonWriter json, CsatRating csat)
+    {
+        json.WriteStartObject();
+        json.WriteNumber("rating", csat.Rating);
+        WriteOptional(json, "comment", csat.Comment);
+        json.WriteString("ts", Time(csat.Ts));
+        json.WriteEndObject();
+    }
+
+    private static void WriteStrings(Utf8JsonWriter json, string name, IEnumerable<string> values)
+    {
+        json.WritePropertyName(name);
+        json.WriteStartArray();
+        foreach (var value in values)
+        {
+            json.WriteStringValue(value);
+        }
+
+        json.WriteEndArray();
+    }
+
+    private static void WriteOptional(Utf8JsonWriter json, string name, string? value)
+    {
+        if (value is not null)
+        {
+            json.WriteString(name, value);
+        }
+    }
+
+    private static void WriteOptionalTime(Utf8JsonWriter json, string name, DateTimeOffset? value)
+    {
+        if (value is { } time)
+        {
+            json.WriteString(name, Time(time));
+        }
+    }
+}

@@ -1,0 +1,127 @@
+using Kefu.Contracts.Events;
+using Microsoft.Extensions.Options;
+
+namespace Kefu.Grains.Events;
+
+/// <summary>
+/// The embedded-mode outbox: process memory, so events last as long as the process (like everything embedded).
+/// One lock per tenant makes cursor assignment and visibility one step, which is what keeps cursors in order.
+/// </summary>
+public sealed class InMemoryEventLog(IOptions<EventLogOptions> options, TimeProvider time) : IEventLog
+{
+    private readonly Dictionary<string, TenantLog> _tenants = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+
+    public ValueTask AppendAsync(IReadOnlyList<DomainEvent> events, CancellationToken cancellationToken = default)
+    {
+        var horizon = time.GetUtcNow() - options.Value.Retention;
+        foreach (var group in events.GroupBy(e => e.Tenant, StringComparer.Ordinal))
+        {
+            var log = Log(group.Key);
+            lock (log)
+            {
+                foreach (var e in group)
+                {
+                    if (log.Ids.Add(e.Id))
+                    {
+                        log.Events.Add(new StoredEvent(++log.Last, e.Id, e.Type, e.Tenant, e.ConversationId, e.Seq, e.Time, e.Causation, EventJson.Data(e.Data)));
+                    }
+                }
+
+                log.Prune(horizon);
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<EventPage> ReadAsync(string tenant, long after, IReadOnlyCollection<string>? types, int limit, CancellationToken cancellationToken = default)
+    {
+        var log = Log(tenant);
+        lock (log)
+        {
+            log.Prune(time.GetUtcNow() - options.Value.Retention);
+            var expired = after < log.PrunedThrough;
+            var page = new List<StoredEvent>(Math.Min(limit, 64));
+            var next = after;
+            var start = FirstAfter(log.Events, after);
+            for (var i = start; i < log.Events.Count && page.Count < limit; i++)
+            {
+                var e = log.Events[i];
+                next = e.Cursor;
+                if (types is null ? !EventTypes.IsExplicitOnly(e.Type) : types.Contains(e.Type))
+                {
+                    page.Add(e);
+                }
+            }
+
+            // Nothing more to examine: the consumer may continue from the head without scanning skipped events again.
+            if (page.Count < limit && log.Last > next)
+            {
+                next = log.Last;
+            }
+
+            return ValueTask.FromResult(new EventPage([.. page], next, expired));
+        }
+    }
+
+    private TenantLog Log(string tenant)
+    {
+        lock (_gate)
+        {
+            if (!_tenants.TryGetValue(tenant, out var log))
+            {
+                _tenants[tenant] = log = new TenantLog();
+            }
+
+            return log;
+        }
+    }
+
+    private static int FirstAfter(List<StoredEvent> events, long after)
+    {
+        int lo = 0, hi = events.Count;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) / 2;
+            if (events[mid].Cursor <= after)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo;
+    }
+
+    private sealed class TenantLog
+    {
+        public List<StoredEvent> Events { get; } = [];
+
+        public HashSet<Ulid> Ids { get; } = [];
+
+        public long Last { get; set; }
+
+        /// <summary>The highest cursor pruned so far: a reader behind it has missed events.</summary>
+        public long PrunedThrough { get; private set; }
+
+        public void Prune(DateTimeOffset horizon)
+        {
+            var count = 0;
+            while (count < Events.Count && Events[count].Time < horizon)
+            {
+                Ids.Remove(Events[count].Id);
+                count++;
+            }
+
+            if (count > 0)
+            {
+                PrunedThrough = Events[count - 1].Cursor;
+                Events.RemoveRange(0, count);
+            }
+        }
+    }
+}
