@@ -76,6 +76,11 @@ public static class KefuSiloBuilderExtensions
             services.AddSingleton<IMessageStore>(sp => sp.GetRequiredService<MySqlMessageStore>());
             services.AddSingleton<IConversationDirectory, MySqlConversationDirectory>();
             services.AddHostedService<MessagePartitionMaintenance>();
+
+            // The outbox lives in the message store's database: a message and its events commit in one transaction.
+            services.AddSingleton<Events.MySqlEventLog>();
+            services.AddSingleton<Events.IEventLog>(sp => sp.GetRequiredService<Events.MySqlEventLog>());
+            services.AddHostedService<Events.EventRetention>();
         }
         else if (singleSilo)
         {

@@ -3,7 +3,9 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Text;
 using System.Threading.Channels;
+using Kefu.Contracts.Events;
 using Kefu.Contracts.Messages;
+using Kefu.Grains.Events;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
@@ -19,8 +21,12 @@ namespace Kefu.Grains.Storage;
 /// multi-row INSERT, a single auto-committed statement and so one transaction, then completes the callers' tasks. An idle
 /// store costs one round trip per append; under load batches grow instead of latency. A completed append is committed;
 /// a failed one may or may not be (a lost connection during the commit), which is why the conversation grain re-reads.
+/// An append may carry domain events (its message.created, and earlier events of the conversation still to be relayed):
+/// a batch with events is instead one explicit transaction sent as one command, still one round trip — the message
+/// INSERT, then per tenant the outbox counter and the events (<see cref="MySqlEventLog.AppendStatements"/>), then
+/// COMMIT — so a message and its events are durable together or not at all.
 /// A duplicate key fails only the offending append: the batch is rolled back and its rows are written one by one in one
-/// transaction. Concurrent writers keep each conversation's order because a conversation grain awaits each append
+/// transaction (an append's message and events behind a savepoint, so a failed append stores no event). Concurrent writers keep each conversation's order because a conversation grain awaits each append
 /// before the next; a caller that does not wait gets uniqueness, not ordering. Register as a singleton; dispose to
 /// write what is queued and stop.
 /// </remarks>
@@ -91,15 +97,20 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
     /// conversation, with the database's exception otherwise. Canceling only takes effect while the append is still queued;
     /// a canceled append was not written.
     /// </summary>
-    public ValueTask AppendAsync(string tenant, ChatMessage message, IReadOnlyList<Kefu.Contracts.Events.DomainEvent> events, CancellationToken cancellationToken = default) =>
-        events.Count == 0 ? AppendAsync(tenant, message, cancellationToken) : throw new NotSupportedException("Events in the message's commit: issue #13, in progress.");
+    public ValueTask AppendAsync(string tenant, ChatMessage message, CancellationToken cancellationToken = default) =>
+        AppendAsync(tenant, message, [], cancellationToken);
 
-    public ValueTask AppendAsync(string tenant, ChatMessage message, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// As the other overload, and <paramref name="events"/> are stored in the outbox (<see cref="MySqlEventLog"/>) in
+    /// the same transaction and round trip as the message: both or neither. An event stored before is skipped.
+    /// </summary>
+    public ValueTask AppendAsync(string tenant, ChatMessage message, IReadOnlyList<DomainEvent> events, CancellationToken cancellationToken = default)
     {
         PendingAppend append;
         try
         {
             append = PendingAppend.Create(tenant, message, _options);
+            append.Events = events.Count == 0 ? [] : [.. events.Select(EventRow.From)];
         }
         catch (ArgumentException ex)
         {
@@ -410,7 +421,13 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
             {
                 await using var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
                 await using var insert = CreateInsert(connection, null, batch, 0, batch.Count);
-                await insert.ExecuteNonQueryAsync().ConfigureAwait(false);
+                if (!AddEvents(insert, batch, 0, batch.Count))
+                {
+                    await insert.ExecuteNonQueryAsync().ConfigureAwait(false); // one auto-committed statement
+                    return;
+                }
+
+                await MySqlEventLog.ExecuteAtomicallyAsync(insert, CancellationToken.None).ConfigureAwait(false);
             }).ConfigureAwait(false);
         }
         catch (MySqlException ex) when (IsRowError(ex))
@@ -453,7 +470,26 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
                     try
                     {
                         await using var insert = CreateInsert(connection, transaction, batch, i, 1);
-                        await insert.ExecuteNonQueryAsync().ConfigureAwait(false);
+                        if (batch[i].Events.Length == 0)
+                        {
+                            await insert.ExecuteNonQueryAsync().ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            // The message and its events are several statements: a savepoint undoes all of them together.
+                            insert.CommandText = "SAVEPOINT one_append;" + insert.CommandText + ";";
+                            AddEvents(insert, batch, i, 1);
+                            try
+                            {
+                                await insert.ExecuteNonQueryAsync().ConfigureAwait(false);
+                            }
+                            catch (MySqlException ex) when (IsRowError(ex))
+                            {
+                                await using var undo = new MySqlCommand("ROLLBACK TO SAVEPOINT one_append", connection, transaction);
+                                await undo.ExecuteNonQueryAsync().ConfigureAwait(false);
+                                throw;
+                            }
+                        }
                     }
                     catch (MySqlException ex) when (IsRowError(ex))
                     {
@@ -560,6 +596,41 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
         return command;
     }
 
+    /// <summary>
+    /// Adds the outbox statements for the events of <paramref name="count"/> appends from <paramref name="start"/> to
+    /// <paramref name="command"/> (the message INSERT), making its text one transaction when it is not inside one; false
+    /// when those appends carry no events (the command is left as it was).
+    /// </summary>
+    private static bool AddEvents(MySqlCommand command, List<PendingAppend> batch, int start, int count)
+    {
+        var events = new List<EventRow>();
+        for (var i = start; i < start + count; i++)
+        {
+            events.AddRange(batch[i].Events);
+        }
+
+        if (events.Count == 0)
+        {
+            return false;
+        }
+
+        var own = command.Transaction is null;
+        var sql = new StringBuilder(own ? "START TRANSACTION;" : string.Empty).Append(command.CommandText);
+        if (own)
+        {
+            sql.Append(';');
+        }
+
+        MySqlEventLog.AppendStatements(sql, command.Parameters, events);
+        if (own)
+        {
+            sql.Append("COMMIT;");
+        }
+
+        command.CommandText = sql.ToString();
+        return true;
+    }
+
     private string InsertSql(int rows)
     {
         if (_insertSql[rows] is { } cached)
@@ -644,7 +715,10 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
 
         public byte[] Body { get; }
 
-        public int Bytes => Body.Length + RowOverheadBytes;
+        /// <summary>The outbox rows stored in the same transaction as the message.</summary>
+        public EventRow[] Events { get; set; } = [];
+
+        public int Bytes => Body.Length + RowOverheadBytes + Events.Sum(e => e.Bytes);
 
         public static PendingAppend Create(string tenant, ChatMessage message, MySqlMessageStoreOptions options)
         {

@@ -1,0 +1,34 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Kefu.Grains.Events;
+
+/// <summary>
+/// Cluster mode: deletes events older than <see cref="EventLogOptions.Retention"/> at silo start and every
+/// <see cref="EventLogOptions.PruneInterval"/>, in small chunks (<see cref="MySqlEventLog.PruneAsync"/>). Every silo
+/// runs it; pruning is idempotent, so overlapping runs only repeat a cheap SELECT.
+/// </summary>
+public sealed partial class EventRetention(MySqlEventLog log, IOptions<EventLogOptions> options, TimeProvider time, ILogger<EventRetention> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.PruneInterval, time);
+        do
+        {
+            try
+            {
+                await log.PruneAsync(stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogFailed(logger, ex);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pruning old events failed; retrying at the next interval")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
+}

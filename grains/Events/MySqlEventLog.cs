@@ -1,0 +1,418 @@
+using System.Globalization;
+using System.Text;
+using Kefu.Contracts.Events;
+using Kefu.Grains.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MySqlConnector;
+
+namespace Kefu.Grains.Events;
+
+/// <summary>
+/// The cluster-mode outbox on MariaDB/MySQL (deploy/mysql/006-events.sql), in the message store's database so a
+/// message and its events commit in one transaction (<see cref="MySqlMessageStore"/> writes them with
+/// <see cref="AppendStatements"/>).
+/// </summary>
+/// <remarks>
+/// Cursors: a transaction that stores events bumps its tenant's row in <c>kefu_event_counter</c> and numbers the
+/// events from it. The row stays locked until COMMIT, so the transactions of one tenant take cursors in the order they
+/// commit: a reader that has seen cursor N never later finds a new event below N (no consumer skips an event because
+/// a slower transaction committed a smaller cursor after it read). A reader takes the counter first and reads events
+/// only up to it. Appends are idempotent by event id (a duplicate is skipped and wastes its cursor number).
+/// Retention (<see cref="PruneAsync"/>) deletes the oldest cursors in small chunks and records how far it got in
+/// <c>kefu_event_pruned</c>, a row writers never touch, so pruning does not wait on or delay writers.
+/// </remarks>
+public sealed partial class MySqlEventLog(
+    IOptions<MySqlMessageStoreOptions> storeOptions,
+    IOptions<EventLogOptions> options,
+    TimeProvider time,
+    ILogger<MySqlEventLog> logger) : IEventLog
+{
+    internal const string Table = "kefu_event";
+
+    /// <summary>A type-filtered read examines at most this many cursors, so a rare type cannot make one request scan the whole log.</summary>
+    internal const long ScanWindow = 100_000;
+
+    private const int MaxTransientAttempts = 3;
+
+    private const string ReadSql =
+        "SELECT (SELECT last FROM kefu_event_counter WHERE tenant = @tenant), " +
+        "(SELECT pruned_through FROM kefu_event_pruned WHERE tenant = @tenant);" +
+        "SELECT cursor_no, event_id, type, conversation_id, seq, created_at, causation_kind, causation_id, causation_name, data " +
+        "FROM " + Table + " WHERE tenant = @tenant AND cursor_no > @after AND cursor_no <= @bound{0} ORDER BY cursor_no LIMIT @limit";
+
+    private readonly string _connectionString = storeOptions.Value.ConnectionString;
+
+    public async ValueTask AppendAsync(IReadOnlyList<DomainEvent> events, CancellationToken cancellationToken = default)
+    {
+        if (events.Count == 0)
+        {
+            return;
+        }
+
+        var rows = events.Select(EventRow.From).ToList();
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = new MySqlCommand { Connection = connection };
+            var sql = new StringBuilder("START TRANSACTION;");
+            AppendStatements(sql, command.Parameters, rows);
+            command.CommandText = sql.Append("COMMIT;").ToString();
+            try
+            {
+                await ExecuteAtomicallyAsync(command, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (MySqlException ex) when (IsTransient(ex) && attempt < MaxTransientAttempts)
+            {
+                LogTransientRetry(logger, rows.Count, ex.ErrorCode, attempt);
+            }
+        }
+    }
+
+    public async ValueTask<EventPage> ReadAsync(string tenant, long after, IReadOnlyCollection<string>? types, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tenant);
+        after = Math.Max(after, 0);
+        if (types is { Count: 0 } || limit <= 0)
+        {
+            return new EventPage([], after);
+        }
+
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new MySqlCommand { Connection = connection };
+        command.Parameters.AddWithValue("@tenant", tenant);
+        command.Parameters.AddWithValue("@after", after);
+        var bound = after > long.MaxValue - ScanWindow ? long.MaxValue : after + ScanWindow;
+        command.Parameters.AddWithValue("@bound", bound);
+        command.Parameters.AddWithValue("@limit", limit);
+        var filter = new StringBuilder();
+        if (types is null)
+        {
+            // Explicit-only types (internal notes) go only to those who name them.
+            var hidden = EventTypes.All.Where(EventTypes.IsExplicitOnly).ToArray();
+            AppendTypeFilter(filter, command.Parameters, " AND type NOT IN (", hidden);
+        }
+        else
+        {
+            AppendTypeFilter(filter, command.Parameters, " AND type IN (", [.. types.Distinct(StringComparer.Ordinal)]);
+        }
+
+        command.CommandText = string.Format(CultureInfo.InvariantCulture, ReadSql, filter);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var head = reader.IsDBNull(0) ? 0 : reader.GetInt64(0);
+        var prunedThrough = reader.IsDBNull(1) ? 0 : reader.GetInt64(1);
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        var page = new List<StoredEvent>(Math.Min(limit, 128));
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            page.Add(new StoredEvent(
+                reader.GetInt64(0),
+                new Ulid(reader.GetFieldValue<byte[]>(1)),
+                reader.GetString(2),
+                tenant,
+                reader.IsDBNull(3) ? null : reader.GetString(3),
+                reader.GetInt64(4),
+                new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(5), DateTimeKind.Utc)),
+                new Causation(reader.GetString(6), reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8)),
+                reader.GetString(9)));
+        }
+
+        // A full page continues after its last event. A short one examined everything up to the head (read before the
+        // events, so all of it was committed and visible) or the scan window: the consumer continues from there without
+        // scanning the skipped events again.
+        // (Events past the head read first may be in the page too: the second statement saw later commits.)
+        var next = page.Count == limit ? page[^1].Cursor : Math.Max(Math.Max(after, Math.Min(head, bound)), page.Count > 0 ? page[^1].Cursor : 0);
+        return new EventPage([.. page], next, after < prunedThrough);
+    }
+
+    /// <summary>
+    /// Deletes events older than the retention, oldest cursors first, <see cref="EventLogOptions.PruneChunk"/> rows per
+    /// statement with a short pause between chunks; returns how many. Safe to run on several silos at once.
+    /// </summary>
+    public async Task<long> PruneAsync(CancellationToken cancellationToken = default)
+    {
+        var settings = options.Value;
+        var horizon = (time.GetUtcNow() - settings.Retention).UtcDateTime;
+        var tenants = new List<string>();
+        await using (var connection = await OpenAsync(cancellationToken).ConfigureAwait(false))
+        await using (var command = new MySqlCommand("SELECT tenant FROM kefu_event_counter", connection))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                tenants.Add(reader.GetString(0));
+            }
+        }
+
+        long deleted = 0;
+        foreach (var tenant in tenants)
+        {
+            while (true)
+            {
+                var (through, full) = await OldPrefixAsync(tenant, horizon, settings.PruneChunk, cancellationToken).ConfigureAwait(false);
+                if (through is not { } boundary)
+                {
+                    break;
+                }
+
+                deleted += await DeleteThroughAsync(tenant, boundary, cancellationToken).ConfigureAwait(false);
+                if (!full)
+                {
+                    break;
+                }
+
+                // Leave the disk and the purge thread to the writers for a moment.
+                await Task.Delay(settings.PrunePause, time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (deleted > 0)
+        {
+            LogPruned(logger, deleted, horizon);
+        }
+
+        return deleted;
+    }
+
+    /// <summary>
+    /// Adds the statements that store <paramref name="rows"/> to a transaction's text: per tenant (in ordinal order, so
+    /// two transactions never wait on each other's counters crosswise), bump the counter by the tenant's event count,
+    /// then insert its events numbered from it in list order, skipping ids stored before. Uses positional parameters.
+    /// </summary>
+    internal static void AppendStatements(StringBuilder sql, MySqlParameterCollection parameters, IReadOnlyList<EventRow> rows)
+    {
+        foreach (var group in rows.GroupBy(r => r.Tenant, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var tenantRows = group.ToList();
+            var n = tenantRows.Count;
+            sql.Append(CultureInfo.InvariantCulture,
+                $"INSERT INTO kefu_event_counter (tenant, last) VALUES (?, LAST_INSERT_ID({n})) ON DUPLICATE KEY UPDATE last = LAST_INSERT_ID(last + {n});");
+            parameters.Add(new MySqlParameter { Value = group.Key });
+            sql.Append("INSERT INTO ").Append(Table)
+                .Append(" (tenant, cursor_no, event_id, type, conversation_id, seq, created_at, causation_kind, causation_id, causation_name, data) VALUES ");
+            for (var i = 0; i < n; i++)
+            {
+                var r = tenantRows[i];
+                // LAST_INSERT_ID() is this connection's value from the counter statement: no auto-increment column here changes it.
+                sql.Append(i == 0 ? string.Empty : ",").Append(CultureInfo.InvariantCulture, $"(?,LAST_INSERT_ID()-{n - 1 - i},?,?,?,?,?,?,?,?,?)");
+                parameters.Add(new MySqlParameter { Value = r.Tenant });
+                parameters.Add(new MySqlParameter { Value = r.Id });
+                parameters.Add(new MySqlParameter { Value = r.Type });
+                parameters.Add(new MySqlParameter { Value = (object?)r.ConversationId ?? DBNull.Value });
+                parameters.Add(new MySqlParameter { Value = r.Seq });
+                parameters.Add(new MySqlParameter { Value = r.Time });
+                parameters.Add(new MySqlParameter { Value = r.CausationKind });
+                parameters.Add(new MySqlParameter { Value = r.CausationId });
+                parameters.Add(new MySqlParameter { Value = (object?)r.CausationName ?? DBNull.Value });
+                parameters.Add(new MySqlParameter { Value = r.Data });
+            }
+
+            // Not INSERT IGNORE: that would also turn a too-long value into a silently truncated row.
+            sql.Append(" ON DUPLICATE KEY UPDATE event_id = event_id;");
+        }
+    }
+
+    /// <summary>
+    /// Runs a command whose text is a whole transaction (START TRANSACTION … COMMIT, one round trip). If a statement
+    /// fails the server skips the rest, leaving the transaction open: roll it back here, so its locks (the tenant
+    /// counters) are released now rather than when the pooled connection is next reset.
+    /// </summary>
+    internal static async Task ExecuteAtomicallyAsync(MySqlCommand command, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await RollBackQuietlyAsync(command.Connection!).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    internal static async Task RollBackQuietlyAsync(MySqlConnection connection)
+    {
+        try
+        {
+            if (connection.State == System.Data.ConnectionState.Open)
+            {
+                await using var rollback = new MySqlCommand("ROLLBACK", connection);
+                await rollback.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is MySqlException or InvalidOperationException)
+        {
+            // The connection is gone: the server rolls back the transaction itself.
+        }
+    }
+
+    /// <summary>The whole transaction was rolled back by the server, so writing it again is safe.</summary>
+    internal static bool IsTransient(MySqlException ex) => ex.ErrorCode is MySqlErrorCode.LockDeadlock;
+
+    private static void AppendTypeFilter(StringBuilder filter, MySqlParameterCollection parameters, string prefix, string[] types)
+    {
+        if (types.Length == 0)
+        {
+            return;
+        }
+
+        filter.Append(prefix);
+        for (var i = 0; i < types.Length; i++)
+        {
+            var name = "@type" + i.ToString(CultureInfo.InvariantCulture);
+            filter.Append(i == 0 ? string.Empty : ",").Append(name);
+            parameters.AddWithValue(name, types[i]);
+        }
+
+        filter.Append(')');
+    }
+
+    /// <summary>The last cursor of the oldest run of events older than <paramref name="horizon"/> (at most <paramref name="chunk"/>), and whether the run filled the chunk.</summary>
+    private async Task<(long? Through, bool Full)> OldPrefixAsync(string tenant, DateTime horizon, int chunk, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new MySqlCommand(
+            "SELECT cursor_no, created_at FROM " + Table + " WHERE tenant = @tenant ORDER BY cursor_no LIMIT @chunk", connection);
+        command.Parameters.AddWithValue("@tenant", tenant);
+        command.Parameters.AddWithValue("@chunk", chunk);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        long? through = null;
+        var count = 0;
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            // Cursor order is roughly time order; stop at the first young event so what is pruned is a prefix of cursors.
+            if (reader.GetDateTime(1) >= horizon)
+            {
+                return (through, false);
+            }
+
+            through = reader.GetInt64(0);
+            count++;
+        }
+
+        return (through, count == chunk);
+    }
+
+    private async Task<long> DeleteThroughAsync(string tenant, long through, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+
+        // Mark first, then delete: a reader must never find the gap without learning that its cursor expired.
+        await using (var mark = new MySqlCommand(
+            "INSERT INTO kefu_event_pruned (tenant, pruned_through) VALUES (@tenant, @through) " +
+            "ON DUPLICATE KEY UPDATE pruned_through = GREATEST(pruned_through, VALUES(pruned_through))", connection))
+        {
+            mark.Parameters.AddWithValue("@tenant", tenant);
+            mark.Parameters.AddWithValue("@through", through);
+            await mark.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await using var delete = new MySqlCommand("DELETE FROM " + Table + " WHERE tenant = @tenant AND cursor_no <= @through", connection);
+        delete.Parameters.AddWithValue("@tenant", tenant);
+        delete.Parameters.AddWithValue("@through", through);
+        return await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<MySqlConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new MySqlConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Storing {Count} events hit {Error}; retrying (attempt {Attempt})")]
+    private static partial void LogTransientRetry(ILogger logger, int count, MySqlErrorCode error, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention pruned {Count} events older than {Horizon:o}")]
+    private static partial void LogPruned(ILogger logger, long count, DateTime horizon);
+}
+
+/// <summary>One event validated and encoded for <c>kefu_event</c>.</summary>
+internal sealed class EventRow
+{
+    private const int MaxTenantLength = 64;
+    private const int MaxTypeLength = 64;
+    private const int MaxConversationLength = 64;
+    private const int MaxCausationKindLength = 16;
+    private const int MaxCausationIdLength = 128;
+    private const int MaxCausationNameLength = 255;
+
+    private EventRow(DomainEvent e)
+    {
+        Tenant = e.Tenant;
+        Id = e.Id.ToByteArray();
+        Type = e.Type;
+        ConversationId = e.ConversationId;
+        Seq = e.Seq;
+        Time = e.Time.UtcDateTime;
+        CausationKind = e.Causation.Kind;
+        CausationId = e.Causation.Id;
+        CausationName = e.Causation.Name is { Length: > MaxCausationNameLength } name ? name[..MaxCausationNameLength] : e.Causation.Name;
+        Data = EventJson.Data(e.Data);
+    }
+
+    public string Tenant { get; }
+
+    public byte[] Id { get; }
+
+    public string Type { get; }
+
+    public string? ConversationId { get; }
+
+    public long Seq { get; }
+
+    public DateTime Time { get; }
+
+    public string CausationKind { get; }
+
+    public string CausationId { get; }
+
+    public string? CausationName { get; }
+
+    public string Data { get; }
+
+    /// <summary>Roughly what the row adds to a statement, for the message store's batch size limit.</summary>
+    public int Bytes => (Data.Length * 3) + 256;
+
+    /// <summary>Validates (so a bad event fails its own append, not a whole batch) and encodes.</summary>
+    public static EventRow From(DomainEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        ArgumentNullException.ThrowIfNull(e.Causation, nameof(e));
+        ArgumentNullException.ThrowIfNull(e.Data, nameof(e));
+        Check(e.Tenant, 1, MaxTenantLength, "event.Tenant");
+        Check(e.Type, 1, MaxTypeLength, "event.Type");
+        if (e.ConversationId is { } conversation)
+        {
+            Check(conversation, 1, MaxConversationLength, "event.ConversationId");
+        }
+
+        Check(e.Causation.Kind, 1, MaxCausationKindLength, "event.Causation.Kind");
+        Check(e.Causation.Id, 0, MaxCausationIdLength, "event.Causation.Id");
+        if (e.Time.UtcDateTime.Year < 1000)
+        {
+            throw new ArgumentOutOfRangeException(nameof(e), e.Time, "Time is before the year 1000 (DATETIME's range).");
+        }
+
+        return new EventRow(e);
+    }
+
+    private static void Check(string? value, int min, int max, string name)
+    {
+        ArgumentNullException.ThrowIfNull(value, name);
+        if (value.Length < min || value.Length > max)
+        {
+            throw new ArgumentException($"{name} must be {min} to {max} characters.", name);
+        }
+    }
+}
