@@ -104,6 +104,7 @@ public static class GatewayHostingExtensions
         app.MapCannedRepliesApi();
         app.MapWidgetApi();
         app.MapAttachmentsApi();
+        app.MapEventsApi();
         return app;
     }
 
