@@ -39,7 +39,9 @@ public sealed partial class MySqlEventLog(
         "SELECT (SELECT last FROM kefu_event_counter WHERE tenant = @tenant), " +
         "(SELECT pruned_through FROM kefu_event_pruned WHERE tenant = @tenant);" +
         "SELECT cursor_no, event_id, type, conversation_id, seq, created_at, causation_kind, causation_id, causation_name, data " +
-        "FROM " + Table + " WHERE tenant = @tenant AND cursor_no > @after AND cursor_no <= @bound{0} ORDER BY cursor_no LIMIT @limit";
+        "FROM " + Table + " WHERE tenant = @tenant AND cursor_no > @after " +
+        "AND cursor_no <= GREATEST(@after, COALESCE((SELECT pruned_through FROM kefu_event_pruned WHERE tenant = @tenant), 0)) + @window{0} " +
+        "ORDER BY cursor_no LIMIT @limit";
 
     private readonly string _connectionString = storeOptions.Value.ConnectionString;
 
@@ -73,7 +75,7 @@ public sealed partial class MySqlEventLog(
     public async ValueTask<EventPage> ReadAsync(string tenant, long after, IReadOnlyCollection<string>? types, int limit, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(tenant);
-        after = Math.Max(after, 0);
+        after = Math.Clamp(after, 0, long.MaxValue - (2 * ScanWindow)); // cursors never get near the top; keeps the sums in range
         if (types is { Count: 0 } || limit <= 0)
         {
             return new EventPage([], after);
@@ -83,8 +85,7 @@ public sealed partial class MySqlEventLog(
         await using var command = new MySqlCommand { Connection = connection };
         command.Parameters.AddWithValue("@tenant", tenant);
         command.Parameters.AddWithValue("@after", after);
-        var bound = after > long.MaxValue - ScanWindow ? long.MaxValue : after + ScanWindow;
-        command.Parameters.AddWithValue("@bound", bound);
+        command.Parameters.AddWithValue("@window", ScanWindow);
         command.Parameters.AddWithValue("@limit", limit);
         var filter = new StringBuilder();
         if (types is null)
@@ -103,6 +104,9 @@ public sealed partial class MySqlEventLog(
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         var head = reader.IsDBNull(0) ? 0 : reader.GetInt64(0);
         var prunedThrough = reader.IsDBNull(1) ? 0 : reader.GetInt64(1);
+        // The scan window starts at the oldest retained cursor, so reading from the start after a long prune is not a
+        // walk through empty windows. (The statement below may see a later prune and scan further: never less.)
+        var bound = Math.Max(after, prunedThrough) + ScanWindow;
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
         var page = new List<StoredEvent>(Math.Min(limit, 128));
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

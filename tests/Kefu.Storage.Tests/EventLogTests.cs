@@ -243,6 +243,32 @@ public sealed class EventLogTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_filtered_read_scans_a_bounded_window_from_the_oldest_retained_cursor()
+    {
+        var log = Log();
+        var first = Event("c-w", 1);
+        await log.AppendAsync([first]);
+
+        // Far apart cursors, as after months of traffic of other types (cursors may have gaps; the scan is bounded).
+        await ExecuteAsync($"UPDATE kefu_event_counter SET last = last + {MySqlEventLog.ScanWindow + 50_000} WHERE tenant = '{Tenant}'");
+        var contact = new DomainEvent(Ulid.NewUlid(), Tenant, null, 0, DateTimeOffset.UtcNow, Causation.Of("crm"), new ContactChanged(false, "c-1", null, null, null, null));
+        await log.AppendAsync([contact]);
+
+        var window = await log.ReadAsync(Tenant, 0, [EventTypes.ContactUpdated], 10);
+        Assert.Empty(window.Events);
+        Assert.Equal(MySqlEventLog.ScanWindow, window.Next);
+        var found = await log.ReadAsync(Tenant, window.Next, [EventTypes.ContactUpdated], 10);
+        Assert.Equal([contact.Id], found.Events.Select(e => e.Id));
+
+        // After retention pruned everything up to far beyond the window, reading from the start finds the oldest retained at once.
+        await ExecuteAsync($"INSERT INTO kefu_event_pruned (tenant, pruned_through) VALUES ('{Tenant}', {MySqlEventLog.ScanWindow + 10})");
+        await ExecuteAsync($"DELETE FROM kefu_event WHERE event_id = 0x{Convert.ToHexString(first.Id.ToByteArray())}");
+        var fromStart = await log.ReadAsync(Tenant, 0, null, 10);
+        Assert.Equal([contact.Id], fromStart.Events.Select(e => e.Id));
+        Assert.True(fromStart.CursorExpired);
+    }
+
+    [Fact]
     public async Task Message_and_its_events_commit_together_in_one_round_trip()
     {
         var store = Store();
