@@ -12,11 +12,15 @@ namespace Kefu.Contracts.Events;
 /// </summary>
 public static class EventJson
 {
+    // Chat text is often not ASCII: kept as UTF-8 instead of \uXXXX escapes, it is stored at half the size. Safe here
+    // because the JSON is only ever served as application/json, never embedded in HTML.
+    private static readonly JsonWriterOptions DataOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>The <c>data</c> object of <paramref name="data"/>.</summary>
     public static string Data(EventData data)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, DataOptions))
         {
             WriteData(json, data);
         }

@@ -386,7 +386,7 @@ internal sealed class EventRow
     public string Data { get; }
 
     /// <summary>Roughly what the row adds to a statement, for the message store's batch size limit.</summary>
-    public int Bytes => (Data.Length * 3) + 256;
+    public int Bytes => (Data.Length * 3) + 256; // UTF-8: at most 3 bytes per UTF-16 unit
 
     /// <summary>Validates (so a bad event fails its own append, not a whole batch) and encodes.</summary>
     public static EventRow From(DomainEvent e)

@@ -26,8 +26,9 @@ namespace Kefu.Grains.Storage;
 /// INSERT, then per tenant the outbox counter and the events (<see cref="MySqlEventLog.AppendStatements"/>), then
 /// COMMIT — so a message and its events are durable together or not at all.
 /// A duplicate key fails only the offending append: the batch is rolled back and its rows are written one by one in one
-/// transaction (an append's message and events behind a savepoint, so a failed append stores no event). Concurrent writers keep each conversation's order because a conversation grain awaits each append
-/// before the next; a caller that does not wait gets uniqueness, not ordering. Register as a singleton; dispose to
+/// transaction (an append's message and events behind a savepoint, so a failed append stores no event). Concurrent
+/// writers keep each conversation's order because a conversation grain awaits each append before the next; a caller
+/// that does not wait gets uniqueness, not ordering. Register as a singleton; dispose to
 /// write what is queued and stop.
 /// </remarks>
 public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable, IDisposable

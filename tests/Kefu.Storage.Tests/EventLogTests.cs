@@ -59,6 +59,7 @@ public sealed class EventLogTests : IAsyncLifetime
         Assert.Equal((created.Id, EventTypes.MessageCreated, Tenant, conversation, 1L, time, created.Causation),
             (first.Id, first.Type, first.Tenant, first.ConversationId, first.Seq, first.Time, first.Causation));
         Assert.Equal(EventJson.Data(created.Data), first.DataJson);
+        Assert.Contains("你好 \\\"quoted\\\"", first.DataJson, StringComparison.Ordinal); // UTF-8, not \u escapes: half the bytes for CJK text
         Assert.Equal("你好 \"quoted\"", JsonDocument.Parse(first.DataJson).RootElement.GetProperty("message").GetProperty("text").GetString());
         Assert.Equal((contact.Id, EventTypes.ContactCreated, (string?)null, time.AddTicks(10), Causation.Of("crm")),
             (second.Id, second.Type, second.ConversationId, second.Time, second.Causation));
