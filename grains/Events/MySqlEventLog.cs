@@ -246,7 +246,7 @@ public sealed partial class MySqlEventLog(
                 await rollback.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
             }
         }
-        catch (Exception ex) when (ex is MySqlException or InvalidOperationException)
+        catch (Exception ex) when (ex is MySqlException or InvalidOperationException or IOException or ObjectDisposedException)
         {
             // The connection is gone: the server rolls back the transaction itself.
         }
