@@ -14,7 +14,15 @@ public sealed partial class EventRetention(MySqlEventLog log, IOptions<EventLogO
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.Value.PruneInterval, time);
+        var settings = options.Value;
+        if (settings.Retention <= TimeSpan.Zero || settings.PruneInterval <= TimeSpan.Zero || settings.PruneChunk < 1 || settings.PrunePause < TimeSpan.Zero)
+        {
+            // Fail the silo's start rather than never prune (or prune everything) without a word.
+            throw new InvalidOperationException(
+                $"{EventLogOptions.Section}: Retention and PruneInterval must be positive, PruneChunk at least 1, PrunePause not negative.");
+        }
+
+        using var timer = new PeriodicTimer(settings.PruneInterval, time);
         do
         {
             try

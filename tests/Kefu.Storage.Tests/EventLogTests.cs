@@ -269,6 +269,20 @@ public sealed class EventLogTests : IAsyncLifetime
         Assert.True(fromStart.CursorExpired);
     }
 
+    [Theory]
+    [InlineData(0, 1000)]
+    [InlineData(10, 0)]
+    public async Task Retention_settings_that_cannot_work_stop_the_start(int intervalMinutes, int chunk)
+    {
+        var options = new EventLogOptions { PruneInterval = TimeSpan.FromMinutes(intervalMinutes), PruneChunk = chunk };
+        using var retention = new EventRetention(Log(), Options.Create(options), TimeProvider.System, NullLogger<EventRetention>.Instance);
+
+        await retention.StartAsync(CancellationToken.None);
+
+        // The host stops on a failed background service (BackgroundServiceExceptionBehavior.StopHost).
+        await Assert.ThrowsAsync<InvalidOperationException>(() => retention.ExecuteTask!);
+    }
+
     [Fact]
     public async Task Message_and_its_events_commit_together_in_one_round_trip()
     {
