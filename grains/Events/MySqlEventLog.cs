@@ -41,7 +41,8 @@ public sealed partial class MySqlEventLog(
         "SELECT cursor_no, event_id, type, conversation_id, seq, created_at, causation_kind, causation_id, causation_name, data " +
         "FROM " + Table + " WHERE tenant = @tenant AND cursor_no > @after " +
         "AND cursor_no <= GREATEST(@after, COALESCE((SELECT pruned_through FROM kefu_event_pruned WHERE tenant = @tenant), 0)) + @window{0} " +
-        "ORDER BY cursor_no LIMIT @limit";
+        "ORDER BY cursor_no LIMIT @limit;" +
+        "SELECT pruned_through FROM kefu_event_pruned WHERE tenant = @tenant";
 
     private readonly string _connectionString = storeOptions.Value.ConnectionString;
 
@@ -121,6 +122,14 @@ public sealed partial class MySqlEventLog(
                 new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(5), DateTimeKind.Utc)),
                 new Causation(reader.GetString(6), reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8)),
                 reader.GetString(9)));
+        }
+
+        // Read again after the events: retention marks before it deletes, so a deletion the events statement saw is
+        // marked here, and a consumer it made miss events learns that its cursor expired.
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            prunedThrough = Math.Max(prunedThrough, reader.GetInt64(0));
         }
 
         // A full page continues after its last event. A short one examined everything up to the head (read before the
