@@ -346,8 +346,9 @@ public sealed partial class ChatConnection
                 return _frames.Error(ErrorCodes.InvalidField, "'text' must not be empty.", reference);
             }
 
-            // The legacy text form of an attachment (clients from before typed content) is an attachment reference too.
-            if (MessageContentRules.TryParseLegacy(frame.Text, out var legacy))
+            // Without content, the legacy text form of an attachment (clients from before typed content) is an attachment
+            // reference too; a send that says it is text is text.
+            if (frame.ContentKind is null && MessageContentRules.TryParseLegacy(frame.Text, out var legacy))
             {
                 attachmentId = legacy.AttachmentId;
             }

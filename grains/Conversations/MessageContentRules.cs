@@ -20,9 +20,9 @@ public static partial class MessageContentRules
     public const int MaxContentTypeLength = 127;
 
     /// <summary>
-    /// The send with its content in the stored form, or why it is refused (<c>invalid_field</c>): no content or
-    /// <see cref="TextContent"/> → null content and the text as given, unless the text is exactly the legacy attachment
-    /// form, which becomes <see cref="AttachmentContent"/> (size 0: the form does not carry it) with the name as text;
+    /// The send with its content in the stored form, or why it is refused (<c>invalid_field</c>): no content → the text
+    /// as given, unless it is exactly the legacy attachment form, which becomes <see cref="AttachmentContent"/> (size 0:
+    /// the form does not carry it) with the name as text; <see cref="TextContent"/> → null content, the text as given;
     /// <see cref="AttachmentContent"/> → checked, and the text replaced by its name. Text rules (blank, length) stay
     /// with the caller and apply to the normalized text. Pure: looks nothing up (the gateway fills an attachment's
     /// type, name and size from the upload of the same conversation before it calls the grain).
@@ -32,13 +32,14 @@ public static partial class MessageContentRules
         ArgumentNullException.ThrowIfNull(command);
         switch (command.Content)
         {
-            case null or TextContent:
-                if (command.Text is { } text && TryParseLegacy(text, out var legacy))
-                {
-                    return command with { Text = legacy.Name, Content = legacy };
-                }
+            case null:
+                return command.Text is { } text && TryParseLegacy(text, out var legacy)
+                    ? command with { Text = legacy.Name, Content = legacy }
+                    : command;
 
-                return command.Content is null ? command : command with { Content = null };
+            case TextContent:
+                // Said to be text: stored as text whatever it looks like.
+                return command with { Content = null };
 
             case AttachmentContent attachment:
                 return Check(attachment) is { } error ? error : command with { Text = attachment.Name };

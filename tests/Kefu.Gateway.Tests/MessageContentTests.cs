@@ -116,6 +116,13 @@ public sealed class MessageContentTests(GatewayFixture gateway)
         var rest = await http.GetFromJsonAsync<JsonElement>($"/api/v1/conversations/{conversationId}/messages?after=1");
         AssertAttachment(rest.GetProperty("messages")[0].GetProperty("content"), id, "image/png", "scan.png", AttachmentTests.Png.Length);
 
+        // A send that says it is text is text, whatever it looks like.
+        var said = $"[attachment:{id}:image/png] scan.png";
+        await visitor.SendAsync(new { type = "send", clientMsgId = "old3", conversationId, text = said, content = new { kind = "text" } });
+        var typedText = (await agent.ReceiveUntilAsync("message", m => m.Str("clientMsgId") == "old3"))[^1];
+        Assert.Equal(said, typedText.Str("text"));
+        Assert.Equal("""{"kind":"text"}""", typedText.GetProperty("content").GetRawText());
+
         // Text that merely contains the form is text.
         var text = $"see [attachment:{id}:image/png] scan.png";
         await visitor.SendMessageAsync(text, conversationId, "old2");

@@ -31,6 +31,15 @@ public sealed class MessageContentRulesTests
         Assert.Equal(new AttachmentContent(Id, "image/png", "screen shot.png", 0), normalized.Content);
     }
 
+    [Fact]
+    public void Text_content_is_text_even_in_the_legacy_form()
+    {
+        var text = $"[attachment:{Id}:image/png] x.png";
+        var normalized = Ok(Send(text, TextContent.Instance));
+        Assert.Equal(text, normalized.Text);
+        Assert.Null(normalized.Content);
+    }
+
     [Theory]
     [InlineData($"see [attachment:{Id}:image/png] x.png")]
     [InlineData($"[attachment:{Id}:image/png] x.png\n")]
