@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Kefu.Contracts.Messages;
 
 namespace Kefu.Gateway.Api;
@@ -32,10 +33,30 @@ public sealed record SenderDto(string Role, string Id, string? Name)
     };
 }
 
-public sealed record MessageDto(string ConversationId, string MessageId, long Seq, SenderDto Sender, string Text, DateTime Ts, string? ClientMsgId)
+public sealed record MessageDto(string ConversationId, string MessageId, long Seq, SenderDto Sender, string Text, DateTime Ts, string? ClientMsgId, MessageContentDto Content)
 {
     public static MessageDto From(ChatMessage m) =>
-        new(m.ConversationId, m.MessageId.ToString(), m.Seq, SenderDto.From(m.Sender), m.Text, m.Ts.UtcDateTime, m.ClientMsgId);
+        new(m.ConversationId, m.MessageId.ToString(), m.Seq, SenderDto.From(m.Sender), m.Text, m.Ts.UtcDateTime, m.ClientMsgId, MessageContentDto.From(m));
+}
+
+/// <summary>
+/// A message's typed content, as in the WebSocket <c>message</c> frame: <c>{"kind":"text"}</c>, or
+/// <c>{"kind":"attachment","attachmentId","contentType","name","size"}</c> (the members of other kinds are left out).
+/// </summary>
+public sealed record MessageContentDto(
+    string Kind,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? AttachmentId = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ContentType = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Name = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Size = null)
+{
+    private static readonly MessageContentDto Text = new(ContentKinds.Text);
+
+    public static MessageContentDto From(ChatMessage m) => m.Content switch
+    {
+        AttachmentContent a => new(a.Kind, a.AttachmentId, a.ContentType, a.Name, a.Size),
+        _ => Text,
+    };
 }
 
 public sealed record MessagesResponse(MessageDto[] Messages, long LastSeq);

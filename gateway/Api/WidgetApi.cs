@@ -94,7 +94,7 @@ public static class WidgetApi
         var conversationId = await grains.GetGrain<IVisitorGrain>(Tenancy.Key(tenant, visitorId)).GetOrStartConversation();
         var caller = new Caller(tenant, ParticipantRole.Visitor, visitorId, name, IsAdmin: false);
         var sent = await grains.GetGrain<IConversationGrain>(Tenancy.Key(tenant, conversationId))
-            .Send(new SendMessage(caller, LeftMessageId, request.Text, null));
+            .Send(new SendMessage(caller, LeftMessageId, request.Text, null, TextContent.Instance)); // typed text: never read as an attachment reference
         if (sent.Error is { } error)
         {
             return Problems.From(error);

@@ -3,6 +3,8 @@ using System.Net.WebSockets;
 using Kefu.Contracts.Grains;
 using Kefu.Contracts.Identity;
 using Kefu.Contracts.Messages;
+using Kefu.Grains.Attachments;
+using Kefu.Grains.Conversations;
 
 namespace Kefu.Gateway.WebSockets;
 
@@ -23,11 +25,17 @@ public sealed partial class ChatConnection
     private readonly TokenBucket _bucket;
     private readonly CancellationTokenSource _stop = new();
     private readonly FrameEncoder _frames;
+
+    /// <summary>Where a send's attachment reference is looked up (null: no attachments, every reference is not_found).</summary>
+    private readonly IAttachmentStore? _attachments;
     private int _rejectedInARow;
     private WebSocket? _socket;
 
-    public ChatConnection(Caller caller, string gatewayId, IGrainFactory grains, KefuWebSocketOptions options, ILogger logger, FrameEncoding encoding = FrameEncoding.Json)
+    public ChatConnection(
+        Caller caller, string gatewayId, IGrainFactory grains, KefuWebSocketOptions options, ILogger logger, FrameEncoding encoding = FrameEncoding.Json,
+        IAttachmentStore? attachments = null)
     {
+        _attachments = attachments;
         Caller = caller;
         Encoding = encoding;
         _frames = FrameEncoder.For(encoding);
@@ -316,19 +324,34 @@ public sealed partial class ChatConnection
             return _frames.Error(ErrorCodes.InvalidField, "'clientMsgId' must be 1 to 64 characters.", reference);
         }
 
-        if (frame.Text is null)
+        if (ContentReference(frame, reference, out var attachmentId) is { } invalidContent)
         {
-            return _frames.Error(ErrorCodes.MissingField, "send needs a 'text'.", reference);
+            return invalidContent;
         }
 
-        if (frame.Text.Length > _options.MaxTextLength)
+        if (attachmentId is null)
         {
-            return _frames.Error(ErrorCodes.TextTooLong, $"'text' is longer than {_options.MaxTextLength} characters.", reference);
-        }
+            if (frame.Text is null)
+            {
+                return _frames.Error(ErrorCodes.MissingField, "send needs a 'text'.", reference);
+            }
 
-        if (string.IsNullOrWhiteSpace(frame.Text))
-        {
-            return _frames.Error(ErrorCodes.InvalidField, "'text' must not be empty.", reference);
+            if (frame.Text.Length > _options.MaxTextLength)
+            {
+                return _frames.Error(ErrorCodes.TextTooLong, $"'text' is longer than {_options.MaxTextLength} characters.", reference);
+            }
+
+            if (string.IsNullOrWhiteSpace(frame.Text))
+            {
+                return _frames.Error(ErrorCodes.InvalidField, "'text' must not be empty.", reference);
+            }
+
+            // Without content, the legacy text form of an attachment (clients from before typed content) is an attachment
+            // reference too; a send that says it is text is text.
+            if (frame.ContentKind is null && MessageContentRules.TryParseLegacy(frame.Text, out var legacy))
+            {
+                attachmentId = legacy.AttachmentId;
+            }
         }
 
         var (conversationId, error) = await ResolveConversationAsync(frame, startForVisitor: true);
@@ -337,10 +360,66 @@ public sealed partial class ChatConnection
             return error;
         }
 
-        var outcome = await Conversation(conversationId).Send(new SendMessage(Caller, reference, frame.Text, Id));
+        var text = frame.Text!;
+        MessageContent? content = null;
+        if (attachmentId is not null)
+        {
+            if (await FindAttachmentAsync(attachmentId, conversationId) is not { } attachment)
+            {
+                return _frames.Error(ErrorCodes.NotFound, "There is no such attachment in this conversation; upload the file first.", reference);
+            }
+
+            (content, text) = (attachment, attachment.Name);
+        }
+
+        var outcome = await Conversation(conversationId).Send(new SendMessage(Caller, reference, text, Id, content));
         return outcome.Error is { } refused
             ? _frames.Error(refused.Code, refused.Message, reference)
             : _frames.Ack(outcome.Value!);
+    }
+
+    /// <summary>
+    /// Checks a send's <c>content</c>: none or <c>text</c> (a text message), or <c>attachment</c> with a valid id
+    /// (<paramref name="attachmentId"/>); returns the error frame otherwise.
+    /// </summary>
+    private byte[]? ContentReference(ClientFrame frame, string reference, out string? attachmentId)
+    {
+        attachmentId = null;
+        switch (frame.ContentKind)
+        {
+            case null or ContentKinds.Text:
+                return null;
+            case ContentKinds.Attachment when frame.AttachmentId is null:
+                return _frames.Error(ErrorCodes.MissingField, "content of kind 'attachment' needs an 'attachmentId'.", reference);
+            case ContentKinds.Attachment when !Ulid.TryParse(frame.AttachmentId, out _):
+                return _frames.Error(ErrorCodes.InvalidField, "'content.attachmentId' is not a valid id.", reference);
+            case ContentKinds.Attachment:
+                attachmentId = frame.AttachmentId;
+                return null;
+            case "":
+                return _frames.Error(ErrorCodes.MissingField, "'content' needs a 'kind'.", reference);
+            default:
+                return _frames.Error(ErrorCodes.InvalidField, "'content.kind' must be 'text' or 'attachment'.", reference);
+        }
+    }
+
+    /// <summary>
+    /// The upload <paramref name="attachmentId"/> as message content, with its stored type, name and size — only if it
+    /// belongs to <paramref name="conversationId"/> of the caller's tenant: a message never points at another
+    /// conversation's file (whose readers could not open it anyway).
+    /// </summary>
+    private async Task<AttachmentContent?> FindAttachmentAsync(string attachmentId, string conversationId)
+    {
+        if (_attachments is null)
+        {
+            return null;
+        }
+
+        var canonical = Ulid.Parse(attachmentId).ToString();
+        var info = await _attachments.GetInfoAsync(canonical, _stop.Token);
+        return info is not null && info.Tenant == Caller.Tenant && info.ConversationId == conversationId
+            ? new AttachmentContent(info.AttachmentId, info.ContentType, info.Name, info.Size)
+            : null;
     }
 
     private async Task<byte[]?> JoinAsync(ClientFrame frame)

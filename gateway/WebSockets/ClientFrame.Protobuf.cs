@@ -33,6 +33,11 @@ public sealed partial class ClientFrame
                 frame.ClientMsgId = send.ClientMsgId.Length > 0 ? send.ClientMsgId : null;
                 frame.Text = send.HasText ? send.Text : null;
                 frame.ConversationId = ReadConversationId(send.ConversationId, ref error);
+                if (send.Content is { } content)
+                {
+                    ReadContent(content, frame, ref error);
+                }
+
                 break;
             case Proto.ClientFrame.FrameOneofCase.Join:
                 frame.Type = "join";
@@ -84,6 +89,40 @@ public sealed partial class ClientFrame
         }
 
         return error is null;
+    }
+
+    /// <summary>Like JSON's <c>content</c>: a case this server does not know reads as an unknown kind (refused by send).</summary>
+    private static void ReadContent(Proto.MessageContent content, ClientFrame frame, ref KefuError? error)
+    {
+        switch (content.KindCase)
+        {
+            case Proto.MessageContent.KindOneofCase.Text:
+                frame.ContentKind = ContentKinds.Text;
+                break;
+            case Proto.MessageContent.KindOneofCase.Attachment:
+                frame.ContentKind = ContentKinds.Attachment;
+                var id = content.Attachment.AttachmentId;
+                if (id.IsEmpty)
+                {
+                    break;
+                }
+
+                if (ProtoValues.TryReadUlid(id, out var ulid))
+                {
+                    frame.AttachmentId = ulid;
+                }
+                else
+                {
+                    error ??= KefuError.Invalid("'content.attachmentId' must be a 16-byte ULID.");
+                }
+
+                break;
+            default:
+                // No case: empty content (text), or only a case from a newer schema (kept as an unknown field), which
+                // is a kind this server does not know (send answers invalid_field).
+                frame.ContentKind = content.CalculateSize() == 0 ? ContentKinds.Text : "unknown";
+                break;
+        }
     }
 
     private static string? ReadConversationId(ByteString bytes, ref KefuError? error)

@@ -23,6 +23,12 @@ public sealed partial class ClientFrame
 
     public string? State { get; private set; }
 
+    /// <summary><c>send</c>: the <c>content.kind</c> asked for (null = no content, a text message).</summary>
+    public string? ContentKind { get; private set; }
+
+    /// <summary><c>send</c> with <c>content.kind</c> <c>attachment</c>: the upload it refers to.</summary>
+    public string? AttachmentId { get; private set; }
+
     /// <summary>Reads one frame, or says precisely what is wrong with it.</summary>
     public static bool TryParse(ReadOnlySpan<byte> utf8, out ClientFrame frame, out KefuError? error)
     {
@@ -51,6 +57,7 @@ public sealed partial class ClientFrame
                     case "afterSeq": frame.AfterSeq = ReadInteger(ref reader, name, ref error); break;
                     case "seq": frame.Seq = ReadInteger(ref reader, name, ref error); break;
                     case "limit": frame.Limit = ReadInteger(ref reader, name, ref error); break;
+                    case "content": ReadContent(ref reader, frame, ref error); break;
                     default: reader.Skip(); break;
                 }
             }
@@ -77,6 +84,41 @@ public sealed partial class ClientFrame
         }
 
         return error is null;
+    }
+
+    /// <summary>
+    /// <c>{"kind":"attachment","attachmentId":"…"}</c> or <c>{"kind":"text"}</c>; other members (a client may echo a
+    /// received content's type, name and size) are ignored: the server fills them from the upload.
+    /// </summary>
+    private static void ReadContent(ref Utf8JsonReader reader, ClientFrame frame, ref KefuError? error)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return;
+        }
+
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            error ??= KefuError.Invalid("'content' must be an object.");
+            reader.Skip();
+            return;
+        }
+
+        string? kind = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = reader.GetString();
+            reader.Read();
+            switch (name)
+            {
+                case "kind": kind = ReadString(ref reader, "content.kind", ref error); break;
+                case "attachmentId": frame.AttachmentId = ReadString(ref reader, "content.attachmentId", ref error); break;
+                default: reader.Skip(); break;
+            }
+        }
+
+        // Present but without a kind: refused by the send handler, as a content that says nothing cannot be meant as text.
+        frame.ContentKind = kind ?? string.Empty;
     }
 
     private static string? ReadString(ref Utf8JsonReader reader, string field, ref KefuError? error)

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Unicode;
+using Kefu.Contracts.Events;
 using Kefu.Contracts.Messages;
 using Kefu.Gateway.Api;
 
@@ -79,6 +80,10 @@ public static class FrameWriter
         {
             w.WriteString("clientMsgId", m.ClientMsgId);
         }
+
+        // Always present: {"kind":"text"} or the attachment's fields; the one JSON form of content (also in events).
+        w.WritePropertyName("content");
+        EventJson.WriteContent(w, m);
     });
 
     public static byte[] Conversation(ConversationSummary s) => Write(s, static (w, s) =>

@@ -12,6 +12,8 @@ namespace Kefu.Gateway.WebSockets;
 /// </summary>
 public static class ProtobufFrameWriter
 {
+    private static readonly Proto.MessageContent TextKind = new() { Text = new Proto.MessageContent.Types.Text() };
+
     private static readonly byte[] PongFrame = new Proto.ServerFrame { Pong = new Proto.Pong() }.ToByteArray();
 
     public static byte[] Event(ChatEvent @event) => @event switch
@@ -77,6 +79,7 @@ public static class ProtobufFrameWriter
             Sender = ProtoValues.Sender(m.Sender),
             Text = m.Text,
             Ts = ProtoValues.UnixMicroseconds(m.Ts),
+            Content = Content(m.Content),
         };
         if (m.ClientMsgId is not null)
         {
@@ -85,6 +88,22 @@ public static class ProtobufFrameWriter
 
         return Write(new Proto.ServerFrame { Message = message });
     }
+
+    /// <summary>The protobuf twin of JSON's <c>content</c>: always set, text as an empty <c>text</c> case.</summary>
+    public static Proto.MessageContent Content(MessageContent? content) => content switch
+    {
+        AttachmentContent a => new Proto.MessageContent
+        {
+            Attachment = new Proto.MessageContent.Types.Attachment
+            {
+                AttachmentId = ProtoValues.Ulid(a.AttachmentId),
+                ContentType = a.ContentType,
+                Name = a.Name,
+                Size = a.Size,
+            },
+        },
+        _ => TextKind,
+    };
 
     public static byte[] Conversation(ConversationSummary s)
     {

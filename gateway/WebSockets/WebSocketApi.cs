@@ -5,6 +5,7 @@ using Kefu.Contracts.Messages;
 using Kefu.Gateway.Api;
 using Kefu.Gateway.Auth;
 using Kefu.Gateway.Hosting;
+using Kefu.Grains.Attachments;
 using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
@@ -32,14 +33,17 @@ public static partial class WebSocketApi
             services.GetRequiredService<ConnectionRegistry>(),
             services.GetRequiredService<GatewayIdentity>(),
             services.GetRequiredService<IOptions<KefuWebSocketOptions>>().Value,
-            services.GetRequiredService<ILoggerFactory>().CreateLogger<ChatConnection>());
+            services.GetRequiredService<ILoggerFactory>().CreateLogger<ChatConnection>(),
+            services.GetService<IAttachmentStore>());
         return app.Use(next => context => IsWebSocketPath(context.Request.Path) ? handler.HandleAsync(context) : next(context));
     }
 
     private static bool IsWebSocketPath(PathString path) =>
         path.StartsWithSegments("/ws", StringComparison.OrdinalIgnoreCase, out var rest) && (!rest.HasValue || rest.Value == "/");
 
-    private sealed class Handler(TokenService tokens, IGrainFactory grains, ConnectionRegistry registry, GatewayIdentity gateway, KefuWebSocketOptions options, ILogger logger)
+    private sealed class Handler(
+        TokenService tokens, IGrainFactory grains, ConnectionRegistry registry, GatewayIdentity gateway, KefuWebSocketOptions options, ILogger logger,
+        IAttachmentStore? attachments)
     {
         public async Task HandleAsync(HttpContext context)
         {
@@ -77,7 +81,7 @@ public static partial class WebSocketApi
                 return;
             }
 
-            var connection = new ChatConnection(caller, gateway.Id, grains, options, logger, encoding);
+            var connection = new ChatConnection(caller, gateway.Id, grains, options, logger, encoding, attachments);
             if (!await connection.OpenAsync(registry, options.MaxConnectionsPerParticipant))
             {
                 // Refused rather than closing the oldest: two tabs over the cap would otherwise take turns closing each

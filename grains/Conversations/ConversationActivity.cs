@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.RegularExpressions;
 using Kefu.Contracts.Messages;
 
 namespace Kefu.Grains.Conversations;
@@ -10,7 +9,7 @@ namespace Kefu.Grains.Conversations;
 /// (and rebuilt from the store's latest messages on activation), so it is never persisted as grain state; the
 /// directory row keeps it for the list.
 /// </summary>
-internal sealed partial class ConversationActivity
+internal sealed class ConversationActivity
 {
     public const int MaxPreviewLength = 140;
 
@@ -41,7 +40,7 @@ internal sealed partial class ConversationActivity
         switch (message.Sender.Role)
         {
             case ParticipantRole.Visitor:
-                Preview = PreviewOf(message.Text);
+                Preview = PreviewOf(message);
                 LastActivityAt = message.Ts;
                 if (message.Seq > _agentsReadMark)
                 {
@@ -56,7 +55,7 @@ internal sealed partial class ConversationActivity
                 break;
 
             case ParticipantRole.Agent:
-                Preview = PreviewOf(message.Text);
+                Preview = PreviewOf(message);
                 LastActivityAt = message.Ts;
                 AgentsRead(message.Seq); // an agent who replies has read what came before
                 break;
@@ -84,15 +83,22 @@ internal sealed partial class ConversationActivity
             : 0;
     }
 
+    /// <summary>The preview by content kind: an attachment previews as its file name, anything else as its text.</summary>
+    internal static string PreviewOf(ChatMessage message) => message.Content switch
+    {
+        AttachmentContent attachment => PreviewOf(attachment.Name),
+        _ => PreviewOf(message.Text),
+    };
+
     /// <summary>
-    /// The text as one line of at most <see cref="MaxPreviewLength"/> characters; an attachment message
+    /// The text as one line of at most <see cref="MaxPreviewLength"/> characters; text in the legacy attachment form
     /// (docs/protocol.md §3.5) previews as its file name.
     /// </summary>
     internal static string PreviewOf(string text)
     {
-        if (AttachmentText().Match(text) is { Success: true } attachment)
+        if (MessageContentRules.TryParseLegacy(text, out var attachment))
         {
-            text = attachment.Groups[1].Value;
+            text = attachment.Name;
         }
 
         var builder = new StringBuilder(Math.Min(text.Length, MaxPreviewLength + 1));
@@ -132,7 +138,4 @@ internal sealed partial class ConversationActivity
 
         return builder.ToString(0, cut) + "…";
     }
-
-    [GeneratedRegex(@"^\[attachment:[0-9A-HJKMNP-TV-Z]{26}:[a-z0-9.+-]+/[a-z0-9.+-]+\] ([^\r\n]+)$", RegexOptions.CultureInvariant)]
-    private static partial Regex AttachmentText();
 }

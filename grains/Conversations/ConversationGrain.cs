@@ -124,7 +124,7 @@ public sealed partial class ConversationGrain(
         // Whole microseconds: what MySQL's DATETIME(6) keeps, so an ack and the stored history always agree.
         var now = time.GetUtcNow();
         now = now.AddTicks(-(now.UtcTicks % 10));
-        var message = new ChatMessage(_id, Ulid.NewUlid(now), _lastSeq + 1, caller.AsSender(), command.Text, now, command.ClientMsgId);
+        var message = new ChatMessage(_id, Ulid.NewUlid(now), _lastSeq + 1, caller.AsSender(), command.Text, now, command.ClientMsgId, command.Content);
         try
         {
             await store.AppendAsync(_tenant, message);

@@ -40,10 +40,10 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
     private const string ClientKey = "ux_kefu_message_client";
     private const string InsertPrefix =
         "INSERT INTO " + Table + " (tenant, conversation_id, seq, message_id, sender_role, sender_id, sender_name, " +
-        "client_msg_id, created_at, body_codec, body_size, body) VALUES ";
-    private const string RowPlaceholders = "(?,?,?,?,?,?,?,?,?,?,?,?)";
+        "client_msg_id, created_at, body_codec, body_size, body, content_kind, content) VALUES ";
+    private const string RowPlaceholders = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     private const string SelectColumns =
-        "SELECT seq, message_id, sender_role, sender_id, sender_name, client_msg_id, created_at, body_codec, body_size, body FROM " + Table;
+        "SELECT seq, message_id, sender_role, sender_id, sender_name, client_msg_id, created_at, body_codec, body_size, body, content_kind, content FROM " + Table;
     private const string SelectAfterSql =
         SelectColumns + " WHERE tenant = @tenant AND conversation_id = @conversation AND seq > @after ORDER BY seq LIMIT @limit";
     private const string SelectLatestSql =
@@ -297,7 +297,10 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
         var clientMsgId = reader.IsDBNull(5) ? null : reader.GetString(5);
         var ts = new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(6), DateTimeKind.Utc));
         var text = DecodeBody(reader.GetByte(7), checked((int)reader.GetUInt32(8)), reader.GetFieldValue<byte[]>(9));
-        return new ChatMessage(conversationId, messageId, seq, sender, text, ts, clientMsgId);
+        return MessageContentColumns.Decode(
+            new ChatMessage(conversationId, messageId, seq, sender, text, ts, clientMsgId),
+            reader.IsDBNull(10) ? null : reader.GetByte(10),
+            reader.IsDBNull(11) ? null : reader.GetFieldValue<byte[]>(11));
     }
 
     private static string DecodeBody(byte codec, int size, byte[] body)
@@ -592,6 +595,8 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
             parameters.Add(new MySqlParameter { Value = a.BodyCodec });
             parameters.Add(new MySqlParameter { Value = a.BodySize });
             parameters.Add(new MySqlParameter { Value = a.Body });
+            parameters.Add(new MySqlParameter { Value = a.ContentKind });
+            parameters.Add(new MySqlParameter { Value = (object?)a.Content ?? DBNull.Value });
         }
 
         return command;
@@ -686,6 +691,7 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
             BodyCodec = bodyCodec;
             BodySize = bodySize;
             Body = body;
+            (ContentKind, Content) = MessageContentColumns.Encode(message.Content);
         }
 
         public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -716,10 +722,15 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
 
         public byte[] Body { get; }
 
+        public byte ContentKind { get; }
+
+        /// <summary>The content's JSON (kinds other than text), else null.</summary>
+        public byte[]? Content { get; }
+
         /// <summary>The outbox rows stored in the same transaction as the message.</summary>
         public EventRow[] Events { get; set; } = [];
 
-        public int Bytes => Body.Length + RowOverheadBytes + Events.Sum(e => e.Bytes);
+        public int Bytes => Body.Length + (Content?.Length ?? 0) + RowOverheadBytes + Events.Sum(e => e.Bytes);
 
         public static PendingAppend Create(string tenant, ChatMessage message, MySqlMessageStoreOptions options)
         {

@@ -50,11 +50,12 @@ public sealed class AttachmentTests(GatewayFixture gateway)
         Assert.Equal(Png, await theirs.Content.ReadAsByteArrayAsync());
         Assert.Equal("unauthorized", await Desk.ProblemCode(await anonymous.GetAsync(body.Str("url")), HttpStatusCode.Unauthorized));
 
-        // The message that shows it is an ordinary send; it reaches the agent unchanged.
-        var text = $"[attachment:{id}:image/png] dot.png";
-        await visitor.SendMessageAsync(text, conversationId);
-        var message = (await agent.ReceiveUntilAsync("message", m => m.Str("text") == text))[^1];
+        // The message that shows it is an ordinary send referring to it; it reaches the agent as attachment content.
+        await visitor.SendAsync(new { type = "send", clientMsgId = "img", conversationId, content = new { kind = "attachment", attachmentId = id } });
+        var message = (await agent.ReceiveUntilAsync("message", m => m.Str("clientMsgId") == "img"))[^1];
         Assert.Equal("visitor", message.GetProperty("sender").Str("role"));
+        Assert.Equal("dot.png", message.Str("text"));
+        Assert.Equal(id, message.GetProperty("content").Str("attachmentId"));
     }
 
     [Fact]
@@ -75,9 +76,10 @@ public sealed class AttachmentTests(GatewayFixture gateway)
         Assert.Equal("attachment", download.Content.Headers.ContentDisposition?.DispositionType);
         Assert.Equal("nosniff", download.Headers.GetValues("X-Content-Type-Options").Single());
 
-        var text = $"[attachment:{body.Str("attachmentId")}:application/pdf] invoice 2026.pdf";
-        await agent.SendMessageAsync(text, conversationId);
-        await visitor.ReceiveUntilAsync("message", m => m.Str("text") == text);
+        // The legacy text form still refers to it; the visitor gets it as attachment content.
+        await agent.SendMessageAsync($"[attachment:{body.Str("attachmentId")}:application/pdf] invoice 2026.pdf", conversationId);
+        var message = (await visitor.ReceiveUntilAsync("message", m => m.Str("text") == "invoice 2026.pdf"))[^1];
+        Assert.Equal("application/pdf", message.GetProperty("content").Str("contentType"));
     }
 
     [Fact]
