@@ -2,7 +2,9 @@
  *  <script src="https://your-kefu-host/widget.js" data-inbox-key="pk_..." async></script>
  * Optional attributes: data-lang="en|zh-CN" (default: the browser's language), data-open="true" (start opened),
  * data-tenant / data-inbox (instead of a key, for a gateway without inbox keys).
- * Plain JavaScript, no dependencies; everything lives in a Shadow DOM so the host page's styles do not leak in or out.
+ * Plain JavaScript, no build step; it loads one file of its own, the client module shared with the agent console
+ * (kefu-client.js, next to this script: connect, resume, ordered outbox, reconnect, message content).
+ * Everything lives in a Shadow DOM so the host page's styles do not leak in or out.
  * Every piece of user data reaches the page through textContent, never as HTML. */
 (function () {
   'use strict';
