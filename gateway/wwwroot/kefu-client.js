@@ -106,8 +106,10 @@ export function createAttachments(origin, token) {
   function element(a) {
     const image = /^image\//.test(a.contentType);
     const e = image
-      ? el('a', { target: '_blank', rel: 'noopener noreferrer', title: a.name }, [el('img', { class: 'thumb', alt: a.name, 'data-attachment-id': a.attachmentId })])
-      : el('a', { class: 'file', target: '_blank', rel: 'noopener noreferrer', download: a.name, 'data-attachment-id': a.attachmentId, text: '\uD83D\uDCCE ' + a.name });
+      ? el('a', { target: '_blank', rel: 'noopener noreferrer', title: a.name },
+        [el('img', { class: 'thumb', alt: a.name, 'data-attachment-id': a.attachmentId })])
+      : el('a', { class: 'file', target: '_blank', rel: 'noopener noreferrer', download: a.name,
+        'data-attachment-id': a.attachmentId, text: '\uD83D\uDCCE ' + a.name });
     let expires = 0, following = false;
     function apply(l) { expires = l.expires; e.href = l.url; if (image) { e.firstChild.src = l.url; } }
     link(a.attachmentId).then(apply, () => {});
