@@ -31,6 +31,12 @@ public static class UiEndpoints
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
         "object-src 'none'; base-uri 'none'; frame-ancestors 'self'; form-action 'self'";
 
+    /// <summary>
+    /// The browser client module shared by the widget and the console (connect, resume, ordered outbox); the console
+    /// imports it from 'self', the widget with a dynamic import() from its own origin, so both page policies allow it.
+    /// </summary>
+    public const string ClientModulePath = "/kefu-client.js";
+
     private static readonly Func<object, Task> NoSniff = static response =>
     {
         ((HttpResponse)response).Headers.XContentTypeOptions = "nosniff";
@@ -64,6 +70,14 @@ public static class UiEndpoints
             if (path.Value == "/demo")
             {
                 context.Response.Headers.ContentSecurityPolicy = DemoPolicy;
+            }
+
+            if (path.Value == ClientModulePath)
+            {
+                // widget.js imports the shared client module into the customer's page: a module script from another
+                // origin is fetched in CORS mode (without credentials), so it loads only with this header. The file is
+                // public and the same for everyone, like widget.js itself.
+                context.Response.Headers.AccessControlAllowOrigin = "*";
             }
 
             if (path.StartsWithSegments("/console"))

@@ -2,7 +2,9 @@
  *  <script src="https://your-kefu-host/widget.js" data-inbox-key="pk_..." async></script>
  * Optional attributes: data-lang="en|zh-CN" (default: the browser's language), data-open="true" (start opened),
  * data-tenant / data-inbox (instead of a key, for a gateway without inbox keys).
- * Plain JavaScript, no dependencies; everything lives in a Shadow DOM so the host page's styles do not leak in or out.
+ * Plain JavaScript, no build step; it loads one file of its own, the client module shared with the agent console
+ * (kefu-client.js, next to this script: connect, resume, ordered outbox, reconnect, message content).
+ * Everything lives in a Shadow DOM so the host page's styles do not leak in or out.
  * Every piece of user data reaches the page through textContent, never as HTML. */
 (function () {
   'use strict';
@@ -11,1034 +13,853 @@
     document.querySelector('script[src*="widget.js"][data-inbox-key], script[src*="widget.js"][data-tenant]');
   if (!script || window.KefuWidget) { return; }
 
-  var ORIGIN = new URL(script.src, location.href).origin;
-  var WS_URL = ORIGIN.replace(/^http/, 'ws') + '/ws';
-  var data = script.dataset;
-  var cfg = {
-    key: data.inboxKey || null,
-    tenant: data.tenant || null,
-    inbox: data.inbox || null,
-    open: data.open === 'true'
+  // The connection logic (connect, resume, ordered outbox, reconnect) is the shared module next to this script, also
+  // used by the agent console: loaded from the widget's own origin, so embedding stays one classic script tag. Until
+  // it is there, the page's calls to KefuWidget are remembered.
+  var early = [];
+  window.KefuWidget = {
+    open: function () { early.push('open'); }, close: function () { early.push('close'); }, toggle: function () { early.push('toggle'); }
   };
-
-  // ---------------------------------------------------------------- strings (en, zh-CN)
-  var STRINGS = {
-    en: {
-      title: 'Chat with us', subtitle: 'We usually reply in a few minutes', placeholder: 'Type a message…',
-      send: 'Send', sending: 'Sending…', sent: 'Sent', read: 'Read', failed: 'Not sent',
-      typing: '{name} is typing…', agent: 'Agent', you: 'You',
-      queue: 'You are number {n} in the queue. An agent will be with you shortly.',
-      prechatTitle: 'Before we start', prechatIntro: 'Tell us who you are, so we can follow up.',
-      name: 'Name', email: 'Email', start: 'Start chat',
-      away: 'We are away right now. Leave a message and we will get back to you.',
-      message: 'Message', leave: 'Send message', left: 'Thank you! We have your message. Come back to this page to see our reply.',
-      csat: 'How did we do?', comment: 'Anything to add? (optional)', submit: 'Submit',
-      csatThanks: 'Thank you for your feedback!', resolved: 'This conversation was resolved.',
-      reconnecting: 'Connection lost. Reconnecting…', open: 'Open chat', close: 'Close chat',
-      star: '{n} of 5', error: 'Something went wrong. Please try again.', invalidEmail: 'Please enter a valid email address.',
-      attach: 'Attach an image or file', uploading: 'Uploading {name}…', tooLarge: 'This file is too large.',
-      badType: 'This type of file is not allowed.', attachFirst: 'Send a message first, then attach files.',
-      greeting: 'Hi! How can we help you today?', unavailable: 'Chat is not available right now. Please try again later.',
-      offline: 'You are offline. Your messages will be sent when the connection is back.', waiting: 'Waiting for the network…',
-      retry: 'Retry', discard: 'Discard'
-    },
-    'zh-CN': {
-      title: '在线客服', subtitle: '我们通常几分钟内回复', placeholder: '输入消息…',
-      send: '发送', sending: '发送中…', sent: '已发送', read: '已读', failed: '发送失败',
-      typing: '{name} 正在输入…', agent: '客服', you: '我',
-      queue: '您当前排在第 {n} 位，客服马上就来。',
-      prechatTitle: '开始之前', prechatIntro: '留下您的称呼和邮箱，方便我们跟进。',
-      name: '姓名', email: '邮箱', start: '开始咨询',
-      away: '我们暂时不在线。请留言，我们会尽快回复您。',
-      message: '留言内容', leave: '提交留言', left: '谢谢！我们已收到您的留言。回到此页面即可查看我们的回复。',
-      csat: '请为本次服务评分', comment: '还有什么想说的？（可选）', submit: '提交',
-      csatThanks: '感谢您的评价！', resolved: '本次会话已结束。',
-      reconnecting: '连接已断开，正在重新连接…', open: '打开聊天', close: '关闭聊天',
-      star: '{n} 星（共 5 星）', error: '出错了，请重试。', invalidEmail: '请输入有效的邮箱地址。',
-      attach: '发送图片或文件', uploading: '正在上传 {name}…', tooLarge: '文件太大。',
-      badType: '不支持此类型的文件。', attachFirst: '请先发送一条消息，再发送文件。',
-      greeting: '您好！请问有什么可以帮您？', unavailable: '在线客服暂不可用，请稍后再试。',
-      offline: '网络已断开，恢复后将自动发送您的消息。', waiting: '等待网络连接…',
-      retry: '重试', discard: '删除'
-    }
-  };
-  var lang = data.lang || navigator.language || 'en';
-  lang = /^zh/i.test(lang) ? 'zh-CN' : 'en';
-  function t(key, args) {
-    var s = STRINGS[lang][key] || STRINGS.en[key] || key;
-    if (args) { Object.keys(args).forEach(function (k) { s = s.split('{' + k + '}').join(String(args[k])); }); }
-    return s;
-  }
-
-  // ---------------------------------------------------------------- persistence
-  var STORE_KEY = 'kefu.widget.' + ORIGIN + '.' + (cfg.key || (cfg.tenant || 'default') + '/' + (cfg.inbox || 'default'));
-  var saved = {};
-  try { saved = JSON.parse(localStorage.getItem(STORE_KEY) || '{}') || {}; } catch (e) { saved = {}; }
-  function persist() {
-    try { localStorage.setItem(STORE_KEY, JSON.stringify(saved)); } catch (e) { /* private mode: session only */ }
-  }
-  function tokenExpired(token) {
-    try {
-      var payload = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
-      return !payload.exp || payload.exp * 1000 < Date.now() + 60000;
-    } catch (e) { return true; }
-  }
-  if (saved.token && tokenExpired(saved.token)) { saved = { name: saved.name, email: saved.email }; persist(); }
-
-  // ---------------------------------------------------------------- DOM helpers (text only, never HTML)
-  function h(tag, props, children) {
-    var el = document.createElement(tag);
-    if (props) {
-      Object.keys(props).forEach(function (k) {
-        var v = props[k];
-        if (v === null || v === undefined || v === false) { return; }
-        if (k === 'text') { el.textContent = v; }
-        else if (k === 'class') { el.className = v; }
-        else if (k.slice(0, 2) === 'on') { el.addEventListener(k.slice(2), v); }
-        else { el.setAttribute(k, v === true ? '' : v); }
-      });
-    }
-    (children || []).forEach(function (c) { if (c) { el.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); } });
-    return el;
-  }
-  function svg(path) {
-    var ns = 'http://www.w3.org/2000/svg';
-    var s = document.createElementNS(ns, 'svg');
-    s.setAttribute('viewBox', '0 0 24 24');
-    s.setAttribute('aria-hidden', 'true');
-    var p = document.createElementNS(ns, 'path');
-    p.setAttribute('d', path);
-    s.appendChild(p);
-    return s;
-  }
-  function uuid() {
-    if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
-    return 'c' + Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
-  }
-  function timeOf(ts) {
-    var d = ts ? new Date(ts) : new Date();
-    return d.toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' });
-  }
-
-  var CSS = [
-    // !important on :host beats the host page's own !important rules on our element; nothing else reaches inside.
-    ':host{all:initial!important;display:block!important;position:fixed!important;right:20px!important;bottom:20px!important;' +
-      'left:auto!important;top:auto!important;z-index:2147483000!important;visibility:visible!important;opacity:1!important;' +
-      'font:14px/1.45 system-ui,-apple-system,"Segoe UI","PingFang SC","Microsoft YaHei",sans-serif!important;color:#1f2933!important}',
-    '*{box-sizing:border-box}',
-    '.bubble{width:56px;height:56px;border-radius:50%;border:0;background:#2563eb;color:#fff;cursor:pointer;box-shadow:0 6px 20px rgba(37,99,235,.35);display:flex;align-items:center;justify-content:center;margin-left:auto;position:relative}',
-    '.bubble svg{width:28px;height:28px;fill:currentColor}',
-    '.bubble .count{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;border-radius:10px;background:#e11d48;color:#fff;font-size:12px;line-height:20px;padding:0 5px;text-align:center}',
-    '.panel{width:360px;max-width:calc(100vw - 40px);height:540px;max-height:calc(100vh - 110px);background:#fff;border-radius:14px;box-shadow:0 12px 40px rgba(15,23,42,.25);display:flex;flex-direction:column;overflow:hidden;margin-bottom:14px}',
-    '.panel[hidden],[hidden]{display:none!important}',
-    'header{background:#2563eb;color:#fff;padding:14px 16px;display:flex;align-items:center;gap:10px}',
-    'header .titles{flex:1;min-width:0}',
-    'header h2{margin:0;font-size:16px;font-weight:600}',
-    'header p{margin:2px 0 0;font-size:12px;opacity:.85}',
-    'header button{background:transparent;border:0;color:#fff;font-size:22px;cursor:pointer;line-height:1;padding:2px 6px}',
-    '.banner{font-size:12px;padding:6px 12px;background:#fff7ed;color:#9a3412;border-bottom:1px solid #fed7aa}',
-    '.banner.queue{background:#eff6ff;color:#1e40af;border-color:#bfdbfe}',
-    '.chatview{display:flex;flex-direction:column;flex:1;min-height:0}',
-    '.log{flex:1;overflow-y:auto;padding:14px 12px;background:#f8fafc;display:flex;flex-direction:column;gap:8px}',
-    '.greeting{align-self:center;text-align:center;color:#52606d;font-size:13px;max-width:90%;white-space:pre-wrap}',
-    '.msg{max-width:80%;display:flex;flex-direction:column}',
-    '.msg .text{padding:8px 12px;border-radius:14px;white-space:pre-wrap;word-wrap:break-word;overflow-wrap:anywhere}',
-    '.msg .meta{font-size:11px;color:#7b8794;margin-top:2px}',
-    '.msg.mine{align-self:flex-end;align-items:flex-end}',
-    '.msg.mine .text{background:#2563eb;color:#fff;border-bottom-right-radius:4px}',
-    '.msg.theirs{align-self:flex-start}',
-    '.msg.theirs .text{background:#fff;border:1px solid #e4e7eb;border-bottom-left-radius:4px}',
-    '.msg.system{align-self:center;max-width:90%}',
-    '.msg.system .text{background:transparent;color:#52606d;font-size:12px;text-align:center}',
-    '.msg[data-state="sending"] .text{opacity:.6}',
-    '.msg[data-state="failed"] .meta{color:#e11d48}',
-    '.typing{font-size:12px;color:#52606d;padding:0 14px 4px;font-style:italic;background:#f8fafc}',
-    'form.composer{display:flex;gap:8px;padding:10px;border-top:1px solid #e4e7eb;background:#fff}',
-    'textarea,input{font:inherit;color:inherit;border:1px solid #cbd2d9;border-radius:8px;padding:8px 10px;width:100%;background:#fff}',
-    'textarea:focus,input:focus{outline:2px solid #93c5fd;border-color:#2563eb}',
-    'form.composer textarea{resize:none;height:40px;max-height:120px}',
-    'button.attach{background:transparent;border:0;color:#52606d;cursor:pointer;padding:0 2px;width:32px;flex:none;display:flex;align-items:center;justify-content:center}',
-    'button.attach svg{width:22px;height:22px;fill:currentColor}',
-    'button.attach:disabled{opacity:.4;cursor:default}',
-    '.msg .text img.thumb{display:block;max-width:100%;max-height:200px;border-radius:8px;background:#fff}',
-    '.msg .text a.file{color:inherit;text-decoration:underline}',
-    '.upload{align-self:flex-end;font-size:12px;color:#52606d}',
-    '.upload.error{color:#e11d48}',
-    // nowrap: "发送" must not break into two lines next to the text box.
-    'button.primary{background:#2563eb;color:#fff;border:0;border-radius:8px;padding:8px 14px;font:inherit;font-weight:600;cursor:pointer;white-space:nowrap;flex:none}',
-    'button.primary:disabled{opacity:.5;cursor:default}',
-    '.pane{flex:1;overflow-y:auto;padding:18px 16px;display:flex;flex-direction:column;gap:10px}',
-    '.pane h3{margin:0;font-size:15px}',
-    '.pane p{margin:0;color:#52606d}',
-    '.pane label{display:flex;flex-direction:column;gap:4px;font-size:12px;color:#52606d}',
-    '.pane textarea{min-height:90px;resize:vertical}',
-    '.error{color:#e11d48;font-size:12px}',
-    '.csat{border-top:1px solid #e4e7eb;padding:12px;background:#fff;display:flex;flex-direction:column;gap:8px}',
-    '.csat .stars{display:flex;gap:4px}',
-    '.csat .stars button{border:0;background:transparent;font-size:26px;line-height:1;color:#cbd2d9;cursor:pointer;padding:0 2px}',
-    '.csat .stars button.on{color:#f59e0b}',
-    '.csat textarea{height:54px;resize:none}',
-    '.msg .actions{display:flex;gap:10px;margin-top:2px}',
-    '.msg .actions button{border:0;background:transparent;color:#2563eb;font:inherit;font-size:12px;cursor:pointer;padding:0;text-decoration:underline}',
-    '.notice{margin:0;font-size:12px;padding:8px 12px;background:#ecfdf5;color:#065f46;border-top:1px solid #a7f3d0}',
-    '.pane.unavailable{justify-content:center;text-align:center}',
-    // A phone: the open panel is the whole screen (the bubble hides), and inputs are 16px so the browser does not zoom
-    // in on focus. Its height follows the visual viewport (fitViewport), so the keyboard never covers the composer.
-    '@media (max-width:600px){' +
-      ':host([data-open]){right:0!important;bottom:0!important;left:0!important;top:0!important}' +
-      ':host([data-open]) .bubble{display:none}' +
-      '.panel{width:100vw;max-width:none;height:100vh;height:100dvh;max-height:none;border-radius:0;margin:0;box-shadow:none}' +
-      'textarea,input{font-size:16px}}'
-  ].join('\n');
-
-  // ---------------------------------------------------------------- UI
-  var host = h('kefu-widget', { id: 'kefu-widget', lang: lang }); // its own tag: the page's div/section rules miss it
-  var root = host.attachShadow({ mode: 'open' });
-  if (root.adoptedStyleSheets !== undefined && window.CSSStyleSheet && 'replaceSync' in CSSStyleSheet.prototype) {
-    var sheet = new CSSStyleSheet();
-    sheet.replaceSync(CSS);
-    root.adoptedStyleSheets = [sheet];
-  } else {
-    root.appendChild(h('style', { text: CSS }));
-  }
-
-  var ui = {};
-  ui.count = h('span', { class: 'count', hidden: true });
-  ui.bubble = h('button', { class: 'bubble', type: 'button', 'aria-label': t('open'), title: t('open'), onclick: toggle },
-    [svg('M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z'), ui.count]);
-  ui.title = h('h2', { text: t('title') });
-  ui.subtitle = h('p', { text: t('subtitle') });
-  ui.banner = h('div', { class: 'banner', role: 'status', hidden: true });
-  ui.queue = h('div', { class: 'banner queue', role: 'status', hidden: true });
-  ui.log = h('div', { class: 'log', role: 'log', 'aria-live': 'polite' });
-  ui.greeting = h('div', { class: 'greeting', text: t('greeting') }); // never an empty white panel
-  ui.log.appendChild(ui.greeting);
-  ui.typing = h('div', { class: 'typing', hidden: true });
-  ui.input = h('textarea', { placeholder: t('placeholder'), 'aria-label': t('placeholder'), rows: '1', maxlength: '8192' });
-  ui.sendButton = h('button', { class: 'primary', type: 'submit', text: t('send') });
-  ui.file = h('input', { type: 'file', hidden: true, accept: 'image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain' });
-  ui.attach = h('button', { class: 'attach', type: 'button', 'aria-label': t('attach'), title: t('attach'),
-    onclick: function () { ui.file.click(); } },
-    [svg('M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z')]);
-  ui.file.addEventListener('change', onFileChosen);
-  ui.composer = h('form', { class: 'composer', onsubmit: onComposerSubmit }, [ui.attach, ui.file, ui.input, ui.sendButton]);
-  ui.csat = h('div', { class: 'csat', hidden: true });
-  ui.notice = h('p', { class: 'notice left', role: 'status', hidden: true });
-  ui.chat = h('div', { class: 'chatview' },
-    [ui.queue, ui.log, ui.typing, ui.notice, ui.csat, ui.composer]);
-  ui.unavailable = h('div', { class: 'pane unavailable', hidden: true }, [h('p', { text: t('unavailable') })]);
-  ui.prechat = h('form', { class: 'pane prechat', hidden: true, onsubmit: onPrechatSubmit });
-  ui.offline = h('form', { class: 'pane offline', hidden: true, onsubmit: onOfflineSubmit });
-  ui.panel = h('section', { class: 'panel', hidden: true, role: 'dialog', 'aria-label': t('title') }, [
-    h('header', null, [h('div', { class: 'titles' }, [ui.title, ui.subtitle]),
-      h('button', { type: 'button', 'aria-label': t('close'), title: t('close'), text: '×', onclick: toggle })]),
-    ui.banner, ui.chat, ui.prechat, ui.offline, ui.unavailable
-  ]);
-  root.appendChild(ui.panel);
-  root.appendChild(ui.bubble);
-
-  ui.input.addEventListener('input', onInput);
-  ui.log.addEventListener('scroll', function () { atBottom = ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 40; });
-  // An image grows the log when it loads (load does not bubble: capture it): keep the newest message in view, unless
-  // the visitor has scrolled up to read.
-  // The image's own growth counts as "still at the bottom": a scroll event computed while the image's link or bytes were
-  // on their way can have cleared atBottom without the visitor scrolling.
-  ui.log.addEventListener('load', function (e) {
-    if (!e.target || e.target.tagName !== 'IMG') { return; }
-    var gap = ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight;
-    if (atBottom || gap - e.target.offsetHeight < 40) { scrollDown(); }
-  }, true);
-  ui.input.addEventListener('keydown', function (e) {
-    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); onComposerSubmit(e); }
+  var MODULE = new URL('kefu-client.js', new URL(script.src, location.href)).href;
+  import(MODULE).then(run, function (e) {
+    if (window.console && console.warn) { console.warn('Kefu widget: could not load ' + MODULE + ' (' + e + '); chat is not shown.'); }
   });
 
-  function mount() { (document.body || document.documentElement).appendChild(host); }
-  if (document.body) { mount(); } else { document.addEventListener('DOMContentLoaded', mount); }
+  function run(K) {
+    var ORIGIN = new URL(script.src, location.href).origin;
+    var WS_URL = ORIGIN.replace(/^http/, 'ws') + '/ws';
+    var data = script.dataset;
+    var cfg = {
+      key: data.inboxKey || null,
+      tenant: data.tenant || null,
+      inbox: data.inbox || null,
+      open: data.open === 'true'
+    };
 
-  // ---------------------------------------------------------------- state
-  var info = null;               // GET /api/v1/widget/{key}
-  var conversationId = saved.conversationId || null;
-  var status = null;             // conversation status
-  var bySeq = {};                // seq -> {el, msg}
-  var contiguous = 0;            // every seq 1..contiguous is shown
-  var pending = [];              // unacked sends shown: {clientMsgId, text, el, failed}
-  // The outbox: unacked sends in typed order. Only its head is ever on the wire; the next goes after the head's ack, so
-  // a refused send (rate_limited, unavailable) holds every later one and the server stores them in typed order.
-  var outbox = [], inFlight = null, retryTimer = null, retryDelay = 1000;
-  var offlineNow = navigator.onLine === false;
-  var unavailable = false, warned = false, recovering = 0, atBottom = true, lastTypingAt = 0;
-  var agentRead = 0;             // highest seq an agent has read
-  var readSent = 0;              // highest seq we reported read
-  var highestTheirs = 0;         // highest seq of a message from the other side
-  var ws = null, wsOpen = false, attempts = 0, reconnectTimer = null, pingTimer = null, lastFrameAt = 0;
-  var syncing = false, syncAgain = false;
-  var typingOn = false, typingIdle = null, typingHide = null;
-  var view = 'chat';
-  var visitorPromise = null;
+    // ---------------------------------------------------------------- strings (en, zh-CN)
+    var STRINGS = {
+      en: {
+        title: 'Chat with us', subtitle: 'We usually reply in a few minutes', placeholder: 'Type a message…',
+        send: 'Send', sending: 'Sending…', sent: 'Sent', read: 'Read', failed: 'Not sent',
+        typing: '{name} is typing…', agent: 'Agent', you: 'You',
+        queue: 'You are number {n} in the queue. An agent will be with you shortly.',
+        prechatTitle: 'Before we start', prechatIntro: 'Tell us who you are, so we can follow up.',
+        name: 'Name', email: 'Email', start: 'Start chat',
+        away: 'We are away right now. Leave a message and we will get back to you.',
+        message: 'Message', leave: 'Send message', left: 'Thank you! We have your message. Come back to this page to see our reply.',
+        csat: 'How did we do?', comment: 'Anything to add? (optional)', submit: 'Submit',
+        csatThanks: 'Thank you for your feedback!', resolved: 'This conversation was resolved.',
+        reconnecting: 'Connection lost. Reconnecting…', open: 'Open chat', close: 'Close chat',
+        star: '{n} of 5', error: 'Something went wrong. Please try again.', invalidEmail: 'Please enter a valid email address.',
+        attach: 'Attach an image or file', uploading: 'Uploading {name}…', tooLarge: 'This file is too large.',
+        badType: 'This type of file is not allowed.', attachFirst: 'Send a message first, then attach files.',
+        greeting: 'Hi! How can we help you today?', unavailable: 'Chat is not available right now. Please try again later.',
+        offline: 'You are offline. Your messages will be sent when the connection is back.', waiting: 'Waiting for the network…',
+        retry: 'Retry', discard: 'Discard'
+      },
+      'zh-CN': {
+        title: '在线客服', subtitle: '我们通常几分钟内回复', placeholder: '输入消息…',
+        send: '发送', sending: '发送中…', sent: '已发送', read: '已读', failed: '发送失败',
+        typing: '{name} 正在输入…', agent: '客服', you: '我',
+        queue: '您当前排在第 {n} 位，客服马上就来。',
+        prechatTitle: '开始之前', prechatIntro: '留下您的称呼和邮箱，方便我们跟进。',
+        name: '姓名', email: '邮箱', start: '开始咨询',
+        away: '我们暂时不在线。请留言，我们会尽快回复您。',
+        message: '留言内容', leave: '提交留言', left: '谢谢！我们已收到您的留言。回到此页面即可查看我们的回复。',
+        csat: '请为本次服务评分', comment: '还有什么想说的？（可选）', submit: '提交',
+        csatThanks: '感谢您的评价！', resolved: '本次会话已结束。',
+        reconnecting: '连接已断开，正在重新连接…', open: '打开聊天', close: '关闭聊天',
+        star: '{n} 星（共 5 星）', error: '出错了，请重试。', invalidEmail: '请输入有效的邮箱地址。',
+        attach: '发送图片或文件', uploading: '正在上传 {name}…', tooLarge: '文件太大。',
+        badType: '不支持此类型的文件。', attachFirst: '请先发送一条消息，再发送文件。',
+        greeting: '您好！请问有什么可以帮您？', unavailable: '在线客服暂不可用，请稍后再试。',
+        offline: '网络已断开，恢复后将自动发送您的消息。', waiting: '等待网络连接…',
+        retry: '重试', discard: '删除'
+      }
+    };
+    var lang = data.lang || navigator.language || 'en';
+    lang = /^zh/i.test(lang) ? 'zh-CN' : 'en';
+    function t(key, args) {
+      var s = STRINGS[lang][key] || STRINGS.en[key] || key;
+      if (args) { Object.keys(args).forEach(function (k) { s = s.split('{' + k + '}').join(String(args[k])); }); }
+      return s;
+    }
 
-  function setView(name) {
-    view = name;
-    ui.chat.hidden = name !== 'chat';
-    ui.prechat.hidden = name !== 'prechat';
-    ui.offline.hidden = name !== 'offline';
-    ui.unavailable.hidden = name !== 'unavailable';
-  }
+    // ---------------------------------------------------------------- persistence
+    var STORE_KEY = 'kefu.widget.' + ORIGIN + '.' + (cfg.key || (cfg.tenant || 'default') + '/' + (cfg.inbox || 'default'));
+    var saved = {};
+    try { saved = JSON.parse(localStorage.getItem(STORE_KEY) || '{}') || {}; } catch (e) { saved = {}; }
+    function persist() {
+      try { localStorage.setItem(STORE_KEY, JSON.stringify(saved)); } catch (e) { /* private mode: session only */ }
+    }
+    function tokenExpired(token) {
+      try {
+        var payload = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+        return !payload.exp || payload.exp * 1000 < Date.now() + 60000;
+      } catch (e) { return true; }
+    }
+    if (saved.token && tokenExpired(saved.token)) { saved = { name: saved.name, email: saved.email }; persist(); }
 
-  function isOpen() { return !ui.panel.hidden; }
+    // ---------------------------------------------------------------- DOM helpers (text only, never HTML)
+    function h(tag, props, children) {
+      var el = document.createElement(tag);
+      if (props) {
+        Object.keys(props).forEach(function (k) {
+          var v = props[k];
+          if (v === null || v === undefined || v === false) { return; }
+          if (k === 'text') { el.textContent = v; }
+          else if (k === 'class') { el.className = v; }
+          else if (k.slice(0, 2) === 'on') { el.addEventListener(k.slice(2), v); }
+          else { el.setAttribute(k, v === true ? '' : v); }
+        });
+      }
+      (children || []).forEach(function (c) { if (c) { el.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); } });
+      return el;
+    }
+    function svg(path) {
+      var ns = 'http://www.w3.org/2000/svg';
+      var s = document.createElementNS(ns, 'svg');
+      s.setAttribute('viewBox', '0 0 24 24');
+      s.setAttribute('aria-hidden', 'true');
+      var p = document.createElementNS(ns, 'path');
+      p.setAttribute('d', path);
+      s.appendChild(p);
+      return s;
+    }
+    function timeOf(ts) {
+      var d = ts ? new Date(ts) : new Date();
+      return d.toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' });
+    }
 
-  function toggle() {
-    ui.panel.hidden = !ui.panel.hidden;
-    if (isOpen()) { host.setAttribute('data-open', ''); } else { host.removeAttribute('data-open'); }
-    fitViewport();
-    ui.bubble.setAttribute('aria-label', isOpen() ? t('close') : t('open'));
-    if (isOpen()) {
-      chooseView();
-      if (view === 'chat') { ui.input.focus(); }
+    var CSS = [
+      // !important on :host beats the host page's own !important rules on our element; nothing else reaches inside.
+      ':host{all:initial!important;display:block!important;position:fixed!important;right:20px!important;bottom:20px!important;' +
+        'left:auto!important;top:auto!important;z-index:2147483000!important;visibility:visible!important;opacity:1!important;' +
+        'font:14px/1.45 system-ui,-apple-system,"Segoe UI","PingFang SC","Microsoft YaHei",sans-serif!important;color:#1f2933!important}',
+      '*{box-sizing:border-box}',
+      '.bubble{width:56px;height:56px;border-radius:50%;border:0;background:#2563eb;color:#fff;cursor:pointer;box-shadow:0 6px 20px rgba(37,99,235,.35);display:flex;align-items:center;justify-content:center;margin-left:auto;position:relative}',
+      '.bubble svg{width:28px;height:28px;fill:currentColor}',
+      '.bubble .count{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;border-radius:10px;background:#e11d48;color:#fff;font-size:12px;line-height:20px;padding:0 5px;text-align:center}',
+      '.panel{width:360px;max-width:calc(100vw - 40px);height:540px;max-height:calc(100vh - 110px);background:#fff;border-radius:14px;box-shadow:0 12px 40px rgba(15,23,42,.25);display:flex;flex-direction:column;overflow:hidden;margin-bottom:14px}',
+      '.panel[hidden],[hidden]{display:none!important}',
+      'header{background:#2563eb;color:#fff;padding:14px 16px;display:flex;align-items:center;gap:10px}',
+      'header .titles{flex:1;min-width:0}',
+      'header h2{margin:0;font-size:16px;font-weight:600}',
+      'header p{margin:2px 0 0;font-size:12px;opacity:.85}',
+      'header button{background:transparent;border:0;color:#fff;font-size:22px;cursor:pointer;line-height:1;padding:2px 6px}',
+      '.banner{font-size:12px;padding:6px 12px;background:#fff7ed;color:#9a3412;border-bottom:1px solid #fed7aa}',
+      '.banner.queue{background:#eff6ff;color:#1e40af;border-color:#bfdbfe}',
+      '.chatview{display:flex;flex-direction:column;flex:1;min-height:0}',
+      '.log{flex:1;overflow-y:auto;padding:14px 12px;background:#f8fafc;display:flex;flex-direction:column;gap:8px}',
+      '.greeting{align-self:center;text-align:center;color:#52606d;font-size:13px;max-width:90%;white-space:pre-wrap}',
+      '.msg{max-width:80%;display:flex;flex-direction:column}',
+      '.msg .text{padding:8px 12px;border-radius:14px;white-space:pre-wrap;word-wrap:break-word;overflow-wrap:anywhere}',
+      '.msg .meta{font-size:11px;color:#7b8794;margin-top:2px}',
+      '.msg.mine{align-self:flex-end;align-items:flex-end}',
+      '.msg.mine .text{background:#2563eb;color:#fff;border-bottom-right-radius:4px}',
+      '.msg.theirs{align-self:flex-start}',
+      '.msg.theirs .text{background:#fff;border:1px solid #e4e7eb;border-bottom-left-radius:4px}',
+      '.msg.system{align-self:center;max-width:90%}',
+      '.msg.system .text{background:transparent;color:#52606d;font-size:12px;text-align:center}',
+      '.msg[data-state="sending"] .text{opacity:.6}',
+      '.msg[data-state="failed"] .meta{color:#e11d48}',
+      '.typing{font-size:12px;color:#52606d;padding:0 14px 4px;font-style:italic;background:#f8fafc}',
+      'form.composer{display:flex;gap:8px;padding:10px;border-top:1px solid #e4e7eb;background:#fff}',
+      'textarea,input{font:inherit;color:inherit;border:1px solid #cbd2d9;border-radius:8px;padding:8px 10px;width:100%;background:#fff}',
+      'textarea:focus,input:focus{outline:2px solid #93c5fd;border-color:#2563eb}',
+      'form.composer textarea{resize:none;height:40px;max-height:120px}',
+      'button.attach{background:transparent;border:0;color:#52606d;cursor:pointer;padding:0 2px;width:32px;flex:none;display:flex;align-items:center;justify-content:center}',
+      'button.attach svg{width:22px;height:22px;fill:currentColor}',
+      'button.attach:disabled{opacity:.4;cursor:default}',
+      '.msg .text img.thumb{display:block;max-width:100%;max-height:200px;border-radius:8px;background:#fff}',
+      '.msg .text a.file{color:inherit;text-decoration:underline}',
+      '.upload{align-self:flex-end;font-size:12px;color:#52606d}',
+      '.upload.error{color:#e11d48}',
+      // nowrap: "发送" must not break into two lines next to the text box.
+      'button.primary{background:#2563eb;color:#fff;border:0;border-radius:8px;padding:8px 14px;font:inherit;font-weight:600;cursor:pointer;white-space:nowrap;flex:none}',
+      'button.primary:disabled{opacity:.5;cursor:default}',
+      '.pane{flex:1;overflow-y:auto;padding:18px 16px;display:flex;flex-direction:column;gap:10px}',
+      '.pane h3{margin:0;font-size:15px}',
+      '.pane p{margin:0;color:#52606d}',
+      '.pane label{display:flex;flex-direction:column;gap:4px;font-size:12px;color:#52606d}',
+      '.pane textarea{min-height:90px;resize:vertical}',
+      '.error{color:#e11d48;font-size:12px}',
+      '.csat{border-top:1px solid #e4e7eb;padding:12px;background:#fff;display:flex;flex-direction:column;gap:8px}',
+      '.csat .stars{display:flex;gap:4px}',
+      '.csat .stars button{border:0;background:transparent;font-size:26px;line-height:1;color:#cbd2d9;cursor:pointer;padding:0 2px}',
+      '.csat .stars button.on{color:#f59e0b}',
+      '.csat textarea{height:54px;resize:none}',
+      '.msg .actions{display:flex;gap:10px;margin-top:2px}',
+      '.msg .actions button{border:0;background:transparent;color:#2563eb;font:inherit;font-size:12px;cursor:pointer;padding:0;text-decoration:underline}',
+      '.notice{margin:0;font-size:12px;padding:8px 12px;background:#ecfdf5;color:#065f46;border-top:1px solid #a7f3d0}',
+      '.pane.unavailable{justify-content:center;text-align:center}',
+      // A phone: the open panel is the whole screen (the bubble hides), and inputs are 16px so the browser does not zoom
+      // in on focus. Its height follows the visual viewport (fitViewport), so the keyboard never covers the composer.
+      '@media (max-width:600px){' +
+        ':host([data-open]){right:0!important;bottom:0!important;left:0!important;top:0!important}' +
+        ':host([data-open]) .bubble{display:none}' +
+        '.panel{width:100vw;max-width:none;height:100vh;height:100dvh;max-height:none;border-radius:0;margin:0;box-shadow:none}' +
+        'textarea,input{font-size:16px}}'
+    ].join('\n');
+
+    // ---------------------------------------------------------------- UI
+    var host = h('kefu-widget', { id: 'kefu-widget', lang: lang }); // its own tag: the page's div/section rules miss it
+    var root = host.attachShadow({ mode: 'open' });
+    if (root.adoptedStyleSheets !== undefined && window.CSSStyleSheet && 'replaceSync' in CSSStyleSheet.prototype) {
+      var sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } else {
+      root.appendChild(h('style', { text: CSS }));
+    }
+
+    var ui = {};
+    ui.count = h('span', { class: 'count', hidden: true });
+    ui.bubble = h('button', { class: 'bubble', type: 'button', 'aria-label': t('open'), title: t('open'), onclick: toggle },
+      [svg('M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z'), ui.count]);
+    ui.title = h('h2', { text: t('title') });
+    ui.subtitle = h('p', { text: t('subtitle') });
+    ui.banner = h('div', { class: 'banner', role: 'status', hidden: true });
+    ui.queue = h('div', { class: 'banner queue', role: 'status', hidden: true });
+    ui.log = h('div', { class: 'log', role: 'log', 'aria-live': 'polite' });
+    ui.greeting = h('div', { class: 'greeting', text: t('greeting') }); // never an empty white panel
+    ui.log.appendChild(ui.greeting);
+    ui.typing = h('div', { class: 'typing', hidden: true });
+    ui.input = h('textarea', { placeholder: t('placeholder'), 'aria-label': t('placeholder'), rows: '1', maxlength: '8192' });
+    ui.sendButton = h('button', { class: 'primary', type: 'submit', text: t('send') });
+    ui.file = h('input', { type: 'file', hidden: true, accept: 'image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain' });
+    ui.attach = h('button', { class: 'attach', type: 'button', 'aria-label': t('attach'), title: t('attach'),
+      onclick: function () { ui.file.click(); } },
+      [svg('M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z')]);
+    ui.file.addEventListener('change', onFileChosen);
+    ui.composer = h('form', { class: 'composer', onsubmit: onComposerSubmit }, [ui.attach, ui.file, ui.input, ui.sendButton]);
+    ui.csat = h('div', { class: 'csat', hidden: true });
+    ui.notice = h('p', { class: 'notice left', role: 'status', hidden: true });
+    ui.chat = h('div', { class: 'chatview' },
+      [ui.queue, ui.log, ui.typing, ui.notice, ui.csat, ui.composer]);
+    ui.unavailable = h('div', { class: 'pane unavailable', hidden: true }, [h('p', { text: t('unavailable') })]);
+    ui.prechat = h('form', { class: 'pane prechat', hidden: true, onsubmit: onPrechatSubmit });
+    ui.offline = h('form', { class: 'pane offline', hidden: true, onsubmit: onOfflineSubmit });
+    ui.panel = h('section', { class: 'panel', hidden: true, role: 'dialog', 'aria-label': t('title') }, [
+      h('header', null, [h('div', { class: 'titles' }, [ui.title, ui.subtitle]),
+        h('button', { type: 'button', 'aria-label': t('close'), title: t('close'), text: '×', onclick: toggle })]),
+      ui.banner, ui.chat, ui.prechat, ui.offline, ui.unavailable
+    ]);
+    root.appendChild(ui.panel);
+    root.appendChild(ui.bubble);
+
+    ui.input.addEventListener('input', onInput);
+    ui.log.addEventListener('scroll', function () { atBottom = ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 40; });
+    // An image grows the log when it loads (load does not bubble: capture it): keep the newest message in view, unless
+    // the visitor has scrolled up to read.
+    // The image's own growth counts as "still at the bottom": a scroll event computed while the image's link or bytes were
+    // on their way can have cleared atBottom without the visitor scrolling.
+    ui.log.addEventListener('load', function (e) {
+      if (!e.target || e.target.tagName !== 'IMG') { return; }
+      var gap = ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight;
+      if (atBottom || gap - e.target.offsetHeight < 40) { scrollDown(); }
+    }, true);
+    ui.input.addEventListener('keydown', function (e) {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); onComposerSubmit(e); }
+    });
+
+    function mount() { (document.body || document.documentElement).appendChild(host); }
+    if (document.body) { mount(); } else { document.addEventListener('DOMContentLoaded', mount); }
+
+    // ---------------------------------------------------------------- state
+    var info = null;               // GET /api/v1/widget/{key}
+    var conversationId = saved.conversationId || null;
+    var status = null;             // conversation status
+    var pending = [];              // unacked sends shown: {clientMsgId, text, content, el, failed}
+    var unavailable = false, warned = false, recovering = 0, atBottom = true, lastTypingAt = 0;
+    var agentRead = 0;             // highest seq an agent has read
+    var readSent = 0;              // highest seq we reported read
+    var highestTheirs = 0;         // highest seq of a message from the other side
+    var conn = K.createConnection({
+      url: function () { return saved.token ? WS_URL + '?access_token=' + encodeURIComponent(saved.token) : null; },
+      canConnect: function () { return !unavailable; },
+      onOpen: onOpen, onFrame: onFrame, onDrop: onDrop, refused: checkToken, onNetwork: onNetwork,
+      onHeartbeat: function () { outbox.heartbeat(); }
+    });
+    // The visitor's messages by seq and the resume (sync) of the current conversation.
+    var timeline = K.createTimeline(conn, null);
+    // Unacked sends in typed order, only the head on the wire (kefu-client.js).
+    var outbox = K.createOutbox({ conn: conn, onFail: function (entry) { setState(entry, 'failed'); } });
+    var attachments = K.createAttachments(ORIGIN, function () { return saved.token; });
+    var typingOn = false, typingIdle = null, typingHide = null;
+    var view = 'chat';
+    var visitorPromise = null;
+
+    function setView(name) {
+      view = name;
+      ui.chat.hidden = name !== 'chat';
+      ui.prechat.hidden = name !== 'prechat';
+      ui.offline.hidden = name !== 'offline';
+      ui.unavailable.hidden = name !== 'unavailable';
+    }
+
+    function isOpen() { return !ui.panel.hidden; }
+
+    function toggle() {
+      ui.panel.hidden = !ui.panel.hidden;
+      if (isOpen()) { host.setAttribute('data-open', ''); } else { host.removeAttribute('data-open'); }
+      fitViewport();
+      ui.bubble.setAttribute('aria-label', isOpen() ? t('close') : t('open'));
+      if (isOpen()) {
+        chooseView();
+        if (view === 'chat') { ui.input.focus(); }
+        scrollDown();
+        markRead();
+        // Availability changes (agents come and go, business hours): ask again before a first message.
+        if (cfg.key && !conversationId && !unavailable) { loadInfo().then(function () { if (isOpen()) { chooseView(); } }); }
+      }
+    }
+
+    function loadInfo() {
+      if (!cfg.key) { return Promise.resolve(); }
+      return api('GET', '/api/v1/widget/' + encodeURIComponent(cfg.key)).then(function (r) {
+        if (r.status === 404) { chatUnavailable(unknownKeyWarning()); return; }
+        if (!r.ok || !r.body) { return; }
+        info = r.body;
+        // The title stays "Chat with us": the inbox's name is an internal one ("Default", "Sales EU").
+        ui.greeting.textContent = info.greeting || t('greeting');
+        ui.subtitle.textContent = info.available === false ? (info.awayMessage || t('away')) : t('subtitle');
+        if (ui.awayText) { ui.awayText.textContent = info.awayMessage || t('away'); }
+      });
+    }
+
+    function unknownKeyWarning() {
+      return 'Kefu widget: no inbox has the public key "' + cfg.key + '" (' + ORIGIN + '/api/v1/widget/' + cfg.key +
+        ' answered 404), so the chat is shown as unavailable. Copy the current embed snippet from the Inboxes page of the' +
+        ' Kefu console into this page (data-inbox-key on the widget.js script tag).';
+    }
+
+    // Chat cannot work (an unknown inbox key, or no visitor token to be had): say so instead of a live-looking panel
+    // whose every message ends "Not sent"; tell the site owner once, in the page's console.
+    function chatUnavailable(warning) {
+      unavailable = true;
+      conn.drop();
+      setBanner('');
+      if (warning && !warned) { warned = true; if (window.console && console.warn) { console.warn(warning); } }
+      ui.subtitle.textContent = t('unavailable');
+      setView('unavailable');
+    }
+
+    function chooseView() {
+      if (unavailable) { setView('unavailable'); return; }
+      var known = !!saved.token;
+      var typed = ui.offText && ui.offText.value.trim();
+      if (info && info.available === false && !conversationId && cfg.key && !pending.length) { buildOffline(); setView('offline'); }
+      else if (view === 'offline' && typed) { return; } // never throw away a message being written
+      else if (info && info.preChatForm && !known) { buildPrechat(); setView('prechat'); }
+      else { setView('chat'); }
+    }
+
+    function field(label, input) { return h('label', null, [label, input]); }
+
+    function buildPrechat() {
+      if (ui.prechat.firstChild) { return; }
+      ui.prechatName = h('input', { name: 'name', autocomplete: 'name', required: true, maxlength: '128' });
+      ui.prechatEmail = h('input', { name: 'email', type: 'email', autocomplete: 'email', maxlength: '254' });
+      ui.prechatError = h('div', { class: 'error', role: 'alert', hidden: true });
+      [h('h3', { text: t('prechatTitle') }), h('p', { text: t('prechatIntro') }),
+        field(t('name'), ui.prechatName), field(t('email'), ui.prechatEmail), ui.prechatError,
+        h('button', { class: 'primary', type: 'submit', text: t('start') })].forEach(function (c) { ui.prechat.appendChild(c); });
+    }
+
+    function buildOffline() {
+      if (ui.offline.firstChild) { return; }
+      ui.awayText = h('p', { text: (info && info.awayMessage) || t('away') });
+      ui.offName = h('input', { name: 'name', autocomplete: 'name', required: true, maxlength: '128' });
+      ui.offEmail = h('input', { name: 'email', type: 'email', autocomplete: 'email', required: true, maxlength: '254' });
+      ui.offText = h('textarea', { name: 'text', required: true, maxlength: '8192' });
+      ui.offError = h('div', { class: 'error', role: 'alert', hidden: true });
+      ui.offButton = h('button', { class: 'primary', type: 'submit', text: t('leave') });
+      [ui.awayText, field(t('name'), ui.offName), field(t('email'), ui.offEmail), field(t('message'), ui.offText),
+        ui.offError, ui.offButton].forEach(function (c) { ui.offline.appendChild(c); });
+    }
+
+    function scrollDown() { ui.log.scrollTop = ui.log.scrollHeight; atBottom = true; }
+
+    // On a phone the open panel is the whole screen; an on-screen keyboard shrinks the visual viewport (not the layout
+    // one), so the panel takes the visual viewport's height and offset and the composer stays above the keyboard.
+    function fitViewport() {
+      var vv = window.visualViewport;
+      var full = isOpen() && window.matchMedia && window.matchMedia('(max-width: 600px)').matches;
+      if (!full || !vv) { ui.panel.style.height = ''; ui.panel.style.transform = ''; return; }
+      ui.panel.style.height = Math.round(vv.height) + 'px';
+      ui.panel.style.transform = vv.offsetTop ? 'translateY(' + Math.round(vv.offsetTop) + 'px)' : '';
+      if (atBottom) { scrollDown(); }
+    }
+
+    function setBanner(text) { ui.banner.textContent = text || ''; ui.banner.hidden = !text; }
+
+    function setQueue(position) {
+      if (position && position > 0 && status !== 'open' && status !== 'resolved') {
+        ui.queue.textContent = t('queue', { n: position });
+        ui.queue.hidden = false;
+      } else {
+        ui.queue.hidden = true;
+      }
+    }
+
+    function updateCount() {
+      var unread = 0;
+      if (!isOpen()) {
+        Object.keys(timeline.bySeq).forEach(function (s) {
+          var m = timeline.bySeq[s].msg;
+          if (+s > readSent && m.sender && m.sender.role !== 'visitor') { unread++; }
+        });
+      }
+      ui.count.textContent = String(unread);
+      ui.count.hidden = unread === 0;
+    }
+
+    // ---------------------------------------------------------------- messages
+    function messageElement(msg, mine) {
+      var role = msg.sender ? msg.sender.role : 'visitor';
+      var cls = 'msg ' + (role === 'system' ? 'system' : mine ? 'mine' : 'theirs');
+      var el = h('div', { class: cls, 'data-role': role });
+      var body = attachments.body(msg);
+      el.setAttribute('data-kind', body.kind);
+      el.appendChild(h('div', { class: 'text' }, [body.node]));
+      var who = mine ? '' : role === 'system' ? '' : ((msg.sender && msg.sender.name) || t('agent')) + ' · ';
+      el.appendChild(h('div', { class: 'meta', text: who + timeOf(msg.ts) }));
+      return el;
+    }
+
+    function setState(entry, state) {
+      entry.el.setAttribute('data-state', state);
+      if (entry.mine) {
+        var meta = entry.el.querySelector('.meta');
+        // Offline, a message is not "sending": it waits for the network (and goes when it is back).
+        meta.textContent = timeOf(entry.msg.ts) + ' · ' + (state === 'sending' && conn.offline ? t('waiting') : t(state));
+        var actions = entry.el.querySelector('.actions');
+        if (state === 'failed' && !actions) {
+          entry.el.appendChild(h('div', { class: 'actions' }, [
+            h('button', { type: 'button', class: 'retry', text: t('retry'), onclick: function () { retrySend(entry); } }),
+            h('button', { type: 'button', class: 'discard', text: t('discard'), onclick: function () { discardSend(entry); } })]));
+        } else if (state !== 'failed' && actions) { actions.remove(); }
+      }
+    }
+
+    function refreshPending() { pending.forEach(function (p) { if (!p.failed) { setState(p, 'sending'); } }); }
+
+    function placeBySeq(el, seq) {
+      var after = timeline.after(seq);
+      var next = after ? after.el : null;
+      if (!next && pending.length) { next = pending[0].el; }
+      if (next && next !== el) { ui.log.insertBefore(el, next); } else if (!next) { ui.log.appendChild(el); }
+    }
+
+    function showMessage(msg) {
+      if (!msg || typeof msg.seq !== 'number' || timeline.has(msg.seq)) { return; } // each seq once
+      var mine = msg.sender && msg.sender.role === 'visitor';
+      var entry = null;
+      if (mine && msg.clientMsgId) {
+        for (var i = 0; i < pending.length; i++) {
+          if (pending[i].clientMsgId === msg.clientMsgId) { entry = pending.splice(i, 1)[0]; break; }
+        }
+      }
+      if (entry) {
+        entry.msg = msg;
+        outbox.settle(entry); // the message itself came back (e.g. by sync after a lost ack): as good as its ack
+      } else {
+        entry = { msg: msg, mine: mine, el: messageElement(msg, mine) };
+      }
+      entry.el.setAttribute('data-seq', String(msg.seq));
+      placeBySeq(entry.el, msg.seq);
+      if (mine) { setState(entry, msg.seq <= agentRead ? 'read' : 'sent'); }
+      else if (msg.seq > highestTheirs) { highestTheirs = msg.seq; }
+      if (!mine && msg.sender && msg.sender.role !== 'system') { hideTyping(); }
+      timeline.put(msg.seq, entry); // a gap: something was missed, the timeline syncs it
       scrollDown();
       markRead();
-      // Availability changes (agents come and go, business hours): ask again before a first message.
-      if (cfg.key && !conversationId && !unavailable) { loadInfo().then(function () { if (isOpen()) { chooseView(); } }); }
+      updateCount();
     }
-  }
 
-  function loadInfo() {
-    if (!cfg.key) { return Promise.resolve(); }
-    return api('GET', '/api/v1/widget/' + encodeURIComponent(cfg.key)).then(function (r) {
-      if (r.status === 404) { chatUnavailable(unknownKeyWarning()); return; }
-      if (!r.ok || !r.body) { return; }
-      info = r.body;
-      // The title stays "Chat with us": the inbox's name is an internal one ("Default", "Sales EU").
-      ui.greeting.textContent = info.greeting || t('greeting');
-      ui.subtitle.textContent = info.available === false ? (info.awayMessage || t('away')) : t('subtitle');
-      if (ui.awayText) { ui.awayText.textContent = info.awayMessage || t('away'); }
-    });
-  }
-
-  function unknownKeyWarning() {
-    return 'Kefu widget: no inbox has the public key "' + cfg.key + '" (' + ORIGIN + '/api/v1/widget/' + cfg.key +
-      ' answered 404), so the chat is shown as unavailable. Copy the current embed snippet from the Inboxes page of the' +
-      ' Kefu console into this page (data-inbox-key on the widget.js script tag).';
-  }
-
-  // Chat cannot work (an unknown inbox key, or no visitor token to be had): say so instead of a live-looking panel
-  // whose every message ends "Not sent"; tell the site owner once, in the page's console.
-  function chatUnavailable(warning) {
-    unavailable = true;
-    clearTimeout(reconnectTimer);
-    reconnectTimer = null;
-    if (ws) { dropSocket(); }
-    setBanner('');
-    if (warning && !warned) { warned = true; if (window.console && console.warn) { console.warn(warning); } }
-    ui.subtitle.textContent = t('unavailable');
-    setView('unavailable');
-  }
-
-  function chooseView() {
-    if (unavailable) { setView('unavailable'); return; }
-    var known = !!saved.token;
-    var typed = ui.offText && ui.offText.value.trim();
-    if (info && info.available === false && !conversationId && cfg.key && !pending.length) { buildOffline(); setView('offline'); }
-    else if (view === 'offline' && typed) { return; } // never throw away a message being written
-    else if (info && info.preChatForm && !known) { buildPrechat(); setView('prechat'); }
-    else { setView('chat'); }
-  }
-
-  function field(label, input) { return h('label', null, [label, input]); }
-
-  function buildPrechat() {
-    if (ui.prechat.firstChild) { return; }
-    ui.prechatName = h('input', { name: 'name', autocomplete: 'name', required: true, maxlength: '128' });
-    ui.prechatEmail = h('input', { name: 'email', type: 'email', autocomplete: 'email', maxlength: '254' });
-    ui.prechatError = h('div', { class: 'error', role: 'alert', hidden: true });
-    [h('h3', { text: t('prechatTitle') }), h('p', { text: t('prechatIntro') }),
-      field(t('name'), ui.prechatName), field(t('email'), ui.prechatEmail), ui.prechatError,
-      h('button', { class: 'primary', type: 'submit', text: t('start') })].forEach(function (c) { ui.prechat.appendChild(c); });
-  }
-
-  function buildOffline() {
-    if (ui.offline.firstChild) { return; }
-    ui.awayText = h('p', { text: (info && info.awayMessage) || t('away') });
-    ui.offName = h('input', { name: 'name', autocomplete: 'name', required: true, maxlength: '128' });
-    ui.offEmail = h('input', { name: 'email', type: 'email', autocomplete: 'email', required: true, maxlength: '254' });
-    ui.offText = h('textarea', { name: 'text', required: true, maxlength: '8192' });
-    ui.offError = h('div', { class: 'error', role: 'alert', hidden: true });
-    ui.offButton = h('button', { class: 'primary', type: 'submit', text: t('leave') });
-    [ui.awayText, field(t('name'), ui.offName), field(t('email'), ui.offEmail), field(t('message'), ui.offText),
-      ui.offError, ui.offButton].forEach(function (c) { ui.offline.appendChild(c); });
-  }
-
-  function scrollDown() { ui.log.scrollTop = ui.log.scrollHeight; atBottom = true; }
-
-  // On a phone the open panel is the whole screen; an on-screen keyboard shrinks the visual viewport (not the layout
-  // one), so the panel takes the visual viewport's height and offset and the composer stays above the keyboard.
-  function fitViewport() {
-    var vv = window.visualViewport;
-    var full = isOpen() && window.matchMedia && window.matchMedia('(max-width: 600px)').matches;
-    if (!full || !vv) { ui.panel.style.height = ''; ui.panel.style.transform = ''; return; }
-    ui.panel.style.height = Math.round(vv.height) + 'px';
-    ui.panel.style.transform = vv.offsetTop ? 'translateY(' + Math.round(vv.offsetTop) + 'px)' : '';
-    if (atBottom) { scrollDown(); }
-  }
-
-  function setBanner(text) { ui.banner.textContent = text || ''; ui.banner.hidden = !text; }
-
-  function setQueue(position) {
-    if (position && position > 0 && status !== 'open' && status !== 'resolved') {
-      ui.queue.textContent = t('queue', { n: position });
-      ui.queue.hidden = false;
-    } else {
-      ui.queue.hidden = true;
+    // A send shown at once as "sending"; content: the typed content (an attachment), shown: how to show it.
+    function addPending(text, content, shown) {
+      var entry = { clientMsgId: K.uuid(), text: text, content: content || null, mine: true,
+        msg: { text: text, content: shown || null, ts: new Date().toISOString() } };
+      entry.el = messageElement({ text: text, content: entry.msg.content, sender: { role: 'visitor' }, ts: entry.msg.ts }, true);
+      entry.el.setAttribute('data-client-msg-id', entry.clientMsgId);
+      pending.push(entry);
+      outbox.push(entry);
+      ui.log.appendChild(entry.el);
+      setState(entry, 'sending');
+      scrollDown();
+      return entry;
     }
-  }
 
-  function updateCount() {
-    var unread = 0;
-    if (!isOpen()) {
-      Object.keys(bySeq).forEach(function (s) {
-        var m = bySeq[s].msg;
-        if (+s > readSent && m.sender && m.sender.role !== 'visitor') { unread++; }
-      });
-    }
-    ui.count.textContent = String(unread);
-    ui.count.hidden = unread === 0;
-  }
-
-  // ---------------------------------------------------------------- messages
-  function messageElement(msg, mine) {
-    var role = msg.sender ? msg.sender.role : 'visitor';
-    var cls = 'msg ' + (role === 'system' ? 'system' : mine ? 'mine' : 'theirs');
-    var el = h('div', { class: cls, 'data-role': role });
-    var attachment = parseAttachment(msg.text);
-    el.appendChild(attachment ? h('div', { class: 'text' }, [attachmentElement(attachment)]) : h('div', { class: 'text', text: msg.text }));
-    var who = mine ? '' : role === 'system' ? '' : ((msg.sender && msg.sender.name) || t('agent')) + ' · ';
-    el.appendChild(h('div', { class: 'meta', text: who + timeOf(msg.ts) }));
-    return el;
-  }
-
-  // ---------------------------------------------------------------- attachments (docs/protocol.md §3.5)
-  // A message whose whole text is "[attachment:{id}:{contentType}] {name}" shows the file: images as a thumbnail,
-  // anything else as a download link. Built from the parsed id only (a ULID), so the text cannot choose the address.
-  var ATTACHMENT = /^\[attachment:([0-9A-HJKMNP-TV-Z]{26}):([a-z0-9.+-]+\/[a-z0-9.+-]+)\] ([^\r\n]+)$/;
-  function parseAttachment(text) {
-    var m = ATTACHMENT.exec(text || '');
-    return m ? { id: m[1], contentType: m[2], name: m[3] } : null;
-  }
-  // The address is a short-lived signed link (POST /api/v1/attachments/{id}/link), never the token: the element is
-  // shown at once, gets its address when the link arrives, and asks for a fresh one when clicked after it expired.
-  var attachmentLinks = {};
-  function attachmentUrl(id) {
-    var cached = attachmentLinks[id];
-    if (cached && cached.expires - Date.now() > 60000) { return cached.promise; }
-    var entry = { expires: Infinity };
-    entry.promise = fetch(ORIGIN + '/api/v1/attachments/' + id + '/link', {
-      method: 'POST', mode: 'cors', headers: { 'Accept': 'application/json', 'Authorization': 'Bearer ' + (saved.token || '') }
-    }).then(function (r) { return r.ok ? r.json() : Promise.reject(new Error('link ' + r.status)); }).then(function (body) {
-      entry.expires = Date.parse(body.expiresAt);
-      return { url: ORIGIN + body.url, expires: entry.expires };
-    });
-    entry.promise.catch(function () { if (attachmentLinks[id] === entry) { delete attachmentLinks[id]; } });
-    attachmentLinks[id] = entry;
-    return entry.promise;
-  }
-  function attachmentElement(a) {
-    var image = /^image\//.test(a.contentType);
-    var el = image
-      ? h('a', { target: '_blank', rel: 'noopener noreferrer', title: a.name },
-        [h('img', { class: 'thumb', alt: a.name, 'data-attachment-id': a.id })])
-      : h('a', { class: 'file', target: '_blank', rel: 'noopener noreferrer', download: a.name,
-        'data-attachment-id': a.id, text: '\uD83D\uDCCE ' + a.name });
-    var expires = 0, following = false;
-    function apply(link) { expires = link.expires; el.href = link.url; if (image) { el.firstChild.src = link.url; } }
-    attachmentUrl(a.id).then(apply, function () {});
-    el.addEventListener('click', function (e) {
-      if (following || expires - Date.now() > 5000) { return; }
-      e.preventDefault(); // the link has expired (or never came): fetch a fresh one, then follow it (once)
-      attachmentUrl(a.id).then(function (link) { apply(link); following = true; el.click(); following = false; }, function () {});
-    });
-    return el;
-  }
-
-  function setState(entry, state) {
-    entry.el.setAttribute('data-state', state);
-    if (entry.mine) {
-      var meta = entry.el.querySelector('.meta');
-      // Offline, a message is not "sending": it waits for the network (and goes when it is back).
-      meta.textContent = timeOf(entry.msg.ts) + ' · ' + (state === 'sending' && offlineNow ? t('waiting') : t(state));
-      var actions = entry.el.querySelector('.actions');
-      if (state === 'failed' && !actions) {
-        entry.el.appendChild(h('div', { class: 'actions' }, [
-          h('button', { type: 'button', class: 'retry', text: t('retry'), onclick: function () { retrySend(entry); } }),
-          h('button', { type: 'button', class: 'discard', text: t('discard'), onclick: function () { discardSend(entry); } })]));
-      } else if (state !== 'failed' && actions) { actions.remove(); }
-    }
-  }
-
-  function refreshPending() { pending.forEach(function (p) { if (!p.failed) { setState(p, 'sending'); } }); }
-
-  function placeBySeq(el, seq) {
-    var next = null;
-    var best = Infinity;
-    Object.keys(bySeq).forEach(function (s) {
-      s = +s;
-      if (s > seq && s < best) { best = s; next = bySeq[s].el; }
-    });
-    if (!next && pending.length) { next = pending[0].el; }
-    if (next && next !== el) { ui.log.insertBefore(el, next); } else if (!next) { ui.log.appendChild(el); }
-  }
-
-  function advance(seq) {
-    while (bySeq[contiguous + 1]) { contiguous++; }
-    if (seq > contiguous && !syncing) { requestSync(); } // a gap: something was missed, fetch it
-  }
-
-  function showMessage(msg) {
-    if (!msg || typeof msg.seq !== 'number' || bySeq[msg.seq]) { return; } // each seq once
-    var mine = msg.sender && msg.sender.role === 'visitor';
-    var entry = null;
-    if (mine && msg.clientMsgId) {
+    function onAck(f) {
+      if (f.conversationId && f.conversationId !== conversationId) { setConversation(f.conversationId); }
       for (var i = 0; i < pending.length; i++) {
-        if (pending[i].clientMsgId === msg.clientMsgId) { entry = pending.splice(i, 1)[0]; break; }
+        if (pending[i].clientMsgId === f.clientMsgId) {
+          var entry = pending[i];
+          if (timeline.has(f.seq)) { pending.splice(i, 1); entry.el.remove(); outbox.settle(entry); return; }
+          showMessage({ conversationId: f.conversationId, messageId: f.messageId, seq: f.seq, ts: f.ts, text: entry.text, content: entry.msg.content,
+            clientMsgId: f.clientMsgId, sender: { role: 'visitor', id: saved.visitorId, name: saved.name } });
+          return;
+        }
       }
     }
-    if (entry) {
-      entry.msg = msg;
-      settled(entry); // the message itself came back (e.g. by sync after a lost ack): as good as its ack
-    } else {
-      entry = { msg: msg, mine: mine, el: messageElement(msg, mine) };
-    }
-    entry.el.setAttribute('data-seq', String(msg.seq));
-    bySeq[msg.seq] = entry;
-    placeBySeq(entry.el, msg.seq);
-    if (mine) { setState(entry, msg.seq <= agentRead ? 'read' : 'sent'); }
-    else if (msg.seq > highestTheirs) { highestTheirs = msg.seq; }
-    if (!mine && msg.sender && msg.sender.role !== 'system') { hideTyping(); }
-    advance(msg.seq);
-    scrollDown();
-    markRead();
-    updateCount();
-  }
 
-  function addPending(text) {
-    var entry = { clientMsgId: uuid(), text: text, mine: true, msg: { text: text, ts: new Date().toISOString() } };
-    entry.el = messageElement({ text: text, sender: { role: 'visitor' }, ts: entry.msg.ts }, true);
-    entry.el.setAttribute('data-client-msg-id', entry.clientMsgId);
-    pending.push(entry);
-    outbox.push(entry);
-    ui.log.appendChild(entry.el);
-    setState(entry, 'sending');
-    scrollDown();
-    return entry;
-  }
-
-  function onAck(f) {
-    if (f.conversationId && f.conversationId !== conversationId) { setConversation(f.conversationId); }
-    for (var i = 0; i < pending.length; i++) {
-      if (pending[i].clientMsgId === f.clientMsgId) {
-        var entry = pending[i];
-        if (bySeq[f.seq]) { pending.splice(i, 1); entry.el.remove(); settled(entry); return; }
-        showMessage({ conversationId: f.conversationId, messageId: f.messageId, seq: f.seq, ts: f.ts, text: entry.text,
-          clientMsgId: f.clientMsgId, sender: { role: 'visitor', id: saved.visitorId, name: saved.name } });
-        return;
-      }
-    }
-  }
-
-  function onRead(f) {
-    if (!f.reader || f.reader.role === 'visitor') { return; }
-    if (f.seq > agentRead) {
-      agentRead = f.seq;
-      Object.keys(bySeq).forEach(function (s) {
-        var e = bySeq[s];
-        if (e.mine && +s <= agentRead) { setState(e, 'read'); }
-      });
-    }
-  }
-
-  function markRead() {
-    if (!isOpen() || document.visibilityState === 'hidden' || !wsOpen || !conversationId) { return; }
-    if (highestTheirs > readSent && contiguous > readSent) {
-      readSent = contiguous;
-      frame({ type: 'read', seq: contiguous });
-    }
-    updateCount();
-  }
-
-  function showTyping(f) {
-    if (!f.sender || f.sender.role === 'visitor') { return; }
-    clearTimeout(typingHide);
-    if (f.state === 'on') {
-      ui.typing.textContent = t('typing', { name: f.sender.name || t('agent') });
-      ui.typing.hidden = false;
-      typingHide = setTimeout(hideTyping, 8000); // the server does not expire "on"
-    } else { hideTyping(); }
-  }
-  function hideTyping() { ui.typing.hidden = true; clearTimeout(typingHide); }
-
-  function onInput() {
-    if (!wsOpen || !conversationId) { return; }
-    // At most one "on" every 3 s: typing frames count against the connection's frame limit and must never starve sends.
-    if (ui.input.value.trim() && !typingOn && Date.now() - lastTypingAt >= 3000) {
-      typingOn = true;
-      lastTypingAt = Date.now();
-      frame({ type: 'typing', state: 'on' });
-    }
-    clearTimeout(typingIdle);
-    typingIdle = setTimeout(stopTyping, 2500);
-  }
-  function stopTyping() {
-    clearTimeout(typingIdle);
-    if (typingOn) { typingOn = false; if (wsOpen && conversationId) { frame({ type: 'typing', state: 'off' }); } }
-  }
-
-  // ---------------------------------------------------------------- conversation state, CSAT
-  function setConversation(id) {
-    conversationId = id;
-    saved.conversationId = id;
-    persist();
-  }
-
-  function onConversation(c) {
-    if (!c || !c.conversationId) { return; }
-    if (c.conversationId !== conversationId) { setConversation(c.conversationId); }
-    var before = status;
-    status = c.status;
-    setQueue(c.status === 'queued' ? c.queuePosition : 0);
-    if (status === 'resolved' && before !== 'resolved' && !c.csat) { showCsat(); }
-    if (status !== 'resolved') { ui.csat.hidden = true; }
-  }
-
-  function showCsat() {
-    ui.csat.textContent = '';
-    var rating = 0;
-    var stars = h('div', { class: 'stars', role: 'radiogroup', 'aria-label': t('csat') });
-    var buttons = [];
-    for (var n = 1; n <= 5; n++) {
-      (function (value) {
-        var b = h('button', { type: 'button', role: 'radio', 'aria-checked': 'false', 'aria-label': t('star', { n: value }),
-          'data-rating': String(value), text: '★', onclick: function () {
-            rating = value;
-            buttons.forEach(function (x, i) {
-              x.className = i < value ? 'on' : '';
-              x.setAttribute('aria-checked', i + 1 === value ? 'true' : 'false');
-            });
-            submit.disabled = false;
-          } });
-        buttons.push(b);
-        stars.appendChild(b);
-      })(n);
-    }
-    var comment = h('textarea', { placeholder: t('comment'), 'aria-label': t('comment'), maxlength: '1000' });
-    var error = h('div', { class: 'error', role: 'alert', hidden: true });
-    var submit = h('button', { class: 'primary', type: 'button', text: t('submit'), disabled: true, onclick: function () {
-      submit.disabled = true;
-      api('POST', '/api/v1/conversations/' + encodeURIComponent(conversationId) + '/csat',
-        { rating: rating, comment: comment.value.trim() || undefined }, saved.token).then(function (r) {
-        if (r.ok || r.status === 409) {
-          ui.csat.textContent = '';
-          ui.csat.appendChild(h('p', { class: 'thanks', text: t('csatThanks') }));
-          setTimeout(function () { ui.csat.hidden = true; }, 4000);
-        } else { error.textContent = t('error'); error.hidden = false; submit.disabled = false; }
-      });
-    } });
-    [h('p', { text: t('resolved') + ' ' + t('csat') }), stars, comment, error, submit].forEach(function (c) { ui.csat.appendChild(c); });
-    ui.csat.hidden = false;
-    scrollDown();
-  }
-
-  // ---------------------------------------------------------------- HTTP
-  function api(method, path, body, token) {
-    var headers = { 'Accept': 'application/json' };
-    if (body !== undefined) { headers['Content-Type'] = 'application/json'; }
-    if (token) { headers.Authorization = 'Bearer ' + token; }
-    return fetch(ORIGIN + path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body), mode: 'cors' })
-      .then(function (r) {
-        return r.text().then(function (text) {
-          var json = null;
-          try { json = text ? JSON.parse(text) : null; } catch (e) { json = null; }
-          return { ok: r.ok, status: r.status, body: json };
+    function onRead(f) {
+      if (!f.reader || f.reader.role === 'visitor') { return; }
+      if (f.seq > agentRead) {
+        agentRead = f.seq;
+        Object.keys(timeline.bySeq).forEach(function (s) {
+          var e = timeline.bySeq[s];
+          if (e.mine && +s <= agentRead) { setState(e, 'read'); }
         });
-      }, function () { return { ok: false, status: 0, body: null }; });
-  }
-
-  function ensureVisitor() {
-    if (saved.token && !tokenExpired(saved.token)) { return Promise.resolve(saved.token); }
-    if (visitorPromise) { return visitorPromise; }
-    // The locale lets the server write its default texts (the away message) in the visitor's language.
-    var body = { name: saved.name || undefined, email: saved.email || undefined, attributes: { locale: lang } };
-    if (cfg.key) { body.inboxKey = cfg.key; } // names the tenant and inbox; the server refuses both at once
-    else { if (cfg.tenant) { body.tenant = cfg.tenant; } if (cfg.inbox) { body.inbox = cfg.inbox; } }
-    visitorPromise = api('POST', '/api/v1/visitors', body).then(function (r) {
-      visitorPromise = null;
-      if (cfg.key && r.body && r.body.code === 'not_found') { chatUnavailable(unknownKeyWarning()); }
-      if (!r.ok || !r.body || !r.body.token) {
-        var e = new Error('visitor ' + r.status);
-        e.status = r.status;
-        throw e;
       }
-      saved.visitorId = r.body.visitorId;
-      saved.token = r.body.token;
-      delete saved.conversationId;
-      conversationId = null;
+    }
+
+    function markRead() {
+      if (!isOpen() || document.visibilityState === 'hidden' || !conn.open || !conversationId) { return; }
+      if (highestTheirs > readSent && timeline.contiguous > readSent) {
+        readSent = timeline.contiguous;
+        conn.send({ type: 'read', seq: timeline.contiguous });
+      }
+      updateCount();
+    }
+
+    function showTyping(f) {
+      if (!f.sender || f.sender.role === 'visitor') { return; }
+      clearTimeout(typingHide);
+      if (f.state === 'on') {
+        ui.typing.textContent = t('typing', { name: f.sender.name || t('agent') });
+        ui.typing.hidden = false;
+        typingHide = setTimeout(hideTyping, 8000); // the server does not expire "on"
+      } else { hideTyping(); }
+    }
+    function hideTyping() { ui.typing.hidden = true; clearTimeout(typingHide); }
+
+    function onInput() {
+      if (!conn.open || !conversationId) { return; }
+      // At most one "on" every 3 s: typing frames count against the connection's frame limit and must never starve sends.
+      if (ui.input.value.trim() && !typingOn && Date.now() - lastTypingAt >= 3000) {
+        typingOn = true;
+        lastTypingAt = Date.now();
+        conn.send({ type: 'typing', state: 'on' });
+      }
+      clearTimeout(typingIdle);
+      typingIdle = setTimeout(stopTyping, 2500);
+    }
+    function stopTyping() {
+      clearTimeout(typingIdle);
+      if (typingOn) { typingOn = false; if (conn.open && conversationId) { conn.send({ type: 'typing', state: 'off' }); } }
+    }
+
+    // ---------------------------------------------------------------- conversation state, CSAT
+    function setConversation(id) {
+      conversationId = id;
+      saved.conversationId = id;
       persist();
-      return saved.token;
-    }, function (e) { visitorPromise = null; throw e; });
-    return visitorPromise;
-  }
+    }
 
-  // ---------------------------------------------------------------- WebSocket with resume
-  function frame(obj) {
-    if (!ws || !wsOpen) { return false; }
-    try { ws.send(JSON.stringify(obj)); return true; } catch (e) { return false; }
-  }
+    function onConversation(c) {
+      if (!c || !c.conversationId) { return; }
+      if (c.conversationId !== conversationId) { setConversation(c.conversationId); }
+      var before = status;
+      status = c.status;
+      setQueue(c.status === 'queued' ? c.queuePosition : 0);
+      if (status === 'resolved' && before !== 'resolved' && !c.csat) { showCsat(); }
+      if (status !== 'resolved') { ui.csat.hidden = true; }
+    }
 
-  function connect() {
-    if (ws || !saved.token) { return; }
-    clearTimeout(reconnectTimer);
-    reconnectTimer = null;
-    var opened = false;
-    var socket;
-    try {
-      socket = new WebSocket(WS_URL + '?access_token=' + encodeURIComponent(saved.token), 'kefu.v1.json');
-    } catch (e) { scheduleReconnect(); return; }
-    ws = socket;
-    socket.onopen = function () {
-      if (ws !== socket) { return; }
-      opened = true;
-      wsOpen = true;
-      attempts = 0;
+    function showCsat() {
+      ui.csat.textContent = '';
+      var rating = 0;
+      var stars = h('div', { class: 'stars', role: 'radiogroup', 'aria-label': t('csat') });
+      var buttons = [];
+      for (var n = 1; n <= 5; n++) {
+        (function (value) {
+          var b = h('button', { type: 'button', role: 'radio', 'aria-checked': 'false', 'aria-label': t('star', { n: value }),
+            'data-rating': String(value), text: '★', onclick: function () {
+              rating = value;
+              buttons.forEach(function (x, i) {
+                x.className = i < value ? 'on' : '';
+                x.setAttribute('aria-checked', i + 1 === value ? 'true' : 'false');
+              });
+              submit.disabled = false;
+            } });
+          buttons.push(b);
+          stars.appendChild(b);
+        })(n);
+      }
+      var comment = h('textarea', { placeholder: t('comment'), 'aria-label': t('comment'), maxlength: '1000' });
+      var error = h('div', { class: 'error', role: 'alert', hidden: true });
+      var submit = h('button', { class: 'primary', type: 'button', text: t('submit'), disabled: true, onclick: function () {
+        submit.disabled = true;
+        api('POST', '/api/v1/conversations/' + encodeURIComponent(conversationId) + '/csat',
+          { rating: rating, comment: comment.value.trim() || undefined }, saved.token).then(function (r) {
+          if (r.ok || r.status === 409) {
+            ui.csat.textContent = '';
+            ui.csat.appendChild(h('p', { class: 'thanks', text: t('csatThanks') }));
+            setTimeout(function () { ui.csat.hidden = true; }, 4000);
+          } else { error.textContent = t('error'); error.hidden = false; submit.disabled = false; }
+        });
+      } });
+      [h('p', { text: t('resolved') + ' ' + t('csat') }), stars, comment, error, submit].forEach(function (c) { ui.csat.appendChild(c); });
+      ui.csat.hidden = false;
+      scrollDown();
+    }
+
+    // ---------------------------------------------------------------- HTTP
+    function api(method, path, body, token) {
+      var headers = { 'Accept': 'application/json' };
+      if (body !== undefined) { headers['Content-Type'] = 'application/json'; }
+      if (token) { headers.Authorization = 'Bearer ' + token; }
+      return fetch(ORIGIN + path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body), mode: 'cors' })
+        .then(function (r) {
+          return r.text().then(function (text) {
+            var json = null;
+            try { json = text ? JSON.parse(text) : null; } catch (e) { json = null; }
+            return { ok: r.ok, status: r.status, body: json };
+          });
+        }, function () { return { ok: false, status: 0, body: null }; });
+    }
+
+    function ensureVisitor() {
+      if (saved.token && !tokenExpired(saved.token)) { return Promise.resolve(saved.token); }
+      if (visitorPromise) { return visitorPromise; }
+      // The locale lets the server write its default texts (the away message) in the visitor's language.
+      var body = { name: saved.name || undefined, email: saved.email || undefined, attributes: { locale: lang } };
+      if (cfg.key) { body.inboxKey = cfg.key; } // names the tenant and inbox; the server refuses both at once
+      else { if (cfg.tenant) { body.tenant = cfg.tenant; } if (cfg.inbox) { body.inbox = cfg.inbox; } }
+      visitorPromise = api('POST', '/api/v1/visitors', body).then(function (r) {
+        visitorPromise = null;
+        if (cfg.key && r.body && r.body.code === 'not_found') { chatUnavailable(unknownKeyWarning()); }
+        if (!r.ok || !r.body || !r.body.token) {
+          var e = new Error('visitor ' + r.status);
+          e.status = r.status;
+          throw e;
+        }
+        saved.visitorId = r.body.visitorId;
+        saved.token = r.body.token;
+        delete saved.conversationId;
+        conversationId = null;
+        persist();
+        return saved.token;
+      }, function (e) { visitorPromise = null; throw e; });
+      return visitorPromise;
+    }
+
+    // ---------------------------------------------------------------- the connection (kefu-client.js) and resume
+    function connect() { conn.connect(); }
+
+    function onOpen() {
       recovering = 0;
-      lastFrameAt = Date.now();
       setBanner('');
       resume();
-      clearInterval(pingTimer);
-      pingTimer = setInterval(heartbeat, 15000);
-    };
-    socket.onmessage = function (ev) {
-      if (ws !== socket) { return; }
-      lastFrameAt = Date.now();
-      var f;
-      try { f = JSON.parse(ev.data); } catch (e) { return; }
-      onFrame(f);
-    };
-    socket.onclose = function () {
-      if (ws !== socket) { return; }
-      dropSocket();
-      // Refused before it opened: maybe the token (the server answers 401, which a browser cannot see). Ask first.
-      if (!opened) { checkToken(); } else { scheduleReconnect(); }
-    };
-    socket.onerror = function () { /* onclose follows */ };
-  }
-
-  function dropSocket() {
-    var old = ws;
-    ws = null;
-    wsOpen = false;
-    syncing = false;
-    clearInterval(pingTimer);
-    // A send on the wire when the socket died goes again (same clientMsgId) after the reconnect. One that was on the
-    // wire at three deaths in a row fails with retry and discard, so a message the server chokes on cannot loop.
-    if (inFlight) {
-      inFlight.drops = (inFlight.drops || 0) + 1;
-      if (inFlight.drops >= 3) { failSend(inFlight); }
-      inFlight = null;
     }
-    clearTimeout(retryTimer);
-    retryTimer = null;
-    if (old) {
-      old.onopen = old.onmessage = old.onclose = old.onerror = null;
-      try { old.close(); } catch (e) { /* already closed */ }
+
+    function onDrop() {
+      timeline.reset();
+      // A send on the wire when the socket died goes again (same clientMsgId) after the reconnect; one that was on the
+      // wire at three deaths in a row fails with retry and discard, so a message the server chokes on cannot loop.
+      outbox.dropped();
+      if (typingOn) { typingOn = false; }
+      setBanner(conn.offline ? t('offline') : t('reconnecting'));
     }
-    if (typingOn) { typingOn = false; }
-    setBanner(offlineNow ? t('offline') : t('reconnecting'));
-  }
 
-  function heartbeat() {
-    if (!wsOpen) { return; }
-    if (Date.now() - lastFrameAt > 40000) { dropSocket(); scheduleReconnect(0); return; } // a silent, dead connection
-    // The head unanswered for 10 s on a live connection (a lost frame): send it again, the server dedups by clientMsgId.
-    if (inFlight && Date.now() - inFlight.sentAt > 10000) { var head = inFlight; inFlight = null; transmit(head); }
-    frame({ type: 'ping' });
-  }
-
-  function scheduleReconnect(delay) {
-    if (reconnectTimer || !saved.token || unavailable) { return; }
-    if (delay === undefined) {
-      delay = Math.min(15000, 500 * Math.pow(2, attempts)) * (0.75 + Math.random() * 0.5);
-      attempts++;
+    function onNetwork(online) {
+      refreshPending();
+      if (online) { if (!conn.open) { setBanner(saved.token && !unavailable ? t('reconnecting') : ''); } } else { setBanner(t('offline')); }
     }
-    reconnectTimer = setTimeout(function () { reconnectTimer = null; connect(); }, delay);
-  }
 
-  // A socket refused before opening may mean the token is no longer valid (the server's signing key changed, it
-  // expired) or the visitor is gone (an in-memory server restarted): GET /visitors/me says which (401 / 404). Then start
-  // over as a new visitor once; unsent messages stay queued and go out in the new conversation. If that fails too, the
-  // chat is unavailable: never a reconnect loop.
-  function checkToken() {
-    api('GET', '/api/v1/visitors/me', undefined, saved.token).then(function (r) {
-      if (r.status !== 401 && r.status !== 404) { scheduleReconnect(); return; } // the network or the server: retry later
-      if (recovering >= 1) { chatUnavailable('Kefu widget: a new visitor token was refused as well; chat is unavailable.'); return; }
-      recovering++;
-      startOver();
-      ensureVisitor().then(function () { connect(); }, function () { if (!unavailable) { chatUnavailable(null); } });
-    });
-  }
-
-  function startOver() {
-    saved = { name: saved.name, email: saved.email };
-    persist();
-    conversationId = null;
-    status = null;
-    // The old conversation's messages belong to the old identity; the new conversation's seqs start at 1 again.
-    Object.keys(bySeq).forEach(function (k) { bySeq[k].el.remove(); });
-    bySeq = {};
-    contiguous = agentRead = readSent = highestTheirs = 0;
-    setQueue(0);
-  }
-
-  function resume() {
-    if (conversationId) {
-      requestSync();
-      api('GET', '/api/v1/conversations/' + encodeURIComponent(conversationId), undefined, saved.token).then(function (r) {
-        if (r.ok && r.body) { onConversation(r.body); }
+    // A socket refused before opening may mean the token is no longer valid (the server's signing key changed, it
+    // expired) or the visitor is gone (an in-memory server restarted): GET /visitors/me says which (401 / 404). Then start
+    // over as a new visitor once; unsent messages stay queued and go out in the new conversation. If that fails too, the
+    // chat is unavailable: never a reconnect loop. Resolves true when the connection should simply try again later.
+    function checkToken() {
+      return api('GET', '/api/v1/visitors/me', undefined, saved.token).then(function (r) {
+        if (r.status !== 401 && r.status !== 404) { return true; } // the network or the server: retry later
+        if (recovering >= 1) { chatUnavailable('Kefu widget: a new visitor token was refused as well; chat is unavailable.'); return false; }
+        recovering++;
+        startOver();
+        ensureVisitor().then(function () { connect(); }, function () { if (!unavailable) { chatUnavailable(null); } });
+        return false;
       });
     }
-    // Unacked sends go again, in order, with their original clientMsgId: the server answers a stored one with its first ack.
-    pump();
-  }
 
-  function requestSync() {
-    if (!wsOpen || !conversationId) { return; }
-    if (syncing) { syncAgain = true; return; }
-    syncing = true;
-    frame({ type: 'sync', afterSeq: contiguous });
-  }
-
-  function transmit(entry) {
-    inFlight = entry;
-    entry.sentAt = Date.now();
-    if (!frame({ type: 'send', clientMsgId: entry.clientMsgId, text: entry.text })) { inFlight = null; }
-  }
-
-  // Puts the outbox's head on the wire unless one is there already or a refused one waits for its retry.
-  function pump() {
-    if (inFlight || retryTimer || !wsOpen || !outbox.length) { return; }
-    transmit(outbox[0]);
-  }
-
-  // A send is done (acked, or its message shown): out of the outbox, the next one goes.
-  function settled(entry) {
-    var i = outbox.indexOf(entry);
-    if (i >= 0) { outbox.splice(i, 1); }
-    if (inFlight === entry) { inFlight = null; retryDelay = 1000; }
-    pump();
-  }
-
-  function failSend(entry) {
-    entry.failed = true;
-    setState(entry, 'failed');
-    var i = outbox.indexOf(entry);
-    if (i >= 0) { outbox.splice(i, 1); }
-    if (inFlight === entry) { inFlight = null; }
-  }
-
-  // A failed message goes again at the end of the outbox (and of the log: it will be stored after what was sent since).
-  function retrySend(entry) {
-    entry.failed = false;
-    entry.drops = 0;
-    pending.splice(pending.indexOf(entry), 1);
-    pending.push(entry);
-    outbox.push(entry);
-    ui.log.appendChild(entry.el);
-    setState(entry, 'sending');
-    scrollDown();
-    ensureVisitor().then(function () { if (wsOpen) { pump(); } else { connect(); } }, function () { failSend(entry); });
-  }
-
-  function discardSend(entry) {
-    var i = pending.indexOf(entry);
-    if (i >= 0) { pending.splice(i, 1); }
-    i = outbox.indexOf(entry);
-    if (i >= 0) { outbox.splice(i, 1); }
-    entry.el.remove();
-  }
-
-  function onFrame(f) {
-    switch (f.type) {
-      case 'message': showMessage(f); break;
-      case 'ack': onAck(f); break;
-      case 'synced':
-        // A paged sync (docs/protocol.md): more after throughSeq, so ask again from there.
-        if (f.hasMore && typeof f.throughSeq === 'number') { frame({ type: 'sync', afterSeq: f.throughSeq }); break; }
-        syncing = false;
-        if (syncAgain) { syncAgain = false; requestSync(); }
-        break;
-      case 'conversation': onConversation(f); break;
-      case 'queue': if (!conversationId && f.conversationId) { setConversation(f.conversationId); } status = 'queued'; setQueue(f.position); break;
-      case 'typing': showTyping(f); break;
-      case 'read': onRead(f); break;
-      case 'error': onError(f); break;
-      default: break; // pong and frames this version does not know
+    function startOver() {
+      saved = { name: saved.name, email: saved.email };
+      persist();
+      conversationId = null;
+      status = null;
+      // The old conversation's messages belong to the old identity; the new conversation's seqs start at 1 again.
+      Object.keys(timeline.bySeq).forEach(function (k) { timeline.bySeq[k].el.remove(); });
+      timeline = K.createTimeline(conn, null);
+      agentRead = readSent = highestTheirs = 0;
+      setQueue(0);
     }
-  }
 
-  function onError(f) {
-    if (f.code === 'not_found' && !f.ref) { syncing = false; return; } // sync before the conversation exists
-    if (!f.ref) { return; }
-    for (var i = 0; i < pending.length; i++) {
-      var p = pending[i];
-      if (p.clientMsgId !== f.ref) { continue; }
-      if (f.code === 'rate_limited' || f.code === 'unavailable') {
-        // Refused for now: it stays at the head and holds every later send until it is acked.
-        if (inFlight === p) { inFlight = null; }
-        if (!retryTimer) {
-          retryTimer = setTimeout(function () { retryTimer = null; pump(); }, retryDelay);
-          retryDelay = Math.min(retryDelay * 2, 8000);
+    function resume() {
+      if (conversationId) {
+        requestSync();
+        api('GET', '/api/v1/conversations/' + encodeURIComponent(conversationId), undefined, saved.token).then(function (r) {
+          if (r.ok && r.body) { onConversation(r.body); }
+        });
+      }
+      // Unacked sends go again, in order, with their original clientMsgId: the server answers a stored one with its first ack.
+      outbox.pump();
+    }
+
+    function requestSync() { if (conversationId) { timeline.sync(); } }
+
+    // A failed message goes again at the end of the outbox (and of the log: it will be stored after what was sent since).
+    function retrySend(entry) {
+      pending.splice(pending.indexOf(entry), 1);
+      pending.push(entry);
+      ui.log.appendChild(entry.el);
+      setState(entry, 'sending');
+      scrollDown();
+      ensureVisitor().then(function () { outbox.retry(entry); if (!conn.open) { connect(); } }, function () { outbox.fail(entry); });
+    }
+
+    function discardSend(entry) {
+      var i = pending.indexOf(entry);
+      if (i >= 0) { pending.splice(i, 1); }
+      outbox.remove(entry);
+      entry.el.remove();
+    }
+
+    function onFrame(f) {
+      switch (f.type) {
+        case 'message': showMessage(f); break;
+        case 'ack': onAck(f); break;
+        case 'synced': timeline.synced(f); break; // paged (hasMore): the timeline asks again from throughSeq
+        case 'conversation': onConversation(f); break;
+        case 'queue': if (!conversationId && f.conversationId) { setConversation(f.conversationId); } status = 'queued'; setQueue(f.position); break;
+        case 'typing': showTyping(f); break;
+        case 'read': onRead(f); break;
+        case 'error': onError(f); break;
+        default: break; // pong and frames this version does not know
+      }
+    }
+
+    function onError(f) {
+      if (f.code === 'not_found' && !f.ref) { timeline.reset(); return; } // sync before the conversation exists
+      // A send refused for now stays at the head and holds every later one (retried); refused for good, it fails.
+      outbox.error(f);
+    }
+
+    // ---------------------------------------------------------------- forms
+    function onComposerSubmit(e) {
+      if (e) { e.preventDefault(); }
+      var text = ui.input.value;
+      if (!text.trim()) { return; }
+      ui.input.value = '';
+      stopTyping();
+      sendText(text);
+    }
+
+    function onFileChosen() {
+      var file = ui.file.files && ui.file.files[0];
+      ui.file.value = '';
+      if (!file) { return; }
+      var note = h('div', { class: 'upload', role: 'status', text: t('uploading', { name: file.name }) });
+      ui.log.appendChild(note);
+      scrollDown();
+      function fail(text) {
+        note.className = 'upload error';
+        note.textContent = file.name + ': ' + text;
+        setTimeout(function () { note.remove(); }, 8000);
+      }
+      if (!conversationId || !saved.token) { fail(t('attachFirst')); return; }
+      ui.attach.disabled = true;
+      var form = new FormData();
+      form.append('file', file, file.name);
+      fetch(ORIGIN + '/api/v1/conversations/' + encodeURIComponent(conversationId) + '/attachments', {
+        method: 'POST', mode: 'cors', body: form, headers: { 'Accept': 'application/json', 'Authorization': 'Bearer ' + saved.token }
+      }).then(function (r) {
+        return r.text().then(function (body) {
+          var json = null;
+          try { json = body ? JSON.parse(body) : null; } catch (e) { json = null; }
+          return { ok: r.ok, status: r.status, body: json };
+        });
+      }, function () { return { ok: false, status: 0, body: null }; }).then(function (r) {
+        ui.attach.disabled = false;
+        if (r.ok && r.body && r.body.attachmentId) {
+          note.remove();
+          var a = K.attachmentSend(r.body);
+          send(a.text, a.content, a.shown);
+          return;
         }
-      } else {
-        failSend(p);
-        pump();
-      }
-      return;
-    }
-  }
-
-  // ---------------------------------------------------------------- forms
-  function onComposerSubmit(e) {
-    if (e) { e.preventDefault(); }
-    var text = ui.input.value;
-    if (!text.trim()) { return; }
-    ui.input.value = '';
-    stopTyping();
-    sendText(text);
-  }
-
-  function onFileChosen() {
-    var file = ui.file.files && ui.file.files[0];
-    ui.file.value = '';
-    if (!file) { return; }
-    var note = h('div', { class: 'upload', role: 'status', text: t('uploading', { name: file.name }) });
-    ui.log.appendChild(note);
-    scrollDown();
-    function fail(text) {
-      note.className = 'upload error';
-      note.textContent = file.name + ': ' + text;
-      setTimeout(function () { note.remove(); }, 8000);
-    }
-    if (!conversationId || !saved.token) { fail(t('attachFirst')); return; }
-    ui.attach.disabled = true;
-    var form = new FormData();
-    form.append('file', file, file.name);
-    fetch(ORIGIN + '/api/v1/conversations/' + encodeURIComponent(conversationId) + '/attachments', {
-      method: 'POST', mode: 'cors', body: form, headers: { 'Accept': 'application/json', 'Authorization': 'Bearer ' + saved.token }
-    }).then(function (r) {
-      return r.text().then(function (body) {
-        var json = null;
-        try { json = body ? JSON.parse(body) : null; } catch (e) { json = null; }
-        return { ok: r.ok, status: r.status, body: json };
+        fail(r.status === 413 ? t('tooLarge') : r.status === 415 ? t('badType') : t('error'));
       });
-    }, function () { return { ok: false, status: 0, body: null }; }).then(function (r) {
-      ui.attach.disabled = false;
-      if (r.ok && r.body && r.body.attachmentId) {
-        note.remove();
-        sendText('[attachment:' + r.body.attachmentId + ':' + r.body.contentType + '] ' + r.body.name);
-        return;
-      }
-      fail(r.status === 413 ? t('tooLarge') : r.status === 415 ? t('badType') : t('error'));
-    });
-  }
-
-  // Lone UTF-16 surrogates (half an emoji, say) are not text a server can store: replace them, never send them.
-  function wellFormed(text) {
-    if (typeof text.toWellFormed === 'function') { return text.toWellFormed(); }
-    var out = '';
-    for (var i = 0; i < text.length; i++) {
-      var c = text.charCodeAt(i);
-      if (c >= 0xD800 && c <= 0xDBFF && i + 1 < text.length && text.charCodeAt(i + 1) >= 0xDC00 && text.charCodeAt(i + 1) <= 0xDFFF) {
-        out += text.charAt(i) + text.charAt(i + 1);
-        i++;
-      } else if (c >= 0xD800 && c <= 0xDFFF) { out += '\uFFFD'; } else { out += text.charAt(i); }
     }
-    return out;
-  }
 
-  function sendText(text) {
-    var entry = addPending(wellFormed(text));
-    ensureVisitor().then(function () {
-      if (wsOpen) { pump(); } else { connect(); }
-    }, function () { failSend(entry); });
-  }
+    function sendText(text) { send(K.wellFormed(text)); }
 
-  function onPrechatSubmit(e) {
-    e.preventDefault();
-    var name = ui.prechatName.value.trim();
-    var email = ui.prechatEmail.value.trim();
-    if (email && email.indexOf('@') < 1) { ui.prechatError.textContent = t('invalidEmail'); ui.prechatError.hidden = false; return; }
-    saved.name = name;
-    saved.email = email || undefined;
-    persist();
-    ensureVisitor().then(function () { setView('chat'); connect(); ui.input.focus(); }, function () {
-      ui.prechatError.textContent = t('error');
-      ui.prechatError.hidden = false;
+    function send(text, content, shown) {
+      var entry = addPending(text, content, shown);
+      ensureVisitor().then(function () {
+        if (conn.open) { outbox.pump(); } else { connect(); }
+      }, function () { outbox.fail(entry); });
+    }
+
+    function onPrechatSubmit(e) {
+      e.preventDefault();
+      var name = ui.prechatName.value.trim();
+      var email = ui.prechatEmail.value.trim();
+      if (email && email.indexOf('@') < 1) { ui.prechatError.textContent = t('invalidEmail'); ui.prechatError.hidden = false; return; }
+      saved.name = name;
+      saved.email = email || undefined;
+      persist();
+      ensureVisitor().then(function () { setView('chat'); connect(); ui.input.focus(); }, function () {
+        ui.prechatError.textContent = t('error');
+        ui.prechatError.hidden = false;
+      });
+    }
+
+    function onOfflineSubmit(e) {
+      e.preventDefault();
+      ui.offButton.disabled = true;
+      var name = ui.offName.value.trim();
+      var email = ui.offEmail.value.trim();
+      api('POST', '/api/v1/widget/' + encodeURIComponent(cfg.key) + '/messages',
+        { name: name, email: email, text: K.wellFormed(ui.offText.value), locale: lang }).then(function (r) {
+        if (r.ok && r.body && r.body.token) {
+          // A visitor like any other from now on: the token is kept, so this page (now or after a reload) shows the
+          // conversation, and the agent's reply when it comes.
+          saved = { name: name, email: email, visitorId: r.body.visitorId, token: r.body.token, conversationId: r.body.conversationId };
+          persist();
+          conversationId = r.body.conversationId;
+          ui.offText.value = '';
+          ui.notice.textContent = t('left');
+          ui.notice.hidden = false;
+          setView('chat');
+          connect();
+        } else if (r.status === 404 && r.body && r.body.code === 'not_found') {
+          chatUnavailable(unknownKeyWarning());
+        } else {
+          ui.offError.textContent = (r.body && r.body.detail) || t('error');
+          ui.offError.hidden = false;
+          ui.offButton.disabled = false;
+        }
+      });
+    }
+
+    // ---------------------------------------------------------------- start
+    document.addEventListener('visibilitychange', markRead);
+    if (window.visualViewport) {
+      window.visualViewport.addEventListener('resize', fitViewport);
+      window.visualViewport.addEventListener('scroll', fitViewport);
+    }
+
+    setView('chat');
+    loadInfo().then(function () {
+      if (saved.token && !unavailable) { connect(); }
+      if (cfg.open && !isOpen()) { toggle(); } else if (isOpen()) { chooseView(); }
     });
+
+    window.KefuWidget.open = function () { if (!isOpen()) { toggle(); } };
+    window.KefuWidget.close = function () { if (isOpen()) { toggle(); } };
+    window.KefuWidget.toggle = toggle;
+    early.forEach(function (call) { window.KefuWidget[call](); });
   }
-
-  function onOfflineSubmit(e) {
-    e.preventDefault();
-    ui.offButton.disabled = true;
-    var name = ui.offName.value.trim();
-    var email = ui.offEmail.value.trim();
-    api('POST', '/api/v1/widget/' + encodeURIComponent(cfg.key) + '/messages',
-      { name: name, email: email, text: wellFormed(ui.offText.value), locale: lang }).then(function (r) {
-      if (r.ok && r.body && r.body.token) {
-        // A visitor like any other from now on: the token is kept, so this page (now or after a reload) shows the
-        // conversation, and the agent's reply when it comes.
-        saved = { name: name, email: email, visitorId: r.body.visitorId, token: r.body.token, conversationId: r.body.conversationId };
-        persist();
-        conversationId = r.body.conversationId;
-        ui.offText.value = '';
-        ui.notice.textContent = t('left');
-        ui.notice.hidden = false;
-        setView('chat');
-        connect();
-      } else if (r.status === 404 && r.body && r.body.code === 'not_found') {
-        chatUnavailable(unknownKeyWarning());
-      } else {
-        ui.offError.textContent = (r.body && r.body.detail) || t('error');
-        ui.offError.hidden = false;
-        ui.offButton.disabled = false;
-      }
-    });
-  }
-
-  // ---------------------------------------------------------------- start
-  document.addEventListener('visibilitychange', markRead);
-  window.addEventListener('online', function () {
-    offlineNow = false;
-    refreshPending();
-    if (!wsOpen) { setBanner(saved.token && !unavailable ? t('reconnecting') : ''); }
-    if (!ws && saved.token && !unavailable) { clearTimeout(reconnectTimer); reconnectTimer = null; attempts = 0; connect(); }
-  });
-  // The browser knows at once that the network is gone; the socket would take up to 40 s to notice.
-  window.addEventListener('offline', function () {
-    offlineNow = true;
-    if (ws) { dropSocket(); scheduleReconnect(); }
-    setBanner(t('offline'));
-    refreshPending();
-  });
-  if (window.visualViewport) {
-    window.visualViewport.addEventListener('resize', fitViewport);
-    window.visualViewport.addEventListener('scroll', fitViewport);
-  }
-
-  setView('chat');
-  loadInfo().then(function () {
-    if (saved.token && !unavailable) { connect(); }
-    if (cfg.open && !isOpen()) { toggle(); } else if (isOpen()) { chooseView(); }
-  });
-
-  window.KefuWidget = {
-    open: function () { if (!isOpen()) { toggle(); } },
-    close: function () { if (isOpen()) { toggle(); } },
-    toggle: toggle
-  };
 })();

@@ -1,6 +1,9 @@
-/* Kefu agent console: plain JavaScript, no framework, no build step.
- * Talks to the gateway's v1 HTTP API and WebSocket (docs/protocol.md, docs/contact-centre.md).
+/* Kefu agent console: plain JavaScript, no framework, no build step (an ES module).
+ * Talks to the gateway's v1 HTTP API and WebSocket (docs/protocol.md, docs/contact-centre.md); the connection, resume
+ * and ordered outbox are the module shared with the visitor widget (/kefu-client.js).
  * Every piece of user data is rendered with textContent, never as HTML. */
+import * as K from '../kefu-client.js';
+
 (function () {
   'use strict';
 
@@ -28,9 +31,6 @@
     return el;
   }
   function clear(el) { while (el.firstChild) { el.removeChild(el.firstChild); } }
-  function uuid() {
-    return (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : 'a' + Date.now().toString(36) + Math.random().toString(36).slice(2);
-  }
   function fmtTime(ts) {
     if (!ts) { return ''; }
     var d = new Date(ts);
@@ -450,91 +450,66 @@
   }
   $('presence').addEventListener('change', function () {
     var state = $('presence').value;
-    if (!frame({ type: 'status', state: state })) {
+    if (!conn.send({ type: 'status', state: state })) {
       api('PUT', '/api/v1/agents/me/status', { status: state }).then(function (r) {
         if (r.ok) { showPresence(state); } else { toast(problemText(r), true); showPresence(me.status); }
       });
     }
   });
 
-  // ------------------------------------------------------------------ WebSocket with resume
-  var ws = null, wsOpen = false, attempts = 0, reconnectTimer = null, pingTimer = null, lastFrameAt = 0, stopped = false;
-
-  function frame(obj) {
-    if (!ws || !wsOpen) { return false; }
-    try { ws.send(JSON.stringify(obj)); return true; } catch (e) { return false; }
-  }
+  // ------------------------------------------------------------------ the connection (kefu-client.js) and resume
+  var conn = K.createConnection({
+    url: function () { return session ? location.origin.replace(/^http/, 'ws') + '/ws?access_token=' + encodeURIComponent(session.token) : null; },
+    canConnect: function () { return !!session; },
+    onConnecting: function () { setConnection('connecting'); },
+    onOpen: function () {
+      setConnection('online');
+      if (current) { resumeConversation(); }
+      outbox.pump();
+      loadConversations();
+      loadMe(); // connected: the status the server now has (offline until this connection)
+    },
+    onFrame: onFrame,
+    onDrop: function () {
+      if (current) { current.timeline.reset(); current.joined = false; }
+      // Joins and in-flight sends belong to one socket: the next one joins again and re-sends from the outbox's head.
+      joinedOn = {};
+      joinAsked = {};
+      lastJoin = null;
+      outbox.dropped();
+      if (session) { setConnection('offline'); }
+    },
+    onHeartbeat: function () { outbox.heartbeat(); },
+    // Closed before it ever opened (the upgrade may have been refused: 401, a token no longer valid, which a browser
+    // cannot see), or closed because the session ended: ask over HTTP. A 401 there ends the session at once (api);
+    // anything else is a network problem, retried.
+    refused: function () { return api('GET', '/api/v1/agents/me').then(function (r) { return r.status !== 401; }); }
+  });
+  // Every reply of every conversation goes through one ordered outbox (kefu-client.js): only its head is on the wire,
+  // so the server stores replies in the order they were typed, whatever the frame limit. A reply waits for its
+  // conversation to be joined on this socket.
+  var outbox = K.createOutbox({
+    conn: conn,
+    ready: function (head) {
+      if (joinedOn[head.conversationId]) { return true; }
+      requestJoin(head.conversationId);
+      return false;
+    },
+    onFail: function (entry) { if (entry.el) { setMsgState(entry, 'failed'); } }
+  });
+  var replies = [];           // unacked replies shown (failed ones too), in the order shown
+  var joinedOn = {}, joinAsked = {}, lastJoin = null;
+  var attachments = K.createAttachments('', function () { return session ? session.token : ''; });
+  function connect() { conn.connect(); }
+  function stopSocket() { conn.stop(); }
 
   function setConnection(state) {
     var el = $('connection');
     el.className = 'connection ' + state;
     el.textContent = state === 'online' ? '' : state === 'connecting' ? 'Connecting…' : 'Offline — reconnecting…';
   }
-
-  function connect() {
-    if (ws || !session || stopped) { return; }
-    var socket = new WebSocket(location.origin.replace(/^http/, 'ws') + '/ws?access_token=' + encodeURIComponent(session.token), 'kefu.v1.json');
-    var opened = false;
-    ws = socket;
-    setConnection('connecting');
-    socket.onopen = function () {
-      if (ws !== socket) { return; }
-      opened = true;
-      wsOpen = true;
-      attempts = 0;
-      lastFrameAt = Date.now();
-      setConnection('online');
-      clearInterval(pingTimer);
-      pingTimer = setInterval(heartbeat, 15000);
-      if (current) { resumeConversation(); }
-      pump();
-      loadConversations();
-      loadMe(); // connected: the status the server now has (offline until this connection)
-    };
-    socket.onmessage = function (ev) {
-      if (ws !== socket) { return; }
-      lastFrameAt = Date.now();
-      var f;
-      try { f = JSON.parse(ev.data); } catch (e) { return; }
-      onFrame(f);
-    };
-    socket.onclose = function () {
-      if (ws !== socket) { return; }
-      dropSocket();
-      if (opened) { scheduleReconnect(); return; }
-      // Closed before it ever opened: the upgrade may have been refused (401: a token no longer valid, which a browser
-      // cannot see). Ask over HTTP: a 401 there ends the session at once (api); anything else is a network problem.
-      api('GET', '/api/v1/agents/me').then(function (r) { if (r.status !== 401) { scheduleReconnect(); } });
-    };
-  }
-  function dropSocket() {
-    var old = ws;
-    ws = null;
-    wsOpen = false;
-    clearInterval(pingTimer);
-    if (current) { current.syncing = false; current.joined = false; }
-    // Joins and in-flight sends belong to one socket: the next one joins again and re-sends from the outbox's head.
-    joinedOn = {};
-    joinAsked = {};
-    lastJoin = null;
-    clearTimeout(retryTimer);
-    retryTimer = null;
-    outbox.forEach(function (x) { x.inFlight = false; });
-    if (old) { old.onopen = old.onmessage = old.onclose = null; try { old.close(); } catch (e) { /* closed */ } }
-    if (!stopped) { setConnection('offline'); }
-  }
-  function stopSocket() { stopped = true; clearTimeout(reconnectTimer); dropSocket(); }
-  function heartbeat() {
-    if (!wsOpen) { return; }
-    if (Date.now() - lastFrameAt > 40000) { dropSocket(); scheduleReconnect(0); return; }
-    frame({ type: 'ping' });
-  }
-  function scheduleReconnect(delay) {
-    if (reconnectTimer || stopped) { return; }
-    if (delay === undefined) { delay = Math.min(15000, 500 * Math.pow(2, attempts)) * (0.75 + Math.random() * 0.5); attempts++; }
-    reconnectTimer = setTimeout(function () { reconnectTimer = null; connect(); }, delay);
-  }
-  window.addEventListener('online', function () { if (!ws) { clearTimeout(reconnectTimer); reconnectTimer = null; attempts = 0; connect(); } });
+  function findReply(clientMsgId) { return replies.filter(function (x) { return x.clientMsgId === clientMsgId; })[0] || null; }
+  function dropReply(entry) { var i = replies.indexOf(entry); if (i >= 0) { replies.splice(i, 1); } }
 
   function onFrame(f) {
     switch (f.type) {
@@ -551,19 +526,11 @@
           requestSync();
         }
         // Unacked sends go (again) with their original clientMsgId: a stored one just gets its first ack back.
-        pump();
+        outbox.pump();
         break;
       case 'synced':
-        if (current && current.id === f.conversationId) {
-          if (f.hasMore && typeof f.throughSeq === 'number') {
-            // One page of a longer catch-up (docs/protocol.md §5.3): ask for the next from where this one ended.
-            frame({ type: 'sync', conversationId: current.id, afterSeq: f.throughSeq });
-            break;
-          }
-          current.syncing = false;
-          if (current.syncAgain) { current.syncAgain = false; requestSync(); }
-          sendRead();
-        }
+        // A paged catch-up (docs/protocol.md §5.3): the timeline asks for the next page from where this one ended.
+        if (current && current.id === f.conversationId && current.timeline.synced(f)) { sendRead(); }
         break;
       case 'typing': onTyping(f); break;
       case 'read': onRead(f); break;
@@ -580,20 +547,10 @@
   }
 
   function onError(f) {
-    var p = f.ref ? outbox.filter(function (x) { return x.clientMsgId === f.ref; })[0] : null;
-    if (p) {
-      p.inFlight = false;
-      if (f.code === 'rate_limited' || f.code === 'unavailable') {
-        // Held, not skipped: nothing after it goes before it is stored (one ordered outbox, retried from its head).
-        clearTimeout(retryTimer);
-        retryTimer = setTimeout(function () { retryTimer = null; pump(); }, 1500);
-        return;
-      }
-      p.failed = true;
-      if (p.el) { setMsgState(p, 'failed'); }
-      pump();
-    }
-    if ((f.code === 'not_allowed' || f.code === 'at_capacity') && !f.ref && lastJoin) {
+    // A reply refused for now is held at the head and retried (nothing after it goes first); refused for good, it fails.
+    var p = outbox.error(f);
+    if (p && (f.code === 'rate_limited' || f.code === 'unavailable')) { return; }
+    if (!p && (f.code === 'not_allowed' || f.code === 'at_capacity') && !f.ref && lastJoin) {
       joinRefused(lastJoin, f);
       return;
     }
@@ -605,10 +562,9 @@
   function joinRefused(id, f) {
     delete joinAsked[id];
     lastJoin = null;
-    var waiting = outbox.filter(function (x) { return x.conversationId === id && !x.failed; });
-    outbox = outbox.filter(function (x) { return waiting.indexOf(x) < 0; });
-    waiting.forEach(function (x) { if (x.el) { x.el.remove(); } });
-    if (!current || current.id !== id) { if (waiting.length) { toast(f.message || f.code, true); } pump(); return; }
+    var waiting = outbox.entries.filter(function (x) { return x.conversationId === id; });
+    waiting.forEach(function (x) { outbox.remove(x); dropReply(x); if (x.el) { x.el.remove(); } });
+    if (!current || current.id !== id) { if (waiting.length) { toast(f.message || f.code, true); } outbox.pump(); return; }
     current.joined = false;
     current.wantJoin = false;
     var text = waiting.map(function (x) { return x.text; }).join('\n');
@@ -617,7 +573,7 @@
       ? 'You already hold as many open conversations as your capacity allows, so this chat cannot be taken. Resolve or transfer one of yours, then take it over.'
       : (f.message || 'You cannot take part in this conversation.'), f.code === 'at_capacity' ? 'Take over' : null);
     renderChatHeader();
-    pump();
+    outbox.pump();
   }
   function showBanner(text, action) {
     var b = $('chat-banner');
@@ -638,8 +594,9 @@
     if (current && current.id === id) { return; }
     stopTyping();
     var conv = conversations[id] || { conversationId: id };
-    current = { id: id, conv: conv, bySeq: {}, top: 0, contiguous: 0, joined: !!joinedOn[id], syncing: false,
-      syncAgain: false, visitorRead: 0, readSent: 0, notes: {}, generation: (current ? current.generation : 0) + 1 };
+    var timeline = K.createTimeline(conn, id);
+    current = { id: id, conv: conv, timeline: timeline, bySeq: timeline.bySeq, top: 0, joined: !!joinedOn[id],
+      visitorRead: 0, readSent: 0, notes: {}, generation: (current ? current.generation : 0) + 1 };
     conv.unread = 0;
     var log = $('log');
     Array.prototype.slice.call(log.querySelectorAll('.msg, .note, .day')).forEach(function (n) { n.remove(); });
@@ -664,10 +621,10 @@
         if (state !== current) { return; }
         if (!m.ok) { toast(problemText(m, 'Could not load messages.'), true); return; }
         state.top = after + 1;
-        state.contiguous = after;
+        state.timeline.contiguous = after;
         listOf(m.body, 'messages').forEach(showMessage);
         // Replies typed here earlier and not yet stored are still in the outbox: show them after the history.
-        outbox.forEach(function (x) { if (x.conversationId === state.id && x.el) { $('log').appendChild(x.el); } });
+        replies.forEach(function (x) { if (x.conversationId === state.id && x.el) { $('log').appendChild(x.el); } });
         $('load-earlier').hidden = state.top <= 1;
         scrollDown(true);
         loadNotes(state);
@@ -703,17 +660,12 @@
 
   // After opening and after every reconnect: join (live events; harmless when already joined), catch up, re-send.
   function resumeConversation() {
-    if (!current || !wsOpen) { return; }
+    if (!current || !conn.open) { return; }
     if (mayJoin(current.conv) || current.joined || current.wantJoin) { requestJoin(current.id); }
     else { requestSync(); }
   }
 
-  function requestSync() {
-    if (!current || !wsOpen) { return; }
-    if (current.syncing) { current.syncAgain = true; return; }
-    current.syncing = true;
-    frame({ type: 'sync', conversationId: current.id, afterSeq: current.contiguous });
-  }
+  function requestSync() { if (current) { current.timeline.sync(); } }
 
   $('join-button').addEventListener('click', function () {
     if (current) { current.wantJoin = true; hideBanner(); requestJoin(current.id); }
@@ -743,26 +695,14 @@
   function messageElement(msg, mine) {
     var role = msg.sender ? msg.sender.role : 'agent';
     var el = h('div', { class: 'msg ' + role + (mine ? ' mine' : ''), 'data-ts': msg.ts || '' });
-    var attachment = parseAttachment(msg.text);
-    el.appendChild(attachment ? h('div', { class: 'text attachment' }, [attachmentElement(attachment)]) : h('div', { class: 'text', text: msg.text }));
+    var body = attachments.body(msg);
+    el.setAttribute('data-kind', body.kind);
+    el.appendChild(h('div', { class: body.kind === 'attachment' ? 'text attachment' : 'text' }, [body.node]));
     var who = role === 'visitor' ? (msg.sender.name || 'Visitor') : mine ? 'You' : ((msg.sender && (msg.sender.name || msg.sender.id)) || '');
     el.appendChild(h('div', { class: 'meta' }, [h('span', { class: 'who', text: who }), h('span', { class: 'when', text: ' · ' + fmtTime(msg.ts) }), h('span', { class: 'state' })]));
     return el;
   }
 
-  // A message whose whole text is "[attachment:{id}:{contentType}] {name}" (docs/protocol.md §3.5) shows the file:
-  // images as a thumbnail, anything else as a download link. The address is built from the parsed ULID only.
-  var ATTACHMENT = /^\[attachment:([0-9A-HJKMNP-TV-Z]{26}):([a-z0-9.+-]+\/[a-z0-9.+-]+)\] ([^\r\n]+)$/;
-  function parseAttachment(text) {
-    var m = ATTACHMENT.exec(text || '');
-    return m ? { id: m[1], contentType: m[2], name: m[3] } : null;
-  }
-  // As the list API previews (docs/protocol.md): an attachment by its file name, at most 140 characters.
-  function previewText(text) {
-    var a = parseAttachment(text);
-    text = a ? a.name : (text || '');
-    return text.length > 140 ? text.slice(0, 140) : text;
-  }
   // A message moves the row's preview and time when it is the newest seen and a person wrote it (never the away text).
   function notePreview(c, msg) {
     if (!c) { return; }
@@ -770,44 +710,9 @@
     if (!msg.sender || (msg.sender.role !== 'visitor' && msg.sender.role !== 'agent')) { return; }
     if ((msg.seq || 0) < (c.previewSeq || 0)) { return; }
     c.previewSeq = msg.seq || 0;
-    c.preview = previewText(msg.text);
+    c.preview = K.previewText(msg);
     if (msg.ts) { c.lastActivityAt = msg.ts; }
   }
-  // The address is a short-lived signed link (POST /api/v1/attachments/{id}/link), never the token: the element is
-  // shown at once, gets its address when the link arrives, and asks for a fresh one when clicked after it expired.
-  var attachmentLinks = {};
-  function attachmentUrl(id) {
-    var cached = attachmentLinks[id];
-    if (cached && cached.expires - Date.now() > 60000) { return cached.promise; }
-    var entry = { expires: Infinity };
-    entry.promise = fetch('/api/v1/attachments/' + id + '/link', {
-      method: 'POST', headers: { 'Accept': 'application/json', 'Authorization': 'Bearer ' + (session ? session.token : '') }
-    }).then(function (r) { return r.ok ? r.json() : Promise.reject(new Error('link ' + r.status)); }).then(function (body) {
-      entry.expires = Date.parse(body.expiresAt);
-      return { url: body.url, expires: entry.expires };
-    });
-    entry.promise.catch(function () { if (attachmentLinks[id] === entry) { delete attachmentLinks[id]; } });
-    attachmentLinks[id] = entry;
-    return entry.promise;
-  }
-  function attachmentElement(a) {
-    var image = /^image\//.test(a.contentType);
-    var el = image
-      ? h('a', { target: '_blank', rel: 'noopener noreferrer', title: a.name },
-        [h('img', { class: 'thumb', alt: a.name, 'data-attachment-id': a.id })])
-      : h('a', { class: 'file', target: '_blank', rel: 'noopener noreferrer', download: a.name,
-        'data-attachment-id': a.id, text: '\uD83D\uDCCE ' + a.name });
-    var expires = 0, following = false;
-    function apply(link) { expires = link.expires; el.href = link.url; if (image) { el.firstChild.src = link.url; } }
-    attachmentUrl(a.id).then(apply, function () {});
-    el.addEventListener('click', function (e) {
-      if (following || expires - Date.now() > 5000) { return; }
-      e.preventDefault(); // the link has expired (or never came): fetch a fresh one, then follow it (once)
-      attachmentUrl(a.id).then(function (link) { apply(link); following = true; el.click(); following = false; }, function () {});
-    });
-    return el;
-  }
-
   function setMsgState(entry, state) {
     entry.el.setAttribute('data-state', state);
     var label = { sending: ' · sending…', sent: ' · sent', read: ' · read', failed: ' · not sent' }[state] || '';
@@ -822,13 +727,8 @@
 
   function insertByOrder(el, seq) {
     var log = $('log');
-    var next = null;
-    var best = Infinity;
-    Object.keys(current.bySeq).forEach(function (s) {
-      s = +s;
-      if (s > seq && s < best) { best = s; next = current.bySeq[s].el; }
-    });
-    if (!next) { next = firstPendingElement(); }
+    var after = current.timeline.after(seq);
+    var next = after ? after.el : firstPendingElement();
     if (next && next !== el) { log.insertBefore(el, next); } else if (!next) { log.appendChild(el); }
   }
 
@@ -838,22 +738,18 @@
     var mine = msg.sender && msg.sender.role === 'agent' && msg.sender.id === me.agentId;
     var entry = null;
     if (mine && msg.clientMsgId) {
-      for (var i = 0; i < outbox.length; i++) {
-        if (outbox[i].clientMsgId === msg.clientMsgId) { entry = outbox.splice(i, 1)[0]; break; }
-      }
+      entry = findReply(msg.clientMsgId);
       // Stored (seen before its ack, e.g. by a sync): the next one may go.
-      if (entry) { setTimeout(pump, 0); }
+      if (entry) { dropReply(entry); outbox.settle(entry); }
     }
     if (!entry) { entry = { msg: msg, el: messageElement(msg, mine), mine: mine }; }
     entry.msg = msg;
     entry.el.setAttribute('data-seq', String(msg.seq));
     entry.el.setAttribute('data-ts', msg.ts || '');
-    state.bySeq[msg.seq] = entry;
     insertByOrder(entry.el, msg.seq);
     if (msg.sender && msg.sender.role !== 'visitor') { setMsgState(entry, msg.seq <= state.visitorRead ? 'read' : 'sent'); }
     if (msg.seq < state.top) { state.top = msg.seq; }
-    while (state.bySeq[state.contiguous + 1]) { state.contiguous++; }
-    if (msg.seq > state.contiguous && !state.syncing && wsOpen) { requestSync(); }
+    state.timeline.put(msg.seq, entry); // a gap: something was missed, the timeline syncs it
     placeNotes();
     notePreview(conversations[state.id], msg);
     return true;
@@ -867,8 +763,8 @@
         scrollDown(false);
         if (fromVisitor) {
           $('typing').hidden = true;
-          if (document.hidden) { if (c) { c.unread = (c.unread || 0) + 1; } notify(f.sender.name || 'Visitor', previewText(f.text), f.conversationId); }
-          else if (!current.syncing) { beep(); }
+          if (document.hidden) { if (c) { c.unread = (c.unread || 0) + 1; } notify(f.sender.name || 'Visitor', K.previewText(f), f.conversationId); }
+          else if (!current.timeline.syncing) { beep(); }
         }
         sendRead();
         renderList();
@@ -882,14 +778,15 @@
     } else {
       loadConversations();
     }
-    if (fromVisitor) { notify((f.sender && f.sender.name) || 'Visitor', previewText(f.text), f.conversationId); }
+    if (fromVisitor) { notify((f.sender && f.sender.name) || 'Visitor', K.previewText(f), f.conversationId); }
     renderList();
   }
 
   function sendRead() {
-    if (!current || !current.joined || document.hidden || current.contiguous <= current.readSent) { return; }
-    current.readSent = current.contiguous;
-    frame({ type: 'read', conversationId: current.id, seq: current.contiguous });
+    var contiguous = current ? current.timeline.contiguous : 0;
+    if (!current || !current.joined || document.hidden || contiguous <= current.readSent) { return; }
+    current.readSent = contiguous;
+    conn.send({ type: 'read', conversationId: current.id, seq: contiguous });
     var c = conversations[current.id];
     if (c && c.unread) { c.unread = 0; renderList(); }
   }
@@ -903,20 +800,19 @@
   });
 
   function onAck(f) {
-    var p = outbox.filter(function (x) { return x.clientMsgId === f.clientMsgId; })[0];
+    var p = findReply(f.clientMsgId);
     if (!p) { return; }
-    p.inFlight = false;
-    notePreview(conversations[p.conversationId], { sender: { role: 'agent' }, seq: f.seq, text: p.text, ts: f.ts });
+    notePreview(conversations[p.conversationId], { sender: { role: 'agent' }, seq: f.seq, text: p.text, content: p.msg.content, ts: f.ts });
     if (current && current.id === p.conversationId) {
-      if (current.bySeq[f.seq]) { outbox.splice(outbox.indexOf(p), 1); p.el.remove(); }
+      if (current.timeline.has(f.seq)) { dropReply(p); p.el.remove(); }
       else {
-        showMessage({ conversationId: f.conversationId, messageId: f.messageId, seq: f.seq, ts: f.ts, text: p.text,
+        showMessage({ conversationId: f.conversationId, messageId: f.messageId, seq: f.seq, ts: f.ts, text: p.text, content: p.msg.content,
           clientMsgId: f.clientMsgId, sender: { role: 'agent', id: me.agentId, name: me.name } });
       }
       current.readSent = Math.max(current.readSent, f.seq); // sending marks everything up to it read
-    } else { outbox.splice(outbox.indexOf(p), 1); }
+    } else { dropReply(p); }
+    outbox.settle(p); // the next reply goes
     renderList();
-    pump();
   }
 
   function onRead(f) {
@@ -1005,14 +901,14 @@
     if (input.value.trim() && !typingOn && Date.now() - typingSentAt >= TYPING_EVERY) {
       typingOn = true;
       typingSentAt = Date.now();
-      frame({ type: 'typing', conversationId: current.id, state: 'on' });
+      conn.send({ type: 'typing', conversationId: current.id, state: 'on' });
     }
     clearTimeout(typingIdle);
     typingIdle = setTimeout(stopTyping, 2500);
   });
   function stopTyping(sending) {
     clearTimeout(typingIdle);
-    if (typingOn && current && sending !== true) { frame({ type: 'typing', conversationId: current.id, state: 'off' }); }
+    if (typingOn && current && sending !== true) { conn.send({ type: 'typing', conversationId: current.id, state: 'off' }); }
     typingOn = false;
   }
 
@@ -1102,7 +998,7 @@
       $('attach-button').disabled = false;
       status.hidden = true;
       if (r.ok && r.body && r.body.attachmentId) {
-        if (state === current) { sendReply('[attachment:' + r.body.attachmentId + ':' + r.body.contentType + '] ' + r.body.name); }
+        if (state === current) { var a = K.attachmentSend(r.body); sendReply(a.text, a.content, a.shown); }
         return;
       }
       toast(file.name + ': ' + (r.status === 413 ? 'the file is too large. ' : r.status === 415 ? 'this type of file is not allowed. ' : '') +
@@ -1110,68 +1006,52 @@
     });
   });
 
-  function sendReply(text) {
-    var entry = { conversationId: current.id, clientMsgId: uuid(), text: text, mine: true,
-      msg: { text: text, ts: new Date().toISOString(), sender: { role: 'agent', id: me.agentId } } };
-    entry.el = messageElement({ text: text, ts: entry.msg.ts, sender: entry.msg.sender }, true);
+  // content: typed content (an attachment) sent with the text; shown: how the reply shows until it is stored.
+  function sendReply(text, content, shown) {
+    var sender = { role: 'agent', id: me.agentId };
+    var entry = { conversationId: current.id, clientMsgId: K.uuid(), text: text, content: content || null, mine: true,
+      msg: { text: text, content: shown || null, ts: new Date().toISOString(), sender: sender } };
+    entry.el = messageElement({ text: text, content: entry.msg.content, ts: entry.msg.ts, sender: sender }, true);
     entry.el.setAttribute('data-client-msg-id', entry.clientMsgId);
-    outbox.push(entry);
+    replies.push(entry);
     $('log').appendChild(entry.el);
     setMsgState(entry, 'sending');
     scrollDown(true);
-    if (!current.joined) { current.wantJoin = true; } // joined first by pump, then sent
-    pump();
-  }
-
-  // ------------------------------------------------------------------ the outbox
-  // Every reply of every conversation goes through one ordered outbox: only its head is on the wire, the next goes
-  // when the head is acked (or seen stored). A refused head (rate_limited, unavailable) is retried and holds the
-  // later ones, so the server stores them in the order they were typed, whatever the frame limit.
-  var outbox = [], retryTimer = null, joinedOn = {}, joinAsked = {}, lastJoin = null;
-
-  function pump() {
-    if (!wsOpen || retryTimer) { return; }
-    var head = null;
-    for (var i = 0; i < outbox.length; i++) { if (!outbox[i].failed) { head = outbox[i]; break; } }
-    if (!head || head.inFlight) { return; }
-    if (!joinedOn[head.conversationId]) { requestJoin(head.conversationId); return; }
-    head.inFlight = true;
-    if (!frame({ type: 'send', conversationId: head.conversationId, clientMsgId: head.clientMsgId, text: head.text })) { head.inFlight = false; }
+    if (!current.joined) { current.wantJoin = true; } // joined first (the outbox holds it until then), then sent
+    outbox.push(entry);
   }
 
   function requestJoin(id) {
-    if (!wsOpen || joinAsked[id]) { return; }
+    if (!conn.open || joinAsked[id]) { return; }
     joinAsked[id] = true;
     lastJoin = id;
-    frame({ type: 'join', conversationId: id });
+    conn.send({ type: 'join', conversationId: id });
   }
 
   // The first unacked reply of the open conversation shown in the log: acked messages go before it.
   function firstPendingElement() {
     if (!current) { return null; }
     var log = $('log');
-    for (var i = 0; i < outbox.length; i++) {
-      if (outbox[i].conversationId === current.id && outbox[i].el && outbox[i].el.parentNode === log) { return outbox[i].el; }
+    for (var i = 0; i < replies.length; i++) {
+      if (replies[i].conversationId === current.id && replies[i].el && replies[i].el.parentNode === log) { return replies[i].el; }
     }
     return null;
   }
 
   function retryMessage(entry) {
-    var i = outbox.indexOf(entry);
-    if (i < 0) { return; }
-    outbox.splice(i, 1);
-    entry.failed = false;
-    entry.clientMsgId = uuid(); // a new send: it goes after what was typed since
+    if (!entry.failed) { return; }
+    dropReply(entry);
+    entry.clientMsgId = K.uuid(); // a new send: it goes after what was typed since
     entry.el.setAttribute('data-client-msg-id', entry.clientMsgId);
-    outbox.push(entry);
+    replies.push(entry);
     $('log').appendChild(entry.el);
     setMsgState(entry, 'sending');
     scrollDown(true);
-    pump();
+    outbox.retry(entry);
   }
   function discardMessage(entry) {
-    var i = outbox.indexOf(entry);
-    if (i >= 0) { outbox.splice(i, 1); }
+    dropReply(entry);
+    outbox.remove(entry);
     entry.el.remove();
   }
 
