@@ -32,8 +32,8 @@ public sealed class EventReplayTests
             await desk.SendMessageAsync("how can I help?", conversationId);
         }
 
-        // Created, the visitor's message, the away message (nobody was online), assigned, the agent's reply.
-        await WaitForEventsAsync(http, conversationId, 5);
+        // Created, the visitor's message, the away message (nobody was online), open and assigned by the join, the reply.
+        await WaitForEventsAsync(http, conversationId, 6);
 
         // The status change is written with its event in the conversation's state, but the outbox table is gone, so the
         // relay fails; then the silo holding the conversation dies before anything could retry.
@@ -47,22 +47,25 @@ public sealed class EventReplayTests
         // The conversation comes back on the other silo (any call activates it) and relays what was pending.
         var summary = await RetryAsync(() => http.GetFromJsonAsync<JsonElement>($"/api/v1/conversations/{conversationId}"));
         Assert.Equal("pending", summary.Str("status"));
-        var events = await WaitForEventsAsync(http, conversationId, 6);
+        var events = await WaitForEventsAsync(http, conversationId, 7);
 
         Assert.Equal(
-            ["conversation.created", "message.created", "message.created", "conversation.assigned", "message.created", "conversation.status_changed"],
+            ["conversation.created", "message.created", "message.created", "conversation.status_changed", "conversation.assigned", "message.created", "conversation.status_changed"],
             events.Select(e => e.Str("type")));
-        Assert.Equal([1L, 2, 3, 4, 5, 6], events.Select(e => e.Long("seq")));
+        Assert.Equal([1L, 2, 3, 4, 5, 6, 7], events.Select(e => e.Long("seq")));
         Assert.Equal(events.Count, events.Select(e => e.Str("id")).Distinct().Count());
         var statusChanged = events[^1].GetProperty("data");
         Assert.Equal("open", statusChanged.Str("from"));
         Assert.Equal("pending", statusChanged.Str("to"));
 
-        // A visitor message after the restart continues the sequence, once.
+        // A visitor message after the restart reopens the conversation (back to the queue: nobody is online) and
+        // continues the sequence, once each.
         await using var again = await cluster.ConnectAsync(visitorToken);
         await again.SendMessageAsync("still there?", conversationId);
-        events = await WaitForEventsAsync(http, conversationId, 7);
-        Assert.Equal(7, events[^1].Long("seq"));
+        events = await WaitForEventsAsync(http, conversationId, 9);
+        Assert.Equal(["conversation.status_changed", "message.created"], events[7..].Select(e => e.Str("type")));
+        Assert.Equal("still there?", events[8].GetProperty("data").GetProperty("message").Str("text"));
+        Assert.Equal(Enumerable.Range(1, 9).Select(i => (long)i), events.Select(e => e.Long("seq")));
     }
 
     [Fact]
