@@ -46,8 +46,10 @@ public sealed class ConversationListPathTests(ProbedGatewayFixture gateway)
         await WaitForRowAsync(admin, resolvedId, r => r.GetProperty("csat").ValueKind == JsonValueKind.Object);
 
         var callsBefore = ConversationCalls(openId) + ConversationCalls(resolvedId);
+        var tenantListsBefore = gateway.Probe.Count<ITenantGrain>(string.Empty, nameof(ITenantGrain.ListConversations));
         var list = await ListAsync(admin);
         Assert.Equal(callsBefore, ConversationCalls(openId) + ConversationCalls(resolvedId));
+        Assert.Equal(tenantListsBefore, gateway.Probe.Count<ITenantGrain>(string.Empty, nameof(ITenantGrain.ListConversations)));
 
         var open = list.Single(c => c.Str("conversationId") == openId);
         Assert.Equal("open", open.Str("status"));
