@@ -9,6 +9,7 @@ using Kefu.Grains.Participants;
 using Kefu.Grains.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
 using Orleans.TestingHost;
 
 namespace Kefu.Grains.Tests.Paths;
@@ -149,6 +150,43 @@ public sealed class AgentReconnectTests(ProbedClusterFixture fixture)
         // Handed on to a team by the agent: let go.
         Committed(tenant, id, 9, new ConversationTransferred(agent.Id, null, "billing", summary with { Status = ConversationStatus.Queued, AgentIds = [] }), new Causation(Causation.Agent, agent.Id));
         await Scenario.EventuallyAsync(agent.Grain.GetActiveConversations, a => a.Length == 0, "let go: out of the roster");
+    }
+
+    [Fact]
+    public async Task An_agent_state_from_before_the_roster_is_cleaned_up_once_on_the_next_presence_change()
+    {
+        var tenant = Scenario.NewTenant();
+        var agent = await Scenario.NewAgentAsync(Client, tenant);
+        var conversations = new List<(string Id, IConversationGrain Grain)>();
+        for (var i = 0; i < 3; i++)
+        {
+            var visitor = await Scenario.NewVisitorAsync(Client, tenant);
+            var conversation = await Scenario.StartConversationAsync(Client, visitor);
+            (await agent.Grain.Join(conversation.Id)).Ok();
+            conversations.Add(conversation);
+        }
+
+        // Two are resolved without the roster hearing of it, and the stored state is made to look like one written
+        // before the roster existed (every conversation ever joined, not tracked).
+        foreach (var (_, grain) in conversations[..2])
+        {
+            (await grain.ChangeStatus(agent.Caller, ConversationStatus.Resolved, null)).Ok();
+        }
+
+        await Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        var storage = fixture.Cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(KefuStorage.Name);
+        var stored = new GrainState<AgentState>(new AgentState());
+        await storage.ReadStateAsync("agent", agent.Grain.GetGrainId(), stored);
+        Assert.NotNull(stored.State);
+        Assert.Equal(3, stored.State.ConversationIds.Count);
+        stored.State.RosterTracked = false;
+        await storage.WriteStateAsync("agent", agent.Grain.GetGrainId(), stored);
+
+        await agent.Grain.Connect("gw-next-morning", Scenario.NewId("conn"));
+        Assert.Equal([conversations[2].Id], await agent.Grain.GetActiveConversations());
+        await storage.ReadStateAsync("agent", agent.Grain.GetGrainId(), stored);
+        Assert.True(stored.State.RosterTracked);
+        Assert.Equal([conversations[2].Id], stored.State.ConversationIds);
     }
 
     private int Calls(string tenant, string conversationId, string? method = null) => SiloCallProbe.Instance.CallsTo(Tenancy.Key(tenant, conversationId), method);
