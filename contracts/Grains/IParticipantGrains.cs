@@ -73,6 +73,24 @@ public interface IAgentGrain : IGrainWithStringKey, IConnectedParticipant
 
     /// <summary>Deactivates the agent for good and takes it out of the tenant's lists; its id stays taken.</summary>
     Task<Outcome<bool>> Delete();
+
+    /// <summary>
+    /// From the agent roster sink: a conversation the agent is in is active (not resolved) as of the conversation's
+    /// event <paramref name="seq"/>, so the agent's presence changes go to it.
+    /// </summary>
+    [OneWay]
+    Task ConversationActive(string conversationId, long seq);
+
+    /// <summary>
+    /// From the agent roster sink: the conversation was resolved, or the agent let go of it (a transfer), as of event
+    /// <paramref name="seq"/>; the agent's presence changes no longer wake it.
+    /// </summary>
+    [OneWay]
+    Task ConversationInactive(string conversationId, long seq);
+
+    /// <summary>The conversations the agent's presence changes go to (its active ones).</summary>
+    [AlwaysInterleave]
+    Task<string[]> GetActiveConversations();
 }
 
 /// <summary>An agent's current token version and whether it may act at all (deactivated or deleted: no).</summary>

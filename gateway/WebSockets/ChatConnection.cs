@@ -31,6 +31,9 @@ public sealed partial class ChatConnection
     private int _rejectedInARow;
     private WebSocket? _socket;
 
+    /// <summary>A visitor's current conversation once known (see <see cref="LearnVisitorConversation"/>).</summary>
+    private string? _visitorConversation;
+
     public ChatConnection(
         Caller caller, string gatewayId, IGrainFactory grains, KefuWebSocketOptions options, ILogger logger, FrameEncoding encoding = FrameEncoding.Json,
         IAttachmentStore? attachments = null)
@@ -70,6 +73,11 @@ public sealed partial class ChatConnection
     /// </summary>
     public void Deliver(ChatEvent @event, byte[] frame)
     {
+        if (Caller.Role == ParticipantRole.Visitor && @event is MessageEvent or ConversationEvent)
+        {
+            LearnVisitorConversation(@event.ConversationId);
+        }
+
         Outbound item = @event is MessageEvent m ? new Outbound.Live(m.ConversationId, m.Message.Seq, frame) : new Outbound.Frame(frame);
         if (TryEnqueue(item) == Enqueued.Full && !_stop.IsCancellationRequested)
         {
@@ -614,11 +622,42 @@ public sealed partial class ChatConnection
             return (null, _frames.Error(ErrorCodes.MissingField, $"{frame.Type} needs a 'conversationId'.", frame.ClientMsgId));
         }
 
+        // Known already (learned from an earlier frame or a push): no round trip to the visitor grain per frame.
+        if (Volatile.Read(ref _visitorConversation) is { } known)
+        {
+            return (known, null);
+        }
+
         var visitor = _grains.GetGrain<IVisitorGrain>(Tenancy.Key(Caller.Tenant, Caller.Id));
         var current = startForVisitor ? await visitor.GetOrStartConversation() : await visitor.GetCurrentConversation();
-        return current is not null
-            ? (current, null)
-            : (null, _frames.Error(ErrorCodes.NotFound, "You have no conversation yet; send a message to start one.", frame.ClientMsgId));
+        if (current is null)
+        {
+            return (null, _frames.Error(ErrorCodes.NotFound, "You have no conversation yet; send a message to start one.", frame.ClientMsgId));
+        }
+
+        LearnVisitorConversation(current);
+        return (Volatile.Read(ref _visitorConversation), null);
+    }
+
+    /// <summary>
+    /// A visitor connection remembers its visitor's current conversation: the newest one it was told of, by the
+    /// visitor grain or by an event pushed to it (a visitor only ever gets events of its own conversations, and one
+    /// started elsewhere, by another tab or the widget API, announces itself to every connection of the visitor).
+    /// Conversation ids are ULIDs, which sort by creation time, so an older conversation's late event never wins.
+    /// </summary>
+    private void LearnVisitorConversation(string conversationId)
+    {
+        var known = Volatile.Read(ref _visitorConversation);
+        while (known is null || string.CompareOrdinal(conversationId, known) > 0)
+        {
+            var seen = Interlocked.CompareExchange(ref _visitorConversation, conversationId, known);
+            if (ReferenceEquals(seen, known))
+            {
+                return;
+            }
+
+            known = seen;
+        }
     }
 
     private IConversationGrain Conversation(string conversationId) =>

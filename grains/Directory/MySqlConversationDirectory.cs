@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Kefu.Contracts.Grains;
 using Kefu.Contracts.Messages;
 using Kefu.Grains.Storage;
@@ -8,26 +9,34 @@ namespace Kefu.Grains.Directory;
 
 /// <summary>
 /// The cluster-mode directory: table <c>kefu_conversation</c> (deploy/mysql/003-conversations.sql, with team and
-/// priority from 004-contact-centre.sql, preview, last activity, unread and names from 005-conversation-list.sql).
+/// priority from 004-contact-centre.sql, preview, last activity, unread and names from 005-conversation-list.sql, and
+/// the rest of what the list shows from 008-directory-list.sql: tags, queue position, snooze, response and resolution
+/// times, rating, read marks).
 /// </summary>
 public sealed class MySqlConversationDirectory(IOptions<MySqlMessageStoreOptions> options) : IConversationDirectory
 {
     private const string Upsert = """
         INSERT INTO kefu_conversation
             (tenant, conversation_id, inbox, visitor_id, visitor_name, status, assignee_id, agent_ids, last_seq, created_at, updated_at, team, priority,
-             preview, last_activity_at, unread, assignee_name, queued_at)
+             preview, last_activity_at, unread, assignee_name, queued_at,
+             tags, queue_position, snoozed_until, first_response_at, resolved_at, csat_rating, csat_comment, csat_at, read_marks)
         VALUES (@tenant, @id, @inbox, @visitor, @visitorName, @status, @assignee, @agents, @lastSeq, @createdAt, UTC_TIMESTAMP(6), @team, @priority,
-                @preview, @lastActivityAt, @unread, @assigneeName, @queuedAt)
+                @preview, @lastActivityAt, @unread, @assigneeName, @queuedAt,
+                @tags, @queuePosition, @snoozedUntil, @firstResponseAt, @resolvedAt, @csatRating, @csatComment, @csatAt, @readMarks)
         ON DUPLICATE KEY UPDATE
             -- Message-derived columns before last_seq (assignments see the ones before them): a late write from an
-            -- older view of the conversation never replaces a newer preview.
+            -- older view of the conversation never replaces a newer preview (or moves read marks back).
             preview = IF(VALUES(last_seq) >= last_seq, VALUES(preview), preview),
             last_activity_at = IF(VALUES(last_seq) >= last_seq, VALUES(last_activity_at), last_activity_at),
             unread = IF(VALUES(last_seq) >= last_seq, VALUES(unread), unread),
+            read_marks = IF(VALUES(last_seq) >= last_seq, VALUES(read_marks), read_marks),
             visitor_name = VALUES(visitor_name), status = VALUES(status), assignee_id = VALUES(assignee_id),
             assignee_name = VALUES(assignee_name), queued_at = VALUES(queued_at),
             agent_ids = VALUES(agent_ids), last_seq = GREATEST(last_seq, VALUES(last_seq)), updated_at = VALUES(updated_at),
-            team = VALUES(team), priority = VALUES(priority)
+            team = VALUES(team), priority = VALUES(priority),
+            tags = VALUES(tags), queue_position = VALUES(queue_position), snoozed_until = VALUES(snoozed_until),
+            first_response_at = VALUES(first_response_at), resolved_at = VALUES(resolved_at),
+            csat_rating = VALUES(csat_rating), csat_comment = VALUES(csat_comment), csat_at = VALUES(csat_at)
         """;
 
     private readonly string _connectionString = options.Value.ConnectionString;
@@ -54,6 +63,15 @@ public sealed class MySqlConversationDirectory(IOptions<MySqlMessageStoreOptions
         command.Parameters.AddWithValue("@unread", summary.Unread);
         command.Parameters.AddWithValue("@assigneeName", Truncate(summary.AssigneeName, 255));
         command.Parameters.AddWithValue("@queuedAt", summary.QueuedAt?.UtcDateTime);
+        command.Parameters.AddWithValue("@tags", summary.Tags is { Length: > 0 } tags ? JsonSerializer.Serialize(tags) : null);
+        command.Parameters.AddWithValue("@queuePosition", summary.QueuePosition);
+        command.Parameters.AddWithValue("@snoozedUntil", summary.SnoozedUntil?.UtcDateTime);
+        command.Parameters.AddWithValue("@firstResponseAt", summary.FirstResponseAt?.UtcDateTime);
+        command.Parameters.AddWithValue("@resolvedAt", summary.ResolvedAt?.UtcDateTime);
+        command.Parameters.AddWithValue("@csatRating", summary.Csat?.Rating);
+        command.Parameters.AddWithValue("@csatComment", Truncate(summary.Csat?.Comment, 1000));
+        command.Parameters.AddWithValue("@csatAt", summary.Csat?.Ts.UtcDateTime);
+        command.Parameters.AddWithValue("@readMarks", summary.ReadMarks is { Count: > 0 } marks ? JsonSerializer.Serialize(marks) : null);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -74,7 +92,8 @@ public sealed class MySqlConversationDirectory(IOptions<MySqlMessageStoreOptions
             """;
         const string Columns = """
             SELECT conversation_id, inbox, visitor_id, visitor_name, status, assignee_id, agent_ids, last_seq, created_at, team, priority,
-                   preview, last_activity_at, unread, assignee_name, queued_at
+                   preview, last_activity_at, unread, assignee_name, queued_at,
+                   tags, queue_position, snoozed_until, first_response_at, resolved_at, csat_rating, csat_comment, csat_at, read_marks
             FROM kefu_conversation
             """;
         var sql = $"""
@@ -132,8 +151,19 @@ public sealed class MySqlConversationDirectory(IOptions<MySqlMessageStoreOptions
             LastActivityAt: reader.IsDBNull(12) ? null : Utc(reader.GetDateTime(12)),
             Unread: reader.GetInt32(13),
             AssigneeName: reader.IsDBNull(14) ? null : reader.GetString(14),
-            QueuedAt: reader.IsDBNull(15) ? null : Utc(reader.GetDateTime(15)));
+            QueuedAt: reader.IsDBNull(15) ? null : Utc(reader.GetDateTime(15)),
+            Tags: reader.IsDBNull(16) ? [] : JsonSerializer.Deserialize<string[]>(reader.GetString(16)) ?? [],
+            QueuePosition: reader.IsDBNull(17) ? null : reader.GetInt32(17),
+            SnoozedUntil: UtcOrNull(reader, 18),
+            FirstResponseAt: UtcOrNull(reader, 19),
+            ResolvedAt: UtcOrNull(reader, 20),
+            Csat: reader.IsDBNull(21) ? null : new CsatRating(reader.GetInt32(21), reader.IsDBNull(22) ? null : reader.GetString(22), UtcOrNull(reader, 23) ?? default),
+            ReadMarks: reader.IsDBNull(24)
+                ? new Dictionary<string, long>(StringComparer.Ordinal)
+                : new Dictionary<string, long>(JsonSerializer.Deserialize<Dictionary<string, long>>(reader.GetString(24)) ?? [], StringComparer.Ordinal));
     }
+
+    private static DateTimeOffset? UtcOrNull(MySqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : Utc(reader.GetDateTime(ordinal));
 
     private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 

@@ -105,6 +105,7 @@ public static class KefuSiloBuilderExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.Configure<Events.EventLogOptions>(configuration.GetSection(Events.EventLogOptions.Section));
         services.TryAddSingleton<Events.IEventLog, Events.InMemoryEventLog>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Events.IConversationEventSink, Participants.AgentRosterSink>());
         services.TryAddSingleton<IMessageStore, InMemoryMessageStore>();
         services.TryAddSingleton<IConversationDirectory, InMemoryConversationDirectory>();
         services.TryAddSingleton<LocalGateways>();

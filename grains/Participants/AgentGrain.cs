@@ -15,6 +15,10 @@ public sealed class AgentState
 
     [Id(1)] public string? PasswordHash { get; set; }
 
+    /// <summary>
+    /// The agent's active conversations (joined or assigned, not resolved, not let go): where its presence changes go.
+    /// See <see cref="AgentRoster"/>.
+    /// </summary>
     [Id(2)] public HashSet<string> ConversationIds { get; set; } = [];
 
     /// <summary>What the agent chose (online or away); effective only while a connection is alive.</summary>
@@ -25,9 +29,18 @@ public sealed class AgentState
 
     /// <summary>Deleted: hidden from every list and unable to sign in; the profile stays so the id is never reused.</summary>
     [Id(5)] public bool Deleted { get; set; }
+
+    /// <summary>Per active conversation: the event seq that made it active (absent: joined, seq unknown).</summary>
+    [Id(6)] public Dictionary<string, long> ConversationVersions { get; set; } = [];
+
+    /// <summary>
+    /// <see cref="ConversationIds"/> holds only active conversations. False in a state written before (issue #13), whose
+    /// list holds every conversation the agent ever joined: cleaned up once, on the next presence change.
+    /// </summary>
+    [Id(7)] public bool RosterTracked { get; set; }
 }
 
-public sealed class AgentGrain(
+public sealed partial class AgentGrain(
     [PersistentState("agent", KefuStorage.Name)] IPersistentState<AgentState> state,
     TimeProvider time,
     IOptions<PresenceOptions> presenceOptions,
@@ -41,6 +54,8 @@ public sealed class AgentGrain(
 
     private const int MaxDisplayName = 100;
 
+    private readonly ILogger _logger = logger;
+
     protected override ParticipantRole Role => ParticipantRole.Agent;
 
     /// <summary>Offline is never chosen: it is what the connections say.</summary>
@@ -48,6 +63,8 @@ public sealed class AgentGrain(
         Connections.HasConnections && IsActive ? state.State.ChosenStatus : AgentStatus.Offline;
 
     private bool IsActive => state.State is { Profile.Deactivated: false, Deleted: false };
+
+    private AgentRoster Roster => new(state.State.ConversationIds, state.State.ConversationVersions);
 
     /// <summary>The profile of an agent that was not deleted.</summary>
     private AgentProfile? Existing => state.State.Deleted ? null : state.State.Profile;
@@ -66,6 +83,7 @@ public sealed class AgentGrain(
 
         state.State.Profile = profile;
         state.State.PasswordHash = passwordHash;
+        state.State.RosterTracked = true;
         await state.WriteStateAsync();
         await GrainFactory.GetGrain<ITenantGrain>(Key.Tenant).RegisterAgent(profile);
         return profile;
@@ -96,15 +114,39 @@ public sealed class AgentGrain(
         }
 
         var caller = new Caller(Key.Tenant, ParticipantRole.Agent, Key.Id, profile.DisplayName, profile.IsAdmin);
-        var result = await GrainFactory.GetGrain<IConversationGrain>(Tenancy.Key(Key.Tenant, conversationId))
-            .Join(caller, Connections.Presence);
-        if (result.IsOk && state.State.ConversationIds.Add(conversationId))
+        var conversation = GrainFactory.GetGrain<IConversationGrain>(Tenancy.Key(Key.Tenant, conversationId));
+        var result = await conversation.Join(caller, Connections.Presence);
+        if (result.IsOk && !Roster.Contains(conversationId))
         {
-            await state.WriteStateAsync();
+            // A console joins what it opens, resolved conversations too: those stay out of the roster, or the agent's
+            // next reconnect would wake every conversation it ever looked at. (Interleaves, so asking cannot deadlock.)
+            var summary = await conversation.GetSummary();
+            if (summary is { Status: not ConversationStatus.Resolved } && Roster.Joined(conversationId))
+            {
+                await state.WriteStateAsync();
+            }
         }
 
         return result;
     }
+
+    public async Task ConversationActive(string conversationId, long seq)
+    {
+        if (state.State.Profile is not null && Roster.MarkActive(conversationId, seq))
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    public async Task ConversationInactive(string conversationId, long seq)
+    {
+        if (state.State.Profile is not null && Roster.MarkInactive(conversationId, seq))
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    public Task<string[]> GetActiveConversations() => Task.FromResult(state.State.ConversationIds.Order(StringComparer.Ordinal).ToArray());
 
     public async Task<Outcome<AgentProfile>> Update(AgentUpdate update)
     {
@@ -248,11 +290,61 @@ public sealed class AgentGrain(
         await ReportStatusAsync();
     }
 
-    protected override Task OnPresenceChangedAsync(ParticipantPresence presence) =>
-        Task.WhenAll(state.State.ConversationIds
+    /// <summary>Only the active conversations hear of it (a resolved one asks for presence when it is reopened).</summary>
+    protected override async Task OnPresenceChangedAsync(ParticipantPresence presence)
+    {
+        try
+        {
+            await TrackRosterAsync();
+        }
+        catch (Exception ex)
+        {
+            // Not written: the clean-up is kept in memory and written with the next change (or done again).
+            LogRosterWriteFailed(_logger, ex, Key.Id);
+        }
+
+        await Task.WhenAll(state.State.ConversationIds
             .Select(c => GrainFactory.GetGrain<IConversationGrain>(Tenancy.Key(Key.Tenant, c)).UpdatePresence(presence))
             .Append(GrainFactory.GetGrain<ITenantGrain>(Key.Tenant).UpdateAgentPresence(presence))
             .Append(ReportStatusAsync()));
+    }
+
+    /// <summary>
+    /// Once, for a state written before the roster was kept: its list holds every conversation the agent ever joined.
+    /// Each is asked once (as every presence change asked them before) and only those not resolved, where the agent is
+    /// still a participant, stay. A conversation that cannot answer stays (it is told of presence, as before).
+    /// </summary>
+    private async Task TrackRosterAsync()
+    {
+        if (state.State.RosterTracked || state.State.Profile is null)
+        {
+            return;
+        }
+
+        var ids = state.State.ConversationIds.ToArray();
+        var lookups = ids.Select(async id =>
+        {
+            try
+            {
+                return (id, Summary: await GrainFactory.GetGrain<IConversationGrain>(Tenancy.Key(Key.Tenant, id)).GetSummary(), Failed: false);
+            }
+            catch (Exception ex)
+            {
+                LogRosterLookupFailed(_logger, ex, Key.Id, id);
+                return (id, Summary: (ConversationSummary?)null, Failed: true);
+            }
+        });
+        var answers = (await Task.WhenAll(lookups)).ToDictionary(a => a.id, StringComparer.Ordinal);
+        Roster.Retain(id => answers[id] is var a && (a.Failed || (a.Summary is { } s && s.Status != ConversationStatus.Resolved && s.AgentIds.Contains(Key.Id))));
+        state.State.RosterTracked = true;
+        await state.WriteStateAsync();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {AgentId}: conversation {ConversationId} could not say whether it is still active; it stays in the roster")]
+    private static partial void LogRosterLookupFailed(ILogger logger, Exception exception, string agentId, string conversationId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {AgentId}: writing the cleaned-up roster failed")]
+    private static partial void LogRosterWriteFailed(ILogger logger, Exception exception, string agentId);
 
     private Task ReportStatusAsync() =>
         state.State.Profile is null

@@ -193,6 +193,8 @@ public sealed class ConsoleDefectTests(BrowserFixture fixture)
         await Expect(alphaRow.Locator(".conv-preview")).ToHaveTextAsync("newer from alpha");
         await Expect(agent.Page.Locator("li.conv").First).ToHaveAttributeAsync("data-id", alpha.ConversationId!);
 
+        await DirectoryRows.WaitForPreviewAsync(fixture, alpha.ConversationId!, "newer from alpha");
+        await DirectoryRows.WaitForPreviewAsync(fixture, beta.ConversationId!, "a question from beta");
         await agent.ReloadAsync();
         await Expect(alphaRow.Locator(".conv-preview")).ToHaveTextAsync("newer from alpha");
         await Expect(alphaRow.Locator(".conv-name")).ToHaveTextAsync("Alpha");
@@ -210,6 +212,9 @@ public sealed class ConsoleDefectTests(BrowserFixture fixture)
         await using var late = await VisitorSocket.ConnectAsync(fixture, "Late", inbox: inbox);
         await late.SendAsync("anyone there?");
         var lateRow = admin.ListItem(late.ConversationId!);
+
+        // Not a participant, the admin's console learns the preview from the list, which follows within about a second.
+        await DirectoryRows.WaitForPreviewAsync(fixture, late.ConversationId!, "anyone there?");
         await admin.ShowFilterAsync("all");
         await Expect(lateRow.Locator(".conv-preview")).ToHaveTextAsync("anyone there?");
         await admin.ReloadAsync();
