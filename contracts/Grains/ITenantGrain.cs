@@ -11,9 +11,6 @@ public interface ITenantGrain : IGrainWithStringKey
     [OneWay]
     Task ConversationChanged(ConversationSummary summary);
 
-    [AlwaysInterleave]
-    Task<ConversationSummary[]> ListConversations(ConversationQuery query);
-
     Task RegisterAgent(AgentProfile profile);
 
     [AlwaysInterleave]

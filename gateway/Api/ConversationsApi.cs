@@ -29,7 +29,7 @@ public static class ConversationsApi
     }
 
     private static async Task<Results<Ok<ConversationListResponse>, ProblemHttpResult>> ListAsync(
-        ClaimsPrincipal user, IConversationDirectory directory, CancellationToken cancellationToken, string? status = null,
+        ClaimsPrincipal user, IGrainFactory grains, string? status = null,
         string? assignee = null, string? team = null, string? inbox = null, int limit = 100)
     {
         if (status is not null && !ConversationStatus.IsKnown(status))
@@ -70,11 +70,11 @@ public static class ConversationsApi
             return Problems.Invalid("team and inbox must be valid ids: a-z, 0-9, '-', '_', '.'.");
         }
 
-        // The directory alone answers, in list order, without a grain call: its rows hold everything the list shows
-        // (their per-message figures follow the messages within about a second), so listing never wakes the listed
-        // conversations, and no tenant grain sits between every console and the table.
-        var listed = await directory.ListAsync(
-            caller.Tenant, new ConversationQuery(caller.Id, caller.IsAdmin, status, limit, assigneeId, unassignedOnly, team, inbox), cancellationToken);
+        // The directory alone answers, in list order: its rows hold everything the list shows (their per-message
+        // figures follow the messages within about a second), so listing never wakes the listed conversations. The
+        // read goes through a stateless worker on the silos: gateways never talk to the database.
+        var listed = await grains.GetGrain<IConversationDirectoryGrain>(caller.Tenant).List(
+            new ConversationQuery(caller.Id, caller.IsAdmin, status, limit, assigneeId, unassignedOnly, team, inbox));
         return TypedResults.Ok(new ConversationListResponse([.. listed.Select(c => ConversationDto.From(c, caller.ParticipantKey))]));
     }
 

@@ -35,12 +35,6 @@ public static class GatewayHostingExtensions
             // Cluster mode: an Orleans client that finds the silos in the MySQL membership table.
             builder.UseOrleansClient(client => client.AddKefuClient(configuration));
             services.AddSingleton<IClientConnectionRetryFilter, ClusterConnectionRetry>();
-
-            // GET /api/v1/conversations reads the directory table itself, on the connection the silos use for it.
-            services.AddOptions<Kefu.Grains.Storage.MySqlMessageStoreOptions>()
-                .Configure(o => o.ConnectionString = KefuCluster.ConnectionString(configuration)!)
-                .Bind(configuration.GetSection(Kefu.Grains.Storage.MySqlMessageStoreOptions.Section));
-            services.AddSingleton<Kefu.Grains.Directory.IConversationDirectory, Kefu.Grains.Directory.MySqlConversationDirectory>();
         }
 
         services.TryAddSingleton(TimeProvider.System);

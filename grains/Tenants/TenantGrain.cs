@@ -24,7 +24,7 @@ public sealed class TenantState
 /// <summary>
 /// A tenant: its agents, its configuration (inboxes, teams, canned replies), and which gateways hold its online agents
 /// so that new and changed conversations reach agent consoles by push. The conversation list itself lives in the
-/// <see cref="IConversationDirectory"/>, written by each conversation grain, so this grain's state stays small however
+/// conversation directory (<see cref="IConversationDirectory"/>, read through <see cref="IConversationDirectoryGrain"/>), so this grain's state stays small however
 /// many conversations there are.
 /// After every change of agents, teams or inboxes the whole <see cref="DispatchConfig"/> goes to the tenant's
 /// dispatcher (which never calls back); a push that fails is retried by a timer until one succeeds, and every
@@ -32,7 +32,6 @@ public sealed class TenantState
 /// </summary>
 public sealed partial class TenantGrain(
     [PersistentState("tenant", KefuStorage.Name)] IPersistentState<TenantState> state,
-    IConversationDirectory directory,
     GatewayPusher pusher,
     IOptions<BootstrapOptions> bootstrap,
     ILogger<TenantGrain> logger) : Grain, ITenantGrain
@@ -103,9 +102,6 @@ public sealed partial class TenantGrain(
 
         return Task.CompletedTask;
     }
-
-    public async Task<ConversationSummary[]> ListConversations(ConversationQuery query) =>
-        [.. await directory.ListAsync(Tenant, query)];
 
     public async Task RegisterAgent(AgentProfile profile)
     {

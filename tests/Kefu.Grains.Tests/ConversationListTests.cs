@@ -33,9 +33,9 @@ public sealed class ConversationListTests(DefaultClusterFixture fixture)
         Assert.Equal(20, live.Unread);
         Assert.Equal(21, live.LastSeq); // with the away message
 
-        var directory = Client.GetGrain<ITenantGrain>(tenant);
+        var directory = Client.GetGrain<IConversationDirectoryGrain>(tenant);
         var row = await Scenario.EventuallyAsync(
-            async () => (await directory.ListConversations(new ConversationQuery(admin.Id, true, null, 10))).Single(),
+            async () => (await directory.List(new ConversationQuery(admin.Id, true, null, 10))).Single(),
             r => r.Preview == "message 20",
             "the directory row to carry the last visitor message");
         Assert.Equal(live.LastActivityAt, row.LastActivityAt);
@@ -47,7 +47,7 @@ public sealed class ConversationListTests(DefaultClusterFixture fixture)
         (await conversation.SendAsync(admin.Caller, "a-1", "Hi Ana")).Ok();
         (await conversation.SendAsync(visitor.Caller, "c-21", "thanks")).Ok();
         row = await Scenario.EventuallyAsync(
-            async () => (await directory.ListConversations(new ConversationQuery(admin.Id, true, null, 10))).Single(),
+            async () => (await directory.List(new ConversationQuery(admin.Id, true, null, 10))).Single(),
             r => r.Preview == "thanks",
             "the directory row to follow the conversation");
         Assert.Equal(1, row.Unread);

@@ -52,7 +52,7 @@ public sealed class JoinAndDirectoryTests(DefaultClusterFixture fixture)
     public async Task DirectoryHidesOtherAgentsConversationsFromNonAdmins()
     {
         var tenant = Scenario.NewTenant();
-        var directory = Client.GetGrain<ITenantGrain>(tenant);
+        var directory = Client.GetGrain<IConversationDirectoryGrain>(tenant);
         var assigned = await Scenario.NewVisitorAsync(Client, tenant);
         var waiting = await Scenario.NewVisitorAsync(Client, tenant);
         var owner = await Scenario.NewAgentAsync(Client, tenant);
@@ -65,30 +65,30 @@ public sealed class JoinAndDirectoryTests(DefaultClusterFixture fixture)
 
         // The directory hears about changes one-way: wait until it knows the assignment.
         var adminView = await Scenario.EventuallyAsync(
-            () => directory.ListConversations(new ConversationQuery(admin.Id, true, null, 100)),
+            () => directory.List(new ConversationQuery(admin.Id, true, null, 100)),
             list => list.Any(c => c.ConversationId == assignedId && c.AssigneeId == owner.Id) && list.Any(c => c.ConversationId == waitingId),
             "the directory to list both conversations with the assignment");
         var both = new[] { assignedId, waitingId }.Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(both, adminView.Select(c => c.ConversationId).Order(StringComparer.Ordinal));
 
-        var ownerView = await directory.ListConversations(new ConversationQuery(owner.Id, false, null, 100));
+        var ownerView = await directory.List(new ConversationQuery(owner.Id, false, null, 100));
         Assert.Equal(both, ownerView.Select(c => c.ConversationId).Order(StringComparer.Ordinal));
 
-        var otherView = await directory.ListConversations(new ConversationQuery(other.Id, false, null, 100));
+        var otherView = await directory.List(new ConversationQuery(other.Id, false, null, 100));
         Assert.Equal([waitingId], otherView.Select(c => c.ConversationId));
 
-        var openOnly = await directory.ListConversations(new ConversationQuery(admin.Id, true, ConversationStatus.Open, 1));
+        var openOnly = await directory.List(new ConversationQuery(admin.Id, true, ConversationStatus.Open, 1));
         Assert.Equal([assignedId], openOnly.Select(c => c.ConversationId));
-        var queuedOnly = await directory.ListConversations(new ConversationQuery(admin.Id, true, ConversationStatus.Queued, 100));
+        var queuedOnly = await directory.List(new ConversationQuery(admin.Id, true, ConversationStatus.Queued, 100));
         Assert.Equal([waitingId], queuedOnly.Select(c => c.ConversationId));
-        Assert.Equal([waitingId], (await directory.ListConversations(new ConversationQuery(admin.Id, true, null, 100, UnassignedOnly: true))).Select(c => c.ConversationId));
-        Assert.Equal([assignedId], (await directory.ListConversations(new ConversationQuery(admin.Id, true, null, 100, AssigneeId: owner.Id))).Select(c => c.ConversationId));
-        Assert.Equal(2, (await directory.ListConversations(new ConversationQuery(admin.Id, true, null, 100, Inbox: "default"))).Length);
-        Assert.Empty(await directory.ListConversations(new ConversationQuery(admin.Id, true, null, 100, Inbox: "elsewhere")));
-        Assert.Empty(await directory.ListConversations(new ConversationQuery(admin.Id, true, ConversationStatus.Resolved, 100)));
+        Assert.Equal([waitingId], (await directory.List(new ConversationQuery(admin.Id, true, null, 100, UnassignedOnly: true))).Select(c => c.ConversationId));
+        Assert.Equal([assignedId], (await directory.List(new ConversationQuery(admin.Id, true, null, 100, AssigneeId: owner.Id))).Select(c => c.ConversationId));
+        Assert.Equal(2, (await directory.List(new ConversationQuery(admin.Id, true, null, 100, Inbox: "default"))).Length);
+        Assert.Empty(await directory.List(new ConversationQuery(admin.Id, true, null, 100, Inbox: "elsewhere")));
+        Assert.Empty(await directory.List(new ConversationQuery(admin.Id, true, ConversationStatus.Resolved, 100)));
 
         // Agents registered through the agent grain are in the directory too.
-        var agents = await directory.ListAgents();
+        var agents = await Client.GetGrain<ITenantGrain>(tenant).ListAgents();
         Assert.Equal(new[] { owner.Id, other.Id, admin.Id }.Order(StringComparer.Ordinal), agents.Select(a => a.AgentId));
     }
 }

@@ -78,7 +78,7 @@ public sealed class DeskWorkTests(ContactCentreFixture fixture)
 
         // The directory lists it under the team.
         var listed = await Scenario.EventuallyAsync(
-            () => tenantGrain.ListConversations(new ConversationQuery(first.Id, true, null, 100, Team: "second-line")),
+            () => Client.GetGrain<IConversationDirectoryGrain>(tenant).List(new ConversationQuery(first.Id, true, null, 100, Team: "second-line")),
             l => l.Any(c => c.ConversationId == conversationId && c.AssigneeId == specialist.Id),
             "the directory row");
         Assert.Single(listed);
