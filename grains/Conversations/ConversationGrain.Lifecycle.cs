@@ -1,7 +1,8 @@
+using Kefu.Contracts.Events;
 using Kefu.Contracts.Grains;
 using Kefu.Contracts.Identity;
 using Kefu.Contracts.Messages;
-using Kefu.Grains.Storage;
+using Kefu.Grains.Events.Sinks;
 using Microsoft.Extensions.Logging;
 
 namespace Kefu.Grains.Conversations;
@@ -24,6 +25,8 @@ public sealed partial class ConversationGrain
     internal const string AwayClientMsgId = "away-message";
 
     private static readonly Sender SystemSender = new(ParticipantRole.System, "system", null);
+
+    private static readonly Causation AwayCause = Causation.Of("away-message");
 
     /// <summary>The smallest period Orleans accepts; the reminder is removed at its first useful tick.</summary>
     private static readonly TimeSpan SnoozeRetryPeriod = TimeSpan.FromMinutes(1);
@@ -48,9 +51,9 @@ public sealed partial class ConversationGrain
 
         if (NeedsAgent)
         {
+            var before = LifecycleFacts.Of(s);
             var assignment = await AssignAsync(agentId);
-            await WriteStateAsync();
-            await PublishChangedAsync();
+            await CommitAsync(before, DispatcherCause);
             await AfterAssignmentAsync(assignment);
             return;
         }
@@ -82,9 +85,10 @@ public sealed partial class ConversationGrain
         }
 
         // Kept in memory (and written with the next change): positions move often and the dispatcher has the truth.
+        // Not a domain event either: consoles show it live, and the list's row follows.
         s.QueuePosition = position;
-        PushToVisitor(new QueueEvent(_id, position));
-        AnnounceSummary(Summary());
+        sinks.Signal(Audience.Snapshot(), new QueueEvent(_id, position), SignalAudience.Visitor);
+        sinks.Announce(Change([]));
         return Task.CompletedTask;
     }
 
@@ -112,6 +116,8 @@ public sealed partial class ConversationGrain
         }
 
         var s = state.State;
+        var before = LifecycleFacts.Of(s);
+        var cause = Causation.Of(caller);
         var wasSnoozed = s.Status == ConversationStatus.Snoozed;
         switch (status)
         {
@@ -121,7 +127,7 @@ public sealed partial class ConversationGrain
                     return InvalidState($"The conversation is {s.Status}; only a pending, snoozed or resolved one can be reopened.");
                 }
 
-                await ReopenAsync();
+                await ReopenAsync(cause);
                 return Summary();
 
             case ConversationStatus.Pending or ConversationStatus.Snoozed:
@@ -140,8 +146,7 @@ public sealed partial class ConversationGrain
                 s.Status = status;
                 s.SnoozedUntil = snoozedUntil;
                 s.QueuePosition = null;
-                await WriteStateAsync();
-                await PublishChangedAsync();
+                await CommitAsync(before, cause);
                 if (wasSnoozed && status != ConversationStatus.Snoozed)
                 {
                     await DropSnoozeReminderAsync();
@@ -162,8 +167,7 @@ public sealed partial class ConversationGrain
                 s.SnoozedUntil = null;
                 s.QueuePosition = null;
                 s.AwayMessageDue = false;
-                await WriteStateAsync();
-                await PublishChangedAsync();
+                await CommitAsync(before, cause);
                 if (wasSnoozed)
                 {
                     await DropSnoozeReminderAsync();
@@ -193,6 +197,7 @@ public sealed partial class ConversationGrain
             return InvalidState("A resolved conversation is not transferred; reopen it first.");
         }
 
+        var before = LifecycleFacts.Of(s);
         var wasSnoozed = s.Status == ConversationStatus.Snoozed;
         Assignment? assignment;
         if (toAgentId is not null)
@@ -232,18 +237,15 @@ public sealed partial class ConversationGrain
 
         // Handing it on is letting go (issue #12): an agent who transferred it away is no longer a participant, so it
         // neither writes in it nor takes it back (unless the rules let any agent take it); admins keep their access.
+        // The tenant's broadcast no longer reaches it (not its conversation now): it is in this change's audience.
         var former = !takesIt && !caller.IsAdmin && s.AssigneeId != caller.Id ? LetGo(caller.Id) : null;
-        await WriteStateAsync();
-        await PublishChangedAsync();
-        if (former is { } gone)
-        {
-            // The tenant's broadcast no longer reaches it (not its conversation now): tell its consoles directly.
-            var changed = new ConversationEvent(Summary());
-            foreach (var gateway in gone.Gateways)
-            {
-                pusher.Push(gateway, new PushEnvelope([gone.ParticipantKey], null, changed));
-            }
-        }
+        var cause = Causation.Of(caller);
+        await CommitAsync(
+            before,
+            cause,
+            assignmentCause: toAgentId is null ? DispatcherCause : cause,
+            stated: summary => new ConversationTransferred(before.AssigneeId, toAgentId, toTeamId, summary),
+            leaving: former);
 
         if (wasSnoozed && s.Status != ConversationStatus.Snoozed)
         {
@@ -255,18 +257,10 @@ public sealed partial class ConversationGrain
     }
 
     /// <summary>The agent stops being a participant (state not yet written); returns where it was connected.</summary>
-    private ParticipantPresence? LetGo(string agentId)
-    {
-        if (!state.State.Agents.Remove(agentId))
-        {
-            return null;
-        }
-
-        var key = ParticipantKeys.Key(_tenant, ParticipantRole.Agent, agentId);
-        _presence.Remove(key, out var presence);
-        _routes = null;
-        return presence;
-    }
+    private ParticipantPresence? LetGo(string agentId) =>
+        state.State.Agents.Remove(agentId)
+            ? Audience.Remove(ParticipantKeys.Key(_tenant, ParticipantRole.Agent, agentId)) ?? new ParticipantPresence(ParticipantKeys.Key(_tenant, ParticipantRole.Agent, agentId), 0, [])
+            : null;
 
     public async Task<Outcome<ConversationSummary>> Label(Caller caller, string[]? tags, string? priority)
     {
@@ -297,6 +291,7 @@ public sealed partial class ConversationGrain
         }
 
         var s = state.State;
+        var before = LifecycleFacts.Of(s);
         var priorityChanged = priority is not null && priority != s.Priority;
         if (normalized is not null)
         {
@@ -316,8 +311,7 @@ public sealed partial class ConversationGrain
             assignment = await EnqueueAsync(preferredAgentId: null);
         }
 
-        await WriteStateAsync();
-        await PublishChangedAsync();
+        await CommitAsync(before, Causation.Of(caller), DispatcherCause);
         await AfterAssignmentAsync(assignment);
         return Summary();
     }
@@ -348,10 +342,9 @@ public sealed partial class ConversationGrain
         var now = WholeMicroseconds(time.GetUtcNow());
         var note = new InternalNote(Ulid.NewUlid(now).ToString(), _id, caller.AsSender(), text, now);
         s.Notes.Add(note);
-        await WriteStateAsync();
 
-        // Agents only: the visitor's connections are never among the recipients.
-        PushToAgents(new NoteEvent(note));
+        // Its event is for agents only: the push sink never sends it to the visitor, the events API only on request.
+        await CommitAsync(LifecycleFacts.Of(s), Causation.Of(caller), stated: _ => new NoteCreated(note));
         return note;
     }
 
@@ -397,10 +390,11 @@ public sealed partial class ConversationGrain
                 : "A conversation is rated after it is resolved.");
         }
 
-        s.Csat = new CsatRating(rating, string.IsNullOrWhiteSpace(comment) ? null : comment.Trim(), time.GetUtcNow());
+        var before = LifecycleFacts.Of(s);
+        var csat = new CsatRating(rating, string.IsNullOrWhiteSpace(comment) ? null : comment.Trim(), time.GetUtcNow());
+        s.Csat = csat;
         s.MayRate = false;
-        await WriteStateAsync();
-        await PublishChangedAsync();
+        await CommitAsync(before, Causation.Of(visitor), stated: summary => new ConversationRated(csat, summary));
         return Summary();
     }
 
@@ -427,20 +421,23 @@ public sealed partial class ConversationGrain
         }
 
         // If this fails the reminder ticks again after its period and retries.
-        await ReopenAsync();
+        await ReopenAsync(Causation.Of(SnoozeReminder));
     }
 
     /// <summary>Back to the queue (previous assignee preferred); the dispatcher may hand it straight back to them.</summary>
-    private async Task ReopenAsync()
+    private async Task ReopenAsync(Causation cause)
     {
         var s = state.State;
+        var before = LifecycleFacts.Of(s);
         var wasSnoozed = s.Status == ConversationStatus.Snoozed;
+
+        // Its agents stopped telling a conversation that waited on the visitor where they are: ask them again.
+        await FetchPresenceAsync(agentsOnly: true);
         s.QueuedAt = time.GetUtcNow();
         var assignment = await EnqueueAsync(preferredAgentId: s.AssigneeId);
         s.SnoozedUntil = null;
         s.MayRate = false;
-        await WriteStateAsync();
-        await PublishChangedAsync();
+        await CommitAsync(before, cause, DispatcherCause);
         if (wasSnoozed)
         {
             await DropSnoozeReminderAsync();
@@ -490,7 +487,7 @@ public sealed partial class ConversationGrain
             {
                 // Both interleave, so asking is safe even while that agent waits on this conversation.
                 profile = await agent.GetProfile();
-                ApplyPresence(await agent.GetPresence());
+                Audience.Apply(await agent.GetPresence());
             }
             catch (Exception ex)
             {
@@ -636,44 +633,44 @@ public sealed partial class ConversationGrain
         var inbox = await GetInboxAsync();
         var text = inbox?.AwayMessage is { Length: > 0 } away ? away : DefaultTexts.AwayMessage(await GetVisitorLocaleAsync());
         var now = WholeMicroseconds(time.GetUtcNow());
-        var message = new ChatMessage(_id, Ulid.NewUlid(now), _lastSeq + 1, SystemSender, text, now, AwayClientMsgId);
+        var message = new ChatMessage(_id, Ulid.NewUlid(now), LastSeq + 1, SystemSender, text, now, AwayClientMsgId);
+        DomainEvent? created;
         try
         {
-            await store.AppendAsync(_tenant, message);
+            // Null: sent before (a write whose answer was lost), so it is in the history already.
+            created = await AppendAsync(message, AwayCause);
         }
-        catch (DuplicateClientMessageException)
+        catch
         {
-            // Sent before (a write whose answer was lost): it is in the history already.
-            await ReloadFromStoreAsync(CancellationToken.None);
-            s.AwayMessageSent = true;
-            s.AwayMessageDue = false;
-            await TryPersistAfterSendAsync(publish: false);
-            return;
-        }
-        catch (Exception ex)
-        {
-            // The visitor's own message is stored and acked regardless; the next visitor message tries again.
-            await RecoverFromFailedAppendAsync(ex, message.Seq);
+            // Logged; the visitor's own message is stored and acked regardless; the next visitor message tries again.
             return;
         }
 
-        Remember(message);
-        Push(new MessageEvent(message), excludeConnection: null, excludeParticipant: null);
+        if (created is not null)
+        {
+            Window.Remember(message);
+            _activity.Add(message);
+        }
+
         s.AwayMessageSent = true;
         s.AwayMessageDue = false;
-        await TryPersistAfterSendAsync(publish: false);
+        if (created is not null)
+        {
+            sinks.Committed(Change([created]));
+        }
+
+        await TryPersistAfterSendAsync();
     }
 
-    /// <summary>After an acked send: the message is durable, so a failed state write must not turn into an error.</summary>
-    private async Task TryPersistAfterSendAsync(bool publish = true)
+    /// <summary>
+    /// After an acked send: the message is durable, so a failed state write (of bookkeeping: first response, away
+    /// message flags, read marks) must not turn into an error.
+    /// </summary>
+    private async Task TryPersistAfterSendAsync()
     {
         try
         {
-            await WriteStateAsync();
-            if (publish)
-            {
-                await PublishChangedAsync();
-            }
+            await WriteStateAsync(staged: false);
         }
         catch (Exception ex)
         {
