@@ -15,10 +15,7 @@ namespace Kefu.Grains.Conversations;
 public sealed partial class ConversationGrain
 {
     internal const string SnoozeReminder = "snooze";
-    internal const int MaxTags = 20;
-    internal const int MaxTagLength = 32;
     internal const int MaxNotes = 1_000;
-    internal const int MaxCsatComment = 1_000;
     internal const string DefaultAwayMessage = DefaultTexts.AwayMessageEnglish;
 
     /// <summary>The away message's clientMsgId: the store's (sender, clientMsgId) uniqueness makes it once per conversation.</summary>
@@ -99,43 +96,23 @@ public sealed partial class ConversationGrain
             return refusal;
         }
 
-        if (status is not (ConversationStatus.Open or ConversationStatus.Pending or ConversationStatus.Snoozed or ConversationStatus.Resolved))
-        {
-            return KefuError.Invalid("status must be one of: open, pending, snoozed, resolved.");
-        }
-
         var now = time.GetUtcNow();
-        if (status == ConversationStatus.Snoozed && (snoozedUntil is not { } until || until <= now))
-        {
-            return KefuError.Invalid("snoozed needs a 'snoozedUntil' time in the future.");
-        }
-
-        if (status != ConversationStatus.Snoozed && snoozedUntil is not null)
-        {
-            return KefuError.Invalid("snoozedUntil is only for status 'snoozed'.");
-        }
-
         var s = state.State;
+        if (LifecycleRules.StatusChange(s.Status, status, snoozedUntil, now) is { } refused)
+        {
+            return refused;
+        }
+
         var before = LifecycleFacts.Of(s);
         var cause = Causation.Of(caller);
         var wasSnoozed = s.Status == ConversationStatus.Snoozed;
         switch (status)
         {
             case ConversationStatus.Open:
-                if (!IsWaitingOnVisitorOrDone(s.Status))
-                {
-                    return InvalidState($"The conversation is {s.Status}; only a pending, snoozed or resolved one can be reopened.");
-                }
-
                 await ReopenAsync(cause);
                 return Summary();
 
             case ConversationStatus.Pending or ConversationStatus.Snoozed:
-                if (s.Status is ConversationStatus.Queued or ConversationStatus.Resolved || (s.Status == status && status == ConversationStatus.Pending))
-                {
-                    return InvalidState($"A {s.Status} conversation cannot become {status}.");
-                }
-
                 if (status == ConversationStatus.Snoozed)
                 {
                     // The wake-up first: a snooze without a reminder would never end.
@@ -155,11 +132,6 @@ public sealed partial class ConversationGrain
                 return Summary();
 
             default:
-                if (s.Status == ConversationStatus.Resolved)
-                {
-                    return InvalidState("The conversation is resolved already.");
-                }
-
                 await Dispatcher.Release(_id);
                 s.Status = ConversationStatus.Resolved;
                 s.ResolvedAt = now;
@@ -282,9 +254,9 @@ public sealed partial class ConversationGrain
         string[]? normalized = null;
         if (tags is not null)
         {
-            if (NormalizeTags(tags) is not { } valid)
+            if (LifecycleRules.NormalizeTags(tags) is not { } valid)
             {
-                return KefuError.Invalid($"tags: at most {MaxTags}, each 1 to {MaxTagLength} characters.");
+                return KefuError.Invalid($"tags: at most {LifecycleRules.MaxTags}, each 1 to {LifecycleRules.MaxTagLength} characters.");
             }
 
             normalized = valid;
@@ -372,22 +344,10 @@ public sealed partial class ConversationGrain
             return KefuError.NotAllowed("Only the visitor rates a conversation.");
         }
 
-        if (rating is < 1 or > 5)
-        {
-            return KefuError.Invalid("rating must be a whole number from 1 to 5.");
-        }
-
-        if (comment is { Length: > MaxCsatComment })
-        {
-            return KefuError.Invalid($"comment must be at most {MaxCsatComment} characters.");
-        }
-
         var s = state.State;
-        if (s.Status != ConversationStatus.Resolved || !s.MayRate)
+        if (LifecycleRules.Rating(s.Status, s.MayRate, rating, comment) is { } refused)
         {
-            return InvalidState(s.Status == ConversationStatus.Resolved
-                ? "This resolution has been rated already."
-                : "A conversation is rated after it is resolved.");
+            return refused;
         }
 
         var before = LifecycleFacts.Of(s);
@@ -700,39 +660,10 @@ public sealed partial class ConversationGrain
     /// <summary>An agent taking the conversation for themself: whoever may see it.</summary>
     private KefuError? RefuseTaking(Caller caller) => Refuse(caller, mustParticipate: false);
 
-    private static bool IsWaitingOnVisitorOrDone(string status) =>
-        status is ConversationStatus.Pending or ConversationStatus.Snoozed or ConversationStatus.Resolved;
-
     private static KefuError InvalidState(string why) => new(ErrorCodes.InvalidState, why);
 
     /// <summary>Whole microseconds: what MySQL's DATETIME(6) keeps, so what is answered and what is stored agree.</summary>
     private static DateTimeOffset WholeMicroseconds(DateTimeOffset now) => now.AddTicks(-(now.UtcTicks % 10));
-
-    /// <summary>Trimmed, lower-case, without duplicates; null when any tag or their number is out of bounds.</summary>
-    internal static string[]? NormalizeTags(string?[] tags)
-    {
-        if (tags.Length > MaxTags)
-        {
-            return null;
-        }
-
-        var result = new List<string>(tags.Length);
-        foreach (var raw in tags)
-        {
-            var tag = raw?.Trim().ToLowerInvariant();
-            if (tag is not { Length: >= 1 and <= MaxTagLength } || tag.Any(char.IsControl))
-            {
-                return null;
-            }
-
-            if (!result.Contains(tag, StringComparer.Ordinal))
-            {
-                result.Add(tag);
-            }
-        }
-
-        return [.. result];
-    }
 
     private readonly record struct Assignment(string AgentId, bool NewParticipant);
 

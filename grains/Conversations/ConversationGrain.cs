@@ -133,7 +133,7 @@ public sealed partial class ConversationGrain(
 
         // A visitor writing again reopens a pending, snoozed or resolved conversation, before the message is stored:
         // if the queue cannot be reached the send fails and is retried, and no message waits where nobody looks.
-        if (caller.Role == ParticipantRole.Visitor && IsWaitingOnVisitorOrDone(state.State.Status))
+        if (caller.Role == ParticipantRole.Visitor && LifecycleRules.IsWaitingOnVisitorOrDone(state.State.Status))
         {
             await ReopenAsync(Causation.Of(caller));
         }
