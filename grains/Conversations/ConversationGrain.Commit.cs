@@ -101,7 +101,8 @@ public sealed partial class ConversationGrain
 
     /// <summary>
     /// On activation: events a previous activation wrote but may not have relayed (or handed on: the silo may have
-    /// died right after the write). Relayed first, then handed to the sinks again (they are idempotent).
+    /// died right after the write). Relayed first, then handed to the sinks again, which take a summary or a status
+    /// twice without harm; a note is not shown twice (only the directory, consoles and rosters need the catch-up).
     /// </summary>
     private async Task RelayLeftoversAsync()
     {
@@ -110,9 +111,12 @@ public sealed partial class ConversationGrain
             return;
         }
 
-        DomainEvent[] leftovers = [.. Outbox.Pending];
+        DomainEvent[] leftovers = [.. Outbox.Pending.Where(e => e.Data is not NoteCreated)];
         await RelayAsync();
-        sinks.Committed(Change(leftovers));
+        if (leftovers.Length > 0)
+        {
+            sinks.Committed(Change(leftovers));
+        }
     }
 
     /// <summary>
