@@ -26,7 +26,8 @@ public sealed partial class DirectorySink(
     /// <summary>Directory writes running at once across all conversations (bounds the database connections used).</summary>
     internal const int MaxConcurrentWrites = 16;
 
-    private readonly ConcurrentDictionary<string, Row> _rows = new(StringComparer.Ordinal);
+    // Keyed by (tenant, conversation id): no key string built per message.
+    private readonly ConcurrentDictionary<(string Tenant, string Id), Row> _rows = new();
     private readonly SemaphoreSlim _writers = new(MaxConcurrentWrites);
     private readonly TimeSpan _interval = options.Value.DirectoryWriteInterval;
 
@@ -97,7 +98,7 @@ public sealed partial class DirectorySink(
 
     private void Changed(ConversationSummary summary, bool urgent)
     {
-        var key = string.Concat(summary.Tenant, "/", summary.ConversationId);
+        var key = (summary.Tenant, summary.ConversationId);
         while (true)
         {
             var row = _rows.GetOrAdd(key, static k => new Row(k));
@@ -217,9 +218,9 @@ public sealed partial class DirectorySink(
     }
 
     /// <summary>One conversation's row: the newest summary and when it may be written next. Guarded by its own lock.</summary>
-    private sealed class Row(string key)
+    private sealed class Row((string Tenant, string Id) key)
     {
-        public string Key { get; } = key;
+        public (string Tenant, string Id) Key { get; } = key;
 
         public ConversationSummary? Latest { get; set; }
 

@@ -154,6 +154,41 @@ public sealed class SinkTests
         Assert.Equal("m1", written.Preview);
     }
 
+    [Fact]
+    public void ASinkThatThrowsNeitherStopsTheOthersNorTheCommit()
+    {
+        var (push, gw1, _, audience) = PushSetup();
+        var after = new RecordingSink();
+        var sinks = new ConversationSinks([new ThrowingSink(), push, after], push, new TenantConsoleSink(null!), NullLogger<ConversationSinks>.Instance);
+
+        sinks.Committed(Change(audience, null, Event(new MessageCreated(Message(1)))));
+        Assert.Single(gw1.Received);
+        Assert.Single(after.Changes);
+    }
+
+    [Fact]
+    public void TheConversationGrainHoldsNoPushRoutingOrDirectoryCode()
+    {
+        // It decides and commits; what follows goes through the sinks (issue #13, item 3).
+        var parameters = typeof(Conversations.ConversationGrain).GetConstructors().Single().GetParameters().Select(p => p.ParameterType).ToArray();
+        Assert.Contains(typeof(ConversationSinks), parameters);
+        Assert.DoesNotContain(typeof(GatewayPusher), parameters);
+        Assert.DoesNotContain(typeof(IConversationDirectory), parameters);
+        Assert.DoesNotContain(typeof(Conversations.ConversationGrain).GetFields(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic), f => f.FieldType == typeof(GatewayPusher) || f.FieldType == typeof(IConversationDirectory));
+    }
+
+    private sealed class ThrowingSink : IConversationEventSink
+    {
+        public void OnCommitted(CommittedChange change) => throw new InvalidOperationException("A broken sink.");
+    }
+
+    private sealed class RecordingSink : IConversationEventSink
+    {
+        public List<CommittedChange> Changes { get; } = [];
+
+        public void OnCommitted(CommittedChange change) => Changes.Add(change);
+    }
+
     /// <summary>Records every upsert; lets a test wait for the n-th.</summary>
     private sealed class RecordingDirectory : IConversationDirectory
     {
