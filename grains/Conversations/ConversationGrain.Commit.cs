@@ -22,6 +22,12 @@ public sealed partial class ConversationGrain
     private bool _stateUntrusted;
 
     /// <summary>
+    /// Pending events were relayed since the last state write: storage still lists them, so the deactivation writes
+    /// the state once more (else every later activation would relay and hand them on again).
+    /// </summary>
+    private bool _relayedSinceWrite;
+
+    /// <summary>
     /// Commits a lifecycle change: its events (what changed between <paramref name="before"/> and now, after the
     /// operation's own <paramref name="stated"/> event) are written with the state, relayed, and handed to the sinks.
     /// </summary>
@@ -77,6 +83,7 @@ public sealed partial class ConversationGrain
         }
 
         _readMarksDirty = false;
+        _relayedSinceWrite = false;
     }
 
     /// <summary>Relays the pending events (oldest first) to the event log; on failure they wait for the next chance.</summary>
@@ -92,6 +99,7 @@ public sealed partial class ConversationGrain
         {
             await eventLog.AppendAsync(batch);
             Outbox.Relayed(batch.Length);
+            _relayedSinceWrite = true;
         }
         catch (Exception ex)
         {
@@ -145,6 +153,7 @@ public sealed partial class ConversationGrain
         }
 
         Outbox.Appended(created, batch.Count - 1);
+        _relayedSinceWrite |= batch.Count > 1;
         return created;
     }
 

@@ -438,7 +438,7 @@ public sealed partial class ConversationGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_readMarksDirty && state.State.Created && !_stateUntrusted)
+        if ((_readMarksDirty || _relayedSinceWrite) && state.State.Created && !_stateUntrusted)
         {
             try
             {
@@ -446,7 +446,8 @@ public sealed partial class ConversationGrain(
             }
             catch (Exception ex)
             {
-                // Only read marks are at stake, and activation re-derives them from each sender's latest message.
+                // Only read marks are at stake (activation re-derives them from each sender's latest message), and
+                // relayed events that the next activation relays again (the log skips them).
                 LogStateWriteFailed(logger, ex, _id);
             }
         }

@@ -107,6 +107,20 @@ public sealed class EventCommitTests(EventFaultsFixture fixture)
     }
 
     [Fact]
+    public async Task EventsRelayedInTimeAreNotHandedOnAgainByALaterActivation()
+    {
+        var (_, agent, _, conversation, log) = await OpenConversationAsync();
+        (await conversation.ChangeStatus(agent.Caller, ConversationStatus.Resolved, null)).Ok();
+        var resolved = Assert.Single(await log.NewAsync());
+        Assert.Equal(1, fixture.Sink.TimesHanded(resolved.Id));
+
+        await Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        Assert.Equal(ConversationStatus.Resolved, (await conversation.GetSummary())!.Status);
+        Assert.Equal(1, fixture.Sink.TimesHanded(resolved.Id));
+        Assert.Empty(await log.NewAsync());
+    }
+
+    [Fact]
     public async Task AFailedAppendIsNoMessageAndNoEventAndTheRetryIsBoth()
     {
         var (visitor, _, _, conversation, log) = await OpenConversationAsync();

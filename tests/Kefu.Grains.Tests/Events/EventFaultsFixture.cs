@@ -43,6 +43,28 @@ public sealed class Faults
     }
 }
 
+/// <summary>A sink that remembers every event it was handed.</summary>
+public sealed class RecordingSink : IConversationEventSink
+{
+    private readonly List<DomainEvent> _events = [];
+
+    public void OnCommitted(CommittedChange change)
+    {
+        lock (_events)
+        {
+            _events.AddRange(change.Events);
+        }
+    }
+
+    public int TimesHanded(Ulid eventId)
+    {
+        lock (_events)
+        {
+            return _events.Count(e => e.Id == eventId);
+        }
+    }
+}
+
 /// <summary>A silo whose grain storage, event log and message store fail on the test's say.</summary>
 public sealed class EventFaultsFixture : IAsyncLifetime
 {
@@ -53,6 +75,9 @@ public sealed class EventFaultsFixture : IAsyncLifetime
     public IClusterClient Client => Cluster.Client;
 
     public Faults Faults => Cluster.Silos[0].ServiceProvider.GetRequiredService<Faults>();
+
+    /// <summary>Every change handed to the sinks.</summary>
+    public RecordingSink Sink => Cluster.Silos[0].ServiceProvider.GetRequiredService<RecordingSink>();
 
     public async Task InitializeAsync()
     {
@@ -66,6 +91,8 @@ public sealed class EventFaultsFixture : IAsyncLifetime
                 new InMemoryEventLog(sp.GetRequiredService<IOptions<EventLogOptions>>(), TimeProvider.System), sp.GetRequiredService<Faults>()));
             silo.Services.AddSingleton<IMessageStore>(sp => new FaultyMessageStore(
                 new InMemoryMessageStore(sp.GetRequiredService<IEventLog>()), sp.GetRequiredService<Faults>()));
+            silo.Services.AddSingleton<RecordingSink>();
+            silo.Services.AddSingleton<IConversationEventSink>(sp => sp.GetRequiredService<RecordingSink>());
             silo.AddKefuGrains(new ConfigurationBuilder().Build(), singleSilo: true);
 
             // Replaces the storage AddKefuGrains registered under the same name (the last registration wins).
