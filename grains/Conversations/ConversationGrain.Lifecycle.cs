@@ -229,10 +229,16 @@ public sealed partial class ConversationGrain
     }
 
     /// <summary>The agent stops being a participant (state not yet written); returns where it was connected.</summary>
-    private ParticipantPresence? LetGo(string agentId) =>
-        state.State.Agents.Remove(agentId)
-            ? Audience.Remove(ParticipantKeys.Key(_tenant, ParticipantRole.Agent, agentId)) ?? new ParticipantPresence(ParticipantKeys.Key(_tenant, ParticipantRole.Agent, agentId), 0, [])
-            : null;
+    private ParticipantPresence? LetGo(string agentId)
+    {
+        if (!state.State.Agents.Remove(agentId))
+        {
+            return null;
+        }
+
+        var key = ParticipantKeys.Key(_tenant, ParticipantRole.Agent, agentId);
+        return Audience.Remove(key) ?? new ParticipantPresence(key, 0, []);
+    }
 
     public async Task<Outcome<ConversationSummary>> Label(Caller caller, string[]? tags, string? priority)
     {
