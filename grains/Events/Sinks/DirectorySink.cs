@@ -127,18 +127,19 @@ public sealed partial class DirectorySink(
     {
         var now = time.GetUtcNow();
         var due = row.Dirty && (row.Urgent || row.LastWrite is null) ? now : (row.LastWrite ?? now) + _interval;
-        if (row.Timer is not null && row.DueAt <= due)
+        if (row.Scheduled && row.DueAt <= due)
         {
             return; // already due as early
         }
 
         row.Timer?.Dispose();
+        row.Timer = null;
+        row.Scheduled = true;
         row.DueAt = due;
         var generation = ++row.Generation;
         var wait = due - now;
         if (wait <= TimeSpan.Zero)
         {
-            row.Timer = null;
             _ = Task.Run(() => FireAsync(row, generation));
             return;
         }
@@ -157,6 +158,7 @@ public sealed partial class DirectorySink(
 
             row.Timer?.Dispose();
             row.Timer = null;
+            row.Scheduled = false;
             if (!row.Dirty)
             {
                 // Clean for a whole interval: forget it (the next change writes at once again).
@@ -213,6 +215,7 @@ public sealed partial class DirectorySink(
 
             row.Timer?.Dispose();
             row.Timer = null;
+            row.Scheduled = false;
             ScheduleLocked(row);
         }
     }
@@ -237,6 +240,9 @@ public sealed partial class DirectorySink(
         public DateTimeOffset DueAt { get; set; }
 
         public ITimer? Timer { get; set; }
+
+        /// <summary>A write (or clean-up) will run at <see cref="DueAt"/>: by a timer, or queued to run now.</summary>
+        public bool Scheduled { get; set; }
 
         public long Generation { get; set; }
     }
