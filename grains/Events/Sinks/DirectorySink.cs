@@ -56,8 +56,11 @@ public sealed partial class DirectorySink(
         }
     }
 
-    /// <summary>Rows waiting for a write (dirty or being written): for tests and shutdown.</summary>
-    internal int Waiting => _rows.Values.Count(r => r.Dirty || r.Writing);
+    /// <summary>Conversations the sink remembers (changed within the last interval): for tests.</summary>
+    internal int Remembered => _rows.Count;
+
+    /// <summary>Writes running or about to settle their next time: for tests, which advance the clock only after.</summary>
+    internal int Writing => _rows.Values.Count(r => r.Writing);
 
     /// <summary>Writes everything still dirty now (shutdown).</summary>
     public async Task FlushAsync(CancellationToken cancellationToken = default)

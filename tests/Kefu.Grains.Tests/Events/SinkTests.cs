@@ -119,6 +119,7 @@ public sealed class SinkTests
             sink.OnCommitted(new CommittedChange("t", "c1", [Event(new MessageCreated(Message(seq)))], Summary(preview: $"m{seq}"), audience));
         }
 
+        await Settled(sink);
         time.Advance(TimeSpan.FromMilliseconds(900));
         Assert.Equal(1, directory.Count);
         time.Advance(TimeSpan.FromMilliseconds(100));
@@ -134,6 +135,12 @@ public sealed class SinkTests
         // Other conversations are not held back by this one.
         sink.OnCommitted(new CommittedChange("t", "c2", [Event(new MessageCreated(Message(1)))], Summary(id: "c2"), audience));
         Assert.Equal("c2", (await directory.WaitForAsync(4)).ConversationId);
+
+        // Quiet for an interval: forgotten (no memory per conversation ever seen), and nothing more written.
+        await Settled(sink);
+        time.Advance(TimeSpan.FromSeconds(1));
+        await Scenario.EventuallyAsync(() => Task.FromResult(sink.Remembered), r => r == 0, "the quiet rows to be forgotten");
+        Assert.Equal(4, directory.Count);
     }
 
     [Fact]
@@ -149,10 +156,15 @@ public sealed class SinkTests
         directory.Failing = false;
         sink.OnCommitted(new CommittedChange("t", "c1", [Event(new MessageCreated(Message(1)))], Summary(ConversationStatus.Queued, "m1"), audience));
 
+        await Settled(sink);
         time.Advance(TimeSpan.FromSeconds(1));
         var written = await directory.WaitForAsync(1);
         Assert.Equal("m1", written.Preview);
     }
+
+    /// <summary>No write is between its store call and scheduling the next: the fake clock may move.</summary>
+    private static Task<int> Settled(DirectorySink sink) =>
+        Scenario.EventuallyAsync(() => Task.FromResult(sink.Writing), w => w == 0, "the directory writes to settle");
 
     [Fact]
     public void ASinkThatThrowsNeitherStopsTheOthersNorTheCommit()
