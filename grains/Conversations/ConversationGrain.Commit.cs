@@ -33,14 +33,19 @@ public sealed partial class ConversationGrain
     /// </summary>
     /// <param name="assignmentCause">Who chose an assignee in this change when not <paramref name="cause"/> (the dispatcher).</param>
     /// <param name="leaving">An agent let go in this change: it hears the change once more.</param>
-    /// <param name="relay">False when another commit follows in the same turn and relays for both.</param>
-    private async Task CommitAsync(
+    /// <param name="followedInTurn">
+    /// Another commit follows in the same turn: it relays and hands on this one's events with its own (returned
+    /// here), so listeners get one change with the final summary, never an intermediate one after the final one.
+    /// </param>
+    /// <param name="earlier">The events of such an earlier commit, handed on first.</param>
+    private async Task<DomainEvent[]> CommitAsync(
         LifecycleFacts before,
         Causation cause,
         Causation? assignmentCause = null,
         Func<ConversationSummary, EventData>? stated = null,
         ParticipantPresence? leaving = null,
-        bool relay = true)
+        bool followedInTurn = false,
+        DomainEvent[]? earlier = null)
     {
         var summary = Summary();
         var changes = stated is null
@@ -48,12 +53,30 @@ public sealed partial class ConversationGrain
             : LifecycleEvents.Between(before, LifecycleFacts.Of(state.State), summary, cause, assignmentCause, stated(summary));
         var events = Outbox.Stage(changes, time.GetUtcNow());
         await WriteStateAsync();
-        if (relay)
+        if (followedInTurn)
         {
-            await RelayAsync();
+            return events;
         }
 
-        sinks.Committed(new CommittedChange(_tenant, _id, events, summary, Audience.SnapshotWith(leaving)));
+        await RelayAsync();
+        if (earlier is { Length: > 0 })
+        {
+            events = [.. earlier, .. events];
+        }
+
+        var change = new CommittedChange(_tenant, _id, events, summary, Audience.SnapshotWith(leaving));
+        if (events.Length > 0)
+        {
+            sinks.Committed(change);
+        }
+        else
+        {
+            // Written, but nothing an event records changed (a queue position from the dispatcher's answer, the same
+            // labels again): participants and consoles still get the summary, as after every lifecycle operation.
+            sinks.Announce(change);
+        }
+
+        return events;
     }
 
     /// <summary>

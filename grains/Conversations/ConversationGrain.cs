@@ -70,6 +70,7 @@ public sealed partial class ConversationGrain(
 
     public async Task<ConversationSummary> Start(StartConversation command)
     {
+        DomainEvent[]? created = null;
         if (!state.State.Created)
         {
             var now = time.GetUtcNow();
@@ -85,8 +86,9 @@ public sealed partial class ConversationGrain(
             Audience.Apply(command.VisitorPresence);
 
             // Exists before the dispatcher hears of it, so an assignment never reaches a conversation that is not there.
-            // Its event is relayed with the queue's answer, just below (or on the next activation if that fails).
-            await CommitAsync(before, VisitorCause(command.VisitorId, command.VisitorName), stated: s => new ConversationCreated(s), relay: false);
+            // Its event is relayed and handed on with the queue's answer, just below: consoles hear of the new
+            // conversation once, as queued or assigned (if the queue cannot be reached, the retried start tells them).
+            created = await CommitAsync(before, VisitorCause(command.VisitorId, command.VisitorName), stated: s => new ConversationCreated(s), followedInTurn: true);
         }
         else if (state.State.Status != ConversationStatus.Queued || state.State.QueuePosition is not null)
         {
@@ -98,7 +100,7 @@ public sealed partial class ConversationGrain(
         // First start, or a retry of one whose enqueue failed: the dispatcher's Enqueue is idempotent.
         var queued = LifecycleFacts.Of(state.State);
         var assigned = await EnqueueAsync(preferredAgentId: null);
-        await CommitAsync(queued, VisitorCause(command.VisitorId, command.VisitorName), DispatcherCause);
+        await CommitAsync(queued, VisitorCause(command.VisitorId, command.VisitorName), DispatcherCause, earlier: created);
         await AfterAssignmentAsync(assigned);
         return Summary();
     }

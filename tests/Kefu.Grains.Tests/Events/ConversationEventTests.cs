@@ -177,6 +177,25 @@ public sealed class ConversationEventTests(DefaultClusterFixture fixture)
     }
 
     [Fact]
+    public async Task AVisitorWhoMustWaitIsToldItsPlaceInTheQueueAtOnce()
+    {
+        var tenant = Scenario.NewTenant();
+        await using var gateway = await TestGateway.StartAsync(Client);
+        var agent = await Scenario.NewOnlineAgentAsync(Client, tenant, capacity: 1);
+        await Scenario.StartConversationAsync(Client, await Scenario.NewVisitorAsync(Client, tenant));
+
+        // The only agent is busy: the queue's answer (no event of its own) still reaches the visitor as a summary.
+        var waiting = await Scenario.NewVisitorAsync(Client, tenant);
+        await waiting.Grain.Connect(gateway.Id, "conn-waiting");
+        var (id, _) = await Scenario.StartConversationAsync(Client, waiting);
+        await gateway.WaitForAsync(
+            waiting.ParticipantKey,
+            e => e is ConversationEvent c && c.ConversationId == id && c.Summary.QueuePosition == 1,
+            "the visitor's queue position");
+        Assert.NotNull(agent);
+    }
+
+    [Fact]
     public async Task TypingAndReadingAreNotEvents()
     {
         var tenant = Scenario.NewTenant();

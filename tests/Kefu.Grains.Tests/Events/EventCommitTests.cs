@@ -31,6 +31,21 @@ public sealed class EventCommitTests(EventFaultsFixture fixture)
         Assert.Equal(seqs, events.Select(e => e.Seq));
 
     [Fact]
+    public async Task ANewConversationIsHandedOnOnceWithTheQueuesAnswer()
+    {
+        // Two changes in a row (created, then assigned) would reach an agent by two paths (the tenant's broadcast
+        // while it is not a participant, the conversation's own push once it is) in either order: the console could
+        // end on the older one. So the sinks hear of a new conversation once, as the queue answered.
+        var (_, agent, id, _, _) = await OpenConversationAsync();
+        var change = Assert.Single(fixture.Sink.ChangesOf(id));
+        Assert.Equal(
+            [EventTypes.ConversationCreated, EventTypes.ConversationStatusChanged, EventTypes.ConversationAssigned],
+            change.Events.Select(e => e.Type));
+        Assert.Equal(agent.Id, change.Summary.AssigneeId);
+        Assert.Contains(agent.ParticipantKey, change.Audience.GatewaysByParticipant.Keys);
+    }
+
+    [Fact]
     public async Task AFailedStateWriteProducesNoEventAndTheNextActivationNumbersOnWithoutAGap()
     {
         var (visitor, agent, id, conversation, log) = await OpenConversationAsync();

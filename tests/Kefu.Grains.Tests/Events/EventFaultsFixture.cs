@@ -47,12 +47,22 @@ public sealed class Faults
 public sealed class RecordingSink : IConversationEventSink
 {
     private readonly List<DomainEvent> _events = [];
+    private readonly List<CommittedChange> _changes = [];
 
     public void OnCommitted(CommittedChange change)
     {
         lock (_events)
         {
             _events.AddRange(change.Events);
+            _changes.Add(change);
+        }
+    }
+
+    public CommittedChange[] ChangesOf(string conversationId)
+    {
+        lock (_events)
+        {
+            return [.. _changes.Where(c => c.ConversationId == conversationId)];
         }
     }
 
