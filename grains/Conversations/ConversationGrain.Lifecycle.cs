@@ -1,7 +1,8 @@
+using Kefu.Contracts.Events;
 using Kefu.Contracts.Grains;
 using Kefu.Contracts.Identity;
 using Kefu.Contracts.Messages;
-using Kefu.Grains.Storage;
+using Kefu.Grains.Events.Sinks;
 using Microsoft.Extensions.Logging;
 
 namespace Kefu.Grains.Conversations;
@@ -14,16 +15,15 @@ namespace Kefu.Grains.Conversations;
 public sealed partial class ConversationGrain
 {
     internal const string SnoozeReminder = "snooze";
-    internal const int MaxTags = 20;
-    internal const int MaxTagLength = 32;
     internal const int MaxNotes = 1_000;
-    internal const int MaxCsatComment = 1_000;
     internal const string DefaultAwayMessage = DefaultTexts.AwayMessageEnglish;
 
     /// <summary>The away message's clientMsgId: the store's (sender, clientMsgId) uniqueness makes it once per conversation.</summary>
     internal const string AwayClientMsgId = "away-message";
 
     private static readonly Sender SystemSender = new(ParticipantRole.System, "system", null);
+
+    private static readonly Causation AwayCause = Causation.Of("away-message");
 
     /// <summary>The smallest period Orleans accepts; the reminder is removed at its first useful tick.</summary>
     private static readonly TimeSpan SnoozeRetryPeriod = TimeSpan.FromMinutes(1);
@@ -48,9 +48,9 @@ public sealed partial class ConversationGrain
 
         if (NeedsAgent)
         {
+            var before = LifecycleFacts.Of(s);
             var assignment = await AssignAsync(agentId);
-            await WriteStateAsync();
-            await PublishChangedAsync();
+            await CommitAsync(before, DispatcherCause);
             await AfterAssignmentAsync(assignment);
             return;
         }
@@ -82,9 +82,10 @@ public sealed partial class ConversationGrain
         }
 
         // Kept in memory (and written with the next change): positions move often and the dispatcher has the truth.
+        // Not a domain event either: consoles show it live, and the list's row follows.
         s.QueuePosition = position;
-        PushToVisitor(new QueueEvent(_id, position));
-        AnnounceSummary(Summary());
+        sinks.Signal(Audience.Snapshot(), new QueueEvent(_id, position), SignalAudience.Visitor);
+        sinks.Announce(Change([]));
         return Task.CompletedTask;
     }
 
@@ -95,41 +96,23 @@ public sealed partial class ConversationGrain
             return refusal;
         }
 
-        if (status is not (ConversationStatus.Open or ConversationStatus.Pending or ConversationStatus.Snoozed or ConversationStatus.Resolved))
-        {
-            return KefuError.Invalid("status must be one of: open, pending, snoozed, resolved.");
-        }
-
         var now = time.GetUtcNow();
-        if (status == ConversationStatus.Snoozed && (snoozedUntil is not { } until || until <= now))
-        {
-            return KefuError.Invalid("snoozed needs a 'snoozedUntil' time in the future.");
-        }
-
-        if (status != ConversationStatus.Snoozed && snoozedUntil is not null)
-        {
-            return KefuError.Invalid("snoozedUntil is only for status 'snoozed'.");
-        }
-
         var s = state.State;
+        if (LifecycleRules.StatusChange(s.Status, status, snoozedUntil, now) is { } refused)
+        {
+            return refused;
+        }
+
+        var before = LifecycleFacts.Of(s);
+        var cause = Causation.Of(caller);
         var wasSnoozed = s.Status == ConversationStatus.Snoozed;
         switch (status)
         {
             case ConversationStatus.Open:
-                if (!IsWaitingOnVisitorOrDone(s.Status))
-                {
-                    return InvalidState($"The conversation is {s.Status}; only a pending, snoozed or resolved one can be reopened.");
-                }
-
-                await ReopenAsync();
+                await ReopenAsync(cause);
                 return Summary();
 
             case ConversationStatus.Pending or ConversationStatus.Snoozed:
-                if (s.Status is ConversationStatus.Queued or ConversationStatus.Resolved || (s.Status == status && status == ConversationStatus.Pending))
-                {
-                    return InvalidState($"A {s.Status} conversation cannot become {status}.");
-                }
-
                 if (status == ConversationStatus.Snoozed)
                 {
                     // The wake-up first: a snooze without a reminder would never end.
@@ -140,8 +123,7 @@ public sealed partial class ConversationGrain
                 s.Status = status;
                 s.SnoozedUntil = snoozedUntil;
                 s.QueuePosition = null;
-                await WriteStateAsync();
-                await PublishChangedAsync();
+                await CommitAsync(before, cause);
                 if (wasSnoozed && status != ConversationStatus.Snoozed)
                 {
                     await DropSnoozeReminderAsync();
@@ -150,11 +132,6 @@ public sealed partial class ConversationGrain
                 return Summary();
 
             default:
-                if (s.Status == ConversationStatus.Resolved)
-                {
-                    return InvalidState("The conversation is resolved already.");
-                }
-
                 await Dispatcher.Release(_id);
                 s.Status = ConversationStatus.Resolved;
                 s.ResolvedAt = now;
@@ -162,8 +139,7 @@ public sealed partial class ConversationGrain
                 s.SnoozedUntil = null;
                 s.QueuePosition = null;
                 s.AwayMessageDue = false;
-                await WriteStateAsync();
-                await PublishChangedAsync();
+                await CommitAsync(before, cause);
                 if (wasSnoozed)
                 {
                     await DropSnoozeReminderAsync();
@@ -193,6 +169,7 @@ public sealed partial class ConversationGrain
             return InvalidState("A resolved conversation is not transferred; reopen it first.");
         }
 
+        var before = LifecycleFacts.Of(s);
         var wasSnoozed = s.Status == ConversationStatus.Snoozed;
         Assignment? assignment;
         if (toAgentId is not null)
@@ -232,18 +209,15 @@ public sealed partial class ConversationGrain
 
         // Handing it on is letting go (issue #12): an agent who transferred it away is no longer a participant, so it
         // neither writes in it nor takes it back (unless the rules let any agent take it); admins keep their access.
+        // The tenant's broadcast no longer reaches it (not its conversation now): it is in this change's audience.
         var former = !takesIt && !caller.IsAdmin && s.AssigneeId != caller.Id ? LetGo(caller.Id) : null;
-        await WriteStateAsync();
-        await PublishChangedAsync();
-        if (former is { } gone)
-        {
-            // The tenant's broadcast no longer reaches it (not its conversation now): tell its consoles directly.
-            var changed = new ConversationEvent(Summary());
-            foreach (var gateway in gone.Gateways)
-            {
-                pusher.Push(gateway, new PushEnvelope([gone.ParticipantKey], null, changed));
-            }
-        }
+        var cause = Causation.Of(caller);
+        await CommitAsync(
+            before,
+            cause,
+            assignmentCause: toAgentId is null ? DispatcherCause : cause,
+            stated: summary => new ConversationTransferred(before.AssigneeId, toAgentId, toTeamId, summary),
+            leaving: former);
 
         if (wasSnoozed && s.Status != ConversationStatus.Snoozed)
         {
@@ -263,9 +237,7 @@ public sealed partial class ConversationGrain
         }
 
         var key = ParticipantKeys.Key(_tenant, ParticipantRole.Agent, agentId);
-        _presence.Remove(key, out var presence);
-        _routes = null;
-        return presence;
+        return Audience.Remove(key) ?? new ParticipantPresence(key, 0, []);
     }
 
     public async Task<Outcome<ConversationSummary>> Label(Caller caller, string[]? tags, string? priority)
@@ -288,15 +260,16 @@ public sealed partial class ConversationGrain
         string[]? normalized = null;
         if (tags is not null)
         {
-            if (NormalizeTags(tags) is not { } valid)
+            if (LifecycleRules.NormalizeTags(tags) is not { } valid)
             {
-                return KefuError.Invalid($"tags: at most {MaxTags}, each 1 to {MaxTagLength} characters.");
+                return KefuError.Invalid($"tags: at most {LifecycleRules.MaxTags}, each 1 to {LifecycleRules.MaxTagLength} characters.");
             }
 
             normalized = valid;
         }
 
         var s = state.State;
+        var before = LifecycleFacts.Of(s);
         var priorityChanged = priority is not null && priority != s.Priority;
         if (normalized is not null)
         {
@@ -316,8 +289,7 @@ public sealed partial class ConversationGrain
             assignment = await EnqueueAsync(preferredAgentId: null);
         }
 
-        await WriteStateAsync();
-        await PublishChangedAsync();
+        await CommitAsync(before, Causation.Of(caller), DispatcherCause);
         await AfterAssignmentAsync(assignment);
         return Summary();
     }
@@ -348,10 +320,9 @@ public sealed partial class ConversationGrain
         var now = WholeMicroseconds(time.GetUtcNow());
         var note = new InternalNote(Ulid.NewUlid(now).ToString(), _id, caller.AsSender(), text, now);
         s.Notes.Add(note);
-        await WriteStateAsync();
 
-        // Agents only: the visitor's connections are never among the recipients.
-        PushToAgents(new NoteEvent(note));
+        // Its event is for agents only: the push sink never sends it to the visitor, the events API only on request.
+        await CommitAsync(LifecycleFacts.Of(s), Causation.Of(caller), stated: _ => new NoteCreated(note));
         return note;
     }
 
@@ -379,28 +350,17 @@ public sealed partial class ConversationGrain
             return KefuError.NotAllowed("Only the visitor rates a conversation.");
         }
 
-        if (rating is < 1 or > 5)
-        {
-            return KefuError.Invalid("rating must be a whole number from 1 to 5.");
-        }
-
-        if (comment is { Length: > MaxCsatComment })
-        {
-            return KefuError.Invalid($"comment must be at most {MaxCsatComment} characters.");
-        }
-
         var s = state.State;
-        if (s.Status != ConversationStatus.Resolved || !s.MayRate)
+        if (LifecycleRules.Rating(s.Status, s.MayRate, rating, comment) is { } refused)
         {
-            return InvalidState(s.Status == ConversationStatus.Resolved
-                ? "This resolution has been rated already."
-                : "A conversation is rated after it is resolved.");
+            return refused;
         }
 
-        s.Csat = new CsatRating(rating, string.IsNullOrWhiteSpace(comment) ? null : comment.Trim(), time.GetUtcNow());
+        var before = LifecycleFacts.Of(s);
+        var csat = new CsatRating(rating, string.IsNullOrWhiteSpace(comment) ? null : comment.Trim(), time.GetUtcNow());
+        s.Csat = csat;
         s.MayRate = false;
-        await WriteStateAsync();
-        await PublishChangedAsync();
+        await CommitAsync(before, Causation.Of(visitor), stated: summary => new ConversationRated(csat, summary));
         return Summary();
     }
 
@@ -427,20 +387,23 @@ public sealed partial class ConversationGrain
         }
 
         // If this fails the reminder ticks again after its period and retries.
-        await ReopenAsync();
+        await ReopenAsync(Causation.Of(SnoozeReminder));
     }
 
     /// <summary>Back to the queue (previous assignee preferred); the dispatcher may hand it straight back to them.</summary>
-    private async Task ReopenAsync()
+    private async Task ReopenAsync(Causation cause)
     {
         var s = state.State;
+        var before = LifecycleFacts.Of(s);
         var wasSnoozed = s.Status == ConversationStatus.Snoozed;
+
+        // Its agents stopped telling a conversation that waited on the visitor where they are: ask them again.
+        await FetchPresenceAsync(agentsOnly: true);
         s.QueuedAt = time.GetUtcNow();
         var assignment = await EnqueueAsync(preferredAgentId: s.AssigneeId);
         s.SnoozedUntil = null;
         s.MayRate = false;
-        await WriteStateAsync();
-        await PublishChangedAsync();
+        await CommitAsync(before, cause, DispatcherCause);
         if (wasSnoozed)
         {
             await DropSnoozeReminderAsync();
@@ -490,7 +453,7 @@ public sealed partial class ConversationGrain
             {
                 // Both interleave, so asking is safe even while that agent waits on this conversation.
                 profile = await agent.GetProfile();
-                ApplyPresence(await agent.GetPresence());
+                Audience.Apply(await agent.GetPresence());
             }
             catch (Exception ex)
             {
@@ -636,44 +599,44 @@ public sealed partial class ConversationGrain
         var inbox = await GetInboxAsync();
         var text = inbox?.AwayMessage is { Length: > 0 } away ? away : DefaultTexts.AwayMessage(await GetVisitorLocaleAsync());
         var now = WholeMicroseconds(time.GetUtcNow());
-        var message = new ChatMessage(_id, Ulid.NewUlid(now), _lastSeq + 1, SystemSender, text, now, AwayClientMsgId);
+        var message = new ChatMessage(_id, Ulid.NewUlid(now), LastSeq + 1, SystemSender, text, now, AwayClientMsgId);
+        DomainEvent? created;
         try
         {
-            await store.AppendAsync(_tenant, message);
+            // Null: sent before (a write whose answer was lost), so it is in the history already.
+            created = await AppendAsync(message, AwayCause);
         }
-        catch (DuplicateClientMessageException)
+        catch
         {
-            // Sent before (a write whose answer was lost): it is in the history already.
-            await ReloadFromStoreAsync(CancellationToken.None);
-            s.AwayMessageSent = true;
-            s.AwayMessageDue = false;
-            await TryPersistAfterSendAsync(publish: false);
-            return;
-        }
-        catch (Exception ex)
-        {
-            // The visitor's own message is stored and acked regardless; the next visitor message tries again.
-            await RecoverFromFailedAppendAsync(ex, message.Seq);
+            // Logged; the visitor's own message is stored and acked regardless; the next visitor message tries again.
             return;
         }
 
-        Remember(message);
-        Push(new MessageEvent(message), excludeConnection: null, excludeParticipant: null);
+        if (created is not null)
+        {
+            Window.Remember(message);
+            _activity.Add(message);
+        }
+
         s.AwayMessageSent = true;
         s.AwayMessageDue = false;
-        await TryPersistAfterSendAsync(publish: false);
+        if (created is not null)
+        {
+            sinks.Committed(Change([created]));
+        }
+
+        await TryPersistAfterSendAsync();
     }
 
-    /// <summary>After an acked send: the message is durable, so a failed state write must not turn into an error.</summary>
-    private async Task TryPersistAfterSendAsync(bool publish = true)
+    /// <summary>
+    /// After an acked send: the message is durable, so a failed state write (of bookkeeping: first response, away
+    /// message flags, read marks) must not turn into an error.
+    /// </summary>
+    private async Task TryPersistAfterSendAsync()
     {
         try
         {
-            await WriteStateAsync();
-            if (publish)
-            {
-                await PublishChangedAsync();
-            }
+            await WriteStateAsync(staged: false);
         }
         catch (Exception ex)
         {
@@ -703,39 +666,10 @@ public sealed partial class ConversationGrain
     /// <summary>An agent taking the conversation for themself: whoever may see it.</summary>
     private KefuError? RefuseTaking(Caller caller) => Refuse(caller, mustParticipate: false);
 
-    private static bool IsWaitingOnVisitorOrDone(string status) =>
-        status is ConversationStatus.Pending or ConversationStatus.Snoozed or ConversationStatus.Resolved;
-
     private static KefuError InvalidState(string why) => new(ErrorCodes.InvalidState, why);
 
     /// <summary>Whole microseconds: what MySQL's DATETIME(6) keeps, so what is answered and what is stored agree.</summary>
     private static DateTimeOffset WholeMicroseconds(DateTimeOffset now) => now.AddTicks(-(now.UtcTicks % 10));
-
-    /// <summary>Trimmed, lower-case, without duplicates; null when any tag or their number is out of bounds.</summary>
-    internal static string[]? NormalizeTags(string?[] tags)
-    {
-        if (tags.Length > MaxTags)
-        {
-            return null;
-        }
-
-        var result = new List<string>(tags.Length);
-        foreach (var raw in tags)
-        {
-            var tag = raw?.Trim().ToLowerInvariant();
-            if (tag is not { Length: >= 1 and <= MaxTagLength } || tag.Any(char.IsControl))
-            {
-                return null;
-            }
-
-            if (!result.Contains(tag, StringComparer.Ordinal))
-            {
-                result.Add(tag);
-            }
-        }
-
-        return [.. result];
-    }
 
     private readonly record struct Assignment(string AgentId, bool NewParticipant);
 

@@ -1,9 +1,10 @@
+using Kefu.Contracts.Events;
 using Kefu.Contracts.Grains;
 using Kefu.Contracts.Identity;
 using Kefu.Contracts.Messages;
-using Kefu.Grains.Directory;
+using Kefu.Grains.Events;
+using Kefu.Grains.Events.Sinks;
 using Kefu.Grains.Hosting;
-using Kefu.Grains.Push;
 using Kefu.Grains.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -11,16 +12,21 @@ using Microsoft.Extensions.Options;
 namespace Kefu.Grains.Conversations;
 
 /// <summary>
-/// One conversation. Not reentrant: a send assigns seq = last + 1, awaits the durable append, and only then acks and
-/// pushes, so seq is gap-free and nothing is delivered before it is stored. Retries of a (sender, clientMsgId) pair
-/// inside the idempotency window get the original ack and create nothing. Its lifecycle (queue, assignment, status,
-/// transfer, labels, notes, rating) is in ConversationGrain.Lifecycle.cs.
+/// One conversation. It decides and commits; everything that follows from a change (push, directory, tenant
+/// consoles, agents' rosters, integrations) hangs off the domain events committed with it, handed to the sinks after
+/// the commit (ConversationGrain.Commit.cs, docs/architecture.md "Events"). Not reentrant: a send assigns
+/// seq = last + 1, awaits the durable append of the message with its event, and only then acks and hands it on, so
+/// seq is gap-free and nothing is delivered before it is stored. Retries of a (sender, clientMsgId) pair inside the
+/// idempotency window get the original ack and create nothing. Plain classes hold its concerns: the message window
+/// (<see cref="MessageWindow"/>), who listens (<see cref="ConversationAudience"/>), the outbox
+/// (<see cref="EventOutbox"/>) and the lifecycle's events (<see cref="LifecycleEvents"/>); the lifecycle's
+/// operations are in ConversationGrain.Lifecycle.cs.
 /// </summary>
 public sealed partial class ConversationGrain(
     [PersistentState("conversation", KefuStorage.Name)] IPersistentState<ConversationState> state,
     IMessageStore store,
-    IConversationDirectory directory,
-    GatewayPusher pusher,
+    IEventLog eventLog,
+    ConversationSinks sinks,
     IOptions<ConversationOptions> options,
     TimeProvider time,
     ILogger<ConversationGrain> logger) : Grain, IConversationGrain, IRemindable
@@ -28,19 +34,26 @@ public sealed partial class ConversationGrain(
     internal const int MaxPage = 500;
 
     private readonly ConversationOptions _options = options.Value;
-    private readonly List<ChatMessage> _recent = [];
-    private readonly Dictionary<AckKey, SendAck> _acks = [];
-    private readonly Queue<AckKey> _ackOrder = new();
-    private readonly Dictionary<string, ParticipantPresence> _presence = new(StringComparer.Ordinal);
-    private Dictionary<string, string[]>? _routes;
+    private MessageWindow? _window;
+    private ConversationAudience? _audience;
+    private EventOutbox? _outbox;
+    private ConversationActivity _activity = new();
     private string _tenant = string.Empty;
     private string _id = string.Empty;
-    private long _lastSeq;
 
     /// <summary>Read marks advanced by a sender's own messages and not yet written (they ride along with the next write).</summary>
     private bool _readMarksDirty;
 
+    private MessageWindow Window => _window ??= new MessageWindow(_options.RecentWindow, _options.IdempotencyWindow);
+
+    /// <summary>Created once the visitor is known (its key is part of every snapshot).</summary>
+    private ConversationAudience Audience => _audience ??= new ConversationAudience(VisitorKey);
+
+    private EventOutbox Outbox => _outbox ??= new EventOutbox(_tenant, _id, state.State);
+
     private string VisitorKey => ParticipantKeys.Key(_tenant, ParticipantRole.Visitor, state.State.VisitorId);
+
+    private long LastSeq => Window.LastSeq;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -51,14 +64,17 @@ public sealed partial class ConversationGrain(
         }
 
         await ReloadFromStoreAsync(cancellationToken);
-        await FetchPresenceAsync();
+        await FetchPresenceAsync(agentsOnly: false);
+        await RelayLeftoversAsync();
     }
 
     public async Task<ConversationSummary> Start(StartConversation command)
     {
+        DomainEvent[]? created = null;
         if (!state.State.Created)
         {
             var now = time.GetUtcNow();
+            var before = LifecycleFacts.Of(state.State);
             state.State.Created = true;
             state.State.Inbox = command.Inbox;
             state.State.VisitorId = command.VisitorId;
@@ -66,22 +82,25 @@ public sealed partial class ConversationGrain(
             state.State.Status = ConversationStatus.Queued;
             state.State.CreatedAt = now;
             state.State.QueuedAt = now;
+            _audience = null; // the visitor is known now
+            Audience.Apply(command.VisitorPresence);
 
             // Exists before the dispatcher hears of it, so an assignment never reaches a conversation that is not there.
-            await WriteStateAsync();
-            ApplyPresence(command.VisitorPresence);
+            // Its event is relayed and handed on with the queue's answer, just below: consoles hear of the new
+            // conversation once, as queued or assigned (if the queue cannot be reached, the retried start tells them).
+            created = await CommitAsync(before, VisitorCause(command.VisitorId, command.VisitorName), stated: s => new ConversationCreated(s), followedInTurn: true);
         }
         else if (state.State.Status != ConversationStatus.Queued || state.State.QueuePosition is not null)
         {
             // A retried start after the queue answered: make sure the directory has it.
-            await directory.UpsertAsync(Summary());
+            sinks.Committed(Change([]));
             return Summary();
         }
 
         // First start, or a retry of one whose enqueue failed: the dispatcher's Enqueue is idempotent.
+        var queued = LifecycleFacts.Of(state.State);
         var assigned = await EnqueueAsync(preferredAgentId: null);
-        await WriteStateAsync();
-        await PublishChangedAsync();
+        await CommitAsync(queued, VisitorCause(command.VisitorId, command.VisitorName), DispatcherCause, earlier: created);
         await AfterAssignmentAsync(assigned);
         return Summary();
     }
@@ -93,6 +112,16 @@ public sealed partial class ConversationGrain(
         {
             return refusal;
         }
+
+        // Typed content checked and settled first (an attachment's text is its name; the legacy text form becomes
+        // attachment content), so the text rules below apply to what is stored.
+        var normalized = MessageContentRules.Normalize(command);
+        if (normalized.Error is { } invalid)
+        {
+            return invalid;
+        }
+
+        command = normalized.Value!;
 
         if (command.ClientMsgId is not { Length: >= 1 and <= 64 })
         {
@@ -109,42 +138,28 @@ public sealed partial class ConversationGrain(
             return new KefuError(ErrorCodes.TextTooLong, $"text is longer than {_options.MaxTextLength} characters.");
         }
 
-        if (_acks.TryGetValue(new AckKey(caller.Role, caller.Id, command.ClientMsgId), out var earlier))
+        if (Window.TryGetAck(caller.Role, caller.Id, command.ClientMsgId, out var earlier))
         {
             return earlier;
         }
 
         // A visitor writing again reopens a pending, snoozed or resolved conversation, before the message is stored:
         // if the queue cannot be reached the send fails and is retried, and no message waits where nobody looks.
-        if (caller.Role == ParticipantRole.Visitor && IsWaitingOnVisitorOrDone(state.State.Status))
+        if (caller.Role == ParticipantRole.Visitor && LifecycleRules.IsWaitingOnVisitorOrDone(state.State.Status))
         {
-            await ReopenAsync();
+            await ReopenAsync(Causation.Of(caller));
         }
 
-        // Whole microseconds: what MySQL's DATETIME(6) keeps, so an ack and the stored history always agree.
-        var now = time.GetUtcNow();
-        now = now.AddTicks(-(now.UtcTicks % 10));
-        var message = new ChatMessage(_id, Ulid.NewUlid(now), _lastSeq + 1, caller.AsSender(), command.Text, now, command.ClientMsgId, command.Content);
-        try
+        var now = WholeMicroseconds(time.GetUtcNow());
+        var message = new ChatMessage(_id, Ulid.NewUlid(now), LastSeq + 1, caller.AsSender(), command.Text, now, command.ClientMsgId, command.Content);
+        ChatMessage? original = null;
+        if (await AppendAsync(message, Causation.Of(caller), d => original = d) is not { } created)
         {
-            await store.AppendAsync(_tenant, message);
-        }
-        catch (DuplicateClientMessageException duplicate)
-        {
-            // Older than the in-memory window, but the store remembers every clientMsgId: answer with the original.
-            await ReloadFromStoreAsync(CancellationToken.None);
-            var original = duplicate.Existing;
-            return new SendAck(command.ClientMsgId, _id, original.MessageId, original.Seq, original.Ts);
-        }
-        catch (Exception ex)
-        {
-            await RecoverFromFailedAppendAsync(ex, message.Seq);
-            throw;
+            return new SendAck(command.ClientMsgId, _id, original!.MessageId, original.Seq, original.Ts);
         }
 
-        var ack = Remember(message);
-        Push(new MessageEvent(message), command.ConnectionId, excludeParticipant: null);
-        ActivityChanged();
+        var ack = Window.Remember(message);
+        _activity.Add(message);
 
         // The sender has read everything up to its own message.
         var readKey = caller.ParticipantKey;
@@ -154,9 +169,15 @@ public sealed partial class ConversationGrain(
             _readMarksDirty = true;
         }
 
-        if (caller.Role == ParticipantRole.Agent && state.State.FirstResponseAt is null)
+        var firstResponse = caller.Role == ParticipantRole.Agent && state.State.FirstResponseAt is null;
+        if (firstResponse)
         {
             state.State.FirstResponseAt = message.Ts;
+        }
+
+        sinks.Committed(Change([created], command.ConnectionId));
+        if (firstResponse)
+        {
             await TryPersistAfterSendAsync();
         }
 
@@ -183,10 +204,11 @@ public sealed partial class ConversationGrain(
         if (state.State.Agents.ContainsKey(agent.Id))
         {
             // Joining again is harmless: it refreshes where the agent is and changes nothing else.
-            ApplyPresence(presence);
-            return new JoinResult(_id, _lastSeq);
+            Audience.Apply(presence);
+            return new JoinResult(_id, LastSeq);
         }
 
+        var before = LifecycleFacts.Of(state.State);
         if (NeedsAgent)
         {
             // Taking a waiting conversation is an assignment like any other: the dispatcher checks capacity.
@@ -197,20 +219,18 @@ public sealed partial class ConversationGrain(
             }
 
             state.State.Agents[agent.Id] = new ConversationAgent(agent.Name, agent.IsAdmin);
-            ApplyPresence(presence);
+            Audience.Apply(presence);
             var assigned = await ApplyTicketAsync(claim.Value! with { AssigneeId = claim.Value!.AssigneeId ?? agent.Id });
-            await WriteStateAsync();
-            await PublishChangedAsync();
+            await CommitAsync(before, Causation.Of(agent));
             await AfterAssignmentAsync(assigned); // the agent is a participant already: no re-join
-            return new JoinResult(_id, _lastSeq);
+            return new JoinResult(_id, LastSeq);
         }
 
         // Assigned (or past): the agent joins as a participant; the assignee stays.
         state.State.Agents[agent.Id] = new ConversationAgent(agent.Name, agent.IsAdmin);
-        ApplyPresence(presence);
-        await WriteStateAsync();
-        await PublishChangedAsync();
-        return new JoinResult(_id, _lastSeq);
+        Audience.Apply(presence);
+        await CommitAsync(before, Causation.Of(agent));
+        return new JoinResult(_id, LastSeq);
     }
 
     public async Task<Outcome<MessagePage>> GetMessages(Caller caller, long afterSeq, int limit)
@@ -222,21 +242,13 @@ public sealed partial class ConversationGrain(
 
         afterSeq = Math.Max(0, afterSeq);
         limit = Math.Clamp(limit, 1, MaxPage);
-        if (afterSeq >= _lastSeq)
+        if (Window.After(afterSeq, limit) is { } recent)
         {
-            return new MessagePage([], _lastSeq);
-        }
-
-        var firstRecent = _recent.Count > 0 ? _recent[0].Seq : _lastSeq + 1;
-        if (afterSeq + 1 >= firstRecent)
-        {
-            var start = (int)(afterSeq + 1 - firstRecent);
-            var count = Math.Min(limit, _recent.Count - start);
-            return new MessagePage([.. _recent.GetRange(start, count)], _lastSeq);
+            return new MessagePage(recent, LastSeq);
         }
 
         var fromStore = await store.ReadAfterAsync(_tenant, _id, afterSeq, limit);
-        return new MessagePage([.. fromStore], _lastSeq);
+        return new MessagePage([.. fromStore], LastSeq);
     }
 
     public Task<Outcome<bool>> Typing(Caller caller, bool on)
@@ -246,7 +258,7 @@ public sealed partial class ConversationGrain(
             return Task.FromResult<Outcome<bool>>(refusal);
         }
 
-        Push(new TypingEvent(_id, caller.AsSender(), on), excludeConnection: null, excludeParticipant: caller.ParticipantKey);
+        sinks.Signal(Audience.Snapshot(), new TypingEvent(_id, caller.AsSender(), on), SignalAudience.Everyone, exceptParticipant: caller.ParticipantKey);
         return Task.FromResult<Outcome<bool>>(on);
     }
 
@@ -257,7 +269,7 @@ public sealed partial class ConversationGrain(
             return refusal;
         }
 
-        seq = Math.Clamp(seq, 0, _lastSeq);
+        seq = Math.Clamp(seq, 0, LastSeq);
         var key = caller.ParticipantKey;
         var current = state.State.ReadMarks.GetValueOrDefault(key);
         if (seq < current || seq == 0)
@@ -269,15 +281,17 @@ public sealed partial class ConversationGrain(
         if (seq > current)
         {
             state.State.ReadMarks[key] = seq;
-            await WriteStateAsync();
+            await WriteStateAsync(staged: false);
             if (caller.Role == ParticipantRole.Agent)
             {
                 _activity.AgentsRead(seq);
-                ActivityChanged();
             }
+
+            // No domain event: the list's row follows (unread, read marks).
+            sinks.Committed(Change([]));
         }
 
-        Push(new ReadEvent(_id, caller.AsSender(), seq), excludeConnection: null, excludeParticipant: key);
+        sinks.Signal(Audience.Snapshot(), new ReadEvent(_id, caller.AsSender(), seq), SignalAudience.Everyone, exceptParticipant: key);
         return seq;
     }
 
@@ -285,7 +299,7 @@ public sealed partial class ConversationGrain(
     {
         if (state.State.Created && IsParticipantKey(presence.ParticipantKey))
         {
-            ApplyPresence(presence);
+            Audience.Apply(presence);
         }
 
         return Task.CompletedTask;
@@ -336,64 +350,17 @@ public sealed partial class ConversationGrain(
         return key == VisitorKey || (key.StartsWith(agentPrefix, StringComparison.Ordinal) && state.State.Agents.ContainsKey(key[agentPrefix.Length..]));
     }
 
-    private SendAck Remember(ChatMessage message)
-    {
-        _lastSeq = message.Seq;
-        _recent.Add(message);
-        _activity.Add(message);
-        if (_recent.Count >= 2 * _options.RecentWindow)
-        {
-            _recent.RemoveRange(0, _recent.Count - _options.RecentWindow);
-        }
-
-        var ack = new SendAck(message.ClientMsgId ?? string.Empty, _id, message.MessageId, message.Seq, message.Ts);
-        if (message.ClientMsgId is { } clientMsgId)
-        {
-            var key = new AckKey(message.Sender.Role, message.Sender.Id, clientMsgId);
-            if (_acks.TryAdd(key, ack))
-            {
-                _ackOrder.Enqueue(key);
-                while (_ackOrder.Count > _options.IdempotencyWindow)
-                {
-                    _acks.Remove(_ackOrder.Dequeue());
-                }
-            }
-        }
-
-        return ack;
-    }
-
-    /// <summary>
-    /// The write may or may not have landed: re-read the truth so seq and the retry window match the store. If even
-    /// that fails (the store is down), this activation's view cannot be trusted: let a new one read it.
-    /// </summary>
-    private async Task RecoverFromFailedAppendAsync(Exception failure, long seq)
-    {
-        LogAppendFailed(logger, failure, _id, seq);
-        try
-        {
-            await ReloadFromStoreAsync(CancellationToken.None);
-        }
-        catch (Exception reloadFailure)
-        {
-            LogAppendFailed(logger, reloadFailure, _id, seq);
-            DeactivateOnIdle();
-        }
-    }
-
     private async Task ReloadFromStoreAsync(CancellationToken cancellationToken)
     {
         // Enough history to answer every retry inside the idempotency window, of which the newest part stays as the
         // recent-message window. Read first: a failed read leaves the current view as it was.
-        var latest = await store.ReadLatestAsync(_tenant, _id, Math.Max(_options.RecentWindow, _options.IdempotencyWindow), cancellationToken);
-        _recent.Clear();
-        _acks.Clear();
-        _ackOrder.Clear();
-        _lastSeq = 0;
+        var latest = await store.ReadLatestAsync(_tenant, _id, Window.RebuildCount, cancellationToken);
+        Window.Clear();
         _activity = new ConversationActivity(AgentsReadMark());
         foreach (var message in latest)
         {
-            Remember(message);
+            Window.Remember(message);
+            _activity.Add(message);
 
             // A sender has read up to its own latest message (marks advanced by sends are written lazily).
             if (message.Sender.Role is ParticipantRole.Visitor or ParticipantRole.Agent)
@@ -407,24 +374,41 @@ public sealed partial class ConversationGrain(
             }
         }
 
-        if (_recent.Count > _options.RecentWindow)
-        {
-            _recent.RemoveRange(0, _recent.Count - _options.RecentWindow);
-        }
+        Window.Trim();
+        Outbox.Recover(LastSeq);
     }
 
-    private async Task FetchPresenceAsync()
+    /// <summary>The highest read mark of the conversation's agents: what "unread" counts from.</summary>
+    private long AgentsReadMark()
     {
-        var lookups = new List<Task<ParticipantPresence>>
+        var agentPrefix = ParticipantKeys.Key(_tenant, ParticipantRole.Agent, string.Empty);
+        long mark = 0;
+        foreach (var (key, seq) in state.State.ReadMarks)
         {
-            GrainFactory.GetGrain<IVisitorGrain>(Tenancy.Key(_tenant, state.State.VisitorId)).GetPresence(),
-        };
+            if (seq > mark && key.StartsWith(agentPrefix, StringComparison.Ordinal))
+            {
+                mark = seq;
+            }
+        }
+
+        return mark;
+    }
+
+    /// <summary>Where the participants are connected (on activation; the agents again on a reopen).</summary>
+    private async Task FetchPresenceAsync(bool agentsOnly)
+    {
+        var lookups = new List<Task<ParticipantPresence>>();
+        if (!agentsOnly)
+        {
+            lookups.Add(GrainFactory.GetGrain<IVisitorGrain>(Tenancy.Key(_tenant, state.State.VisitorId)).GetPresence());
+        }
+
         lookups.AddRange(state.State.Agents.Keys.Select(a => GrainFactory.GetGrain<IAgentGrain>(Tenancy.Key(_tenant, a)).GetPresence()));
         foreach (var lookup in lookups)
         {
             try
             {
-                ApplyPresence(await lookup);
+                Audience.Apply(await lookup);
             }
             catch (Exception ex)
             {
@@ -432,124 +416,6 @@ public sealed partial class ConversationGrain(
                 LogPresenceLookupFailed(logger, ex, _id);
             }
         }
-    }
-
-    private void ApplyPresence(ParticipantPresence presence)
-    {
-        if (_presence.TryGetValue(presence.ParticipantKey, out var known) && known.Version >= presence.Version)
-        {
-            return;
-        }
-
-        _presence[presence.ParticipantKey] = presence;
-        _routes = null;
-    }
-
-    private Dictionary<string, string[]> Routes() => _routes ??= GroupByGateway(null);
-
-    private Dictionary<string, string[]> GroupByGateway(string? excludeParticipant)
-    {
-        var byGateway = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        foreach (var (key, presence) in _presence)
-        {
-            if (key == excludeParticipant)
-            {
-                continue;
-            }
-
-            foreach (var gateway in presence.Gateways)
-            {
-                if (!byGateway.TryGetValue(gateway, out var recipients))
-                {
-                    byGateway[gateway] = recipients = [];
-                }
-
-                recipients.Add(key);
-            }
-        }
-
-        return byGateway.ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
-    }
-
-    private void Push(ChatEvent @event, string? excludeConnection, string? excludeParticipant)
-    {
-        var routes = excludeParticipant is null ? Routes() : GroupByGateway(excludeParticipant);
-        foreach (var (gateway, recipients) in routes)
-        {
-            pusher.Push(gateway, new PushEnvelope(recipients, excludeConnection, @event));
-        }
-    }
-
-    /// <summary>The directory row, the participants and the tenant's agent consoles learn the new summary.</summary>
-    private async Task PublishChangedAsync()
-    {
-        var summary = Summary();
-        await directory.UpsertAsync(summary);
-        DirectoryWrites.Written(time.GetUtcNow());
-        AnnounceSummary(summary);
-    }
-
-    /// <summary>Pushes the summary without touching the directory (for what the directory does not keep).</summary>
-    private void AnnounceSummary(ConversationSummary summary)
-    {
-        PushSummary(summary);
-        _ = GrainFactory.GetGrain<ITenantGrain>(_tenant).ConversationChanged(summary);
-    }
-
-    /// <summary>Agents get the whole summary; the visitor gets one without agent-side labels or other read marks.</summary>
-    private void PushSummary(ConversationSummary summary)
-    {
-        var visitorKey = VisitorKey;
-        foreach (var (gateway, recipients) in GroupByGateway(visitorKey))
-        {
-            pusher.Push(gateway, new PushEnvelope(recipients, null, new ConversationEvent(summary)));
-        }
-
-        if (_presence.TryGetValue(visitorKey, out var visitor) && visitor.Gateways.Length > 0)
-        {
-            var forVisitor = new ConversationEvent(ForVisitor(summary));
-            foreach (var gateway in visitor.Gateways)
-            {
-                pusher.Push(gateway, new PushEnvelope([visitorKey], null, forVisitor));
-            }
-        }
-    }
-
-    /// <summary>Pushes to the visitor's connections only.</summary>
-    private void PushToVisitor(ChatEvent @event)
-    {
-        var visitorKey = VisitorKey;
-        if (_presence.TryGetValue(visitorKey, out var visitor))
-        {
-            foreach (var gateway in visitor.Gateways)
-            {
-                pusher.Push(gateway, new PushEnvelope([visitorKey], null, @event));
-            }
-        }
-    }
-
-    /// <summary>Pushes to the connections of the conversation's agents only, never the visitor.</summary>
-    private void PushToAgents(ChatEvent @event)
-    {
-        foreach (var (gateway, recipients) in GroupByGateway(VisitorKey))
-        {
-            pusher.Push(gateway, new PushEnvelope(recipients, null, @event));
-        }
-    }
-
-    private ConversationSummary ForVisitor(ConversationSummary summary)
-    {
-        var visitorKey = VisitorKey;
-        var ownMark = summary.ReadMarks?.GetValueOrDefault(visitorKey) ?? 0;
-        return summary with
-        {
-            Team = null,
-            Tags = [],
-            AgentIds = [],
-            Priority = ConversationPriority.Normal, // the priority agents set is theirs (issue #12)
-            Unread = 0,
-            ReadMarks = ownMark > 0 ? new Dictionary<string, long>(StringComparer.Ordinal) { [visitorKey] = ownMark } : [],
-        };
     }
 
     private ConversationSummary Summary()
@@ -563,7 +429,7 @@ public sealed partial class ConversationGrain(
             s.VisitorName,
             s.Status,
             s.AssigneeId,
-            _lastSeq,
+            LastSeq,
             s.CreatedAt,
             [.. s.Agents.Keys],
             s.Team,
@@ -582,37 +448,23 @@ public sealed partial class ConversationGrain(
             s.Status == ConversationStatus.Queued ? s.QueuedAt ?? s.CreatedAt : null);
     }
 
-    /// <summary>Every state write goes through here: it also persists read marks advanced by sends.</summary>
-    private async Task WriteStateAsync()
-    {
-        await state.WriteStateAsync();
-        _readMarksDirty = false;
-    }
-
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        await FlushDirectoryOnDeactivateAsync(cancellationToken);
-        if (_readMarksDirty && state.State.Created)
+        if ((_readMarksDirty || _relayedSinceWrite) && state.State.Created && !_stateUntrusted)
         {
             try
             {
-                await WriteStateAsync();
+                await WriteStateAsync(staged: false);
             }
             catch (Exception ex)
             {
-                // Only read marks are at stake, and activation re-derives them from each sender's latest message.
+                // Only read marks are at stake (activation re-derives them from each sender's latest message), and
+                // relayed events that the next activation relays again (the log skips them).
                 LogStateWriteFailed(logger, ex, _id);
             }
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Appending seq {Seq} to conversation {ConversationId} failed")]
-    private static partial void LogAppendFailed(ILogger logger, Exception exception, string conversationId, long seq);
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "Presence lookup for conversation {ConversationId} failed")]
     private static partial void LogPresenceLookupFailed(ILogger logger, Exception exception, string conversationId);
-
-    /// <summary>A send's identity for retries: the sender (the grain's own tenant) and its clientMsgId. A struct key,
-    /// so remembering a send allocates no key string (this window holds thousands per busy conversation).</summary>
-    private readonly record struct AckKey(ParticipantRole Role, string SenderId, string ClientMsgId);
 }

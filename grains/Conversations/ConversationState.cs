@@ -63,6 +63,18 @@ public sealed class ConversationState
 
     /// <summary>The away message was sent (it is sent once per conversation).</summary>
     [Id(21)] public bool AwayMessageSent { get; set; }
+
+    /// <summary>
+    /// Lifecycle events written with this state and not yet relayed to the event log, oldest first: relayed before
+    /// anything newer (docs/architecture.md, "Events").
+    /// </summary>
+    [Id(22)] public List<Contracts.Events.DomainEvent> PendingEvents { get; set; } = [];
+
+    /// <summary>The conversation's last event seq when this state was written.</summary>
+    [Id(23)] public long LastEventSeq { get; set; }
+
+    /// <summary>The last message seq when this state was written: every later message is one event more.</summary>
+    [Id(24)] public long MessageSeqAtWrite { get; set; }
 }
 
 [GenerateSerializer, Immutable]

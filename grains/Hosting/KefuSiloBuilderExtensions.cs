@@ -110,6 +110,15 @@ public static class KefuSiloBuilderExtensions
         services.TryAddSingleton<IConversationDirectory, InMemoryConversationDirectory>();
         services.TryAddSingleton<LocalGateways>();
         services.TryAddSingleton<GatewayPusher>();
+
+        // What follows a conversation's committed change (docs/architecture.md, "Events"), in this order.
+        services.TryAddSingleton<Events.Sinks.PushSink>();
+        services.TryAddSingleton<Events.Sinks.DirectorySink>();
+        services.TryAddSingleton<Events.Sinks.TenantConsoleSink>();
+        services.AddSingleton<Events.IConversationEventSink>(sp => sp.GetRequiredService<Events.Sinks.PushSink>());
+        services.AddSingleton<Events.IConversationEventSink>(sp => sp.GetRequiredService<Events.Sinks.DirectorySink>());
+        services.AddSingleton<Events.IConversationEventSink>(sp => sp.GetRequiredService<Events.Sinks.TenantConsoleSink>());
+        services.TryAddSingleton<Events.Sinks.ConversationSinks>();
         services.AddKefuAttachmentStorage(configuration); // the retention job's store (the reminder runs on a silo)
         return silo;
     }

@@ -112,33 +112,6 @@ public sealed class ConversationListTests(DefaultClusterFixture fixture)
     }
 
     [Fact]
-    public void DirectoryWritesAreCoalescedToOnePerInterval()
-    {
-        var coalescer = new DirectoryWriteCoalescer(TimeSpan.FromSeconds(1));
-        var now = DateTimeOffset.UtcNow;
-
-        Assert.Equal(TimeSpan.Zero, coalescer.Changed(now)); // the first change: at once
-        Assert.Null(coalescer.Changed(now)); // scheduled already
-        Assert.True(coalescer.Due());
-        coalescer.Written(now);
-
-        Assert.Equal(TimeSpan.FromMilliseconds(800), coalescer.Changed(now.AddMilliseconds(200)));
-        for (var i = 0; i < 100; i++)
-        {
-            Assert.Null(coalescer.Changed(now.AddMilliseconds(300 + i)));
-        }
-
-        Assert.True(coalescer.Due());
-        coalescer.Written(now.AddSeconds(1));
-
-        // A summary change wrote the row meanwhile: the scheduled write finds nothing to do.
-        Assert.NotNull(coalescer.Changed(now.AddSeconds(3)));
-        coalescer.Written(now.AddSeconds(3));
-        Assert.False(coalescer.Due());
-        Assert.False(coalescer.Dirty);
-    }
-
-    [Fact]
     public void TheListOrderIsQueuedLongestWaitingFirstThenByLastActivity()
     {
         var t0 = new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
