@@ -369,7 +369,7 @@ public sealed partial class ChatConnection
         }
 
         var text = frame.Text!;
-        MessageContent? content = null;
+        MessageContent? content = frame.ContentKind == ContentKinds.Text ? TextContent.Instance : null;
         if (attachmentId is not null)
         {
             if (await FindAttachmentAsync(attachmentId, conversationId) is not { } attachment)

@@ -38,8 +38,9 @@ public static partial class MessageContentRules
                     : command;
 
             case TextContent:
-                // Said to be text: stored as text whatever it looks like.
-                return command with { Content = null };
+                // Said to be text: stored as text whatever it looks like. Plain text needs no content; text that looks
+                // like the legacy form keeps saying it is text, so nothing downstream reads it as an attachment.
+                return command with { Content = command.Text is { } said && TryParseLegacy(said, out _) ? TextContent.Instance : null };
 
             case AttachmentContent attachment:
                 return Check(attachment) is { } error ? error : command with { Text = attachment.Name };

@@ -24,7 +24,7 @@ public sealed class InMemoryEventLog(IOptions<EventLogOptions> options, TimeProv
                 {
                     if (log.Ids.Add(e.Id))
                     {
-                        log.Events.Add(new StoredEvent(++log.Last, e.Id, e.Type, e.Tenant, e.ConversationId, e.Seq, e.Time, e.Causation, EventJson.Data(e.Data)));
+                        log.Add(new StoredEvent(++log.Last, e.Id, e.Type, e.Tenant, e.ConversationId, e.Seq, e.Time, e.Causation, EventJson.Data(e.Data)));
                     }
                 }
 
@@ -108,20 +108,55 @@ public sealed class InMemoryEventLog(IOptions<EventLogOptions> options, TimeProv
         /// <summary>The highest cursor pruned so far: a reader behind it has missed events.</summary>
         public long PrunedThrough { get; private set; }
 
+        /// <summary>The oldest event time in the log.</summary>
+        private DateTimeOffset _oldest = DateTimeOffset.MaxValue;
+
+        /// <summary>
+        /// An event older than one before it was stored (a clock step back, a back-dated event): pruning then has to
+        /// look past the front. Events normally arrive in time order, and then the front is all there is to prune.
+        /// </summary>
+        private bool _outOfOrder;
+
+        public void Add(StoredEvent e)
+        {
+            _outOfOrder |= Events.Count > 0 && e.Time < Events[^1].Time;
+            Events.Add(e);
+            if (e.Time < _oldest)
+            {
+                _oldest = e.Time;
+            }
+        }
+
+        /// <summary>Drops every event older than <paramref name="horizon"/>; nothing to do while none is that old.</summary>
         public void Prune(DateTimeOffset horizon)
         {
-            var count = 0;
-            while (count < Events.Count && Events[count].Time < horizon)
+            if (_oldest >= horizon)
             {
-                Ids.Remove(Events[count].Id);
-                count++;
+                return;
             }
 
-            if (count > 0)
+            var front = 0;
+            while (front < Events.Count && Events[front].Time < horizon)
             {
-                PrunedThrough = Events[count - 1].Cursor;
-                Events.RemoveRange(0, count);
+                front++;
             }
+
+            var removed = Events.GetRange(0, front);
+            Events.RemoveRange(0, front);
+            if (_outOfOrder)
+            {
+                removed.AddRange(Events.Where(e => e.Time < horizon));
+                Events.RemoveAll(e => e.Time < horizon);
+                _outOfOrder = Events.Zip(Events.Skip(1)).Any(pair => pair.Second.Time < pair.First.Time);
+            }
+
+            foreach (var e in removed)
+            {
+                Ids.Remove(e.Id);
+                PrunedThrough = Math.Max(PrunedThrough, e.Cursor);
+            }
+
+            _oldest = Events.Count == 0 ? DateTimeOffset.MaxValue : _outOfOrder ? Events.Min(e => e.Time) : Events[0].Time;
         }
     }
 }
