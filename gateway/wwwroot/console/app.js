@@ -524,6 +524,7 @@ import * as K from '../kefu-client.js';
           hideBanner();
           renderChatHeader();
           requestSync();
+          if (document.activeElement === input && input.value.trim()) { startTyping(); }
         }
         // Unacked sends go (again) with their original clientMsgId: a stored one just gets its first ack back.
         outbox.pump();
@@ -897,6 +898,11 @@ import * as K from '../kefu-client.js';
   var input = $('composer-input');
   input.addEventListener('input', function () {
     updateSuggestions();
+    startTyping();
+  });
+  // Also when the join lands while the agent is already writing (typed right after opening the conversation): the
+  // server refuses typing from an agent who has not joined, so keystrokes before the join said nothing.
+  function startTyping() {
     if (mode !== 'reply' || !current || !current.joined) { return; }
     if (input.value.trim() && !typingOn && Date.now() - typingSentAt >= TYPING_EVERY) {
       typingOn = true;
@@ -905,7 +911,7 @@ import * as K from '../kefu-client.js';
     }
     clearTimeout(typingIdle);
     typingIdle = setTimeout(stopTyping, 2500);
-  });
+  }
   function stopTyping(sending) {
     clearTimeout(typingIdle);
     if (typingOn && current && sending !== true) { conn.send({ type: 'typing', conversationId: current.id, state: 'off' }); }
