@@ -5,7 +5,8 @@ namespace Kefu.Grains.Events;
 
 /// <summary>
 /// The embedded-mode outbox: process memory, so events last as long as the process (like everything embedded).
-/// One lock per tenant makes cursor assignment and visibility one step, which is what keeps cursors in order.
+/// One lock per tenant makes cursor assignment and visibility one step, which is what keeps cursors in order. Events
+/// are kept as they are and turned into their public JSON when read, not on the send path.
 /// </summary>
 public sealed class InMemoryEventLog(IOptions<EventLogOptions> options, TimeProvider time) : IEventLog
 {
@@ -24,7 +25,7 @@ public sealed class InMemoryEventLog(IOptions<EventLogOptions> options, TimeProv
                 {
                     if (log.Ids.Add(e.Id))
                     {
-                        log.Add(new StoredEvent(++log.Last, e.Id, e.Type, e.Tenant, e.ConversationId, e.Seq, e.Time, e.Causation, EventJson.Data(e.Data)));
+                        log.Add(new Entry(++log.Last, e));
                     }
                 }
 
@@ -51,7 +52,7 @@ public sealed class InMemoryEventLog(IOptions<EventLogOptions> options, TimeProv
                 next = e.Cursor;
                 if (types is null ? !EventTypes.IsExplicitOnly(e.Type) : types.Contains(e.Type))
                 {
-                    page.Add(e);
+                    page.Add(e.Stored());
                 }
             }
 
@@ -78,7 +79,7 @@ public sealed class InMemoryEventLog(IOptions<EventLogOptions> options, TimeProv
         }
     }
 
-    private static int FirstAfter(List<StoredEvent> events, long after)
+    private static int FirstAfter(List<Entry> events, long after)
     {
         int lo = 0, hi = events.Count;
         while (lo < hi)
@@ -99,7 +100,7 @@ public sealed class InMemoryEventLog(IOptions<EventLogOptions> options, TimeProv
 
     private sealed class TenantLog
     {
-        public List<StoredEvent> Events { get; } = [];
+        public List<Entry> Events { get; } = [];
 
         public HashSet<Ulid> Ids { get; } = [];
 
@@ -117,7 +118,7 @@ public sealed class InMemoryEventLog(IOptions<EventLogOptions> options, TimeProv
         /// </summary>
         private bool _outOfOrder;
 
-        public void Add(StoredEvent e)
+        public void Add(Entry e)
         {
             _outOfOrder |= Events.Count > 0 && e.Time < Events[^1].Time;
             Events.Add(e);
@@ -158,5 +159,18 @@ public sealed class InMemoryEventLog(IOptions<EventLogOptions> options, TimeProv
 
             _oldest = Events.Count == 0 ? DateTimeOffset.MaxValue : _outOfOrder ? Events.Min(e => e.Time) : Events[0].Time;
         }
+    }
+
+    /// <summary>An event with its cursor.</summary>
+    private sealed record Entry(long Cursor, DomainEvent Event)
+    {
+        public DateTimeOffset Time => Event.Time;
+
+        public Ulid Id => Event.Id;
+
+        public string Type => Event.Type;
+
+        public StoredEvent Stored() =>
+            new(Cursor, Event.Id, Event.Type, Event.Tenant, Event.ConversationId, Event.Seq, Event.Time, Event.Causation, EventJson.Data(Event.Data));
     }
 }

@@ -128,7 +128,8 @@ public sealed class EventReplayTests
         }
     }
 
-    private static async Task<List<JsonElement>> WaitForEventsAsync(HttpClient http, string conversationId, int count)
+    /// <summary>Waits until the conversation has <paramref name="count"/> events, and asserts it has no more.</summary>
+    internal static async Task<List<JsonElement>> WaitForEventsAsync(HttpClient http, string conversationId, int count)
     {
         var deadline = DateTime.UtcNow + GiveUp;
         while (true)

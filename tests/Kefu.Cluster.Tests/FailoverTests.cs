@@ -127,6 +127,21 @@ public sealed class FailoverTests
         var ack = await again.SendMessageAsync("hello after the restart");
         Assert.Equal(conversationId, ack.Str("conversationId"));
         Assert.Equal(5, ack.Long("seq"));
+
+        // The events API replays every change of the session in order, across the restart (issue #13).
+        using var reader = cluster.Http(await cluster.LoginAsync());
+        var events = await EventReplayTests.WaitForEventsAsync(reader, conversationId, 8);
+        Assert.Equal(
+            ["conversation.created", "message.created", "message.created", "message.created", "conversation.status_changed",
+             "conversation.assigned", "message.created", "message.created"],
+            events.Select(e => e.Str("type")));
+        Assert.Equal(Enumerable.Range(1, 8).Select(i => (long)i), events.Select(e => e.Long("seq")));
+        Assert.Equal(
+            ["hello before the restart", "second", "agent reply", "hello after the restart"],
+            events.Where(e => e.Str("type") == "message.created")
+                .Select(e => e.GetProperty("data").GetProperty("message"))
+                .Where(m => m.GetProperty("sender").Str("role") != "system")
+                .Select(m => m.Str("text")));
     }
 
     [Fact]
