@@ -5,7 +5,10 @@ using Orleans.TestingHost;
 
 namespace Kefu.Grains.Tests;
 
-/// <summary>A silo whose visitors expire after one idle second.</summary>
+/// <summary>
+/// A silo whose visitors expire after three idle seconds: short enough for a test, long enough that creating a visitor
+/// and starting its conversation on a slow, cold CI machine is never mistaken for idleness (one second was, once).
+/// </summary>
 public sealed class ShortVisitorExpiryClusterFixture : IAsyncLifetime
 {
     private InProcessTestCluster? _cluster;
@@ -14,7 +17,7 @@ public sealed class ShortVisitorExpiryClusterFixture : IAsyncLifetime
 
     public async Task InitializeAsync() => _cluster = await KefuTestCluster.StartAsync(new Dictionary<string, string?>
     {
-        [$"{VisitorOptions.Section}:{nameof(VisitorOptions.IdleExpiry)}"] = "00:00:01",
+        [$"{VisitorOptions.Section}:{nameof(VisitorOptions.IdleExpiry)}"] = "00:00:03",
     });
 
     public async Task DisposeAsync()
@@ -43,7 +46,7 @@ public sealed class VisitorExpiryTests(ShortVisitorExpiryClusterFixture fixture)
         (await conversation.SendAsync(writer.Caller, "c-1", "hello")).Ok();
 
         // The silent one's state is cleared by itself (the probe's GetProfile is not the visitor's own activity).
-        await Scenario.EventuallyAsync(() => silent.Grain.GetProfile(), p => p is null, "the silent visitor to expire");
+        await Scenario.EventuallyAsync(() => silent.Grain.GetProfile(), p => p is null, "the silent visitor to expire", TimeSpan.FromSeconds(30));
 
         Assert.Equal("Writer", (await writer.Grain.GetProfile())?.Name);
         Assert.NotNull(await writer.Grain.GetCurrentConversation());
@@ -51,7 +54,7 @@ public sealed class VisitorExpiryTests(ShortVisitorExpiryClusterFixture fixture)
 
         // Once it is gone, it stays gone until it ever comes back.
         await connected.Grain.Disconnect("gw-nobody-listens", "conn-1");
-        await Scenario.EventuallyAsync(() => connected.Grain.GetProfile(), p => p is null, "the disconnected visitor to expire");
+        await Scenario.EventuallyAsync(() => connected.Grain.GetProfile(), p => p is null, "the disconnected visitor to expire", TimeSpan.FromSeconds(30));
         Assert.Equal("Writer", (await writer.Grain.GetProfile())?.Name);
     }
 }
