@@ -20,22 +20,12 @@ namespace Kefu.Storage.Tests;
 public sealed class EventLogTests : IAsyncLifetime
 {
     private const string Tenant = "acme";
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    private readonly MariaDbDatabase _db = new();
-    private readonly List<MySqlMessageStore> _stores = [];
+    private readonly MessageStoreDatabase _db = new();
 
     public Task InitializeAsync() => _db.InitializeAsync();
 
-    public async Task DisposeAsync()
-    {
-        foreach (var store in _stores)
-        {
-            await store.DisposeAsync();
-        }
-
-        await _db.DisposeAsync();
-    }
+    public Task DisposeAsync() => _db.DisposeAsync();
 
     [Fact]
     public async Task Events_round_trip_with_cursors_in_list_order()
@@ -201,7 +191,7 @@ public sealed class EventLogTests : IAsyncLifetime
         })).ToList();
         await Task.WhenAll(writers);
         await done.CancelAsync();
-        var tailed = await tail.WaitAsync(Patience);
+        var tailed = await tail.WaitAsync(Wait.Patience);
 
         var stored = (await log.ReadAsync(Tenant, 0, null, 500)).Events;
         Assert.Equal(appended.Sum(b => b.Length), stored.Length);
@@ -404,14 +394,7 @@ public sealed class EventLogTests : IAsyncLifetime
             TimeProvider.System, NullLogger<MySqlEventLog>.Instance);
     }
 
-    private MySqlMessageStore Store(Action<MySqlMessageStoreOptions>? configure = null)
-    {
-        var options = new MySqlMessageStoreOptions { ConnectionString = _db.ConnectionString };
-        configure?.Invoke(options);
-        var store = new MySqlMessageStore(Options.Create(options), NullLogger<MySqlMessageStore>.Instance);
-        _stores.Add(store);
-        return store;
-    }
+    private MySqlMessageStore Store(Action<MySqlMessageStoreOptions>? configure = null) => _db.Store(configure);
 
     private async Task<MySqlConnection> OpenAsync()
     {
@@ -468,21 +451,11 @@ public sealed class EventLogTests : IAsyncLifetime
         await command.ExecuteNonQueryAsync();
     }
 
-    private Task UntilInsertIsWaitingAsync() => Eventually(async () =>
+    private Task UntilInsertIsWaitingAsync() => Wait.UntilAsync(async () =>
     {
         await using var connection = await OpenAsync();
         await using var command = new MySqlCommand(
             "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE '%INSERT INTO kefu_message%'", connection);
         return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture) > 0;
     }, "the store's INSERT waits for the table lock");
-
-    private static async Task Eventually(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting until {what}.");
-            await Task.Delay(20);
-        }
-    }
 }

@@ -15,22 +15,12 @@ namespace Kefu.Storage.Tests;
 public sealed class MessageStoreTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Tenant = "acme";
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    private readonly MariaDbDatabase _db = new();
-    private readonly List<MySqlMessageStore> _stores = [];
+    private readonly MessageStoreDatabase _db = new();
 
     public Task InitializeAsync() => _db.InitializeAsync();
 
-    public async Task DisposeAsync()
-    {
-        foreach (var store in _stores)
-        {
-            await store.DisposeAsync();
-        }
-
-        await _db.DisposeAsync();
-    }
+    public Task DisposeAsync() => _db.DisposeAsync();
 
     [Fact]
     public async Task Every_field_round_trips()
@@ -471,24 +461,7 @@ public sealed class MessageStoreTests(ITestOutputHelper output) : IAsyncLifetime
 
     private static byte[] Bytes(string conversation) => Ulid.Parse(conversation).ToByteArray();
 
-    private static async Task Eventually(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting until {what}.");
-            await Task.Delay(20);
-        }
-    }
-
-    private MySqlMessageStore Store(Action<MySqlMessageStoreOptions>? configure = null)
-    {
-        var options = new MySqlMessageStoreOptions { ConnectionString = _db.ConnectionString };
-        configure?.Invoke(options);
-        var store = new MySqlMessageStore(Options.Create(options), NullLogger<MySqlMessageStore>.Instance);
-        _stores.Add(store);
-        return store;
-    }
+    private MySqlMessageStore Store(Action<MySqlMessageStoreOptions>? configure = null) => _db.Store(configure);
 
     private async Task<MySqlConnection> OpenAsync()
     {
@@ -589,7 +562,7 @@ public sealed class MessageStoreTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     /// <summary>Waits until the store's INSERT is waiting for the table lock, so what is appended next queues behind it.</summary>
-    private Task UntilInsertIsWaitingAsync() => Eventually(async () =>
+    private Task UntilInsertIsWaitingAsync() => Wait.UntilAsync(async () =>
     {
         await using var connection = await OpenAsync();
         await using var command = new MySqlCommand(

@@ -20,7 +20,6 @@ public sealed class OrleansAdoNetTests(MariaDbDatabase database) : IClassFixture
     private const int Active = 3;
     private const int Dead = 6;
 
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     [Fact]
     public async Task Schema_applies_to_an_empty_database_and_records_every_script_version()
@@ -142,7 +141,7 @@ public sealed class OrleansAdoNetTests(MariaDbDatabase database) : IClassFixture
 
             await largeGrain.ClearAsync();
             await largeGrain.DeactivateAsync();
-            await WaitUntilAsync(
+            await Wait.UntilAsync(
                 async () => (await largeGrain.ReadAsync()) is { RecordExists: false, Text: "" },
                 "a fresh activation reads the cleared state");
             Assert.Equal("2", (await largeGrain.ReadAsync()).ETag);
@@ -238,7 +237,7 @@ public sealed class OrleansAdoNetTests(MariaDbDatabase database) : IClassFixture
             var silo = await hosts.Add(TestSilo.StartAsync(names, database.ConnectionString));
             var client = await hosts.Add(TestClient.StartAsync(names, database.ConnectionString));
             await client.Cluster.GetGrain<ITickingGrain>(key).StartTickingAsync(TimeSpan.FromSeconds(1));
-            await WaitUntilAsync(() => Task.FromResult(ReminderTicks.Count(key, silo.Address) >= 2), "the reminder ticks");
+            await Wait.UntilAsync(() => Task.FromResult(ReminderTicks.Count(key, silo.Address) >= 2), "the reminder ticks");
         }
 
         Assert.Equal([1L], await ReminderRowsAsync(names));
@@ -247,7 +246,7 @@ public sealed class OrleansAdoNetTests(MariaDbDatabase database) : IClassFixture
         {
             // Nothing calls the grain: only the reminder table can bring the reminder back.
             var silo = await hosts.Add(TestSilo.StartAsync(names, database.ConnectionString));
-            await WaitUntilAsync(
+            await Wait.UntilAsync(
                 () => Task.FromResult(ReminderTicks.Count(key, silo.Address) >= 1),
                 "the reminder ticks on the new silo");
 
@@ -280,7 +279,7 @@ public sealed class OrleansAdoNetTests(MariaDbDatabase database) : IClassFixture
         await using var hosts = new HostGroup();
         var survivor = await hosts.Add(TestSilo.StartAsync(names, database.ConnectionString, FastFailureDetection));
         var victim = await hosts.Add(TestSilo.StartAsync(names, throughForwarder.ConnectionString, FastFailureDetection));
-        await WaitUntilAsync(
+        await Wait.UntilAsync(
             async () => (await MembersAsync(names)).Count(m => m.Status == Active) == 2,
             "both silos are Active");
 
@@ -289,7 +288,7 @@ public sealed class OrleansAdoNetTests(MariaDbDatabase database) : IClassFixture
         forwarder.Cut();
         var killing = victim.KillAsync();
 
-        await WaitUntilAsync(
+        await Wait.UntilAsync(
             async () => (await MembersAsync(names)).Single(m => m.Port == victim.SiloPort).Status == Dead,
             "the survivor declares the victim Dead");
         var members = await MembersAsync(names);
@@ -340,19 +339,5 @@ public sealed class OrleansAdoNetTests(MariaDbDatabase database) : IClassFixture
         }
 
         return rows;
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"Timed out after {Patience.TotalSeconds:0} s waiting until {what}.");
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(100));
-        }
     }
 }

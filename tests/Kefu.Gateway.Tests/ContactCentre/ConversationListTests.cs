@@ -94,32 +94,9 @@ public sealed class ConversationListTests(DeskGatewayFixture gateway)
         Assert.Equal("system", away.GetProperty("sender").Str("role"));
         Assert.True(away.Long("seq") > sent.Long("seq"));
 
-        var row = await WaitForRowAsync(desk, conversationId, r => r.Str("preview") == "anyone there?");
+        var row = await ConversationList.WaitForRowAsync(desk.Admin, conversationId, r => r.Str("preview") == "anyone there?", $"?inbox={desk.Inbox}");
         Assert.Equal(sent.GetProperty("ts").GetDateTime(), row.GetProperty("lastActivityAt").GetDateTime());
         Assert.Equal("Eve", row.Str("visitorName"));
         Assert.Equal(1, row.GetProperty("unread").GetInt32());
     }
-
-    private static async Task<JsonElement> WaitForRowAsync(Desk desk, string conversationId, Func<JsonElement, bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        JsonElement[] list;
-        do
-        {
-            list = await ListAsync(desk.Admin, desk.Inbox);
-            if (list.FirstOrDefault(c => c.Str("conversationId") == conversationId) is { ValueKind: JsonValueKind.Object } row && condition(row))
-            {
-                return row;
-            }
-
-            await Task.Delay(50);
-        }
-        while (DateTime.UtcNow < deadline);
-
-        Assert.Fail($"The list never showed {conversationId} as expected: {string.Join(", ", list.Select(r => r.GetRawText()))}");
-        return default;
-    }
-
-    private static async Task<JsonElement[]> ListAsync(HttpClient http, string inbox) =>
-        [.. (await Desk.Ok(await http.GetAsync($"/api/v1/conversations?inbox={inbox}"))).GetProperty("conversations").EnumerateArray()];
 }
