@@ -328,20 +328,7 @@ public sealed partial class MySqlEventLog(
         return await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<MySqlConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = new MySqlConnection(_connectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
+    private Task<MySqlConnection> OpenAsync(CancellationToken cancellationToken) => MySqlConnections.OpenAsync(_connectionString, cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Storing {Count} events hit {Error}; retrying (attempt {Attempt})")]
     private static partial void LogTransientRetry(ILogger logger, int count, MySqlErrorCode error, int attempt);

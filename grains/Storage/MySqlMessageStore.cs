@@ -361,20 +361,7 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
         await append.Completion.Task.ConfigureAwait(false);
     }
 
-    private async Task<MySqlConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = new MySqlConnection(_options.ConnectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
+    private Task<MySqlConnection> OpenAsync(CancellationToken cancellationToken) => MySqlConnections.OpenAsync(_options.ConnectionString, cancellationToken);
 
     private async Task WriteLoopAsync()
     {
