@@ -39,7 +39,7 @@ public sealed record Causation(
     /// <summary>The server itself (the dispatcher, a reminder, the away message), naming the part that acted.</summary>
     public static Causation Of(string systemPart) => new(System, systemPart);
 
-    public static Causation Of(Caller caller) => new(caller.Role switch
+    public static Causation Of(Caller caller) => caller.KeyId is { } key ? new(ApiKey, key, caller.Name) : new(caller.Role switch
     {
         ParticipantRole.Visitor => Visitor,
         ParticipantRole.Agent => Agent,
@@ -61,11 +61,14 @@ public static class EventTypes
     public const string NoteCreated = "note.created";
     public const string ContactCreated = "contact.created";
     public const string ContactUpdated = "contact.updated";
+    public const string InboundReceived = "inbound.received";
+    public const string WebhookEndpointDisabled = "webhook.endpoint_disabled";
 
     public static readonly string[] All =
     [
         ConversationCreated, ConversationUpdated, ConversationStatusChanged, ConversationAssigned,
         ConversationTransferred, ConversationRated, MessageCreated, NoteCreated, ContactCreated, ContactUpdated,
+        InboundReceived, WebhookEndpointDisabled,
     ];
 
     public static bool IsKnown(string? type) => type is not null && Array.IndexOf(All, type) >= 0;
@@ -159,6 +162,34 @@ public sealed record ContactChanged(
     [property: Id(5)] Dictionary<string, string>? Attributes) : EventData
 {
     public override string Type => Created ? EventTypes.ContactCreated : EventTypes.ContactUpdated;
+}
+
+/// <summary>
+/// A business event accepted from outside (INTEGRATION.md §3: <c>POST /api/v1/webhook</c>, later Kafka and gRPC), recorded
+/// whether or not a routing rule acts on it. Not a conversation's event (no envelope conversationId/seq: the
+/// conversation grain did not number it); <see cref="ConversationId"/> names the conversation it addressed, if any. <see cref="SourceId"/> is the sender's own event id, <see cref="InboundType"/>
+/// its <c>type</c>, <see cref="DataJson"/> its <c>data</c> object as JSON text (copied into the envelope as is).
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record InboundReceived(
+    [property: Id(0)] string SourceId,
+    [property: Id(1)] string InboundType,
+    [property: Id(2)] string? ContactId,
+    [property: Id(3)] string? ExternalId,
+    [property: Id(4)] string DataJson,
+    [property: Id(5)] string? ConversationId = null) : EventData
+{
+    public override string Type => EventTypes.InboundReceived;
+}
+
+/// <summary>An outbound webhook endpoint was disabled (a <c>410</c> answer, or failing for too long): nothing is dropped silently.</summary>
+[GenerateSerializer, Immutable]
+public sealed record WebhookEndpointDisabled(
+    [property: Id(0)] string EndpointId,
+    [property: Id(1)] string Url,
+    [property: Id(2)] string Reason) : EventData
+{
+    public override string Type => EventTypes.WebhookEndpointDisabled;
 }
 
 /// <summary>An event as stored in the outbox: its per-tenant <see cref="Cursor"/> and its data as JSON (the public form).</summary>

@@ -131,6 +131,20 @@ public static class EventJson
                 json.WriteEndObject();
                 json.WriteEndObject();
                 break;
+            case InboundReceived i:
+                json.WriteString("sourceId", i.SourceId);
+                json.WriteString("type", i.InboundType);
+                WriteOptional(json, "contactId", i.ContactId);
+                WriteOptional(json, "externalId", i.ExternalId);
+                WriteOptional(json, "conversationId", i.ConversationId);
+                json.WritePropertyName("data");
+                json.WriteRawValue(i.DataJson);
+                break;
+            case WebhookEndpointDisabled w:
+                json.WriteString("endpointId", w.EndpointId);
+                json.WriteString("url", w.Url);
+                json.WriteString("reason", w.Reason);
+                break;
             default:
                 throw new ArgumentException($"No JSON form for event data {data.GetType().Name}.", nameof(data));
         }

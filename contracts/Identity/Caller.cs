@@ -2,15 +2,23 @@ using Kefu.Contracts.Messages;
 
 namespace Kefu.Contracts.Identity;
 
-/// <summary>Who is asking: taken from a verified token by the gateway and checked again by the grains.</summary>
+/// <summary>
+/// Who is asking: taken from a verified token by the gateway and checked again by the grains. A service API key
+/// (INTEGRATION.md §1) is a caller with role <see cref="ParticipantRole.Bot"/>, <see cref="Id"/> = <see cref="KeyId"/> and
+/// <see cref="Name"/> = the key's name (or the bot name a request gives): events it causes name the key.
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record Caller(
     [property: Id(0)] string Tenant,
     [property: Id(1)] ParticipantRole Role,
     [property: Id(2)] string Id,
     [property: Id(3)] string? Name,
-    [property: Id(4)] bool IsAdmin)
+    [property: Id(4)] bool IsAdmin,
+    [property: Id(5)] string? KeyId = null)
 {
+    /// <summary>A business system calling with a service API key (<see cref="KeyId"/>), not a person.</summary>
+    public bool IsServiceKey => KeyId is not null;
+
     /// <summary>"{tenant}/{role}/{id}": how gateways index connections and grains address recipients.</summary>
     public string ParticipantKey => ParticipantKeys.Key(Tenant, Role, Id);
 

@@ -30,10 +30,22 @@ public static class KefuClaims
     public const string Version = "ver";
 
     public const string VisitorRole = "visitor";
+
+    /// <summary>The role of a service API key's principal (a business system, not a person).</summary>
+    public const string ServiceRole = "service";
+
+    /// <summary>Service keys: one claim per granted scope (<see cref="Scopes"/>).</summary>
+    public const string Scope = "scope";
+
+    /// <summary>Service keys: one claim per inbox the key is restricted to; none = every inbox of its tenant.</summary>
+    public const string Inbox = "inbox";
 }
 
 public static class KefuPolicies
 {
     public const string Agent = "agent";
     public const string Admin = "admin";
+
+    /// <summary>The policy that admits admin JWTs and service keys holding <paramref name="scope"/> (INTEGRATION.md §1).</summary>
+    public static string ForScope(string scope) => "scope:" + scope;
 }

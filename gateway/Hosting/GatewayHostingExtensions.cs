@@ -105,12 +105,23 @@ public static class GatewayHostingExtensions
         app.MapWidgetApi();
         app.MapAttachmentsApi();
         app.MapEventsApi();
+        app.MapApiKeysApi();
+        app.MapContactsApi();
+        app.MapInboundApi();
+        app.MapIntegrationMessagesApi();
+        app.MapWebhooksApi();
         return app;
     }
 
     private static void AddKefuAuthentication(this IServiceCollection services)
     {
-        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        // One default scheme that forwards: "Bearer kefu_sk_…" is a service API key, any other bearer token a JWT.
+        services.AddAuthentication(ApiKeyDefaults.Selector)
+            .AddPolicyScheme(ApiKeyDefaults.Selector, "JWT or service API key", o => o.ForwardDefaultSelector = ctx =>
+                ApiKeyDefaults.CarriesKey(ctx.Request) ? ApiKeyDefaults.Scheme : JwtBearerDefaults.AuthenticationScheme)
+            .AddJwtBearer()
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyDefaults.Scheme, null);
+        services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, KefuAuthorizationResultHandler>();
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<TokenService>((o, tokens) =>
         {
             o.MapInboundClaims = false;
@@ -153,6 +164,7 @@ public static class GatewayHostingExtensions
         });
         services.AddAuthorizationBuilder()
             .AddPolicy(KefuPolicies.Agent, p => p.RequireRole(Contracts.Grains.AgentRoles.Agent, Contracts.Grains.AgentRoles.Admin))
-            .AddPolicy(KefuPolicies.Admin, p => p.RequireRole(Contracts.Grains.AgentRoles.Admin));
+            .AddPolicy(KefuPolicies.Admin, p => p.RequireRole(Contracts.Grains.AgentRoles.Admin))
+            .AddScopePolicies();
     }
 }

@@ -1,0 +1,7 @@
+namespace Kefu.Gateway.Api;
+
+/// <summary>Issue #14 (INTEGRATION.md): filled in by its owner (see the issue's contract).</summary>
+public static class InboundApi
+{
+    public static IEndpointRouteBuilder MapInboundApi(this IEndpointRouteBuilder app) => app;
+}

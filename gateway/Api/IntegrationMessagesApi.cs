@@ -1,0 +1,7 @@
+namespace Kefu.Gateway.Api;
+
+/// <summary>Issue #14 (INTEGRATION.md): filled in by its owner (see the issue's contract).</summary>
+public static class IntegrationMessagesApi
+{
+    public static IEndpointRouteBuilder MapIntegrationMessagesApi(this IEndpointRouteBuilder app) => app;
+}
