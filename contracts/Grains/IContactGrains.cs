@@ -38,13 +38,16 @@ public sealed record ContactLookup(
 /// <summary>One contact. Key: <c>Tenancy.Key(tenant, contactId)</c>; contact ids are ULIDs.</summary>
 public interface IContactGrain : IGrainWithStringKey
 {
-    /// <summary>The contact, or null when it does not exist.</summary>
+    /// <summary>The contact, or null when it does not exist; its conversations include those of every linked visitor.</summary>
     Task<Contact?> Get();
 
     /// <summary>Creates the contact (once; a second call returns the existing one unchanged). Emits contact.created.</summary>
     Task<Contact> Create(string? externalId, ContactPatch patch, Causation causation);
 
-    /// <summary>Applies <paramref name="patch"/>; emits contact.updated when something changed. not_found when it does not exist.</summary>
+    /// <summary>
+    /// Applies <paramref name="patch"/>; emits contact.updated when something changed. not_found when it does not exist;
+    /// invalid_field / invalid_attributes when the result is out of the bounds of <c>ContactRules</c> (nothing changes).
+    /// </summary>
     Task<Outcome<Contact>> Update(ContactPatch patch, Causation causation);
 
     /// <summary>
@@ -55,6 +58,20 @@ public interface IContactGrain : IGrainWithStringKey
 
     /// <summary>Records that <paramref name="conversationId"/> belongs to this contact (idempotent).</summary>
     Task LinkConversation(string conversationId);
+
+    /// <summary>
+    /// The visitor this contact chats as in <paramref name="inboxId"/> (a widget that identified the customer gets it, so
+    /// the customer sees their conversation on any device): the one it has, or a new one registered from
+    /// <paramref name="seed"/> and linked to the contact. not_found when the contact does not exist.
+    /// </summary>
+    Task<Outcome<string>> VisitorFor(string inboxId, VisitorProfile seed);
+
+    /// <summary>
+    /// An existing visitor identified as this contact (the anonymous visitor who signed in, already linked by
+    /// <see cref="IVisitorGrain.LinkContact"/>): its conversations, past and future, become the contact's, and it becomes
+    /// the contact's visitor in <paramref name="inboxId"/> when the contact has none there yet.
+    /// </summary>
+    Task AttachVisitor(string visitorId, string inboxId);
 }
 
 /// <summary>

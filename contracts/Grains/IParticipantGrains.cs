@@ -29,6 +29,17 @@ public interface IVisitorGrain : IGrainWithStringKey, IConnectedParticipant
 
     [AlwaysInterleave]
     Task<string?> GetCurrentConversation();
+
+    /// <summary>
+    /// Links the visitor to a contact (issue #14: identified by the widget) and returns the conversations it had so far
+    /// (the contact lists them, and the ones started later: <see cref="ListConversations"/>). Linking to the same contact
+    /// again is a no-op; a visitor already linked to another contact is a conflict. not_found when not registered.
+    /// </summary>
+    Task<Outcome<string[]>> LinkContact(string contactId);
+
+    /// <summary>Every conversation the visitor had, oldest first (a contact lists its visitors' conversations).</summary>
+    [AlwaysInterleave]
+    Task<string[]> ListConversations();
 }
 
 [GenerateSerializer, Immutable]
@@ -37,7 +48,8 @@ public sealed record VisitorProfile(
     [property: Id(1)] string? Email,
     [property: Id(2)] string Inbox,
     [property: Id(3)] Dictionary<string, string> Attributes,
-    [property: Id(4)] DateTimeOffset CreatedAt);
+    [property: Id(4)] DateTimeOffset CreatedAt,
+    [property: Id(5)] string? ContactId = null);
 
 /// <summary>An agent, keyed "{tenant}/{agentId}" (the agent id is its user name).</summary>
 public interface IAgentGrain : IGrainWithStringKey, IConnectedParticipant

@@ -31,6 +31,13 @@ public interface ITenantGrain : IGrainWithStringKey
 
     Task<Outcome<bool>> DeleteInbox(string inboxId);
 
+    /// <summary>
+    /// Gives the inbox a new identity secret (issue #14: widget identification); hashes made with the old one are refused
+    /// from now on. An update of an inbox keeps its secret; an inbox stored before secrets existed gets one on its next
+    /// update or rotation.
+    /// </summary>
+    Task<Outcome<InboxConfig>> RotateIdentitySecret(string inboxId);
+
     /// <summary>The tenant's inboxes; the <c>default</c> inbox always exists.</summary>
     [AlwaysInterleave]
     Task<InboxConfig[]> ListInboxes();

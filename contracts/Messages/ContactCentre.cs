@@ -109,7 +109,8 @@ public sealed record InboxConfig(
     [property: Id(6)] BusinessHours? BusinessHours,
     [property: Id(7)] string? AwayMessage,
     [property: Id(8)] string? Greeting,
-    [property: Id(9)] bool PreChatForm);
+    [property: Id(9)] bool PreChatForm,
+    [property: Id(10)] string? IdentitySecret = null);
 
 [GenerateSerializer, Immutable]
 public sealed record TeamConfig(

@@ -33,11 +33,12 @@ public sealed record InboxRequest(
 
 public sealed record InboxDto(
     string InboxId, string Name, string PublicKey, string AssignmentPolicy, int? MaxOpen, string[] Teams,
-    BusinessHoursDto? BusinessHours, string? AwayMessage, string? Greeting, bool PreChatForm)
+    BusinessHoursDto? BusinessHours, string? AwayMessage, string? Greeting, bool PreChatForm, string? IdentitySecret = null)
 {
-    public static InboxDto From(InboxConfig i) =>
+    /// <summary>The identity secret (widget identification) is shown to admins only: with it anyone can claim any customer.</summary>
+    public static InboxDto From(InboxConfig i, bool withSecret = false) =>
         new(i.InboxId, i.Name, i.PublicKey, i.AssignmentPolicy, i.MaxOpen, i.Teams, BusinessHoursJson.ToDto(i.BusinessHours),
-            i.AwayMessage, i.Greeting, i.PreChatForm);
+            i.AwayMessage, i.Greeting, i.PreChatForm, withSecret ? i.IdentitySecret : null);
 }
 
 public sealed record InboxListResponse(InboxDto[] Inboxes);

@@ -3,9 +3,18 @@ using Kefu.Contracts.Messages;
 
 namespace Kefu.Gateway.Api;
 
-public sealed record CreateVisitorRequest(string? Name, string? Email, string? Inbox, Dictionary<string, string>? Attributes, string? Tenant, string? InboxKey = null);
+/// <summary><see cref="UserId"/> + <see cref="UserHash"/>: the widget's data-user-id / data-user-hash (issue #14).</summary>
+public sealed record CreateVisitorRequest(
+    string? Name, string? Email, string? Inbox, Dictionary<string, string>? Attributes, string? Tenant, string? InboxKey = null,
+    string? UserId = null, string? UserHash = null);
 
-public sealed record CreateVisitorResponse(string VisitorId, string Token);
+/// <summary><see cref="ContactId"/>: the contact an identified visitor is (null for an anonymous one).</summary>
+public sealed record CreateVisitorResponse(string VisitorId, string Token, string? ContactId = null);
+
+/// <summary>An anonymous visitor who signed in on the website: the same user id and hash as on the widget.</summary>
+public sealed record IdentifyVisitorRequest(string? UserId, string? UserHash);
+
+public sealed record IdentifyVisitorResponse(string VisitorId, string ContactId);
 
 public sealed record LoginRequest(string? Username, string? Password, string? Tenant);
 

@@ -16,13 +16,15 @@ public static class InboxesApi
         group.MapGet("/", ListAsync).RequireAuthorization(KefuPolicies.Agent);
         group.MapPut("/{inboxId}", PutAsync).RequireAuthorization(KefuPolicies.Admin);
         group.MapDelete("/{inboxId}", DeleteAsync).RequireAuthorization(KefuPolicies.Admin);
+        group.MapPost("/{inboxId}/rotate-identity-secret", RotateIdentitySecretAsync).RequireAuthorization(KefuPolicies.Admin);
         return app;
     }
 
     private static async Task<Ok<InboxListResponse>> ListAsync(ClaimsPrincipal user, IGrainFactory grains)
     {
-        var inboxes = await grains.GetGrain<ITenantGrain>(user.ToCaller().Tenant).ListInboxes();
-        return TypedResults.Ok(new InboxListResponse([.. inboxes.Select(InboxDto.From)]));
+        var caller = user.ToCaller();
+        var inboxes = await grains.GetGrain<ITenantGrain>(caller.Tenant).ListInboxes();
+        return TypedResults.Ok(new InboxListResponse([.. inboxes.Select(i => InboxDto.From(i, withSecret: caller.IsAdmin))]));
     }
 
     private static async Task<Results<Ok<InboxDto>, ProblemHttpResult>> PutAsync(
@@ -55,7 +57,19 @@ public static class InboxesApi
             inboxId, request.Name, string.Empty, request.AssignmentPolicy ?? AssignmentPolicies.LeastBusy, request.MaxOpen,
             request.Teams ?? [], hours, request.AwayMessage, request.Greeting, request.PreChatForm ?? false);
         var outcome = await grains.GetGrain<ITenantGrain>(user.ToCaller().Tenant).PutInbox(inbox);
-        return outcome.Error is { } error ? Problems.From(error) : TypedResults.Ok(InboxDto.From(outcome.Value!));
+        return outcome.Error is { } error ? Problems.From(error) : TypedResults.Ok(InboxDto.From(outcome.Value!, withSecret: true));
+    }
+
+    /// <summary>A new identity secret for widget identification (issue #14); the old one stops at once.</summary>
+    private static async Task<Results<Ok<InboxDto>, ProblemHttpResult>> RotateIdentitySecretAsync(string inboxId, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (!Tenancy.IsValidName(inboxId))
+        {
+            return Problems.Create(StatusCodes.Status404NotFound, ErrorCodes.NotFound, "Inbox was not found.");
+        }
+
+        var outcome = await grains.GetGrain<ITenantGrain>(user.ToCaller().Tenant).RotateIdentitySecret(inboxId);
+        return outcome.Error is { } error ? Problems.From(error) : TypedResults.Ok(InboxDto.From(outcome.Value!, withSecret: true));
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string inboxId, ClaimsPrincipal user, IGrainFactory grains)

@@ -83,7 +83,32 @@ public sealed partial class VisitorGrain(
         state.State.ConversationIds.Add(conversationId);
         await state.WriteStateAsync();
         StopWatchingExpiry(); // a visitor with a conversation is kept
+
         return conversationId;
+    }
+
+    public Task<string[]> ListConversations() => Task.FromResult(state.State.ConversationIds.ToArray());
+
+    public async Task<Outcome<string[]>> LinkContact(string contactId)
+    {
+        if (state.State.Profile is not { } profile)
+        {
+            return KefuError.NotFound("Visitor");
+        }
+
+        if (profile.ContactId is { } linked && linked != contactId)
+        {
+            return new KefuError(ErrorCodes.Conflict, "This visitor is already identified as another contact.");
+        }
+
+        if (profile.ContactId is null)
+        {
+            state.State.Profile = profile with { ContactId = contactId };
+            await state.WriteStateAsync();
+        }
+
+        _lastActive = _clock.GetUtcNow();
+        return state.State.ConversationIds.ToArray();
     }
 
     protected override Task OnPresenceChangedAsync(ParticipantPresence presence)

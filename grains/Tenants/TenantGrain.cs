@@ -168,7 +168,7 @@ public sealed partial class TenantGrain(
         var accepted = checkedInbox.Value!;
         if (state.State.Inboxes.TryGetValue(accepted.InboxId, out var existing))
         {
-            accepted = accepted with { PublicKey = existing.PublicKey };
+            accepted = accepted with { PublicKey = existing.PublicKey, IdentitySecret = existing.IdentitySecret ?? VisitorIdentity.NewSecret() };
         }
         else
         {
@@ -178,7 +178,7 @@ public sealed partial class TenantGrain(
             }
 
             // Bound before it is stored: a stored inbox's key always resolves.
-            accepted = accepted with { PublicKey = InboxKeys.New() };
+            accepted = accepted with { PublicKey = InboxKeys.New(), IdentitySecret = VisitorIdentity.NewSecret() };
             await BindAsync(accepted);
         }
 
@@ -206,6 +206,22 @@ public sealed partial class TenantGrain(
         await GrainFactory.GetGrain<IInboxKeyGrain>(removed.PublicKey).Unbind();
         await PushConfigAsync();
         return true;
+    }
+
+    public async Task<Outcome<InboxConfig>> RotateIdentitySecret(string inboxId)
+    {
+        await EnsureDefaultInboxAsync();
+        if (!state.State.Inboxes.TryGetValue(inboxId, out var inbox))
+        {
+            return KefuError.NotFound("Inbox");
+        }
+
+        // The old secret stops at once: hashes made with it are refused from now on (a leaked secret is why one rotates).
+        var rotated = inbox with { IdentitySecret = VisitorIdentity.NewSecret() };
+        state.State.Inboxes[inboxId] = rotated;
+        await SaveAsync();
+        await PushConfigAsync();
+        return rotated;
     }
 
     public Task<InboxConfig[]> ListInboxes() =>
@@ -313,7 +329,8 @@ public sealed partial class TenantGrain(
     private async Task AddDefaultInboxAsync()
     {
         var key = Tenant == Tenancy.DefaultTenant && InboxKeys.IsWellFormed(bootstrap.Value.DefaultInboxKey) ? bootstrap.Value.DefaultInboxKey! : InboxKeys.New();
-        var inbox = new InboxConfig(Tenancy.DefaultInbox, "Default", key, AssignmentPolicies.LeastBusy, null, [], null, null, null, false);
+        var inbox = new InboxConfig(
+            Tenancy.DefaultInbox, "Default", key, AssignmentPolicies.LeastBusy, null, [], null, null, null, false, VisitorIdentity.NewSecret());
         await BindAsync(inbox);
         state.State.Inboxes[inbox.InboxId] = inbox;
     }
