@@ -35,10 +35,10 @@ public static partial class WidgetCors
         await next();
     });
 
-    /// <summary>What the widget calls: its inbox, visitor creation, its own conversation, messages, CSAT and attachments.</summary>
+    /// <summary>What the widget calls: its inbox, visitor creation, its own record and identification, its own conversation, messages, CSAT and attachments.</summary>
     public static bool IsVisitorPath(PathString path) => path.Value is { } p && (VisitorPaths().IsMatch(p) || AttachmentLinkPath().IsMatch(p));
 
-    [GeneratedRegex(@"^/api/v1/(widget/[^/]+(/messages)?|visitors/?|conversations/[0-9A-Za-z]{26}(/messages|/csat|/attachments)?|attachments/[0-9A-Za-z]{26})$")]
+    [GeneratedRegex(@"^/api/v1/(widget/[^/]+(/messages)?|visitors(/|/me|/me/identify)?|conversations/[0-9A-Za-z]{26}(/messages|/csat|/attachments)?|attachments/[0-9A-Za-z]{26})$")]
     private static partial Regex VisitorPaths();
 
     /// <summary>The widget asks for a signed link of each attachment it shows (docs/protocol.md §3.5).</summary>

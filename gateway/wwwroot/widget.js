@@ -1,7 +1,9 @@
 /*! Kefu visitor chat widget. Embed with:
  *  <script src="https://your-kefu-host/widget.js" data-inbox-key="pk_..." async></script>
  * Optional attributes: data-lang="en|zh-CN" (default: the browser's language), data-open="true" (start opened),
- * data-tenant / data-inbox (instead of a key, for a gateway without inbox keys).
+ * data-tenant / data-inbox (instead of a key, for a gateway without inbox keys),
+ * data-user-id + data-user-hash (a signed-in customer: the website's own id for them, and the lowercase hex
+ * HMAC-SHA256 of that id keyed with the inbox's identity secret, computed on the website's server; docs/integration.md §8).
  * Plain JavaScript, no build step; it loads one file of its own, the client module shared with the agent console
  * (kefu-client.js, next to this script: connect, resume, ordered outbox, reconnect, message content).
  * Everything lives in a Shadow DOM so the host page's styles do not leak in or out.
@@ -33,7 +35,9 @@
       key: data.inboxKey || null,
       tenant: data.tenant || null,
       inbox: data.inbox || null,
-      open: data.open === 'true'
+      open: data.open === 'true',
+      userId: data.userId || null,
+      userHash: data.userHash || null
     };
 
     // ---------------------------------------------------------------- strings (en, zh-CN)
@@ -98,7 +102,10 @@
         return !payload.exp || payload.exp * 1000 < Date.now() + 60000;
       } catch (e) { return true; }
     }
-    if (saved.token && tokenExpired(saved.token)) { saved = { name: saved.name, email: saved.email }; persist(); }
+    if (saved.token && tokenExpired(saved.token)) { saved = { name: saved.name, email: saved.email, userId: saved.userId }; persist(); }
+    // The chat kept here belongs to the customer who was signed in: once they sign out, or someone else signs in on this
+    // browser, it is not shown (nothing of it is kept); the next customer starts their own.
+    if (saved.userId && saved.userId !== cfg.userId) { saved = {}; persist(); }
 
     // ---------------------------------------------------------------- DOM helpers (text only, never HTML)
     function h(tag, props, children) {
@@ -289,6 +296,7 @@
     var typingOn = false, typingIdle = null, typingHide = null;
     var view = 'chat';
     var visitorPromise = null;
+    var identityRefused = false;
 
     function setView(name) {
       view = name;
@@ -629,8 +637,14 @@
       var body = { name: saved.name || undefined, email: saved.email || undefined, attributes: { locale: lang } };
       if (cfg.key) { body.inboxKey = cfg.key; } // names the tenant and inbox; the server refuses both at once
       else { if (cfg.tenant) { body.tenant = cfg.tenant; } if (cfg.inbox) { body.inbox = cfg.inbox; } }
+      var identified = !!cfg.userId && !identityRefused;
+      if (identified) { body.userId = cfg.userId; body.userHash = cfg.userHash || ''; }
       visitorPromise = api('POST', '/api/v1/visitors', body).then(function (r) {
         visitorPromise = null;
+        if (identified && r.body && r.body.code === 'invalid_identity') {
+          refuseIdentity(r);
+          return ensureVisitor();
+        }
         if (cfg.key && r.body && r.body.code === 'not_found') { chatUnavailable(unknownKeyWarning()); }
         if (!r.ok || !r.body || !r.body.token) {
           var e = new Error('visitor ' + r.status);
@@ -639,12 +653,33 @@
         }
         saved.visitorId = r.body.visitorId;
         saved.token = r.body.token;
+        if (identified) { saved.userId = cfg.userId; }
         delete saved.conversationId;
         conversationId = null;
         persist();
         return saved.token;
       }, function (e) { visitorPromise = null; throw e; });
       return visitorPromise;
+    }
+
+    // A user id whose hash the server refuses (a wrong secret, a hash of another id): the page chats anonymously, and the
+    // developer finds out why in the console. Nobody gets a customer's history without the website vouching for them.
+    function refuseIdentity(r) {
+      identityRefused = true;
+      if (window.console && console.warn) {
+        console.warn('Kefu widget: data-user-hash was refused (' + ((r.body && r.body.detail) || r.status) + '); chatting anonymously.');
+      }
+    }
+
+    // An anonymous visitor who signed in on the website: the server links them to their contact, and they keep their
+    // visitor, token and conversation.
+    function identify() {
+      if (!cfg.userId || !saved.token || saved.userId || identityRefused) { return Promise.resolve(); }
+      return api('POST', '/api/v1/visitors/me/identify', { userId: cfg.userId, userHash: cfg.userHash || '' }, saved.token).then(function (r) {
+        if (r.ok) { saved.userId = cfg.userId; persist(); }
+        else if (r.body && r.body.code === 'invalid_identity') { refuseIdentity(r); }
+        else if (r.status === 409) { saved = {}; persist(); } // identified as someone else before: start as this customer
+      });
     }
 
     // ---------------------------------------------------------------- the connection (kefu-client.js) and resume
@@ -852,7 +887,7 @@
     }
 
     setView('chat');
-    loadInfo().then(function () {
+    loadInfo().then(identify).then(function () {
       if (saved.token && !unavailable) { connect(); }
       if (cfg.open && !isOpen()) { toggle(); } else if (isOpen()) { chooseView(); }
     });

@@ -606,6 +606,7 @@ import * as K from '../kefu-client.js';
     $('chat-empty').hidden = true;
     $('chat-main').hidden = false;
     $('details').hidden = false;
+    $('contact-panel').hidden = true; // until this conversation's contact (if any) is loaded
     hideBanner();
     setMode('reply');
     renderChatHeader();
@@ -652,7 +653,57 @@ import * as K from '../kefu-client.js';
       state.visitor = r.body;
       renderChatHeader();
       renderDetails();
+      loadContact(state);
     });
+  }
+
+  // An identified visitor (the website's signed-in customer) is a contact: the business's id for them, what it knows
+  // about them (attributes set by its systems), and their past conversations.
+  function loadContact(state) {
+    var contactId = state.visitor && state.visitor.contactId;
+    if (!contactId) { renderContact(); return; }
+    api('GET', '/api/v1/contacts/' + encodeURIComponent(contactId)).then(function (r) {
+      if (state !== current) { return; }
+      state.contact = r.ok ? r.body : null;
+      renderContact();
+      var ids = ((state.contact && state.contact.conversationIds) || []).slice(-20);
+      ids.forEach(function (id) {
+        if (id === state.id || (conversations[id] && conversations[id].createdAt)) { return; }
+        api('GET', '/api/v1/conversations/' + encodeURIComponent(id)).then(function (c) {
+          if (state !== current || !c.ok || !c.body) { return; }
+          state.pastConversations = state.pastConversations || {};
+          state.pastConversations[id] = c.body;
+          renderContact();
+        });
+      });
+    });
+  }
+
+  function renderContact() {
+    var panel = $('contact-panel');
+    var contact = current && current.contact;
+    panel.hidden = !contact;
+    if (!contact) { return; }
+    var dl = $('contact-fields');
+    clear(dl);
+    function row(k, v) { dl.appendChild(h('dt', { text: k })); dl.appendChild(h('dd', { text: v === null || v === undefined || v === '' ? '—' : String(v) })); }
+    row('Name', contact.name);
+    row('Email', contact.email);
+    row('External ID', contact.externalId);
+    Object.keys(contact.attributes || {}).sort().forEach(function (k) { row(k, contact.attributes[k]); });
+    var list = $('contact-conversations');
+    clear(list);
+    var ids = (contact.conversationIds || []).slice(-20).reverse(); // newest first
+    ids.forEach(function (id) {
+      var known = (current.pastConversations && current.pastConversations[id]) || conversations[id] || {};
+      var label = (known.createdAt ? fmtTime(known.createdAt) : id.slice(-6)) + (known.status ? ' · ' + known.status : '');
+      if (id === current.id) {
+        list.appendChild(h('li', { class: 'current', 'data-conversation': id, text: label + ' (this conversation)' }));
+      } else {
+        list.appendChild(h('li', { 'data-conversation': id }, [h('button', { type: 'button', class: 'ghost', text: label, onclick: function () { openConversation(id); } })]));
+      }
+    });
+    if (!ids.length) { list.appendChild(h('li', { class: 'muted', text: 'None yet.' })); }
   }
 
   function mayJoin(c) {
@@ -1327,8 +1378,11 @@ import * as K from '../kefu-client.js';
             h('dt', { text: 'Assignment' }), h('dd', { text: ib.assignmentPolicy + (ib.maxOpen ? ', max ' + ib.maxOpen + ' open' : '') }),
             h('dt', { text: 'Teams' }), h('dd', { text: (ib.teams || []).join(', ') || 'every agent' }),
             h('dt', { text: 'Hours' }), h('dd', { text: hours }),
-            h('dt', { text: 'Pre-chat form' }), h('dd', { text: ib.preChatForm ? 'yes' : 'no' })
+            h('dt', { text: 'Pre-chat form' }), h('dd', { text: ib.preChatForm ? 'yes' : 'no' }),
+            // Identifying signed-in customers (data-user-id / data-user-hash): only the website's server may know it.
+            h('dt', { text: 'Identity secret' }), h('dd', null, [h('code', { class: 'identity-secret', text: ib.identitySecret || 'none yet: rotate to create one' })])
           ]),
+          h('p', { class: 'muted', text: 'Signed-in customers: add data-user-id="<your id for them>" and data-user-hash="<hex HMAC-SHA256 of that id with the identity secret, computed on your server>" to the script tag.' }),
           h('span', { class: 'label', text: 'Embed on your site' }), snippet,
           h('div', { class: 'row' }, [
             h('button', { type: 'button', text: 'Copy', onclick: function () {
@@ -1336,6 +1390,12 @@ import * as K from '../kefu-client.js';
               (navigator.clipboard ? navigator.clipboard.writeText(snippet.value) : Promise.resolve(document.execCommand('copy'))).then(function () { toast('Copied.'); });
             } }),
             h('button', { type: 'button', text: 'Edit', onclick: function () { editInbox(ib); } }),
+            h('button', { type: 'button', text: 'Rotate identity secret', onclick: function () {
+              if (!confirm('Rotate the identity secret of ' + ib.inboxId + '? Hashes made with the old secret stop working at once.')) { return; }
+              api('POST', '/api/v1/inboxes/' + encodeURIComponent(ib.inboxId) + '/rotate-identity-secret').then(function (d) {
+                if (d.ok) { toast('New identity secret for ' + ib.inboxId + '.'); loadInboxes(); } else { toast(problemText(d), true); }
+              });
+            } }),
             ib.inboxId === 'default' ? null : h('button', { type: 'button', class: 'danger', text: 'Delete', onclick: function () {
               if (!confirm('Delete inbox ' + ib.inboxId + '?')) { return; }
               api('DELETE', '/api/v1/inboxes/' + encodeURIComponent(ib.inboxId)).then(function (d) { if (d.ok) { loadInboxes(); } else { toast(problemText(d), true); } });
