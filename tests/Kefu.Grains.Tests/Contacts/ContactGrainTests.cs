@@ -175,7 +175,7 @@ public sealed class ContactRulesTests
         // Fixed input → fixed hash, so a website's own code can be checked against this one (docs/integration.md §8).
         const string secret = "kis_example-secret";
         var hash = VisitorIdentity.Hash(secret, "u-42");
-        Assert.Equal(64, hash.Length);
+        Assert.Equal("3316cff709e43678d77f1d143825fd5c74d2a417c4756236027959da26b349ac", hash); // docs/integration.md §8.2
         Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData("kis_example-secret"u8, "u-42"u8)), hash);
         Assert.True(VisitorIdentity.Verify(secret, "u-42", hash));
         Assert.True(VisitorIdentity.Verify(secret, "u-42", hash.ToUpperInvariant()));
