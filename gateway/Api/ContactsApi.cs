@@ -19,13 +19,15 @@ public static class ContactsApi
     public static IEndpointRouteBuilder MapContactsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/contacts").WithTags("contacts");
-        var read = new AuthorizationPolicyBuilder().RequireAuthenticatedUser()
-            .AddRequirements(new ScopeRequirement(Scopes.ContactsRead), new AgentsMayRead()).Build();
-        group.MapGet("/", LookupAsync).RequireAuthorization(read);
-        group.MapGet("/{contactId}", GetAsync).RequireAuthorization(read);
+        group.MapGet("/", LookupAsync).RequireAuthorization(ReadPolicy);
+        group.MapGet("/{contactId}", GetAsync).RequireAuthorization(ReadPolicy);
         group.MapPatch("/{contactId}", PatchAsync).RequireAuthorization(KefuPolicies.ForScope(Scopes.ContactsWrite));
         return app;
     }
+
+    /// <summary>Who reads contacts: keys with <c>contacts:read</c>, admins, and agents (the console's contact panel).</summary>
+    public static AuthorizationPolicy ReadPolicy { get; } = new AuthorizationPolicyBuilder().RequireAuthenticatedUser()
+        .AddRequirements(new ScopeRequirement(Scopes.ContactsRead), new AgentsMayRead()).Build();
 
     private static async Task<Results<Ok<ContactListResponse>, ProblemHttpResult>> LookupAsync(string? externalId, ClaimsPrincipal user, IGrainFactory grains)
     {
