@@ -863,6 +863,7 @@
           // conversation, and the agent's reply when it comes.
           saved = { name: name, email: email, visitorId: r.body.visitorId, token: r.body.token, conversationId: r.body.conversationId };
           persist();
+          identify(); // a signed-in customer's message is theirs (their contact's) like any other conversation
           conversationId = r.body.conversationId;
           ui.offText.value = '';
           ui.notice.textContent = t('left');

@@ -21,31 +21,9 @@ public sealed class ContactPanelTests(BrowserFixture fixture)
     [Fact]
     public async Task A_customer_who_signs_in_keeps_their_chat_and_the_agent_sees_their_contact_with_past_conversations()
     {
-        string publicKey, secret;
         using var admin = await fixture.AdminHttpAsync();
-        var inbox = (await admin.GetFromJsonAsync<JsonElement>("/api/v1/inboxes")).GetProperty("inboxes").EnumerateArray()
-            .Single(i => i.GetProperty("inboxId").GetString() == "default");
-        publicKey = inbox.GetProperty("publicKey").GetString()!;
-        secret = inbox.GetProperty("identitySecret").GetString()!;
-
-        var gateway = fixture.BaseUri.ToString().TrimEnd('/');
-        var shopBuilder = WebApplication.CreateSlimBuilder();
-        shopBuilder.WebHost.UseUrls("http://127.0.0.1:0");
-        shopBuilder.Logging.ClearProviders();
-        await using var shopSite = shopBuilder.Build();
-
-        // The shop's server computes the hash for whoever is signed in (?user=…); ?hash=… stands for a forged one.
-        shopSite.MapGet("/{**path}", (HttpRequest request) =>
-        {
-            var user = request.Query["user"].ToString();
-            var hash = request.Query["hash"].ToString() is { Length: > 0 } forged ? forged : user.Length > 0 ? VisitorIdentity.Hash(secret, user) : "";
-            var identity = user.Length > 0 ? $"data-user-id=\"{user}\" data-user-hash=\"{hash}\"" : "";
-            return Results.Content($$"""
-                <!doctype html><html><head><meta charset="utf-8"><title>Shop</title></head>
-                <body><h1>Shop</h1><script src="{{gateway}}/widget.js" data-inbox-key="{{publicKey}}" {{identity}} async></script></body></html>
-                """, "text/html; charset=utf-8");
-        });
-        await shopSite.StartAsync();
+        var (publicKey, secret) = await DefaultInboxAsync(admin);
+        await using var shopSite = await StartShopAsync(publicKey, secret);
         var shop = shopSite.Urls.First();
         var userId = "cust-" + Guid.NewGuid().ToString("N")[..10];
 
@@ -105,6 +83,31 @@ public sealed class ContactPanelTests(BrowserFixture fixture)
     }
 
     [Fact]
+    public async Task A_message_a_signed_in_customer_leaves_while_nobody_is_online_is_their_contacts()
+    {
+        using var admin = await fixture.AdminHttpAsync();
+        var (publicKey, secret) = await DefaultInboxAsync(admin);
+        await using var shopSite = await StartShopAsync(publicKey, secret);
+        var userId = "cust-" + Guid.NewGuid().ToString("N")[..10];
+
+        await using var visitor = await ShopVisitorAsync(shopSite.Urls.First() + "/account?user=" + userId);
+        await visitor.OpenPanelAsync();
+        var form = visitor.Widget.Locator("form.offline");
+        await Expect(form).ToBeVisibleAsync();
+        await form.Locator("input[name=name]").FillAsync("Lin");
+        await form.Locator("input[name=email]").FillAsync("lin@example.com");
+        await form.Locator("textarea[name=text]").FillAsync("Where is order 12345?");
+        await form.Locator("button[type=submit]").ClickAsync();
+        await Expect(visitor.Widget.Locator("p.left")).ToContainTextAsync("Thank you");
+        await WaitForStoredUserIdAsync(visitor, userId);
+
+        var conversationId = await visitor.ConversationIdAsync();
+        var contact = (await admin.GetFromJsonAsync<JsonElement>("/api/v1/contacts?externalId=" + userId)).GetProperty("contacts")[0];
+        Assert.Contains(conversationId, contact.GetProperty("conversationIds").EnumerateArray().Select(c => c.GetString()));
+        Assert.Equal("Lin", contact.GetProperty("name").GetString());
+    }
+
+    [Fact]
     public async Task The_inbox_admin_page_shows_the_identity_secret_and_rotates_it()
     {
         await using var admin = await ConsolePage.LoginAsync(fixture);
@@ -122,6 +125,39 @@ public sealed class ContactPanelTests(BrowserFixture fixture)
         var inbox = (await http.GetFromJsonAsync<JsonElement>("/api/v1/inboxes")).GetProperty("inboxes").EnumerateArray()
             .Single(i => i.GetProperty("inboxId").GetString() == "default");
         await Expect(secret).ToHaveTextAsync(inbox.GetProperty("identitySecret").GetString()!);
+    }
+
+    /// <summary>
+    /// A shop on another origin whose server computes the hash for whoever is signed in (?user=…); ?hash=… stands for a
+    /// forged one.
+    /// </summary>
+    private async Task<WebApplication> StartShopAsync(string publicKey, string secret)
+    {
+        var gateway = fixture.BaseUri.ToString().TrimEnd('/');
+        var shopBuilder = WebApplication.CreateSlimBuilder();
+        shopBuilder.WebHost.UseUrls("http://127.0.0.1:0");
+        shopBuilder.Logging.ClearProviders();
+        var shopSite = shopBuilder.Build();
+
+        shopSite.MapGet("/{**path}", (HttpRequest request) =>
+        {
+            var user = request.Query["user"].ToString();
+            var hash = request.Query["hash"].ToString() is { Length: > 0 } forged ? forged : user.Length > 0 ? VisitorIdentity.Hash(secret, user) : "";
+            var identity = user.Length > 0 ? $"data-user-id=\"{user}\" data-user-hash=\"{hash}\"" : "";
+            return Results.Content($$"""
+                <!doctype html><html><head><meta charset="utf-8"><title>Shop</title></head>
+                <body><h1>Shop</h1><script src="{{gateway}}/widget.js" data-inbox-key="{{publicKey}}" {{identity}} async></script></body></html>
+                """, "text/html; charset=utf-8");
+        });
+        await shopSite.StartAsync();
+        return shopSite;
+    }
+
+    private static async Task<(string PublicKey, string Secret)> DefaultInboxAsync(HttpClient admin)
+    {
+        var inbox = (await admin.GetFromJsonAsync<JsonElement>("/api/v1/inboxes")).GetProperty("inboxes").EnumerateArray()
+            .Single(i => i.GetProperty("inboxId").GetString() == "default");
+        return (inbox.GetProperty("publicKey").GetString()!, inbox.GetProperty("identitySecret").GetString()!);
     }
 
     private static ILocator ContactField(ConsolePage agent, string label) =>
