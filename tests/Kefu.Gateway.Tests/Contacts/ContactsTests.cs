@@ -215,6 +215,25 @@ public sealed class ContactsTests(GatewayFixture gateway)
         Assert.Empty((await Desk.Ok(await admin.GetAsync("/api/v1/contacts?externalId=nobody-" + Guid.NewGuid()))).GetProperty("contacts").EnumerateArray());
     }
 
+    [Fact]
+    public async Task Malformed_bodies_are_refused_with_a_code_and_change_nothing()
+    {
+        using var admin = gateway.Http(await gateway.LoginAsync());
+        var contactId = await NewContactAsync(admin);
+        foreach (var body in new[] { "{not json", "{\"attributes\":{\"orders\":12}}", "{\"name\":[\"Ana\"]}", "[]" })
+        {
+            using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+            Assert.Equal("bad_request", await Desk.ProblemCode(await admin.PatchAsync($"/api/v1/contacts/{contactId}", content), HttpStatusCode.BadRequest));
+        }
+
+        using var empty = new StringContent("", System.Text.Encoding.UTF8, "application/json");
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PatchAsync($"/api/v1/contacts/{contactId}", empty)).StatusCode);
+        using var identify = gateway.Http((await gateway.CreateVisitorAsync()).Token);
+        using var notJson = new StringContent("{userId", System.Text.Encoding.UTF8, "application/json");
+        Assert.Equal("bad_request", await Desk.ProblemCode(await identify.PostAsync("/api/v1/visitors/me/identify", notJson), HttpStatusCode.BadRequest));
+        Assert.Equal([EventTypes.ContactCreated], await ContactEventsAsync(contactId));
+    }
+
     /// <summary>A contact made the way a widget makes one (an identified visitor); its id.</summary>
     private async Task<string> NewContactAsync(HttpClient admin)
     {
