@@ -35,6 +35,11 @@ public static class InboundApi
         app.MapPost("/api/v1/webhook", (HttpRequest request, ClaimsPrincipal user, IGrainFactory grains, CancellationToken cancellationToken) =>
                 AcceptAsync(request, user, grains, maxBytes, cancellationToken))
             .WithTags("inbound")
+            .Produces<InboundAccepted>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .RequireAuthorization(KefuPolicies.ForScope(Scopes.EventsWrite));
         return app;
     }

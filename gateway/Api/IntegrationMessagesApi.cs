@@ -27,6 +27,11 @@ public static class IntegrationMessagesApi
     {
         app.MapPost("/api/v1/conversations/{conversationId}/messages", SendAsync)
             .WithTags("conversations")
+            .Produces<MessageDto>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .RequireAuthorization(KefuPolicies.ForScope(Scopes.MessagesWrite))
             .WithIdempotencyKey();
         return app;
