@@ -70,22 +70,34 @@ public static class Idempotency
                 return Problems.Create(StatusCodes.Status409Conflict, InProgress, $"A request with this {Header} is still running; try again.");
         }
 
-        StoredResponse? response = null;
+        StoredResponse response;
         try
         {
-            var result = await next(context);
-            response = await CaptureAsync(http, result);
+            response = await CaptureAsync(http, await next(context));
         }
-        finally
+        catch
         {
-            if (response is { Status: >= 200 and < 300 })
-            {
-                await grain.Complete(fingerprint, response);
-            }
-            else
-            {
-                await grain.Abandon(fingerprint);
-            }
+            await grain.Abandon(fingerprint);
+            throw;
+        }
+
+        if (response.Status is not (>= 200 and < 300))
+        {
+            // Only successes are kept: a failed request's retry runs again.
+            await grain.Abandon(fingerprint);
+            return new StoredResult(response);
+        }
+
+        try
+        {
+            await grain.Complete(fingerprint, response);
+        }
+#pragma warning disable CA1031 // the request has succeeded: its answer is given even if it could not be kept for replay
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            // Not kept: a retry with this key runs again (its own rules, e.g. clientMsgId, still deduplicate it).
+            await grain.Abandon(fingerprint);
         }
 
         return new StoredResult(response);
