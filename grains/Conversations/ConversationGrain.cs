@@ -108,7 +108,7 @@ public sealed partial class ConversationGrain(
     public async Task<Outcome<SendAck>> Send(SendMessage command)
     {
         var caller = command.Caller;
-        if (Refuse(caller, mustParticipate: true) is { } refusal)
+        if ((caller.Role == ParticipantRole.Bot ? RefuseBot(caller) : Refuse(caller, mustParticipate: true)) is { } refusal)
         {
             return refusal;
         }
@@ -342,6 +342,21 @@ public sealed partial class ConversationGrain(
             ParticipantRole.Agent => KefuError.NotAllowed("This conversation is assigned to another agent."),
             _ => KefuError.NotAllowed("Not allowed."),
         };
+    }
+
+    /// <summary>
+    /// A bot or business system (INTEGRATION.md §4) writes into any conversation of its tenant without joining it: the
+    /// gateway has checked its scope (and a key's inbox restriction). It does nothing else here.
+    /// </summary>
+    private KefuError? RefuseBot(Caller caller)
+    {
+        if (!state.State.Created || caller.Tenant != _tenant)
+        {
+            ForgetIfNotCreated();
+            return KefuError.NotFound("Conversation");
+        }
+
+        return null;
     }
 
     private bool IsParticipantKey(string key)

@@ -104,6 +104,7 @@ public static class KefuSiloBuilderExtensions
         services.AddKefuDispatch(configuration);
         services.TryAddSingleton(TimeProvider.System);
         services.Configure<Events.EventLogOptions>(configuration.GetSection(Events.EventLogOptions.Section));
+        services.Configure<Inbound.InboundOptions>(configuration.GetSection(Inbound.InboundOptions.Section));
         services.TryAddSingleton<Events.IEventLog, Events.InMemoryEventLog>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Events.IConversationEventSink, Participants.AgentRosterSink>());
         services.TryAddSingleton<IMessageStore, InMemoryMessageStore>();

@@ -8,6 +8,7 @@ public enum BenchmarkMode
     Closed,
     Rate,
     Idle,
+    Inbound,
 }
 
 public enum BenchmarkTarget
@@ -28,6 +29,15 @@ public sealed class BenchmarkOptions
     public IReadOnlyList<Uri> Urls { get; set; } = [new Uri("http://127.0.0.1:5080")];
 
     public string? AdminPassword { get; set; }
+
+    /// <summary>Inbound mode: concurrent senders of business events.</summary>
+    public int Senders { get; set; } = 64;
+
+    /// <summary>Inbound mode: events name one of this many contacts by external id (0: no contact).</summary>
+    public int Contacts { get; set; }
+
+    /// <summary>Inbound mode: percent of posts that repeat an id already accepted.</summary>
+    public int Duplicates { get; set; }
 
     public BenchmarkMode Mode { get; set; } = BenchmarkMode.Closed;
 
@@ -90,7 +100,10 @@ public sealed class BenchmarkOptions
         Kefu load generator (loopback only). Options (value forms: 20s, 5m, 500ms; counts as integers):
           --url URL[,URL…]          gateway(s) to load, loopback only (default http://127.0.0.1:5080)
           --admin-password PW       admin password (needed to create the agents)
-          --mode closed|rate|idle   closed loop, fixed total rate, or idle connections (default closed)
+          --mode closed|rate|idle|inbound   closed loop, fixed total rate, idle connections, or inbound events (default closed)
+          --senders N               inbound mode: concurrent senders of POST /api/v1/webhook (default 64)
+          --contacts K              inbound mode: events name one of K contacts by externalId (default 0: none)
+          --duplicates P            inbound mode: percent of posts that repeat an accepted id (default 0)
           --target kefu|relay       Kefu gateway(s) or the in-process raw WebSocket relay (default kefu)
           --compare-relay           run the relay first, then Kefu, and print Kefu/relay
           --visitors N --agents M   load mode participants (default 10 / 2)
@@ -137,6 +150,15 @@ public sealed class BenchmarkOptions
                     break;
                 case "--mode":
                     o.Mode = Enum.Parse<BenchmarkMode>(Value(), ignoreCase: true);
+                    break;
+                case "--senders":
+                    o.Senders = Int(name, Value());
+                    break;
+                case "--contacts":
+                    o.Contacts = Int(name, Value());
+                    break;
+                case "--duplicates":
+                    o.Duplicates = Int(name, Value());
                     break;
                 case "--target":
                     o.Target = Enum.Parse<BenchmarkTarget>(Value(), ignoreCase: true);
@@ -239,6 +261,9 @@ public sealed class BenchmarkOptions
         Check(SourceAddresses is >= 0 and <= 250, "--source-addresses must be 0..250.");
         Check(ConnectConcurrency is >= 1 and <= 10_000, "--connect-concurrency must be 1..10000.");
         Check(!(CompareRelay && Mode == BenchmarkMode.Idle), "--compare-relay is for the load modes.");
+        Check(Senders is >= 1 and <= 10_000 && Contacts is >= 0 and <= 1_000_000 && Duplicates is >= 0 and <= 100,
+            "--senders must be 1..10000, --contacts 0..1000000, --duplicates 0..100.");
+        Check(!(Mode == BenchmarkMode.Inbound && (CompareRelay || Target == BenchmarkTarget.Relay)), "--mode inbound runs against Kefu only.");
         Check(!(Mode == BenchmarkMode.Idle && Target == BenchmarkTarget.Relay), "--mode idle runs against Kefu only.");
     }
 

@@ -17,6 +17,8 @@ public sealed class BenchmarkResult
 
     public IdleResult? Idle { get; set; }
 
+    public InboundResult? Inbound { get; set; }
+
     /// <summary>Kefu delivered/s divided by the relay's delivered/s (with --compare-relay).</summary>
     public double? KefuToRelayRatio { get; set; }
 

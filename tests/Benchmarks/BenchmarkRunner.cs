@@ -28,6 +28,10 @@ public static class BenchmarkRunner
         {
             result.Idle = await new IdleRun(options, urls).RunAsync(ct);
         }
+        else if (options.Mode == BenchmarkMode.Inbound)
+        {
+            result.Inbound = await new InboundRun(options, urls).RunAsync(ct);
+        }
         else
         {
             if (options.CompareRelay || options.Target == BenchmarkTarget.Relay)

@@ -20,7 +20,7 @@ internal static class Program
         {
             var result = await BenchmarkRunner.RunAsync(BenchmarkOptions.Parse(args), cts.Token, args);
             Console.WriteLine(result.Markdown);
-            return result.Runs.Any(r => r.Errors.Total > 0) || result.Idle is { Errors.Total: > 0 } ? 3 : 0;
+            return result.Runs.Any(r => r.Errors.Total > 0) || result.Idle is { Errors.Total: > 0 } || result.Inbound is { Errors: > 0 } ? 3 : 0;
         }
         catch (ArgumentException e)
         {

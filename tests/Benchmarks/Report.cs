@@ -18,6 +18,12 @@ public static class Report
         }
 
         Line(sb);
+        if (result.Inbound is { } inbound)
+        {
+            InboundRun.Markdown(sb, inbound);
+            return sb.ToString();
+        }
+
         if (result.Idle is { } idle)
         {
             Idle(sb, idle);
