@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using Kefu.Contracts.Messages;
 using Kefu.Gateway.Auth;
 using Microsoft.AspNetCore.Authorization;
@@ -42,11 +43,7 @@ public static class KefuOpenApi
                 Describe(document);
                 return Task.CompletedTask;
             });
-            o.AddOperationTransformer((operation, context, _) =>
-            {
-                DescribeOperation(operation, context);
-                return Task.CompletedTask;
-            });
+            o.AddOperationTransformer((operation, context, _) => DescribeOperationAsync(operation, context));
         });
 
     /// <summary>Serves the document to anyone: it holds no secret, and integrators read it before they have a key.</summary>
@@ -110,55 +107,38 @@ public static class KefuOpenApi
             },
         };
         OpenApiEvents.Describe(document);
+        OpenApiIntegration.AddSchemas(document);
     }
 
-    private static void DescribeOperation(OpenApiOperation operation, OpenApiOperationTransformerContext context)
+    private static async Task DescribeOperationAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context)
     {
         var metadata = context.Description.ActionDescriptor.EndpointMetadata;
-        var authorize = metadata.OfType<IAuthorizeData>().ToList();
-        var secured = authorize.Count > 0 && !metadata.OfType<IAllowAnonymous>().Any();
         var document = context.Document;
+        var extensions = operation.Extensions ??= new Dictionary<string, IOpenApiExtension>();
+        var (roles, scopes) = await WhoMayCallAsync(context.ApplicationServices, metadata);
+        var secured = roles.Count > 0 || scopes.Count > 0;
         if (secured)
         {
-            var policies = authorize.Select(a => a.Policy).OfType<string>().ToList();
-            var scopes = policies.Where(p => p.StartsWith(KefuPolicies.ForScope(string.Empty), StringComparison.Ordinal))
-                .Select(p => p[KefuPolicies.ForScope(string.Empty).Length..]).Distinct().ToList();
             operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(JwtScheme, document)] = [] }];
-            string access;
             if (scopes.Count > 0)
             {
                 operation.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ServiceKeyScheme, document)] = scopes });
-                access = string.Join(' ', scopes.Select(s => "scope:" + s));
-                AppendDescription(operation, $"Who may call: an admin token, or a service key with scope {string.Join(" and ", scopes.Select(s => $"`{s}`"))}.");
-            }
-            else if (policies.Contains(KefuPolicies.Admin))
-            {
-                access = "admin";
-                AppendDescription(operation, "Who may call: an admin token.");
-            }
-            else if (policies.Contains(KefuPolicies.Agent))
-            {
-                access = "agent";
-                AppendDescription(operation, "Who may call: an agent or admin token.");
-            }
-            else
-            {
-                access = "authenticated";
-                AppendDescription(operation, "Who may call: any valid token (what it may see depends on its role).");
             }
 
-            (operation.Extensions ??= new Dictionary<string, IOpenApiExtension>())[AccessExtension] = new JsonNodeExtension(access);
+            AppendDescription(operation, "Who may call: " + Describe(roles, scopes));
+            extensions[AccessExtension] = new JsonNodeExtension(string.Join(' ', roles.Concat(scopes.Select(s => "scope:" + s))));
         }
         else
         {
-            (operation.Extensions ??= new Dictionary<string, IOpenApiExtension>())[AccessExtension] = new JsonNodeExtension("anonymous");
+            extensions[AccessExtension] = new JsonNodeExtension("anonymous");
         }
 
-        // What the endpoints write themselves (a custom IResult) is described here rather than guessed as "200 OK".
-        if (context.Description.HttpMethod == "GET" && context.Description.RelativePath?.TrimEnd('/') == "api/v1/events")
+        if (metadata.OfType<AcceptsIdempotencyKey>().Any())
         {
-            OpenApiEvents.DescribeEventsPage(operation, document);
+            AddIdempotencyKey(operation);
         }
+
+        OpenApiIntegration.Describe(operation, context.Description.HttpMethod, context.Description.RelativePath, document);
 
         var responses = operation.Responses ??= new OpenApiResponses();
         var path = context.Description.RelativePath ?? string.Empty;
@@ -195,6 +175,102 @@ public static class KefuOpenApi
         }
     }
 
+    /// <summary>
+    /// Who passes the endpoint's authorization, found by asking the real policies about a sample caller of each kind
+    /// (admin, agent, visitor, and a service key holding the scopes the policies name), so named policies, policy objects
+    /// and custom requirements are all described as they behave. Empty roles and scopes: anonymous.
+    /// </summary>
+    private static async Task<(List<string> Roles, List<string> Scopes)> WhoMayCallAsync(IServiceProvider services, IList<object> metadata)
+    {
+        if (metadata.OfType<IAllowAnonymous>().Any())
+        {
+            return ([], []);
+        }
+
+        var policy = await AuthorizationPolicy.CombineAsync(services.GetRequiredService<IAuthorizationPolicyProvider>(),
+            metadata.OfType<IAuthorizeData>(), metadata.OfType<AuthorizationPolicy>());
+        if (policy is null)
+        {
+            return ([], []);
+        }
+
+        var authorization = services.GetRequiredService<IAuthorizationService>();
+        var roles = new List<string>();
+        foreach (var role in new[] { Contracts.Grains.AgentRoles.Admin, Contracts.Grains.AgentRoles.Agent, KefuClaims.VisitorRole })
+        {
+            if (await PassesAsync(authorization, policy, Probe(role)))
+            {
+                roles.Add(role);
+            }
+        }
+
+        var scopes = policy.Requirements.OfType<ScopeRequirement>().Select(r => r.Scope).Distinct().ToList();
+        if (scopes.Count > 0 && !await PassesAsync(authorization, policy, Probe(KefuClaims.ServiceRole, scopes)))
+        {
+            scopes.Clear();
+        }
+
+        // Authenticated but nobody of the sample kinds passes (should not happen): still a secured operation.
+        if (roles.Count == 0 && scopes.Count == 0)
+        {
+            roles.Add("authenticated");
+        }
+
+        return (roles, scopes);
+    }
+
+    private static ClaimsPrincipal Probe(string role, IEnumerable<string>? scopes = null)
+    {
+        var claims = new List<Claim>
+        {
+            new(KefuClaims.Subject, "openapi-probe"),
+            new(KefuClaims.Tenant, Contracts.Identity.Tenancy.DefaultTenant),
+            new(KefuClaims.Role, role),
+        };
+        claims.AddRange((scopes ?? []).Select(s => new Claim(KefuClaims.Scope, s)));
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, "openapi-probe", KefuClaims.Name, KefuClaims.Role));
+    }
+
+    private static async Task<bool> PassesAsync(IAuthorizationService authorization, AuthorizationPolicy policy, ClaimsPrincipal user)
+    {
+        try
+        {
+            return (await authorization.AuthorizeAsync(user, resource: null, policy)).Succeeded;
+        }
+        catch (InvalidOperationException)
+        {
+            return false; // a handler that needs more than claims (e.g. the request) does not admit the sample caller
+        }
+    }
+
+    private static string Describe(List<string> roles, List<string> scopes)
+    {
+        var people = roles.Contains("authenticated") ? "any valid token"
+            : roles.Count == 0 ? null
+            : string.Join(" or ", roles.Select(r => r == KefuClaims.VisitorRole ? "visitor" : r)) + " tokens";
+        var keys = scopes.Count == 0 ? null : $"a service key with scope {string.Join(" and ", scopes.Select(s => $"`{s}`"))}";
+        return string.Join(", or ", new[] { people, keys }.OfType<string>()) + ".";
+    }
+
+    /// <summary>The <c>Idempotency-Key</c> request header (INTEGRATION.md §3, last point).</summary>
+    public static void AddIdempotencyKey(OpenApiOperation operation)
+    {
+        operation.Parameters ??= [];
+        if (operation.Parameters.Any(p => p.Name == "Idempotency-Key"))
+        {
+            return;
+        }
+
+        operation.Parameters.Add(new OpenApiParameter
+        {
+            Name = "Idempotency-Key",
+            In = ParameterLocation.Header,
+            Description = "Optional, 1–255 characters. The same key with the same request within 24 h answers the original " +
+                "answer again (header `Idempotent-Replayed: true`) and does nothing new; with a different request → 422 `idempotency_mismatch`.",
+            Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 255 },
+        });
+    }
+
     private static void AddProblem(OpenApiResponses responses, OpenApiDocument? document, string status, string description)
     {
         if (!responses.ContainsKey(status))
@@ -210,4 +286,13 @@ public static class KefuOpenApi
 
     private static void AppendDescription(OpenApiOperation operation, string text) =>
         operation.Description = string.IsNullOrEmpty(operation.Description) ? text : operation.Description + "\n\n" + text;
+}
+
+/// <summary>
+/// Endpoint metadata saying the endpoint honours the <c>Idempotency-Key</c> header, so the document declares it (an
+/// endpoint filter is invisible to the OpenAPI generator): <c>.WithMetadata(AcceptsIdempotencyKey.Instance)</c>.
+/// </summary>
+public sealed class AcceptsIdempotencyKey
+{
+    public static readonly AcceptsIdempotencyKey Instance = new();
 }

@@ -85,10 +85,10 @@ public sealed class OpenApiDocumentTests(GatewayFixture gateway)
             {
                 operations++;
                 var name = $"{operation.Name.ToUpperInvariant()} {path.Name}";
-                var access = operation.Value.GetProperty(KefuOpenApi.AccessExtension).GetString()!;
+                var access = operation.Value.GetProperty(KefuOpenApi.AccessExtension).GetString()!.Split(' ');
                 var problem = operation.Value.GetProperty("responses").GetProperty("default").GetProperty("content").GetProperty("application/problem+json");
                 Assert.Equal("#/components/schemas/" + KefuOpenApi.ProblemSchema, problem.GetProperty("schema").GetProperty("$ref").GetString());
-                if (access == "anonymous")
+                if (access is ["anonymous"])
                 {
                     Assert.False(operation.Value.TryGetProperty("security", out _), name);
                     continue;
@@ -98,11 +98,16 @@ public sealed class OpenApiDocumentTests(GatewayFixture gateway)
                 Assert.True(requirements[0].TryGetProperty(KefuOpenApi.JwtScheme, out _), name);
                 Assert.True(operation.Value.GetProperty("responses").TryGetProperty("401", out _), name);
                 Assert.True(operation.Value.GetProperty("responses").TryGetProperty("403", out _), name);
-                if (access.StartsWith("scope:", StringComparison.Ordinal))
+                Assert.Contains("Who may call:", operation.Value.GetProperty("description").GetString(), StringComparison.Ordinal);
+                var scopes = access.Where(a => a.StartsWith("scope:", StringComparison.Ordinal)).Select(a => a["scope:".Length..]).ToList();
+                if (scopes.Count > 0)
                 {
-                    var scopes = requirements[1].GetProperty(KefuOpenApi.ServiceKeyScheme).EnumerateArray().Select(s => s.GetString()!).ToList();
-                    Assert.Equal(access.Split(' ').Select(s => s["scope:".Length..]), scopes);
+                    Assert.Equal(scopes, requirements[1].GetProperty(KefuOpenApi.ServiceKeyScheme).EnumerateArray().Select(s => s.GetString()!));
                     Assert.All(scopes, s => Assert.Contains(s, Scopes.All));
+                }
+                else
+                {
+                    Assert.Single(requirements);
                 }
             }
         }
@@ -132,6 +137,34 @@ public sealed class OpenApiDocumentTests(GatewayFixture gateway)
             Assert.True(schemas.TryGetProperty(OpenApiEvents.DataSchema(type), out _), $"no data schema for {type}");
             Assert.True(post.GetProperty("responses").TryGetProperty("410", out _));
         }
+    }
+
+    [Theory]
+    [InlineData("post", "/api/v1/visitors", "anonymous")]
+    [InlineData("post", "/api/v1/agents", "admin")]
+    [InlineData("get", "/api/v1/queue", "admin agent")]
+    [InlineData("post", "/api/v1/conversations/{conversationId}/csat", "admin agent visitor")]
+    public async Task Who_may_call_is_what_the_authorization_policies_admit(string method, string path, string access)
+    {
+        var document = await DocumentAsync();
+        Assert.Equal(access, document.GetProperty("paths").GetProperty(path).GetProperty(method).GetProperty(KefuOpenApi.AccessExtension).GetString());
+    }
+
+    [Fact]
+    public void The_hand_read_inbound_endpoint_gets_its_contract_body_and_answers()
+    {
+        var document = new Microsoft.OpenApi.OpenApiDocument();
+        var operation = new Microsoft.OpenApi.OpenApiOperation
+        {
+            Responses = new Microsoft.OpenApi.OpenApiResponses { ["200"] = new Microsoft.OpenApi.OpenApiResponse { Description = "OK" } },
+        };
+
+        OpenApiIntegration.Describe(operation, "POST", "api/v1/webhook", document);
+
+        var body = Assert.IsType<Microsoft.OpenApi.OpenApiSchemaReference>(operation.RequestBody!.Content!["application/json"].Schema);
+        Assert.Equal(OpenApiIntegration.InboundEvent, body.Reference.Id);
+        Assert.Equal(["202", "413", "422"], operation.Responses.Keys.Order());
+        Assert.True(operation.Responses["202"].Headers!.ContainsKey("Idempotent-Replayed"));
     }
 
     private static RouteEndpoint Endpoint(string pattern, string method) =>
