@@ -42,6 +42,21 @@ public sealed class OpenApiDocumentTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task The_document_reads_back_as_valid_openapi_3_1()
+    {
+        using var anonymous = gateway.Http();
+        var text = await anonymous.GetStringAsync("/openapi/v1.json");
+
+        var read = Microsoft.OpenApi.OpenApiDocument.Parse(text, "json");
+
+        Assert.Empty(read.Diagnostic!.Errors.Select(e => e.ToString()));
+        Assert.Equal(Microsoft.OpenApi.OpenApiSpecVersion.OpenApi3_1, read.Diagnostic.SpecificationVersion);
+        var errors = Microsoft.OpenApi.OpenApiElementExtensions.Validate(read.Document!, Microsoft.OpenApi.ValidationRuleSet.GetDefaultRuleSet());
+        Assert.Empty(errors.Select(e => $"{e.Pointer}: {e.Message}"));
+        Assert.Equal(EventTypes.All.Length, read.Document!.Webhooks!.Count);
+    }
+
+    [Fact]
     public async Task Every_mapped_endpoint_is_in_the_document()
     {
         var document = await DocumentAsync();
