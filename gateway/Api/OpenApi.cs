@@ -10,10 +10,11 @@ namespace Kefu.Gateway.Api;
 
 /// <summary>
 /// The OpenAPI 3.1 description of the whole HTTP API at <c>/openapi/v1.json</c> (docs/integration.md §12), generated
-/// from the mapped endpoints at request time, so an endpoint added anywhere is described without being listed here.
-/// What the endpoints' own metadata cannot say is added by transformers: who may call (security schemes and the
-/// scopes of service keys, read from the authorization metadata), the problem details every error answers with, and
-/// the outbound webhooks (the event envelope and each event type's data, <see cref="OpenApiEvents"/>).
+/// from the mapped endpoints, so an endpoint added anywhere is described without being listed here. What the
+/// endpoints' own metadata cannot say is added by transformers: who may call (security schemes and the scopes of
+/// service keys, found by asking each endpoint's authorization policy), the problem details every error answers with,
+/// the bodies of endpoints that read JSON by hand (<see cref="OpenApiIntegration"/>), and the outbound webhooks (the
+/// event envelope and each event type's data, <see cref="OpenApiEvents"/>).
 /// </summary>
 public static class KefuOpenApi
 {
@@ -29,7 +30,10 @@ public static class KefuOpenApi
     /// <summary>The problem details schema (RFC 9457 with Kefu's stable <c>code</c>).</summary>
     public const string ProblemSchema = "Problem";
 
-    /// <summary>Extension naming who may call an operation: anonymous, authenticated, agent, admin or scope:&lt;scope&gt;.</summary>
+    /// <summary>
+    /// Extension naming who may call an operation, space-separated: <c>anonymous</c>, or the token kinds that pass
+    /// (<c>admin</c>, <c>agent</c>, <c>visitor</c>) and <c>scope:&lt;scope&gt;</c> for service keys.
+    /// </summary>
     public const string AccessExtension = "x-kefu-access";
 
     private const string ProblemContentType = "application/problem+json";
