@@ -62,6 +62,7 @@ public static class GatewayHostingExtensions
             ctx.ProblemDetails.Extensions.TryAdd("code", Problems.DefaultCode(ctx.ProblemDetails.Status)));
         services.AddKefuAuthentication();
         services.AddKefuRateLimits(configuration);
+        services.AddKefuOpenApi();
         services.Configure<ForwardedHeadersOptions>(o =>
         {
             // Client addresses (rate limits, logs) through a reverse proxy: only listed proxies are trusted. Not even
@@ -110,6 +111,7 @@ public static class GatewayHostingExtensions
         app.MapInboundApi();
         app.MapIntegrationMessagesApi();
         app.MapWebhooksApi();
+        app.MapKefuOpenApi();
         return app;
     }
 

@@ -1,0 +1,202 @@
+using System.Buffers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Kefu.Contracts.Events;
+using Kefu.Contracts.Messages;
+using Kefu.Gateway.Api;
+using Kefu.Gateway.Tests.Infrastructure;
+
+namespace Kefu.Gateway.Tests.OpenApi;
+
+/// <summary>
+/// The webhook schemas in /openapi/v1.json describe what Kefu really sends: every event type's JSON, as
+/// <see cref="EventJson"/> writes it (once with every optional field set, once with none), fits its schema exactly —
+/// no undeclared field, no missing required one, the declared types and enums.
+/// </summary>
+[Collection(GatewayCollection.Name)]
+public sealed class EventSchemaTests(GatewayFixture gateway)
+{
+    private const string ConversationId = "01JEQ7WZ0M3N2V7H5X9D4K6B1A";
+    private static readonly DateTimeOffset Now = new(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
+
+    /// <summary>Per type, a sample with every optional member set and one with none. A new type fails until it has both.</summary>
+    private static readonly Dictionary<string, EventData[]> Samples = Build();
+
+    [Fact]
+    public async Task Every_event_types_json_fits_its_webhook_schema()
+    {
+        using var http = gateway.Http();
+        var document = await http.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+        Assert.Equal(EventTypes.All.Order(), Samples.Keys.Order());
+
+        var errors = new List<string>();
+        var cursor = 1L;
+        foreach (var (type, samples) in Samples)
+        {
+            foreach (var data in samples)
+            {
+                Assert.Equal(type, data.Type);
+                var conversation = type.StartsWith("conversation.", StringComparison.Ordinal) || type is EventTypes.MessageCreated or EventTypes.NoteCreated
+                    ? ConversationId : null;
+                var stored = new StoredEvent(cursor++, Ulid.NewUlid(), type, "default", conversation, conversation is null ? 0 : 7, Now,
+                    new Causation(Causation.ApiKey, "k1", "ERP"), EventJson.Data(data));
+                var buffer = new ArrayBufferWriter<byte>();
+                using (var writer = new Utf8JsonWriter(buffer))
+                {
+                    EventJson.WriteEnvelope(writer, stored);
+                }
+
+                var envelope = JsonDocument.Parse(buffer.WrittenMemory).RootElement;
+                SchemaCheck.Validate(envelope, schemas.GetProperty(OpenApiEvents.Envelope), schemas, type, errors);
+                SchemaCheck.Validate(envelope.GetProperty("data"), schemas.GetProperty(OpenApiEvents.DataSchema(type)), schemas, type + ".data", errors);
+            }
+        }
+
+        Assert.True(errors.Count == 0, string.Join('\n', errors));
+    }
+
+    [Fact]
+    public void The_check_finds_an_undeclared_field_a_missing_one_and_a_wrong_type()
+    {
+        var schemas = JsonDocument.Parse("""
+            {"S":{"type":"object","required":["a","b"],"properties":{"a":{"type":"string","enum":["x"]},"b":{"type":"integer"}}}}
+            """).RootElement;
+        var errors = new List<string>();
+        SchemaCheck.Validate(JsonDocument.Parse("""{"a":"y","c":1}""").RootElement, JsonDocument.Parse("""{"$ref":"#/components/schemas/S"}""").RootElement, schemas, "t", errors);
+        Assert.Equal(3, errors.Count);
+    }
+
+    private static Dictionary<string, EventData[]> Build()
+    {
+        var agent = new Sender(ParticipantRole.Agent, "alice", "Alice");
+        var csat = new CsatRating(5, "Quick and kind", Now);
+        var full = new ConversationSummary(ConversationId, "default", "default", "01JEQ7WYF4A8C0E2G4J6M8P0R2", "Eve", ConversationStatus.Snoozed, "alice", 12,
+            Now, ["alice"], Team: "billing", Priority: ConversationPriority.High, Tags: ["refund"], SnoozedUntil: Now, FirstResponseAt: Now,
+            ResolvedAt: Now, Csat: csat, AssigneeName: "Alice");
+        var bare = new ConversationSummary(ConversationId, "default", "default", "01JEQ7WYF4A8C0E2G4J6M8P0R2", null, ConversationStatus.Queued, null, 0, Now, []);
+        return new Dictionary<string, EventData[]>
+        {
+            [EventTypes.MessageCreated] =
+            [
+                new MessageCreated(new ChatMessage(ConversationId, Ulid.NewUlid(), 12, agent, "photo.png", Now, "c-1", new AttachmentContent("att1", "image/png", "photo.png", 2048))),
+                new MessageCreated(new ChatMessage(ConversationId, Ulid.NewUlid(), 1, new Sender(ParticipantRole.Bot, "erp", null), "Shipped", Now, null)),
+            ],
+            [EventTypes.ConversationCreated] = [new ConversationCreated(full), new ConversationCreated(bare)],
+            [EventTypes.ConversationStatusChanged] = [new ConversationStatusChanged(ConversationStatus.Open, ConversationStatus.Resolved, full), new ConversationStatusChanged(ConversationStatus.Queued, ConversationStatus.Open, bare)],
+            [EventTypes.ConversationAssigned] = [new ConversationAssigned("alice", "Alice", "bob", full), new ConversationAssigned("alice", null, null, bare)],
+            [EventTypes.ConversationTransferred] = [new ConversationTransferred("alice", "bob", "billing", full), new ConversationTransferred(null, null, null, bare)],
+            [EventTypes.ConversationUpdated] = [new ConversationUpdated(["tags", "priority"], full), new ConversationUpdated([], bare)],
+            [EventTypes.ConversationRated] = [new ConversationRated(csat, full), new ConversationRated(csat with { Comment = null }, bare)],
+            [EventTypes.NoteCreated] = [new NoteCreated(new InternalNote("n1", ConversationId, agent, "VIP customer", Now))],
+            [EventTypes.ContactCreated] =
+            [
+                new ContactChanged(true, "01JEQ7WYF4A8C0E2G4J6M8P0R2", "u-42", "Ann", "ann@example.com", new() { ["plan"] = "gold" }),
+                new ContactChanged(true, "01JEQ7WYF4A8C0E2G4J6M8P0R2", null, null, null, null),
+            ],
+            [EventTypes.ContactUpdated] = [new ContactChanged(false, "01JEQ7WYF4A8C0E2G4J6M8P0R2", "u-42", "Ann", "ann@example.com", new() { ["plan"] = "gold" })],
+            [EventTypes.InboundReceived] =
+            [
+                new InboundReceived("erp-evt-1", "order_status", "01JEQ7WYF4A8C0E2G4J6M8P0R2", "u-42", """{"order_id":"12345","status":"shipped"}""", ConversationId),
+                new InboundReceived("erp-evt-2", "order_status", null, null, "{}"),
+            ],
+            [EventTypes.WebhookEndpointDisabled] = [new WebhookEndpointDisabled("wh1", "https://erp.example.com/kefu", "410 Gone")],
+        };
+    }
+}
+
+/// <summary>
+/// Just enough of JSON Schema to check the hand-written event schemas strictly: $ref, allOf, type (also a list),
+/// enum, const, required, properties (a property not declared is an error unless additionalProperties allows it),
+/// additionalProperties and items.
+/// </summary>
+public static class SchemaCheck
+{
+    public static void Validate(JsonElement value, JsonElement schema, JsonElement schemas, string at, List<string> errors)
+    {
+        if (schema.TryGetProperty("$ref", out var reference))
+        {
+            var name = reference.GetString()!["#/components/schemas/".Length..];
+            Validate(value, schemas.GetProperty(name), schemas, at, errors);
+            return;
+        }
+
+        if (schema.TryGetProperty("allOf", out var allOf))
+        {
+            foreach (var part in allOf.EnumerateArray())
+            {
+                Validate(value, part, schemas, at, errors);
+            }
+        }
+
+        if (schema.TryGetProperty("type", out var type))
+        {
+            var types = type.ValueKind == JsonValueKind.Array ? type.EnumerateArray().Select(t => t.GetString()!).ToList() : [type.GetString()!];
+            if (!types.Any(t => Fits(value, t)))
+            {
+                errors.Add($"{at}: {value.ValueKind} is not {string.Join('|', types)}");
+                return;
+            }
+        }
+
+        if (schema.TryGetProperty("enum", out var values) && !values.EnumerateArray().Any(v => JsonElement.DeepEquals(v, value)))
+        {
+            errors.Add($"{at}: {value} is not one of {values}");
+        }
+
+        if (schema.TryGetProperty("const", out var constant) && !JsonElement.DeepEquals(constant, value))
+        {
+            errors.Add($"{at}: {value} is not {constant}");
+        }
+
+        if (value.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var required in schema.TryGetProperty("required", out var r) ? r.EnumerateArray().Select(e => e.GetString()!) : [])
+            {
+                if (!value.TryGetProperty(required, out _))
+                {
+                    errors.Add($"{at}: required {required} is missing");
+                }
+            }
+
+            var properties = schema.TryGetProperty("properties", out var p) ? p : default;
+            var additional = schema.TryGetProperty("additionalProperties", out var a) ? a : default;
+            foreach (var property in value.EnumerateObject())
+            {
+                if (properties.ValueKind == JsonValueKind.Object && properties.TryGetProperty(property.Name, out var propertySchema))
+                {
+                    Validate(property.Value, propertySchema, schemas, $"{at}.{property.Name}", errors);
+                }
+                else if (additional.ValueKind == JsonValueKind.Object)
+                {
+                    Validate(property.Value, additional, schemas, $"{at}.{property.Name}", errors);
+                }
+                else if (properties.ValueKind == JsonValueKind.Object && !schema.TryGetProperty("allOf", out _))
+                {
+                    errors.Add($"{at}: {property.Name} is not declared");
+                }
+            }
+        }
+
+        if (value.ValueKind == JsonValueKind.Array && schema.TryGetProperty("items", out var items))
+        {
+            var i = 0;
+            foreach (var item in value.EnumerateArray())
+            {
+                Validate(item, items, schemas, $"{at}[{i++}]", errors);
+            }
+        }
+    }
+
+    private static bool Fits(JsonElement value, string type) => type switch
+    {
+        "object" => value.ValueKind == JsonValueKind.Object,
+        "array" => value.ValueKind == JsonValueKind.Array,
+        "string" => value.ValueKind == JsonValueKind.String,
+        "integer" => value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out _),
+        "number" => value.ValueKind == JsonValueKind.Number,
+        "boolean" => value.ValueKind is JsonValueKind.True or JsonValueKind.False,
+        "null" => value.ValueKind == JsonValueKind.Null,
+        _ => false,
+    };
+}
