@@ -1,0 +1,37 @@
+using Kefu.Contracts.Grains;
+using Kefu.Grains.Hosting;
+
+namespace Kefu.Grains.Webhooks;
+
+[GenerateSerializer]
+public sealed class WebhookDirectoryState
+{
+    [Id(0)] public List<string> EndpointIds { get; set; } = [];
+}
+
+/// <summary>A tenant's webhook endpoint ids, for the list (each endpoint grain holds its own configuration).</summary>
+public sealed class WebhookDirectoryGrain(
+    [PersistentState("webhooks", KefuStorage.Name)] IPersistentState<WebhookDirectoryState> state) : Grain, IWebhookDirectoryGrain
+{
+    /// <summary>Endpoints a tenant may have: each one reads the event log on its own.</summary>
+    public const int MaxEndpoints = 100;
+
+    public async Task Add(string endpointId)
+    {
+        if (!state.State.EndpointIds.Contains(endpointId, StringComparer.Ordinal))
+        {
+            state.State.EndpointIds.Add(endpointId);
+            await state.WriteStateAsync();
+        }
+    }
+
+    public async Task Remove(string endpointId)
+    {
+        if (state.State.EndpointIds.Remove(endpointId))
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    public Task<string[]> List() => Task.FromResult(state.State.EndpointIds.ToArray());
+}
