@@ -371,14 +371,13 @@ public sealed partial class WebhookEndpointGrain(
                 _again = false;
                 while (await StepAsync())
                 {
+                    // Under sustained traffic the loop may not end for long: the attempt log is written on the way.
+                    await FlushLogAsync();
                 }
             }
             while (_again);
 
-            if (_logDirty && time.GetUtcNow() - _logWrittenAt >= _options.LogFlushInterval && state.State.Endpoint is not null)
-            {
-                await WriteLogAsync();
-            }
+            await FlushLogAsync();
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -690,6 +689,14 @@ public sealed partial class WebhookEndpointGrain(
         }
 
         await GrainEvents.RelayAsync(eventLog, state.State.PendingEvents);
+    }
+
+    private async Task FlushLogAsync()
+    {
+        if (_logDirty && time.GetUtcNow() - _logWrittenAt >= _options.LogFlushInterval && state.State.Endpoint is not null)
+        {
+            await WriteLogAsync();
+        }
     }
 
     private async Task WriteLogAsync()
