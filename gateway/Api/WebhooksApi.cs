@@ -4,6 +4,7 @@ using Kefu.Contracts.Grains;
 using Kefu.Contracts.Identity;
 using Kefu.Contracts.Messages;
 using Kefu.Gateway.Auth;
+using Kefu.Grains.Webhooks;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Kefu.Gateway.Api;
@@ -46,6 +47,12 @@ public static class WebhooksApi
         }
 
         var caller = user.ToCaller();
+        if ((await grains.GetGrain<IWebhookDirectoryGrain>(caller.Tenant).List()).Length >= WebhookRules.MaxEndpoints)
+        {
+            return Problems.Create(StatusCodes.Status409Conflict, WebhookRules.TooManyEndpoints,
+                $"A tenant may have at most {WebhookRules.MaxEndpoints} webhook endpoints; delete one first.");
+        }
+
         var id = Ulid.NewUlid().ToString();
         var outcome = await Endpoint(grains, caller.Tenant, id).Create(new WebhookEndpointDraft(url, events, request.Inboxes, request.Description), Causation.Of(caller));
         return outcome.Value is { } created

@@ -13,9 +13,6 @@ public sealed class WebhookDirectoryState
 public sealed class WebhookDirectoryGrain(
     [PersistentState("webhooks", KefuStorage.Name)] IPersistentState<WebhookDirectoryState> state) : Grain, IWebhookDirectoryGrain
 {
-    /// <summary>Endpoints a tenant may have: each one reads the event log on its own.</summary>
-    public const int MaxEndpoints = 100;
-
     public async Task Add(string endpointId)
     {
         if (!state.State.EndpointIds.Contains(endpointId, StringComparer.Ordinal))

@@ -14,6 +14,12 @@ public static class WebhookRules
     public const int MaxDescriptionLength = 500;
     public const int MaxInboxes = 100;
 
+    /// <summary>Endpoints a tenant may have: each one reads the event log on its own.</summary>
+    public const int MaxEndpoints = 50;
+
+    /// <summary>The problem code of a create beyond <see cref="MaxEndpoints"/>.</summary>
+    public const string TooManyEndpoints = "too_many_endpoints";
+
     /// <summary>The endpoint after <paramref name="patch"/>, or why it would be invalid.</summary>
     public static Outcome<WebhookEndpoint> Apply(WebhookEndpoint endpoint, WebhookEndpointPatch patch, bool allowPrivateTargets, DateTimeOffset now)
     {

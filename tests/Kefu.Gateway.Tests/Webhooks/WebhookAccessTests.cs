@@ -47,4 +47,23 @@ public sealed class WebhookAccessTests(GatewayFixture gateway)
         Assert.Equal("not_found", await Desk.ProblemCode(await admin.GetAsync("/api/v1/webhooks/not-an-id"), HttpStatusCode.NotFound));
         Assert.Equal("not_found", await Desk.ProblemCode(await admin.DeleteAsync($"/api/v1/webhooks/{id}"), HttpStatusCode.NotFound));
     }
+
+    [Fact]
+    public async Task A_tenant_has_at_most_fifty_endpoints()
+    {
+        using var admin = gateway.Http(await gateway.LoginAsync());
+        var existing = (await Desk.Ok(await admin.GetAsync("/api/v1/webhooks"))).GetProperty("webhooks").GetArrayLength();
+        var created = new List<string>();
+        for (var i = existing; i < 50; i++)
+        {
+            created.Add((await Desk.Ok(await admin.PostAsJsonAsync("/api/v1/webhooks", new { url = $"https://example.com/{i}", events = (string[])["contact.created"] }))).Str("id")!);
+        }
+
+        var refused = await admin.PostAsJsonAsync("/api/v1/webhooks", new { url = "https://example.com/one-more", events = (string[])["contact.created"] });
+        Assert.Equal("too_many_endpoints", await Desk.ProblemCode(refused, HttpStatusCode.Conflict));
+        foreach (var id in created)
+        {
+            Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/webhooks/{id}")).StatusCode);
+        }
+    }
 }
