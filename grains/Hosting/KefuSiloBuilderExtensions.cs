@@ -121,6 +121,7 @@ public static class KefuSiloBuilderExtensions
         services.AddSingleton<Events.IConversationEventSink>(sp => sp.GetRequiredService<Events.Sinks.TenantConsoleSink>());
         services.TryAddSingleton<Events.Sinks.ConversationSinks>();
         services.AddKefuAttachmentStorage(configuration); // the retention job's store (the reminder runs on a silo)
+        Webhooks.WebhookServices.AddKefuWebhooks(services, configuration); // after the sinks above: it only wakes endpoints
         return silo;
     }
 

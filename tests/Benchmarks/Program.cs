@@ -18,6 +18,17 @@ internal static class Program
         };
         try
         {
+            if (args is ["webhooks", ..])
+            {
+                if (args.Contains("--help"))
+                {
+                    Console.WriteLine(WebhookRun.Usage);
+                    return 0;
+                }
+
+                return await WebhookRun.RunAsync(args[1..], cts.Token);
+            }
+
             var result = await BenchmarkRunner.RunAsync(BenchmarkOptions.Parse(args), cts.Token, args);
             Console.WriteLine(result.Markdown);
             return result.Runs.Any(r => r.Errors.Total > 0) || result.Idle is { Errors.Total: > 0 } || result.Inbound is { Errors: > 0 } ? 3 : 0;

@@ -53,6 +53,9 @@ public sealed class BrowserFixture : IAsyncLifetime
             ["Kefu:RateLimits:LoginsPerMinute"] = "100000",
             ["Kefu:RateLimits:VisitorsPerMinute"] = "100000",
             ["Kefu:RateLimits:RestPerMinute"] = "100000",
+            // The webhooks page test posts to a receiver on loopback.
+            ["Kefu:Webhooks:AllowPrivateTargets"] = "true",
+            ["Kefu:Webhooks:RetrySchedule"] = "500ms,500ms,500ms",
         });
         builder.AddKefuGateway();
         _app = builder.Build();

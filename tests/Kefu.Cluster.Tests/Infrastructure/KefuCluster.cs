@@ -53,9 +53,15 @@ public sealed class KefuTestCluster : IAsyncDisposable
 
     public Uri WebSocketUri => new UriBuilder(Gateway!.Http) { Scheme = "ws", Path = "/ws" }.Uri;
 
-    public static async Task<KefuTestCluster> StartAsync(int silos)
+    /// <param name="settings">Configuration for every process on top of the cluster's own (e.g. a test's short schedules).</param>
+    public static async Task<KefuTestCluster> StartAsync(int silos, IReadOnlyDictionary<string, string>? settings = null)
     {
         var cluster = new KefuTestCluster(await MariaDbServer.StartAsync());
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            cluster._settings[key] = value;
+        }
+
         for (var i = 0; i < silos; i++)
         {
             await cluster.StartSiloAsync();
@@ -116,6 +122,16 @@ public sealed class KefuTestCluster : IAsyncDisposable
         var management = client.GetGrain<IManagementGrain>(0);
         var grain = client.GetGrain<IConversationGrain>(Tenancy.Key(Tenancy.DefaultTenant, conversationId));
         var address = await management.GetActivationAddress(grain) ?? throw new InvalidOperationException("The conversation is not active.");
+        return Silos.Single(s => s.SiloPort == address.Endpoint.Port).Process;
+    }
+
+    /// <summary>The silo process that currently hosts a grain with a string key (activating it if needed).</summary>
+    public async Task<KefuProcess> SiloHostingAsync<TGrain>(string key)
+        where TGrain : IGrainWithStringKey
+    {
+        var client = await ClientAsync();
+        var address = await client.GetGrain<IManagementGrain>(0).GetActivationAddress(client.GetGrain<TGrain>(key))
+            ?? throw new InvalidOperationException($"{typeof(TGrain).Name} {key} is not active.");
         return Silos.Single(s => s.SiloPort == address.Endpoint.Port).Process;
     }
 

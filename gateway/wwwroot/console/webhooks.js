@@ -1,0 +1,239 @@
+// The webhooks admin page (docs/integration.md §10): endpoints, their recent deliveries with status and response
+// excerpt, retry and replay. Plain DOM like the console; it uses the console's signed-in session (same origin).
+(function () {
+  'use strict';
+
+  var STORE = 'kefu.console';
+  var TYPES = ['conversation.created', 'conversation.updated', 'conversation.status_changed', 'conversation.assigned',
+    'conversation.transferred', 'conversation.rated', 'message.created', 'note.created', 'contact.created', 'contact.updated',
+    'inbound.received', 'webhook.endpoint_disabled'];
+  var REFRESH_EVERY = 3000;
+  var $ = function (id) { return document.getElementById(id); };
+  var session = null;
+  try { session = JSON.parse(localStorage.getItem(STORE) || 'null'); } catch (e) { session = null; }
+
+  function h(tag, props, children) {
+    var el = document.createElement(tag);
+    Object.keys(props || {}).forEach(function (k) {
+      var v = props[k];
+      if (v === null || v === undefined || v === false) { return; }
+      if (k === 'text') { el.textContent = v; }
+      else if (k === 'class') { el.className = v; }
+      else if (k.slice(0, 2) === 'on') { el.addEventListener(k.slice(2), v); }
+      else { el.setAttribute(k, v === true ? '' : v); }
+    });
+    (children || []).forEach(function (c) { if (c) { el.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); } });
+    return el;
+  }
+  function clear(el) { while (el.firstChild) { el.removeChild(el.firstChild); } }
+  function fmtTime(ts) { return ts ? new Date(ts).toLocaleString() : '—'; }
+  var toastTimer = null;
+  function toast(text, isError) {
+    var el = $('toast');
+    el.textContent = text;
+    el.className = 'toast' + (isError ? ' error' : '');
+    el.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { el.hidden = true; }, isError ? 6000 : 2500);
+  }
+  function problemText(r) { return (r.body && (r.body.detail || r.body.title)) || ('Request failed (' + r.status + ')'); }
+
+  function api(method, path, body) {
+    var headers = { Accept: 'application/json', Authorization: 'Bearer ' + session.token };
+    if (body !== undefined) { headers['Content-Type'] = 'application/json'; }
+    return fetch(path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body) })
+      .then(function (r) {
+        return r.text().then(function (text) {
+          var json = null;
+          try { json = text ? JSON.parse(text) : null; } catch (e) { json = null; }
+          if (r.status === 401) { signedOut(); }
+          return { ok: r.ok, status: r.status, body: json };
+        });
+      }, function () { return { ok: false, status: 0, body: { detail: 'The server cannot be reached.' } }; });
+  }
+
+  function signedOut() { $('app').hidden = true; $('signed-out').hidden = false; }
+
+  var endpoints = [];
+  var selected = null;
+
+  function statusOf(e) {
+    if (!e.enabled) { return { text: 'disabled' + (e.disabledReason ? ': ' + e.disabledReason : ''), cls: 'status-disabled' }; }
+    if (e.circuitOpenUntil) { return { text: 'paused (failing) until ' + fmtTime(e.circuitOpenUntil), cls: 'status-paused' }; }
+    if (e.failingSince) { return { text: 'failing since ' + fmtTime(e.failingSince) + (e.pendingRetries ? ', ' + e.pendingRetries + ' to retry' : ''), cls: 'status-paused' }; }
+    return { text: 'active' + (e.pendingRetries ? ', ' + e.pendingRetries + ' to retry' : ''), cls: 'status-ok' };
+  }
+
+  function loadEndpoints() {
+    return api('GET', '/api/v1/webhooks').then(function (r) {
+      if (!r.ok) { if (r.status === 403) { signedOut(); } return; }
+      endpoints = r.body.webhooks || [];
+      renderEndpoints();
+    });
+  }
+
+  function renderEndpoints() {
+    var body = $('endpoints-body');
+    clear(body);
+    $('endpoints-empty').hidden = endpoints.length > 0;
+    endpoints.forEach(function (e) {
+      var status = statusOf(e);
+      var row = h('tr', { 'data-endpoint': e.id, class: selected === e.id ? 'selected' : null }, [
+        h('td', { class: 'url' }, [h('div', { text: e.url }), e.description ? h('div', { class: 'muted', text: e.description }) : null]),
+        h('td', { text: e.events.join(', ') + (e.inboxes ? ' (inboxes: ' + e.inboxes.join(', ') + ')' : '') }),
+        h('td', { class: 'status ' + status.cls, text: status.text }),
+        h('td', { text: fmtTime(e.lastSuccessAt) }),
+        h('td', {}, [h('div', { class: 'actions' }, [
+          h('button', { type: 'button', text: 'Deliveries', onclick: function () { select(e.id); } }),
+          h('button', { type: 'button', text: e.enabled ? 'Disable' : 'Enable', onclick: function () { setEnabled(e, !e.enabled); } }),
+          h('button', { type: 'button', text: 'Rotate secret', onclick: function () { rotate(e); } }),
+          h('button', { type: 'button', text: 'Delete', onclick: function () { remove(e); } }),
+        ])]),
+      ]);
+      body.appendChild(row);
+    });
+  }
+
+  function setEnabled(e, enabled) {
+    api('PATCH', '/api/v1/webhooks/' + e.id, { enabled: enabled }).then(function (r) {
+      if (!r.ok) { toast(problemText(r), true); return; }
+      toast(enabled ? 'Enabled.' : 'Disabled.');
+      loadEndpoints();
+    });
+  }
+
+  function rotate(e) {
+    if (!confirm('Rotate the secret of ' + e.url + '? The old one keeps signing for 24 hours.')) { return; }
+    api('POST', '/api/v1/webhooks/' + e.id + '/rotate-secret').then(function (r) {
+      if (!r.ok) { toast(problemText(r), true); return; }
+      showSecret(r.body.secret);
+      loadEndpoints();
+    });
+  }
+
+  function remove(e) {
+    if (!confirm('Delete the endpoint ' + e.url + '?')) { return; }
+    api('DELETE', '/api/v1/webhooks/' + e.id).then(function (r) {
+      if (!r.ok) { toast(problemText(r), true); return; }
+      if (selected === e.id) { selected = null; $('deliveries').hidden = true; }
+      toast('Deleted.');
+      loadEndpoints();
+    });
+  }
+
+  function showSecret(secret) {
+    $('secret-value').textContent = secret;
+    $('secret-box').hidden = false;
+  }
+
+  function select(id) {
+    selected = id;
+    var e = endpoints.filter(function (x) { return x.id === id; })[0];
+    $('deliveries-url').textContent = e ? e.url : id;
+    $('deliveries').hidden = false;
+    renderEndpoints();
+    loadDeliveries();
+  }
+
+  function loadDeliveries() {
+    if (!selected) { return Promise.resolve(); }
+    var status = $('deliveries-status').value;
+    var id = selected;
+    return api('GET', '/api/v1/webhooks/' + id + '/deliveries?limit=100' + (status ? '&status=' + status : '')).then(function (r) {
+      if (!r.ok || id !== selected) { return; }
+      renderDeliveries(r.body.deliveries || []);
+    });
+  }
+
+  function renderDeliveries(deliveries) {
+    var body = $('deliveries-body');
+    clear(body);
+    $('deliveries-empty').hidden = deliveries.length > 0;
+    deliveries.forEach(function (d) {
+      var next = d.status === 'failed' ? (d.final ? 'final' : 'next ' + fmtTime(d.nextAttemptAt)) : '';
+      body.appendChild(h('tr', { 'data-delivery': d.id, 'data-status': d.status }, [
+        h('td', { text: fmtTime(d.at) }),
+        h('td', {}, [h('div', { text: d.eventType }), h('div', { class: 'muted', text: d.eventId })]),
+        h('td', { text: String(d.attempt) }),
+        h('td', { class: d.status === 'succeeded' ? 'status-ok' : 'status-disabled', text: d.status + (next ? ' (' + next + ')' : '') }),
+        h('td', { class: 'http', text: d.httpStatus === null ? '—' : String(d.httpStatus) }),
+        h('td', { text: d.latencyMs + ' ms' }),
+        h('td', { class: 'excerpt', text: d.responseExcerpt || d.error || '' }),
+        h('td', {}, [h('div', { class: 'actions' }, [
+          h('button', { type: 'button', text: 'Retry', onclick: function () { retry(d); } }),
+          h('button', { type: 'button', text: 'Replay from here', title: 'Deliver this event and every later one again', onclick: function () { replay(previous(d.cursor)); } }),
+        ])]),
+      ]));
+    });
+  }
+
+  // The cursor before this one: replay is "after a cursor", so this event is included.
+  function previous(cursor) {
+    var n = BigInt('0x' + cursor) - 1n;
+    return (n < 0n ? 0n : n).toString(16).padStart(16, '0');
+  }
+
+  function retry(d) {
+    api('POST', '/api/v1/webhooks/' + selected + '/deliveries/' + d.id + '/retry').then(function (r) {
+      if (!r.ok) { toast(problemText(r), true); return; }
+      toast('Sending ' + d.eventType + ' again.');
+      setTimeout(loadDeliveries, 500);
+    });
+  }
+
+  function replay(after) {
+    api('POST', '/api/v1/webhooks/' + selected + '/replay', { after: after }).then(function (r) {
+      if (!r.ok) { toast(problemText(r), true); return; }
+      toast('Replaying every event after ' + after + '.');
+      setTimeout(loadDeliveries, 500);
+    });
+  }
+
+  $('deliveries-status').addEventListener('change', loadDeliveries);
+  $('replay-form').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    replay(ev.target.elements.after.value.trim());
+  });
+
+  $('endpoint-form').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var form = ev.target;
+    var events = Array.prototype.map.call(form.querySelectorAll('#endpoint-events input:checked'), function (i) { return i.value; });
+    if (events.length === 0) { toast('Choose at least one event (or all).', true); return; }
+    var inboxes = form.elements.inboxes.value.split(',').map(function (s) { return s.trim(); }).filter(Boolean);
+    api('POST', '/api/v1/webhooks', {
+      url: form.elements.url.value.trim(),
+      events: events,
+      inboxes: inboxes.length ? inboxes : null,
+      description: form.elements.description.value.trim() || null,
+    }).then(function (r) {
+      if (!r.ok) { toast(problemText(r), true); return; }
+      showSecret(r.body.secret);
+      form.reset();
+      toast('Endpoint created.');
+      loadEndpoints();
+    });
+  });
+
+  function renderEventChoices() {
+    var box = $('endpoint-events');
+    box.appendChild(h('label', { class: 'check' }, [h('input', { type: 'checkbox', value: '*' }), ' all (except notes)']));
+    TYPES.forEach(function (t) {
+      box.appendChild(h('label', { class: 'check' }, [h('input', { type: 'checkbox', value: t }), ' ' + t]));
+    });
+  }
+
+  if (!session || !session.token) {
+    signedOut();
+    return;
+  }
+
+  $('app').hidden = false;
+  renderEventChoices();
+  loadEndpoints();
+  setInterval(function () {
+    if (document.hidden || $('app').hidden) { return; }
+    loadEndpoints();
+    loadDeliveries();
+  }, REFRESH_EVERY);
+})();
