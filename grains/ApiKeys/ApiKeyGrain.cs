@@ -53,7 +53,8 @@ public sealed partial class ApiKeyGrain(
     {
         // The hash is compared first and in constant time, whatever else is wrong with the key.
         var matches = CryptographicOperations.FixedTimeEquals(secretHash, state.State.SecretHash);
-        if (!matches || state.State.Key is not { RevokedAt: null } key)
+        var now = time.GetUtcNow();
+        if (!ApiKeyCheck.Accepts(state.State.Key, matches, now) || state.State.Key is not { } key)
         {
             if (state.State.Key is null)
             {
@@ -61,12 +62,6 @@ public sealed partial class ApiKeyGrain(
                 DeactivateOnIdle();
             }
 
-            return null;
-        }
-
-        var now = time.GetUtcNow();
-        if (key.ExpiresAt is { } expiresAt && expiresAt <= now)
-        {
             return null;
         }
 
@@ -124,6 +119,13 @@ public sealed partial class ApiKeyGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "API key {KeyId}: writing its last use failed; tried again on a later use")]
     private static partial void LogLastUseWriteFailed(ILogger logger, Exception exception, string keyId);
+}
+
+/// <summary>Whether a presented key is honoured: it exists, its secret matches, it is not revoked and not yet expired.</summary>
+public static class ApiKeyCheck
+{
+    public static bool Accepts(ApiKeyInfo? key, bool secretMatches, DateTimeOffset now) =>
+        secretMatches && key is { RevokedAt: null } && (key.ExpiresAt is not { } expiresAt || now < expiresAt);
 }
 
 /// <summary>When a key's use is written: the first use, then at most once per interval (a busy key costs one write a minute).</summary>
