@@ -15,6 +15,17 @@ public static class ApiKeyPolicies
     /// <summary>Any person (agent, admin, visitor: the endpoint checks what each may see), or a key with <paramref name="scope"/>.</summary>
     public static AuthorizationPolicy PeopleOr(string scope) => Policy(new ScopeRequirement(scope, AgentRoles.Agent, KefuClaims.VisitorRole));
 
+    /// <summary>
+    /// The default policy (<c>RequireAuthorization()</c> without a name): a signed-in person. Those endpoints (token
+    /// refresh, a visitor's own record, CSAT, attachment uploads and links) were written for people; a service key gets
+    /// 403 <c>not_allowed</c> there instead of being taken for an agent or visitor with its id.
+    /// </summary>
+    public static AuthorizationBuilder SetPeopleAsDefault(this AuthorizationBuilder builder) =>
+        builder.SetDefaultPolicy(new AuthorizationPolicyBuilder()
+            .RequireAuthenticatedUser()
+            .RequireAssertion(context => !context.User.IsServiceKey())
+            .Build());
+
     private static AuthorizationPolicy Policy(ScopeRequirement requirement) =>
         new AuthorizationPolicyBuilder().RequireAuthenticatedUser().AddRequirements(requirement).Build();
 }

@@ -29,7 +29,7 @@ public static class Scopes
             builder.AddPolicy(KefuPolicies.ForScope(scope), p => p.RequireAuthenticatedUser().AddRequirements(new ScopeRequirement(scope)));
         }
 
-        return builder;
+        return builder.SetPeopleAsDefault();
     }
 }
 

@@ -184,6 +184,11 @@ public sealed class ApiKeyTests(ApiKeysGatewayFixture gateway)
         using var full = KeyClient(all);
         Assert.Equal(HttpStatusCode.Forbidden, (await full.GetAsync($"/api/v1/conversations/{conversationId}/notes")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await full.GetAsync("/api/v1/agents")).StatusCode);
+        Assert.Equal("not_allowed", await Desk.ProblemCode(await full.PostAsync("/api/v1/auth/refresh", null), HttpStatusCode.Forbidden));
+        Assert.Equal("not_allowed", await Desk.ProblemCode(await full.GetAsync("/api/v1/visitors/me"), HttpStatusCode.Forbidden));
+        Assert.Equal("not_allowed", await Desk.ProblemCode(
+            await full.PostAsJsonAsync($"/api/v1/conversations/{conversationId}/csat", new { rating = 5 }), HttpStatusCode.Forbidden));
+        Assert.Equal("not_allowed", await Desk.ProblemCode(await full.GetAsync("/api/v1/queue"), HttpStatusCode.Forbidden));
     }
 
     [Fact]
