@@ -36,8 +36,14 @@ public sealed partial class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    IGrainFactory grains) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    IGrainFactory grains,
+    ApiKeyFailures failures) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
+    /// <summary>Set when the client address has used up its refused keys: the challenge is then 429, not 401.</summary>
+    private bool _tooManyFailures;
+
+    private string Address => Context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         if (!ApiKeyDefaults.CarriesKey(Request))
@@ -45,11 +51,18 @@ public sealed partial class ApiKeyAuthenticationHandler(
             return AuthenticateResult.NoResult();
         }
 
+        if (failures.Exhausted(Address))
+        {
+            _tooManyFailures = true;
+            return AuthenticateResult.Fail("Too many refused service API keys from this address.");
+        }
+
         // Nothing of the presented text is logged: a near-miss of a real key is still most of a secret.
         var presented = Request.Headers.Authorization[0].AsSpan("Bearer ".Length).Trim();
         if (!ApiKeyFormat.TryParse(presented, out var keyId, out var secretHash))
         {
             LogMalformedKey(Logger);
+            failures.Record(Address);
             return AuthenticateResult.Fail("The service API key is malformed.");
         }
 
@@ -57,6 +70,7 @@ public sealed partial class ApiKeyAuthenticationHandler(
         if (key is null)
         {
             LogKeyRefused(Logger, keyId);
+            failures.Record(Address);
             return AuthenticateResult.Fail("The service API key is unknown, revoked or expired.");
         }
 
@@ -75,6 +89,14 @@ public sealed partial class ApiKeyAuthenticationHandler(
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (_tooManyFailures)
+        {
+            Response.Headers.RetryAfter = "60";
+            await Problems.Create(StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited, "Too many refused keys from this address; retry later.")
+                .ExecuteAsync(Context);
+            return;
+        }
+
         Response.Headers.WWWAuthenticate = "Bearer";
         await Problems.Create(StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, "A valid service API key or bearer token is required.")
             .ExecuteAsync(Context);

@@ -10,4 +10,11 @@ public sealed class ApiKeyOptions
 
     /// <summary>Requests one key may make at once before <see cref="RequestsPerSecond"/> applies.</summary>
     public int Burst { get; set; } = 200;
+
+    /// <summary>
+    /// Refused keys (unknown, wrong, revoked, expired, malformed) per minute from one client address; beyond, keys from
+    /// that address are answered 429 without being looked up, so made-up keys cannot make the cluster read storage at
+    /// will. 0 turns it off.
+    /// </summary>
+    public int FailuresPerMinute { get; set; } = 30;
 }

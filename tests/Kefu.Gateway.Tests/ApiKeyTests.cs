@@ -8,13 +8,20 @@ using Kefu.Gateway.Tests.Infrastructure;
 
 namespace Kefu.Gateway.Tests;
 
-/// <summary>A gateway whose keys have a small per-key budget: 40 requests, then about one per 1 000 s.</summary>
+/// <summary>
+/// A gateway whose keys have a small per-key budget (40 requests, then about one per 1 000 s) and whose addresses may
+/// present 10 refused keys a minute.
+/// </summary>
 public sealed class ApiKeysGatewayFixture : GatewayFixture
 {
     public const int Burst = 40;
 
+    /// <summary>Tests that refuse keys on purpose speak from their own address (X-Forwarded-For) when they need a clean count.</summary>
+    public const int FailuresPerMinute = 10;
+
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
+        ["Kefu:ApiKeys:FailuresPerMinute"] = FailuresPerMinute.ToString(CultureInfo.InvariantCulture),
         ["Kefu:ApiKeys:RequestsPerSecond"] = "0.001",
         ["Kefu:ApiKeys:Burst"] = Burst.ToString(CultureInfo.InvariantCulture),
     };
@@ -140,6 +147,27 @@ public sealed class ApiKeyTests(ApiKeysGatewayFixture gateway)
 
         using var good = KeyClient(key);
         await Desk.Ok(await good.GetAsync("/api/v1/events?limit=1"));
+    }
+
+    [Fact]
+    public async Task Refused_keys_from_one_address_are_answered_429_before_any_look_up()
+    {
+        using var admin = gateway.Http(await gateway.LoginAsync());
+        var (_, key) = await CreateKeyAsync(admin, ["events:read"]);
+        var guess = "kefu_sk_" + Ulid.NewUlid().ToString().ToLowerInvariant() + new string('A', 43);
+        using var guesser = KeyClient(guess, "203.0.113.41");
+        for (var i = 0; i < ApiKeysGatewayFixture.FailuresPerMinute; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await guesser.GetAsync("/api/v1/events?limit=1")).StatusCode);
+        }
+
+        var limited = await guesser.GetAsync("/api/v1/events?limit=1");
+        Assert.Equal("rate_limited", await Desk.ProblemCode(limited, HttpStatusCode.TooManyRequests));
+        Assert.True(limited.Headers.Contains("Retry-After"));
+
+        // Another address is not affected.
+        using var elsewhere = KeyClient(key, "203.0.113.42");
+        await Desk.Ok(await elsewhere.GetAsync("/api/v1/events?limit=1"));
     }
 
     [Fact]
@@ -275,10 +303,15 @@ public sealed class ApiKeyTests(ApiKeysGatewayFixture gateway)
     private static readonly string[] Everything =
         ["events:write", "messages:write", "conversations:read", "conversations:write", "contacts:read", "contacts:write", "events:read", "webhooks:manage"];
 
-    private HttpClient KeyClient(string key)
+    /// <summary>
+    /// A client presenting <paramref name="key"/> from its own address (through the fixture's trusted loopback proxy),
+    /// so the refused keys of one test never count against another's.
+    /// </summary>
+    private HttpClient KeyClient(string key, string? address = null)
     {
         var http = gateway.Http();
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        http.DefaultRequestHeaders.Add("X-Forwarded-For", address ?? $"198.18.{Random.Shared.Next(256)}.{Random.Shared.Next(1, 255)}");
         return http;
     }
 
