@@ -25,7 +25,10 @@ public static class ApiKeyFormat
 
     /// <summary>Whether <paramref name="keyId"/> is shaped like a key id (before a grain is addressed with it).</summary>
     public static bool IsKeyId(string keyId) =>
-        keyId.Length == IdLength && keyId.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'z') && Ulid.TryParse(keyId.ToUpperInvariant(), out _);
+        keyId.Length == IdLength && keyId[0] is >= '0' and <= '7' && keyId.All(c => Crockford.Contains(c, StringComparison.Ordinal));
+
+    /// <summary>The ULID alphabet, lower-case (Ulid.TryParse does not check the characters).</summary>
+    private const string Crockford = "0123456789abcdefghjkmnpqrstvwxyz";
 
     /// <summary>Splits a presented key into its id and its secret's hash; false for anything not shaped like a key.</summary>
     public static bool TryParse(ReadOnlySpan<char> key, out string keyId, out byte[] secretHash)
