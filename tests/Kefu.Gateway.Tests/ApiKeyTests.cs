@@ -179,7 +179,7 @@ public sealed class ApiKeyTests(ApiKeysGatewayFixture gateway)
         using var system = KeyClient(key);
         await Desk.Ok(await system.GetAsync("/api/v1/events?limit=1"));
 
-        // The expiry is the grain's clock (unit-tested at its boundary in ApiKeyGrainTests); here: it takes effect.
+        // The expiry is the grain's clock (exact boundary on a fake clock: ApiKeyExpiryTests, ApiKeyGrainTests); here: it takes effect.
         var deadline = expiresAt.AddSeconds(30);
         HttpStatusCode status;
         do
