@@ -14,12 +14,14 @@ public static class ConversationsApi
     public static IEndpointRouteBuilder MapConversationsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/conversations").WithTags("conversations");
-        group.MapGet("/", ListAsync).RequireAuthorization(KefuPolicies.Agent);
-        group.MapGet("/{conversationId}", GetAsync).RequireAuthorization();
-        group.MapGet("/{conversationId}/messages", MessagesAsync).RequireAuthorization();
-        group.MapPost("/{conversationId}/status", ChangeStatusAsync).RequireAuthorization(KefuPolicies.Agent);
-        group.MapPost("/{conversationId}/transfer", TransferAsync).RequireAuthorization(KefuPolicies.Agent);
-        group.MapPatch("/{conversationId}", LabelAsync).RequireAuthorization(KefuPolicies.Agent);
+        // Service keys (INTEGRATION.md §1) read with conversations:read and change status, assignee and labels with
+        // conversations:write, within the inboxes they are restricted to; notes, read marks and CSAT stay with people.
+        group.MapGet("/", ListAsync).RequireAuthorization(ApiKeyPolicies.AgentsOr(Scopes.ConversationsRead));
+        group.MapGet("/{conversationId}", GetAsync).RequireAuthorization(ApiKeyPolicies.PeopleOr(Scopes.ConversationsRead));
+        group.MapGet("/{conversationId}/messages", MessagesAsync).RequireAuthorization(ApiKeyPolicies.PeopleOr(Scopes.ConversationsRead));
+        group.MapPost("/{conversationId}/status", ChangeStatusAsync).RequireAuthorization(ApiKeyPolicies.AgentsOr(Scopes.ConversationsWrite));
+        group.MapPost("/{conversationId}/transfer", TransferAsync).RequireAuthorization(ApiKeyPolicies.AgentsOr(Scopes.ConversationsWrite));
+        group.MapPatch("/{conversationId}", LabelAsync).RequireAuthorization(ApiKeyPolicies.AgentsOr(Scopes.ConversationsWrite));
         group.MapGet("/{conversationId}/notes", NotesAsync).RequireAuthorization(KefuPolicies.Agent);
         group.MapPost("/{conversationId}/notes", AddNoteAsync).RequireAuthorization(KefuPolicies.Agent);
         group.MapPost("/{conversationId}/csat", RateAsync).RequireAuthorization();
@@ -73,8 +75,26 @@ public static class ConversationsApi
         // The directory alone answers, in list order: its rows hold everything the list shows (their per-message
         // figures follow the messages within about a second), so listing never wakes the listed conversations. The
         // read goes through a stateless worker on the silos: gateways never talk to the database.
-        var listed = await grains.GetGrain<IConversationDirectoryGrain>(caller.Tenant).List(
-            new ConversationQuery(caller.Id, caller.IsAdmin, status, limit, assigneeId, unassignedOnly, team, inbox));
+        // A key sees the tenant's conversations as an admin does, but only in the inboxes it is restricted to (one
+        // ordered read per inbox, merged in list order).
+        var directory = grains.GetGrain<IConversationDirectoryGrain>(caller.Tenant);
+        var query = new ConversationQuery(caller.Id, caller.IsAdmin || caller.IsServiceKey, status, limit, assigneeId, unassignedOnly, team, inbox);
+        var restrictedTo = user.FindAll(KefuClaims.Inbox).Select(c => c.Value).ToArray();
+        IEnumerable<ConversationSummary> listed;
+        if (!caller.IsServiceKey || restrictedTo.Length == 0)
+        {
+            listed = await directory.List(query);
+        }
+        else if (inbox is not null)
+        {
+            listed = user.AllowsInbox(inbox) ? await directory.List(query) : [];
+        }
+        else
+        {
+            var perInbox = await Task.WhenAll(restrictedTo.Select(i => directory.List(query with { Inbox = i })));
+            listed = perInbox.SelectMany(page => page).InListOrder().Take(limit);
+        }
+
         return TypedResults.Ok(new ConversationListResponse([.. listed.Select(c => ConversationDto.From(c, caller.ParticipantKey))]));
     }
 
@@ -97,6 +117,7 @@ public static class ConversationsApi
             ParticipantRole.Visitor when summary.VisitorId == caller.Id => TypedResults.Ok(ConversationDto.From(summary, caller.ParticipantKey).ForVisitor()),
             ParticipantRole.Agent when summary.IsVisibleTo(caller.Id, caller.IsAdmin) => TypedResults.Ok(ConversationDto.From(summary, caller.ParticipantKey)),
             ParticipantRole.Agent => Problems.Create(StatusCodes.Status403Forbidden, ErrorCodes.NotAllowed, "This conversation is assigned to another agent."),
+            _ when caller.IsServiceKey && user.AllowsInbox(summary.Inbox) => TypedResults.Ok(ConversationDto.From(summary, caller.ParticipantKey)),
             _ => NotFound(),
         };
     }
@@ -115,6 +136,11 @@ public static class ConversationsApi
         }
 
         var caller = user.ToCaller();
+        if (!await KeyReachesAsync(user, Conversation(grains, caller, conversationId)))
+        {
+            return NotFound();
+        }
+
         var page = await Conversation(grains, caller, conversationId).GetMessages(caller, after, limit);
         if (page.Error is { } error)
         {
@@ -148,6 +174,11 @@ public static class ConversationsApi
         }
 
         var caller = user.ToCaller();
+        if (!await KeyReachesAsync(user, Conversation(grains, caller, conversationId)))
+        {
+            return NotFound();
+        }
+
         return Answer(await Conversation(grains, caller, conversationId).ChangeStatus(caller, status, request.SnoozedUntil), caller);
     }
 
@@ -170,6 +201,11 @@ public static class ConversationsApi
         }
 
         var caller = user.ToCaller();
+        if (!await KeyReachesAsync(user, Conversation(grains, caller, conversationId)))
+        {
+            return NotFound();
+        }
+
         return Answer(await Conversation(grains, caller, conversationId).Transfer(caller, request.AgentId, request.TeamId), caller);
     }
 
@@ -192,6 +228,11 @@ public static class ConversationsApi
         }
 
         var caller = user.ToCaller();
+        if (!await KeyReachesAsync(user, Conversation(grains, caller, conversationId)))
+        {
+            return NotFound();
+        }
+
         return Answer(await Conversation(grains, caller, conversationId).Label(caller, request.Tags, request.Priority), caller);
     }
 
@@ -271,6 +312,21 @@ public static class ConversationsApi
 
         var dto = ConversationDto.From(outcome.Value!, caller.ParticipantKey);
         return TypedResults.Ok(caller.Role == ParticipantRole.Visitor ? dto.ForVisitor() : dto);
+    }
+
+    /// <summary>
+    /// Whether a key restricted to inboxes may touch this conversation (one summary read, only for such keys); people and
+    /// unrestricted keys always pass here (the grain checks them). Outside its inboxes the conversation does not exist for
+    /// the key (404), as another tenant's would not.
+    /// </summary>
+    private static async Task<bool> KeyReachesAsync(ClaimsPrincipal user, IConversationGrain conversation)
+    {
+        if (!user.IsServiceKey() || !user.HasClaim(c => c.Type == KefuClaims.Inbox))
+        {
+            return true;
+        }
+
+        return await conversation.GetSummary() is { } summary && user.AllowsInbox(summary.Inbox);
     }
 
     private static IConversationGrain Conversation(IGrainFactory grains, Caller caller, string conversationId) =>

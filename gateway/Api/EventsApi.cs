@@ -9,7 +9,8 @@ namespace Kefu.Gateway.Api;
 
 /// <summary>
 /// <c>GET /api/v1/events?after=&amp;types=&amp;limit=</c> (../shared/INTEGRATION.md §2, docs/integration.md): the tenant's
-/// outbox in cursor order, for business systems that poll, resume and replay. Admins only until API keys arrive.
+/// outbox in cursor order, for business systems that poll, resume and replay. Admin JWTs, or service keys with
+/// <c>events:read</c> (never restricted to inboxes: the stream is the whole tenant's, see ApiKeyRules.TenantWide).
 /// </summary>
 public static class EventsApi
 {
@@ -24,7 +25,7 @@ public static class EventsApi
 
     public static IEndpointRouteBuilder MapEventsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/v1/events", ReadAsync).WithTags("events").RequireAuthorization(KefuPolicies.Admin);
+        app.MapGet("/api/v1/events", ReadAsync).WithTags("events").RequireAuthorization(KefuPolicies.ForScope(Scopes.EventsRead));
         return app;
     }
 

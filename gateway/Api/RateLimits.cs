@@ -48,8 +48,12 @@ public static class RateLimits
 
             // Every authenticated request, on top of any endpoint policy. Anonymous requests have their per-address
             // policies; /ws never gets here (it is served before authentication and has its own frame budget).
+            // Service keys have their own budget (Kefu:ApiKeys), per key.
+            var keys = configuration.GetSection(ApiKeyOptions.Section).Get<ApiKeyOptions>() ?? new ApiKeyOptions();
             limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(ctx =>
-                options.RestPerMinute > 0 && ctx.User.Identity?.IsAuthenticated == true
+                ctx.User.Identity?.IsAuthenticated == true && ctx.User.IsServiceKey()
+                    ? ApiKeyRateLimit.Partition(ctx.User.ToCaller().Id, keys)
+                    : options.RestPerMinute > 0 && ctx.User.Identity?.IsAuthenticated == true
                     ? PerMinute("rest:" + ctx.User.ToCaller().ParticipantKey, options.RestPerMinute)
                     : RateLimitPartition.GetNoLimiter("anonymous"));
             limiter.OnRejected = async (ctx, cancellationToken) =>

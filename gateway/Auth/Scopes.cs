@@ -29,19 +29,25 @@ public static class Scopes
             builder.AddPolicy(KefuPolicies.ForScope(scope), p => p.RequireAuthenticatedUser().AddRequirements(new ScopeRequirement(scope)));
         }
 
-        return builder;
+        return builder.SetPeopleAsDefault();
     }
 }
 
-/// <summary>Admin JWTs pass; a service key passes when it holds <see cref="Scope"/>; anyone else (agents, visitors) does not.</summary>
-public sealed class ScopeRequirement(string scope) : AuthorizationHandler<ScopeRequirement>, IAuthorizationRequirement
+/// <summary>
+/// Admin JWTs pass; a service key passes when it holds <see cref="Scope"/>; people whose role is in <see cref="AlsoRoles"/>
+/// pass too (endpoints agents or visitors already used before keys, see ApiKeyPolicies); anyone else does not.
+/// </summary>
+public sealed class ScopeRequirement(string scope, params string[] alsoRoles) : AuthorizationHandler<ScopeRequirement>, IAuthorizationRequirement
 {
     public string Scope { get; } = scope;
+
+    public string[] AlsoRoles { get; } = alsoRoles;
 
     protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, ScopeRequirement requirement)
     {
         var user = context.User;
-        if (user.HasClaim(KefuClaims.Role, Contracts.Grains.AgentRoles.Admin))
+        if (user.HasClaim(KefuClaims.Role, Contracts.Grains.AgentRoles.Admin)
+            || requirement.AlsoRoles.Any(role => user.HasClaim(KefuClaims.Role, role)))
         {
             context.Succeed(requirement);
         }

@@ -43,6 +43,8 @@ public static class GatewayHostingExtensions
         // at a level that is written unless someone asks for this one category by name.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", level => level >= LogLevel.Warning);
         services.Configure<KefuAuthOptions>(configuration.GetSection(KefuAuthOptions.Section));
+        services.Configure<ApiKeyOptions>(configuration.GetSection(ApiKeyOptions.Section));
+        services.AddSingleton<ApiKeyFailures>();
         services.Configure<KefuWebSocketOptions>(configuration.GetSection(KefuWebSocketOptions.Section));
         services.Configure<PresenceOptions>(configuration.GetSection(PresenceOptions.Section));
         services.AddKefuAttachments(configuration);

@@ -340,6 +340,9 @@ public sealed partial class ConversationGrain(
             ParticipantRole.Agent when mustParticipate => KefuError.NotAllowed("Join the conversation first."),
             ParticipantRole.Agent when caller.IsAdmin || s.AssigneeId is null || s.AssigneeId == caller.Id => null,
             ParticipantRole.Agent => KefuError.NotAllowed("This conversation is assigned to another agent."),
+
+            // A service key of the tenant (issue #14): the gateway checked its scope and inbox restriction.
+            _ when caller.IsServiceKey => null,
             _ => KefuError.NotAllowed("Not allowed."),
         };
     }
