@@ -30,7 +30,7 @@ public static class Idempotency
 
     public static TBuilder WithIdempotencyKey<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder =>
-        builder.AddEndpointFilterFactory((factory, next) =>
+        builder.WithMetadata(AcceptsIdempotencyKey.Instance).AddEndpointFilterFactory((factory, next) =>
         {
             // Endpoints whose body the framework binds have read it before filters run: their fingerprint is the bound
             // arguments. Endpoints that read the body themselves get it buffered here and rewound.

@@ -79,9 +79,10 @@ public sealed class KefuAuthorizationResultHandler : IAuthorizationMiddlewareRes
     {
         if (authorizeResult.Forbidden && context.User.Identity?.IsAuthenticated == true)
         {
-            var missingScope = authorizeResult.AuthorizationFailure?.FailureReasons.Any(r => r.Message == Scopes.MissingScope) == true;
-            var required = authorizeResult.AuthorizationFailure?.FailedRequirements.OfType<ScopeRequirement>().Select(r => r.Scope).FirstOrDefault();
-            return missingScope
+            // context.Fail(reason) leaves FailedRequirements empty: the scope comes from the requirement that gave the reason.
+            var reason = authorizeResult.AuthorizationFailure?.FailureReasons.FirstOrDefault(r => r.Message == Scopes.MissingScope);
+            var required = (reason?.Handler as ScopeRequirement)?.Scope;
+            return reason is not null
                 ? Api.Problems.Create(StatusCodes.Status403Forbidden, Scopes.MissingScope, $"This key lacks the scope {required}.").ExecuteAsync(context)
                 : Api.Problems.Create(StatusCodes.Status403Forbidden, Contracts.Messages.ErrorCodes.NotAllowed, "Your role does not allow this.").ExecuteAsync(context);
         }

@@ -200,6 +200,8 @@ public sealed class ApiKeyTests(ApiKeysGatewayFixture gateway)
         var (_, key) = await CreateKeyAsync(admin, ["conversations:read"]);
         using var system = KeyClient(key);
 
+        var refused = await system.GetAsync("/api/v1/events");
+        Assert.Contains("events:read", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal); // names the scope it lacks
         Assert.Equal("missing_scope", await Desk.ProblemCode(await system.GetAsync("/api/v1/events"), HttpStatusCode.Forbidden));
         Assert.Equal("missing_scope", await Desk.ProblemCode(
             await system.PostAsJsonAsync($"/api/v1/conversations/{conversationId}/status", new { status = "resolved" }), HttpStatusCode.Forbidden));
