@@ -4,6 +4,7 @@
 # `dotnet build -c Release Orleans.sln`. The load generator of AFTER_REPO drives both. For each build: embedded closed
 # loop and 5 000 deliveries/s, then cluster (private MariaDB with that build's schema, 1 silo, 1 gateway) closed loop
 # and 5 000 deliveries/s. Results: .tmp/perf/before-after/<label>-<run>.md in AFTER_REPO.
+# Environment: MODES="embedded cluster" (default) or one of them; TAG=-2 suffixes the labels of a repeated run.
 set -u
 BEFORE=$(cd "$1" && pwd); AFTER=$(cd "$2" && pwd)
 OUT="$AFTER/.tmp/perf/before-after"; mkdir -p "$OUT"
@@ -36,7 +37,8 @@ cluster() { # repo label
   (cd "$1" && scripts/mariadb.sh stop 2>/dev/null); rm -rf "$KEFU_MARIADB_DIR"
 }
 
-embedded "$BEFORE" before; embedded "$AFTER" after
-cluster "$BEFORE" before; cluster "$AFTER" after
+# MODES="cluster" (or "embedded") runs one half only; TAG names a repeated run in the result files.
+TAG=${TAG:-}
+for m in ${MODES:-embedded cluster}; do $m "$BEFORE" "before$TAG"; $m "$AFTER" "after$TAG"; done
 grep -H "msgs/s\|p99" "$OUT"/*.md | head -80
 echo done

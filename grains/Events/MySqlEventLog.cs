@@ -38,7 +38,7 @@ public sealed partial class MySqlEventLog(
     private const string ReadSql =
         "SELECT (SELECT last FROM kefu_event_counter WHERE tenant = @tenant), " +
         "(SELECT pruned_through FROM kefu_event_pruned WHERE tenant = @tenant);" +
-        "SELECT cursor_no, event_id, type, conversation_id, seq, created_at, causation_kind, causation_id, causation_name, data " +
+        "SELECT cursor_no, event_id, type, conversation_id, seq, created_at, causation_kind, causation_id, causation_name, data, message_seq " +
         "FROM " + Table + " WHERE tenant = @tenant AND cursor_no > @after " +
         "AND cursor_no <= GREATEST(@after, COALESCE((SELECT pruned_through FROM kefu_event_pruned WHERE tenant = @tenant), 0)) + @window{0} " +
         "ORDER BY cursor_no LIMIT @limit;" +
@@ -110,8 +110,16 @@ public sealed partial class MySqlEventLog(
         var bound = Math.Max(after, prunedThrough) + ScanWindow;
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
         var page = new List<StoredEvent>(Math.Min(limit, 128));
+        List<(int Index, long MessageSeq)>? byReference = null;
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
+            var data = reader.IsDBNull(9) ? null : reader.GetString(9);
+            if (data is null)
+            {
+                // A message.created row: its data is the message's own row (read below, after this result set).
+                (byReference ??= []).Add((page.Count, reader.GetInt64(10)));
+            }
+
             page.Add(new StoredEvent(
                 reader.GetInt64(0),
                 new Ulid(reader.GetFieldValue<byte[]>(1)),
@@ -121,7 +129,7 @@ public sealed partial class MySqlEventLog(
                 reader.GetInt64(4),
                 new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(5), DateTimeKind.Utc)),
                 new Causation(reader.GetString(6), reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8)),
-                reader.GetString(9)));
+                data ?? string.Empty));
         }
 
         // Read again after the events: retention marks before it deletes, so a deletion the events statement saw is
@@ -137,6 +145,12 @@ public sealed partial class MySqlEventLog(
         // scanning the skipped events again.
         // (Events past the head read first may be in the page too: the second statement saw later commits.)
         var next = page.Count == limit ? page[^1].Cursor : Math.Max(Math.Max(after, Math.Min(head, bound)), page.Count > 0 ? page[^1].Cursor : 0);
+        await reader.DisposeAsync().ConfigureAwait(false);
+        if (byReference is not null)
+        {
+            await FillMessagesAsync(connection, tenant, page, byReference, cancellationToken).ConfigureAwait(false);
+        }
+
         return new EventPage([.. page], next, after < prunedThrough);
     }
 
@@ -190,6 +204,28 @@ public sealed partial class MySqlEventLog(
     }
 
     /// <summary>
+    /// The data of message.created events stored by reference (<c>message_seq</c>, deploy/mysql/009): read the messages'
+    /// rows in one statement and write each event's data from its message, as it would have been written with the event.
+    /// A message that no longer exists reads as <c>{"message":null,"messageSeq":n}</c>.
+    /// </summary>
+    private static async Task FillMessagesAsync(
+        MySqlConnection connection, string tenant, List<StoredEvent> page, List<(int Index, long MessageSeq)> byReference, CancellationToken cancellationToken)
+    {
+        var messages = await MySqlMessageStore.ReadByKeysAsync(
+            connection, tenant, [.. byReference.Select(r => (page[r.Index].ConversationId ?? string.Empty, r.MessageSeq))], cancellationToken).ConfigureAwait(false);
+        foreach (var (index, messageSeq) in byReference)
+        {
+            var e = page[index];
+            page[index] = e with
+            {
+                DataJson = messages.TryGetValue((e.ConversationId ?? string.Empty, messageSeq), out var message)
+                    ? EventJson.Data(new MessageCreated(message))
+                    : string.Create(CultureInfo.InvariantCulture, $"{{\"message\":null,\"messageSeq\":{messageSeq}}}"),
+            };
+        }
+    }
+
+    /// <summary>
     /// Adds the statements that store <paramref name="rows"/> to a transaction's text: per tenant (in ordinal order, so
     /// two transactions never wait on each other's counters crosswise), bump the counter by the tenant's event count,
     /// then insert its events numbered from it in list order, skipping ids stored before. Uses positional parameters.
@@ -204,12 +240,12 @@ public sealed partial class MySqlEventLog(
                 $"INSERT INTO kefu_event_counter (tenant, last) VALUES (?, LAST_INSERT_ID({n})) ON DUPLICATE KEY UPDATE last = LAST_INSERT_ID(last + {n});");
             parameters.Add(new MySqlParameter { Value = group.Key });
             sql.Append("INSERT INTO ").Append(Table)
-                .Append(" (tenant, cursor_no, event_id, type, conversation_id, seq, created_at, causation_kind, causation_id, causation_name, data) VALUES ");
+                .Append(" (tenant, cursor_no, event_id, type, conversation_id, seq, created_at, causation_kind, causation_id, causation_name, data, message_seq) VALUES ");
             for (var i = 0; i < n; i++)
             {
                 var r = tenantRows[i];
                 // LAST_INSERT_ID() is this connection's value from the counter statement: no auto-increment column here changes it.
-                sql.Append(i == 0 ? string.Empty : ",").Append(CultureInfo.InvariantCulture, $"(?,LAST_INSERT_ID()-{n - 1 - i},?,?,?,?,?,?,?,?,?)");
+                sql.Append(i == 0 ? string.Empty : ",").Append(CultureInfo.InvariantCulture, $"(?,LAST_INSERT_ID()-{n - 1 - i},?,?,?,?,?,?,?,?,?,?)");
                 parameters.Add(new MySqlParameter { Value = r.Tenant });
                 parameters.Add(new MySqlParameter { Value = r.Id });
                 parameters.Add(new MySqlParameter { Value = r.Type });
@@ -219,7 +255,8 @@ public sealed partial class MySqlEventLog(
                 parameters.Add(new MySqlParameter { Value = r.CausationKind });
                 parameters.Add(new MySqlParameter { Value = r.CausationId });
                 parameters.Add(new MySqlParameter { Value = (object?)r.CausationName ?? DBNull.Value });
-                parameters.Add(new MySqlParameter { Value = r.Data });
+                parameters.Add(new MySqlParameter { Value = (object?)r.Data ?? DBNull.Value });
+                parameters.Add(new MySqlParameter { Value = (object?)r.MessageSeq ?? DBNull.Value });
             }
 
             // Not INSERT IGNORE: that would also turn a too-long value into a silently truncated row.
@@ -358,7 +395,16 @@ internal sealed class EventRow
         CausationKind = e.Causation.Kind;
         CausationId = e.Causation.Id;
         CausationName = e.Causation.Name is { Length: > MaxCausationNameLength } name ? name[..MaxCausationNameLength] : e.Causation.Name;
-        Data = EventJson.Data(e.Data);
+        if (e.Data is MessageCreated created && e.ConversationId == created.Message.ConversationId)
+        {
+            // By reference: the message's own row is the data (read back by the events API). Written in the message's
+            // transaction or after it, so the row exists whenever the event does.
+            MessageSeq = created.Message.Seq;
+        }
+        else
+        {
+            Data = EventJson.Data(e.Data);
+        }
     }
 
     public string Tenant { get; }
@@ -379,10 +425,13 @@ internal sealed class EventRow
 
     public string? CausationName { get; }
 
-    public string Data { get; }
+    /// <summary>The data as JSON; null for a message.created event, whose data is its message's row (<see cref="MessageSeq"/>).</summary>
+    public string? Data { get; }
+
+    public long? MessageSeq { get; }
 
     /// <summary>Roughly what the row adds to a statement, for the message store's batch size limit.</summary>
-    public int Bytes => (Data.Length * 3) + 256; // UTF-8: at most 3 bytes per UTF-16 unit
+    public int Bytes => ((Data?.Length ?? 0) * 3) + 256; // UTF-8: at most 3 bytes per UTF-16 unit
 
     /// <summary>Validates (so a bad event fails its own append, not a whole batch) and encodes.</summary>
     public static EventRow From(DomainEvent e)

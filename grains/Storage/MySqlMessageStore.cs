@@ -165,6 +165,57 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
     }
 
     /// <summary>
+    /// The messages with the given (conversation id, seq) keys of one tenant, read in one statement on
+    /// <paramref name="connection"/> (the events API builds message.created data from them). Keys that name no stored
+    /// message are absent from the answer; conversation ids that are not canonical ULIDs name none.
+    /// </summary>
+    internal static async Task<Dictionary<(string ConversationId, long Seq), ChatMessage>> ReadByKeysAsync(
+        MySqlConnection connection, string tenant, IReadOnlyList<(string ConversationId, long Seq)> keys, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<(string, long), ChatMessage>();
+        var byConversation = keys
+            .Where(k => Ulid.TryParse(k.ConversationId, out var u) && string.Equals(u.ToString(), k.ConversationId, StringComparison.Ordinal))
+            .GroupBy(k => k.ConversationId, StringComparer.Ordinal)
+            .ToList();
+        if (byConversation.Count == 0)
+        {
+            return found;
+        }
+
+        await using var command = new MySqlCommand { Connection = connection };
+        var sql = new StringBuilder(SelectColumns.Replace(" FROM ", ", conversation_id FROM ", StringComparison.Ordinal)).Append(" WHERE tenant = @tenant AND (");
+        command.Parameters.AddWithValue("@tenant", tenant);
+        var p = 0;
+        for (var c = 0; c < byConversation.Count; c++)
+        {
+            var name = "@c" + c.ToString(CultureInfo.InvariantCulture);
+            command.Parameters.AddWithValue(name, ConversationBytes(byConversation[c].Key));
+            sql.Append(c == 0 ? "(" : " OR (").Append("conversation_id = ").Append(name).Append(" AND seq IN (");
+            var first = true;
+            foreach (var (_, seq) in byConversation[c].Distinct())
+            {
+                var seqName = "@s" + (p++).ToString(CultureInfo.InvariantCulture);
+                command.Parameters.AddWithValue(seqName, seq);
+                sql.Append(first ? string.Empty : ",").Append(seqName);
+                first = false;
+            }
+
+            sql.Append("))");
+        }
+
+        command.CommandText = sql.Append(')').ToString();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var conversationId = new Ulid(reader.GetFieldValue<byte[]>(12)).ToString();
+            var message = ReadMessage(reader, conversationId);
+            found[(conversationId, message.Seq)] = message;
+        }
+
+        return found;
+    }
+
+    /// <summary>
     /// Partition maintenance: splits the MAXVALUE partition <c>pmax</c> so every calendar month (UTC) up to and including
     /// the month of <paramref name="through"/> has its own partition. Run at start and daily with a few months of lead,
     /// so <c>pmax</c> stays empty and each split copies no rows. Returns how many partitions were added.
@@ -366,6 +417,7 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
     private async Task WriteLoopAsync()
     {
         var reader = _queue.Reader;
+        await using var connection = new HeldConnection(_options.ConnectionString, TimeProvider.System);
         var batch = new List<PendingAppend>(_options.MaxBatchSize);
         PendingAppend? carried = null;
         while (carried is not null || await reader.WaitToReadAsync().ConfigureAwait(false))
@@ -397,20 +449,20 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
 
             if (batch.Count > 0)
             {
-                await WriteBatchAsync(batch).ConfigureAwait(false);
+                await WriteBatchAsync(batch, connection).ConfigureAwait(false);
                 batch.Clear();
             }
         }
     }
 
     /// <summary>Writes and completes every append of <paramref name="batch"/>; never throws.</summary>
-    private async Task WriteBatchAsync(List<PendingAppend> batch)
+    private async Task WriteBatchAsync(List<PendingAppend> batch, HeldConnection held)
     {
         try
         {
-            await RetryTransientAsync(batch.Count, async () =>
+            await RetryTransientAsync(batch.Count, held, async () =>
             {
-                await using var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
+                var connection = await held.GetAsync().ConfigureAwait(false);
                 await using var insert = CreateInsert(connection, null, batch, 0, batch.Count);
                 if (!AddEvents(insert, batch, 0, batch.Count))
                 {
@@ -424,11 +476,12 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
         catch (MySqlException ex) when (IsRowError(ex))
         {
             // The statement was rolled back as a whole; find out which rows are at fault.
-            await WriteOneByOneAsync(batch).ConfigureAwait(false);
+            await WriteOneByOneAsync(batch, held).ConfigureAwait(false);
             return;
         }
         catch (Exception ex)
         {
+            await held.DropAsync().ConfigureAwait(false);
             LogBatchFailed(_logger, ex, batch.Count);
             foreach (var append in batch)
             {
@@ -446,15 +499,15 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
     }
 
     /// <summary>Each row its own INSERT inside one transaction: a row error rolls back only that statement.</summary>
-    private async Task WriteOneByOneAsync(List<PendingAppend> batch)
+    private async Task WriteOneByOneAsync(List<PendingAppend> batch, HeldConnection held)
     {
         var errors = new Exception?[batch.Count];
         try
         {
-            await RetryTransientAsync(batch.Count, async () =>
+            await RetryTransientAsync(batch.Count, held, async () =>
             {
                 Array.Clear(errors);
-                await using var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
+                var connection = await held.GetAsync().ConfigureAwait(false);
                 await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
                 for (var i = 0; i < batch.Count; i++)
                 {
@@ -493,6 +546,7 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
         }
         catch (Exception ex)
         {
+            await held.DropAsync().ConfigureAwait(false);
             LogBatchFailed(_logger, ex, batch.Count);
             for (var i = 0; i < batch.Count; i++)
             {
@@ -541,7 +595,7 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
             : new MessageStoreConflictException($"Conversation {append.ConversationId} already has client message '{append.ClientMsgId}'.");
     }
 
-    private async Task RetryTransientAsync(int count, Func<Task> write)
+    private async Task RetryTransientAsync(int count, HeldConnection held, Func<Task> write)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -552,6 +606,8 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
             }
             catch (MySqlException ex) when (IsTransient(ex) && attempt < MaxTransientAttempts)
             {
+                // The server rolled back; start the retry on a connection with nothing left open.
+                await held.DropAsync().ConfigureAwait(false);
                 LogTransientRetry(_logger, count, ex.ErrorCode, attempt);
             }
         }

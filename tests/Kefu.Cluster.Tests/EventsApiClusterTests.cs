@@ -27,7 +27,17 @@ public sealed class EventsApiClusterTests
         var messages = Enumerable.Range(1, 3).Select(seq => Message(conversation, seq)).ToList();
         var note = new DomainEvent(Ulid.NewUlid(), "default", conversation, 4, DateTimeOffset.UtcNow, new Causation(Causation.Agent, "admin"),
             new NoteCreated(new InternalNote("n-1", conversation, new Sender(ParticipantRole.Agent, "admin", null), "internal", DateTimeOffset.UtcNow)));
-        await log.AppendAsync([.. messages, note]);
+        // As the conversation grain does: each message with its event in one commit (the event's data is the message's row).
+        await using (var store = new MySqlMessageStore(
+            Options.Create(new MySqlMessageStoreOptions { ConnectionString = cluster.Database.ConnectionString }), NullLogger<MySqlMessageStore>.Instance))
+        {
+            foreach (var e in messages)
+            {
+                await store.AppendAsync("default", ((MessageCreated)e.Data).Message, [e]);
+            }
+        }
+
+        await log.AppendAsync([note]);
         using var admin = cluster.Http(await cluster.LoginAsync());
 
         var seen = new List<JsonElement>();

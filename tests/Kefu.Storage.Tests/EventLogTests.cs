@@ -38,6 +38,7 @@ public sealed class EventLogTests : IAsyncLifetime
         var contact = new DomainEvent(Ulid.NewUlid(), Tenant, null, 0, time.AddTicks(17), Causation.Of("crm"),
             new ContactChanged(true, "c-9", "ext-9", "Ann", null, new() { ["plan"] = "gold" }));
 
+        await Store().AppendAsync(Tenant, message); // a message.created event's data is its message's row
         await log.AppendAsync([created, contact]);
         var page = await log.ReadAsync(Tenant, 0, null, 10);
 
@@ -53,6 +54,85 @@ public sealed class EventLogTests : IAsyncLifetime
         Assert.Equal("你好 \"quoted\"", JsonDocument.Parse(first.DataJson).RootElement.GetProperty("message").GetProperty("text").GetString());
         Assert.Equal((contact.Id, EventTypes.ContactCreated, (string?)null, time.AddTicks(10), Causation.Of("crm")),
             (second.Id, second.Type, second.ConversationId, second.Time, second.Causation));
+    }
+
+    [Fact]
+    public async Task A_message_event_keeps_no_second_copy_of_the_message_and_reads_back_from_its_row()
+    {
+        var store = Store();
+        var log = Log();
+        var conversation = Ulid.NewUlid().ToString();
+        var message = new ChatMessage(conversation, Ulid.NewUlid(), 1, new Sender(ParticipantRole.Agent, "a-1", "Agent Li"), "订单已发货", Micros(DateTimeOffset.UtcNow), "c-1");
+        var created = new DomainEvent(Ulid.NewUlid(), Tenant, conversation, 1, message.Ts, new Causation(Causation.Agent, "a-1", "Agent Li"), new MessageCreated(message));
+        var other = Ulid.NewUlid().ToString();
+        var otherMessage = Message(other, 7);
+        var otherCreated = new DomainEvent(Ulid.NewUlid(), Tenant, other, 9, otherMessage.Ts, Causation.Of(Causation.Visitor), new MessageCreated(otherMessage));
+
+        await store.AppendAsync(Tenant, message, [created]);
+        await store.AppendAsync(Tenant, otherMessage, [otherCreated]);
+
+        await using (var connection = await OpenAsync())
+        await using (var query = new MySqlCommand("SELECT data IS NULL, message_seq FROM kefu_event WHERE conversation_id = @c", connection))
+        {
+            query.Parameters.AddWithValue("@c", conversation);
+            await using var reader = await query.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal((1L, 1L), (reader.GetInt64(0), reader.GetInt64(1)));
+        }
+
+        var events = (await log.ReadAsync(Tenant, 0, null, 10)).Events;
+        Assert.Equal([EventJson.Data(created.Data), EventJson.Data(otherCreated.Data)], events.Select(e => e.DataJson));
+
+        // A message that is gone (erased) leaves its event readable, saying so.
+        await ExecuteAsync($"DELETE FROM kefu_message WHERE seq = 7 AND conversation_id = 0x{Convert.ToHexString(Ulid.Parse(other).ToByteArray())}");
+        var after = (await log.ReadAsync(Tenant, 0, null, 10)).Events;
+        Assert.Equal(EventJson.Data(created.Data), after[0].DataJson);
+        Assert.Equal("{\"message\":null,\"messageSeq\":7}", after[1].DataJson);
+    }
+
+    [Fact]
+    public async Task A_writer_whose_connection_the_server_closed_writes_again_on_a_new_one()
+    {
+        var store = Store(o => o.Writers = 1);
+        var conversation = Ulid.NewUlid().ToString();
+        await store.AppendAsync(Tenant, Message(conversation, 1), [Event(conversation, 1)]);
+
+        // The writer keeps its connection between batches: kill it, as a server restart or an idle timeout would.
+        await using (var connection = await OpenAsync())
+        {
+            var killed = 0;
+            await using var list = new MySqlCommand(
+                "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> CONNECTION_ID()", connection);
+            var ids = new List<long>();
+            await using (var reader = await list.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    ids.Add(reader.GetInt64(0));
+                }
+            }
+
+            foreach (var id in ids)
+            {
+                await using var kill = new MySqlCommand($"KILL CONNECTION {id}", connection);
+                killed += await kill.ExecuteNonQueryAsync() >= 0 ? 1 : 0;
+            }
+
+            Assert.True(killed > 0);
+        }
+
+        // The batch on the dead connection may fail (its caller is told); the one after it is written on a new connection.
+        try
+        {
+            await store.AppendAsync(Tenant, Message(conversation, 2), [Event(conversation, 2)]);
+        }
+        catch (Exception ex) when (ex is MySqlException or InvalidOperationException or IOException)
+        {
+            await store.AppendAsync(Tenant, Message(conversation, 2), [Event(conversation, 2)]);
+        }
+
+        await store.AppendAsync(Tenant, Message(conversation, 3), [Event(conversation, 3)]);
+        Assert.Equal([1L, 2L, 3L], (await store.ReadAfterAsync(Tenant, conversation, 0, 10)).Select(m => m.Seq));
     }
 
     [Fact]
