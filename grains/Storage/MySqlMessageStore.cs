@@ -417,7 +417,6 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
     private async Task WriteLoopAsync()
     {
         var reader = _queue.Reader;
-        await using var connection = new HeldConnection(_options.ConnectionString, TimeProvider.System);
         var batch = new List<PendingAppend>(_options.MaxBatchSize);
         PendingAppend? carried = null;
         while (carried is not null || await reader.WaitToReadAsync().ConfigureAwait(false))
@@ -449,20 +448,20 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
 
             if (batch.Count > 0)
             {
-                await WriteBatchAsync(batch, connection).ConfigureAwait(false);
+                await WriteBatchAsync(batch).ConfigureAwait(false);
                 batch.Clear();
             }
         }
     }
 
     /// <summary>Writes and completes every append of <paramref name="batch"/>; never throws.</summary>
-    private async Task WriteBatchAsync(List<PendingAppend> batch, HeldConnection held)
+    private async Task WriteBatchAsync(List<PendingAppend> batch)
     {
         try
         {
-            await RetryTransientAsync(batch.Count, held, async () =>
+            await RetryTransientAsync(batch.Count, async () =>
             {
-                var connection = await held.GetAsync().ConfigureAwait(false);
+                await using var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
                 await using var insert = CreateInsert(connection, null, batch, 0, batch.Count);
                 if (!AddEvents(insert, batch, 0, batch.Count))
                 {
@@ -476,12 +475,11 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
         catch (MySqlException ex) when (IsRowError(ex))
         {
             // The statement was rolled back as a whole; find out which rows are at fault.
-            await WriteOneByOneAsync(batch, held).ConfigureAwait(false);
+            await WriteOneByOneAsync(batch).ConfigureAwait(false);
             return;
         }
         catch (Exception ex)
         {
-            await held.DropAsync().ConfigureAwait(false);
             LogBatchFailed(_logger, ex, batch.Count);
             foreach (var append in batch)
             {
@@ -499,15 +497,15 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
     }
 
     /// <summary>Each row its own INSERT inside one transaction: a row error rolls back only that statement.</summary>
-    private async Task WriteOneByOneAsync(List<PendingAppend> batch, HeldConnection held)
+    private async Task WriteOneByOneAsync(List<PendingAppend> batch)
     {
         var errors = new Exception?[batch.Count];
         try
         {
-            await RetryTransientAsync(batch.Count, held, async () =>
+            await RetryTransientAsync(batch.Count, async () =>
             {
                 Array.Clear(errors);
-                var connection = await held.GetAsync().ConfigureAwait(false);
+                await using var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
                 await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
                 for (var i = 0; i < batch.Count; i++)
                 {
@@ -546,7 +544,6 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
         }
         catch (Exception ex)
         {
-            await held.DropAsync().ConfigureAwait(false);
             LogBatchFailed(_logger, ex, batch.Count);
             for (var i = 0; i < batch.Count; i++)
             {
@@ -595,7 +592,7 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
             : new MessageStoreConflictException($"Conversation {append.ConversationId} already has client message '{append.ClientMsgId}'.");
     }
 
-    private async Task RetryTransientAsync(int count, HeldConnection held, Func<Task> write)
+    private async Task RetryTransientAsync(int count, Func<Task> write)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -606,8 +603,6 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
             }
             catch (MySqlException ex) when (IsTransient(ex) && attempt < MaxTransientAttempts)
             {
-                // The server rolled back; start the retry on a connection with nothing left open.
-                await held.DropAsync().ConfigureAwait(false);
                 LogTransientRetry(_logger, count, ex.ErrorCode, attempt);
             }
         }

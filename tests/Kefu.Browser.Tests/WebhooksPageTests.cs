@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Net;
 using Kefu.Browser.Tests.Infrastructure;
 using Kefu.Gateway.Tests.Webhooks;
@@ -15,6 +16,7 @@ public sealed class WebhooksPageTests(BrowserFixture fixture)
         receiver.Script = (_, attempt) => attempt == 1 ? new ReceiverAnswer(500, Body: "order system busy") : ReceiverAnswer.Ok;
         await using var console = await ConsolePage.LoginAsync(fixture);
         var page = console.Page;
+        await page.Locator("#nav-integrations > summary").ClickAsync();
         await page.Locator("#nav a[href='webhooks.html']").ClickAsync();
         await Expect(page.Locator("main.webhooks h2")).ToHaveTextAsync("Webhook endpoints");
 
@@ -50,6 +52,10 @@ public sealed class WebhooksPageTests(BrowserFixture fixture)
         await row.GetByRole(AriaRole.Button, new() { Name = "Disable" }).ClickAsync();
         await Expect(row.Locator(".status")).ToContainTextAsync("disabled");
         await Screenshots.SaveAsync(page, "webhooks-page");
+
+        // Leave nothing waiting in the shared gateway's queue: the next test's new agent would be assigned it.
+        using var admin = await fixture.AdminHttpAsync();
+        (await admin.PostAsJsonAsync($"/api/v1/conversations/{visitor.ConversationId}/status", new { status = "resolved" })).EnsureSuccessStatusCode();
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)

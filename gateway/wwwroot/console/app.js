@@ -259,6 +259,12 @@ import * as K from '../kefu-client.js';
     Array.prototype.forEach.call(document.querySelectorAll('#nav button'), function (b) {
       b.classList.toggle('active', b.getAttribute('data-view') === name);
     });
+    // A view chosen from the Integrations menu: close the menu, and mark the menu as where the view lives.
+    var menu = $('nav-integrations');
+    if (menu) {
+      menu.open = false;
+      menu.classList.toggle('active', !!menu.querySelector('button[data-view="' + name + '"]'));
+    }
     if (name === 'inboxes') { loadInboxes(); }
     if (name !== 'conversations') { loadDirectory(); }
   }

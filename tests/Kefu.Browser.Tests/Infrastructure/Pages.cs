@@ -186,7 +186,13 @@ public sealed class ConsolePage : IAsyncDisposable
 
     public async Task ShowAdminAsync(string view)
     {
-        await Page.Locator($"#nav button[data-view='{view}']").ClickAsync();
+        var button = Page.Locator($"#nav button[data-view='{view}']");
+        if (!await button.IsVisibleAsync())
+        {
+            await Page.Locator("#nav-integrations > summary").ClickAsync(); // views under the Integrations menu
+        }
+
+        await button.ClickAsync();
         await Expect(Page.Locator($"#view-{view}")).ToBeVisibleAsync();
     }
 
