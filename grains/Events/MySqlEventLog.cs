@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Threading.Channels;
 using Kefu.Contracts.Events;
 using Kefu.Grains.Storage;
 using Microsoft.Extensions.Logging;
@@ -26,7 +27,7 @@ public sealed partial class MySqlEventLog(
     IOptions<MySqlMessageStoreOptions> storeOptions,
     IOptions<EventLogOptions> options,
     TimeProvider time,
-    ILogger<MySqlEventLog> logger) : IEventLog
+    ILogger<MySqlEventLog> logger) : IEventLog, IAsyncDisposable
 {
     internal const string Table = "kefu_event";
 
@@ -44,7 +45,14 @@ public sealed partial class MySqlEventLog(
         "ORDER BY cursor_no LIMIT @limit;" +
         "SELECT pruned_through FROM kefu_event_pruned WHERE tenant = @tenant";
 
+    /// <summary>At most this much event data in one group-committed transaction (the server's packet limit is larger).</summary>
+    private const int MaxBatchBytes = 4 * 1024 * 1024;
+
+    private const int MaxBatchAppends = 512;
+
     private readonly string _connectionString = storeOptions.Value.ConnectionString;
+    private readonly Channel<PendingEventAppend> _queue = Channel.CreateUnbounded<PendingEventAppend>(new UnboundedChannelOptions { SingleReader = true });
+    private Task? _writer;
 
     public async ValueTask AppendAsync(IReadOnlyList<DomainEvent> events, CancellationToken cancellationToken = default)
     {
@@ -53,17 +61,103 @@ public sealed partial class MySqlEventLog(
             return;
         }
 
-        var rows = events.Select(EventRow.From).ToList();
+        // Validated here, so a bad event fails its own caller and never a batch.
+        var pending = new PendingEventAppend([.. events.Select(EventRow.From)]);
+        cancellationToken.ThrowIfCancellationRequested();
+        EnsureWriter();
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            throw new ObjectDisposedException(nameof(MySqlEventLog));
+        }
+
+        // Once queued the events are written whatever the caller does; waiting is all a cancellation can stop (an
+        // append whose outcome the caller did not see is relayed again, and appends are idempotent).
+        await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Stops taking appends and waits for the queued ones to be written.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        if (Volatile.Read(ref _writer) is { } writer)
+        {
+            await writer.ConfigureAwait(false);
+        }
+    }
+
+    private void EnsureWriter()
+    {
+        if (Volatile.Read(ref _writer) is null)
+        {
+            lock (_queue)
+            {
+                // Task.Run: the loop must not run on the scheduler of the grain that appended first.
+                _writer ??= Task.Run(WriteLoopAsync);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Group commit for appends that do not ride in a message's transaction (lifecycle relays, contacts, inbound events):
+    /// one writer takes whatever is queued and stores it in one transaction. Every transaction that stores events of a
+    /// tenant holds that tenant's counter row until COMMIT, so one transaction per append would serialize them one
+    /// commit (and one fsync) at a time; batched, many appends share one.
+    /// </summary>
+    private async Task WriteLoopAsync()
+    {
+        var reader = _queue.Reader;
+        var batch = new List<PendingEventAppend>();
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            var bytes = 0;
+            while (bytes < MaxBatchBytes && batch.Count < MaxBatchAppends && reader.TryRead(out var next))
+            {
+                batch.Add(next);
+                bytes += next.Bytes;
+            }
+
+            try
+            {
+                await WriteAsync([.. batch.SelectMany(p => p.Rows)]).ConfigureAwait(false);
+                batch.ForEach(p => p.Completion.TrySetResult());
+            }
+            catch (Exception) when (batch.Count > 1)
+            {
+                // One append's rows may be what the server refused: each on its own, so only that caller fails.
+                foreach (var one in batch)
+                {
+                    try
+                    {
+                        await WriteAsync(one.Rows).ConfigureAwait(false);
+                        one.Completion.TrySetResult();
+                    }
+                    catch (Exception ex)
+                    {
+                        one.Completion.TrySetException(ex);
+                    }
+                }
+            }
+            catch (Exception ex)
+            {
+                batch[0].Completion.TrySetException(ex);
+            }
+
+            batch.Clear();
+        }
+    }
+
+    private async Task WriteAsync(List<EventRow> rows)
+    {
         for (var attempt = 1; ; attempt++)
         {
-            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
             await using var command = new MySqlCommand { Connection = connection };
             var sql = new StringBuilder("START TRANSACTION;");
             AppendStatements(sql, command.Parameters, rows);
             command.CommandText = sql.Append("COMMIT;").ToString();
             try
             {
-                await ExecuteAtomicallyAsync(command, cancellationToken).ConfigureAwait(false);
+                await ExecuteAtomicallyAsync(command, CancellationToken.None).ConfigureAwait(false);
                 return;
             }
             catch (MySqlException ex) when (IsTransient(ex) && attempt < MaxTransientAttempts)
@@ -464,4 +558,14 @@ internal sealed class EventRow
             throw new ArgumentException($"{name} must be {min} to {max} characters.", name);
         }
     }
+}
+
+/// <summary>One caller's events waiting for the event log's writer.</summary>
+internal sealed class PendingEventAppend(List<EventRow> rows)
+{
+    public List<EventRow> Rows { get; } = rows;
+
+    public int Bytes { get; } = rows.Sum(r => r.Bytes);
+
+    public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
