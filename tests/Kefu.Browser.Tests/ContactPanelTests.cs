@@ -51,13 +51,13 @@ public sealed class ContactPanelTests(BrowserFixture fixture)
         var contacts = await admin.GetFromJsonAsync<JsonElement>("/api/v1/contacts?externalId=" + userId);
         var contactId = contacts.GetProperty("contacts")[0].GetProperty("id").GetString()!;
         var patched = await admin.PatchAsJsonAsync("/api/v1/contacts/" + contactId,
-            new { name = "Lin Na", email = "lin@example.com", attributes = new Dictionary<string, string> { ["plan"] = "gold", ["orders"] = "12" } });
+            new { name = "Na Qing", email = "lin@example.com", attributes = new Dictionary<string, string> { ["plan"] = "gold", ["orders"] = "12" } });
         Assert.True(patched.IsSuccessStatusCode, await patched.Content.ReadAsStringAsync());
 
         await agent.OpenConversationAsync(second);
         var panel = agent.Page.Locator("#contact-panel");
         await Expect(panel).ToBeVisibleAsync();
-        await Expect(ContactField(agent, "Name")).ToHaveTextAsync("Lin Na");
+        await Expect(ContactField(agent, "Name")).ToHaveTextAsync("Na Qing");
         await Expect(ContactField(agent, "Email")).ToHaveTextAsync("lin@example.com");
         await Expect(ContactField(agent, "External ID")).ToHaveTextAsync(userId);
         await Expect(ContactField(agent, "plan")).ToHaveTextAsync("gold");
@@ -94,8 +94,8 @@ public sealed class ContactPanelTests(BrowserFixture fixture)
         await visitor.OpenPanelAsync();
         var form = visitor.Widget.Locator("form.offline");
         await Expect(form).ToBeVisibleAsync();
-        await form.Locator("input[name=name]").FillAsync("Lin");
-        await form.Locator("input[name=email]").FillAsync("lin@example.com");
+        await form.Locator("input[name=name]").FillAsync("Qiu Yue");
+        await form.Locator("input[name=email]").FillAsync("qiu@example.com");
         await form.Locator("textarea[name=text]").FillAsync("Where is order 12345?");
         await form.Locator("button[type=submit]").ClickAsync();
         await Expect(visitor.Widget.Locator("p.left")).ToContainTextAsync("Thank you");
@@ -104,7 +104,7 @@ public sealed class ContactPanelTests(BrowserFixture fixture)
         var conversationId = await visitor.ConversationIdAsync();
         var contact = (await admin.GetFromJsonAsync<JsonElement>("/api/v1/contacts?externalId=" + userId)).GetProperty("contacts")[0];
         Assert.Contains(conversationId, contact.GetProperty("conversationIds").EnumerateArray().Select(c => c.GetString()));
-        Assert.Equal("Lin", contact.GetProperty("name").GetString());
+        Assert.Equal("Qiu Yue", contact.GetProperty("name").GetString());
 
         // Leave nothing waiting in the shared gateway's queue: the next test's new agent would be assigned it.
         (await admin.PostAsJsonAsync($"/api/v1/conversations/{conversationId}/status", new { status = "resolved" })).EnsureSuccessStatusCode();
