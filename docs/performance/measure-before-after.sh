@@ -4,7 +4,8 @@
 # `dotnet build -c Release Orleans.sln`. The load generator of AFTER_REPO drives both. For each build: embedded closed
 # loop and 5 000 deliveries/s, then cluster (private MariaDB with that build's schema, 1 silo, 1 gateway) closed loop
 # and 5 000 deliveries/s. Results: .tmp/perf/before-after/<label>-<run>.md in AFTER_REPO.
-# Environment: MODES="embedded cluster" (default) or one of them; TAG=-2 suffixes the labels of a repeated run.
+# Environment: MODES="embedded cluster" (default) or one of them; TAG=-2 suffixes the labels of a repeated run;
+# CLUSTER_RUNS="closed rate5k" (default) or one of them.
 set -u
 BEFORE=$(cd "$1" && pwd); AFTER=$(cd "$2" && pwd)
 OUT="$AFTER/.tmp/perf/before-after"; mkdir -p "$OUT"
@@ -31,8 +32,8 @@ cluster() { # repo label
   wait_for 127.0.0.1:8196/healthz
   (cd "$1" && exec dotnet gateway/bin/Release/net10.0/Kefu.Gateway.dll --urls http://127.0.0.1:5196 "${common[@]}" > "$OUT/$2-cluster-gw.log" 2>&1) & GW=$!
   wait_for 127.0.0.1:5196/readyz
-  $B --url http://127.0.0.1:5196 --mode closed --markdown "$OUT/$2-cluster-closed.md" > /dev/null 2>&1
-  $B --url http://127.0.0.1:5196 --mode rate --rate 2500 --markdown "$OUT/$2-cluster-rate5k.md" > /dev/null 2>&1
+  case " ${CLUSTER_RUNS:-closed rate5k} " in *" closed "*) $B --url http://127.0.0.1:5196 --mode closed --markdown "$OUT/$2-cluster-closed.md" > /dev/null 2>&1;; esac
+  case " ${CLUSTER_RUNS:-closed rate5k} " in *" rate5k "*) $B --url http://127.0.0.1:5196 --mode rate --rate 2500 --markdown "$OUT/$2-cluster-rate5k.md" > /dev/null 2>&1;; esac
   kill $GW $SILO 2>/dev/null; wait $GW $SILO 2>/dev/null
   (cd "$1" && scripts/mariadb.sh stop 2>/dev/null); rm -rf "$KEFU_MARIADB_DIR"
 }
