@@ -417,6 +417,7 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
     private async Task WriteLoopAsync()
     {
         var reader = _queue.Reader;
+        await using var connection = new HeldConnection(_options.ConnectionString, TimeProvider.System);
         var batch = new List<PendingAppend>(_options.MaxBatchSize);
         PendingAppend? carried = null;
         while (carried is not null || await reader.WaitToReadAsync().ConfigureAwait(false))
@@ -448,38 +449,55 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
 
             if (batch.Count > 0)
             {
-                await WriteBatchAsync(batch).ConfigureAwait(false);
+                await WriteBatchAsync(batch, connection).ConfigureAwait(false);
                 batch.Clear();
             }
         }
     }
 
     /// <summary>Writes and completes every append of <paramref name="batch"/>; never throws.</summary>
-    private async Task WriteBatchAsync(List<PendingAppend> batch)
+    private async Task WriteBatchAsync(List<PendingAppend> batch, HeldConnection held)
     {
+        async Task WriteOnceAsync(MySqlConnection connection)
+        {
+            await using var insert = CreateInsert(connection, null, batch, 0, batch.Count);
+            if (!AddEvents(insert, batch, 0, batch.Count))
+            {
+                await insert.ExecuteNonQueryAsync().ConfigureAwait(false); // one auto-committed statement
+                return;
+            }
+
+            await MySqlEventLog.ExecuteAtomicallyAsync(insert, CancellationToken.None).ConfigureAwait(false);
+        }
+
         try
         {
-            await RetryTransientAsync(batch.Count, async () =>
+            await RetryTransientAsync(batch.Count, held, async () =>
             {
-                await using var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
-                await using var insert = CreateInsert(connection, null, batch, 0, batch.Count);
-                if (!AddEvents(insert, batch, 0, batch.Count))
+                var connection = await held.GetAsync().ConfigureAwait(false);
+                try
                 {
-                    await insert.ExecuteNonQueryAsync().ConfigureAwait(false); // one auto-committed statement
-                    return;
+                    await WriteOnceAsync(connection).ConfigureAwait(false);
                 }
-
-                await MySqlEventLog.ExecuteAtomicallyAsync(insert, CancellationToken.None).ConfigureAwait(false);
+                catch (Exception ex) when (held.WasReused && !(ex is MySqlException m && (IsRowError(m) || IsTransient(m))))
+                {
+                    // The kept connection may have died while idle (a database restart): once more on a new one. If the
+                    // first attempt did commit, this one meets its own rows and each append is answered as the duplicate
+                    // it is (or as a failure the grain re-reads), as after any commit whose answer was lost.
+                    await held.DropAsync().ConfigureAwait(false);
+                    await WriteOnceAsync(await held.GetAsync().ConfigureAwait(false)).ConfigureAwait(false);
+                }
             }).ConfigureAwait(false);
         }
         catch (MySqlException ex) when (IsRowError(ex))
         {
             // The statement was rolled back as a whole; find out which rows are at fault.
-            await WriteOneByOneAsync(batch).ConfigureAwait(false);
+            await WriteOneByOneAsync(batch, held).ConfigureAwait(false);
             return;
         }
         catch (Exception ex)
         {
+            await held.DropAsync().ConfigureAwait(false);
             LogBatchFailed(_logger, ex, batch.Count);
             foreach (var append in batch)
             {
@@ -497,15 +515,15 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
     }
 
     /// <summary>Each row its own INSERT inside one transaction: a row error rolls back only that statement.</summary>
-    private async Task WriteOneByOneAsync(List<PendingAppend> batch)
+    private async Task WriteOneByOneAsync(List<PendingAppend> batch, HeldConnection held)
     {
         var errors = new Exception?[batch.Count];
         try
         {
-            await RetryTransientAsync(batch.Count, async () =>
+            await RetryTransientAsync(batch.Count, held, async () =>
             {
                 Array.Clear(errors);
-                await using var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
+                var connection = await held.GetAsync().ConfigureAwait(false);
                 await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
                 for (var i = 0; i < batch.Count; i++)
                 {
@@ -544,6 +562,7 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
         }
         catch (Exception ex)
         {
+            await held.DropAsync().ConfigureAwait(false);
             LogBatchFailed(_logger, ex, batch.Count);
             for (var i = 0; i < batch.Count; i++)
             {
@@ -592,7 +611,7 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
             : new MessageStoreConflictException($"Conversation {append.ConversationId} already has client message '{append.ClientMsgId}'.");
     }
 
-    private async Task RetryTransientAsync(int count, Func<Task> write)
+    private async Task RetryTransientAsync(int count, HeldConnection held, Func<Task> write)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -603,6 +622,8 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
             }
             catch (MySqlException ex) when (IsTransient(ex) && attempt < MaxTransientAttempts)
             {
+                // The server rolled back; retry on a connection with nothing left open.
+                await held.DropAsync().ConfigureAwait(false);
                 LogTransientRetry(_logger, count, ex.ErrorCode, attempt);
             }
         }
