@@ -476,12 +476,7 @@ public sealed class EventLogTests : IAsyncLifetime
 
     private MySqlMessageStore Store(Action<MySqlMessageStoreOptions>? configure = null) => _db.Store(configure);
 
-    private async Task<MySqlConnection> OpenAsync()
-    {
-        var connection = new MySqlConnection(_db.ConnectionString);
-        await connection.OpenAsync();
-        return connection;
-    }
+    private Task<MySqlConnection> OpenAsync() => _db.OpenAsync();
 
     private async Task ExecuteAsync(string sql)
     {
@@ -517,25 +512,9 @@ public sealed class EventLogTests : IAsyncLifetime
         return listener;
     }
 
-    private async Task<MySqlConnection> LockTableAsync()
-    {
-        var connection = await OpenAsync();
-        await using var command = new MySqlCommand("LOCK TABLES kefu_message WRITE", connection);
-        await command.ExecuteNonQueryAsync();
-        return connection;
-    }
+    private Task<MySqlConnection> LockTableAsync() => _db.LockTableAsync();
 
-    private static async Task UnlockAsync(MySqlConnection connection)
-    {
-        await using var command = new MySqlCommand("UNLOCK TABLES", connection);
-        await command.ExecuteNonQueryAsync();
-    }
+    private static Task UnlockAsync(MySqlConnection connection) => MessageStoreDatabase.UnlockAsync(connection);
 
-    private Task UntilInsertIsWaitingAsync() => Wait.UntilAsync(async () =>
-    {
-        await using var connection = await OpenAsync();
-        await using var command = new MySqlCommand(
-            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE '%INSERT INTO kefu_message%'", connection);
-        return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture) > 0;
-    }, "the store's INSERT waits for the table lock");
+    private Task UntilInsertIsWaitingAsync() => _db.UntilInsertIsWaitingAsync();
 }

@@ -463,12 +463,7 @@ public sealed class MessageStoreTests(ITestOutputHelper output) : IAsyncLifetime
 
     private MySqlMessageStore Store(Action<MySqlMessageStoreOptions>? configure = null) => _db.Store(configure);
 
-    private async Task<MySqlConnection> OpenAsync()
-    {
-        var connection = new MySqlConnection(_db.ConnectionString);
-        await connection.OpenAsync();
-        return connection;
-    }
+    private Task<MySqlConnection> OpenAsync() => _db.OpenAsync();
 
     private async Task ExecuteAsync(string sql)
     {
@@ -546,29 +541,11 @@ public sealed class MessageStoreTests(ITestOutputHelper output) : IAsyncLifetime
         return reader.GetString(reader.GetOrdinal("partitions"));
     }
 
-    /// <summary>Blocks every write to kefu_message until <see cref="UnlockAsync"/>, to hold the store's writer still.</summary>
-    private async Task<MySqlConnection> LockTableAsync()
-    {
-        var connection = await OpenAsync();
-        await using var command = new MySqlCommand("LOCK TABLES kefu_message WRITE", connection);
-        await command.ExecuteNonQueryAsync();
-        return connection;
-    }
+    private Task<MySqlConnection> LockTableAsync() => _db.LockTableAsync();
 
-    private static async Task UnlockAsync(MySqlConnection connection)
-    {
-        await using var command = new MySqlCommand("UNLOCK TABLES", connection);
-        await command.ExecuteNonQueryAsync();
-    }
+    private static Task UnlockAsync(MySqlConnection connection) => MessageStoreDatabase.UnlockAsync(connection);
 
-    /// <summary>Waits until the store's INSERT is waiting for the table lock, so what is appended next queues behind it.</summary>
-    private Task UntilInsertIsWaitingAsync() => Wait.UntilAsync(async () =>
-    {
-        await using var connection = await OpenAsync();
-        await using var command = new MySqlCommand(
-            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE 'INSERT INTO kefu_message%'", connection);
-        return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture) > 0;
-    }, "the store's INSERT waits for the table lock");
+    private Task UntilInsertIsWaitingAsync() => _db.UntilInsertIsWaitingAsync();
 
     /// <summary>A TCP relay to the test server that can drop every connection and refuse new ones, then come back.</summary>
     private sealed class TcpProxy : IAsyncDisposable
