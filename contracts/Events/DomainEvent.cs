@@ -23,11 +23,19 @@ public sealed record DomainEvent(
 }
 
 /// <summary>Who or what caused an event: for audit, and so rules and integrations can avoid reacting to themselves.</summary>
+/// <remarks>
+/// <see cref="Depth"/> counts how many routing rules stand between a person or system and this event: 0 for anything
+/// not caused by a rule; an event a rule caused while handling an event of depth d has d + 1. Rules do not react to
+/// events of depth <c>RoutingLimits.MaxDepth</c> or more, so two rules that trigger each other stop (issue #15).
+/// <see cref="TriggerEventId"/> is the event a rule was handling when it caused this one.
+/// </remarks>
 [GenerateSerializer, Immutable]
 public sealed record Causation(
     [property: Id(0)] string Kind,
     [property: Id(1)] string Id,
-    [property: Id(2)] string? Name = null)
+    [property: Id(2)] string? Name = null,
+    [property: Id(3)] int Depth = 0,
+    [property: Id(4)] string? TriggerEventId = null)
 {
     public const string Visitor = "visitor";
     public const string Agent = "agent";
@@ -39,7 +47,14 @@ public sealed record Causation(
     /// <summary>The server itself (the dispatcher, a reminder, the away message), naming the part that acted.</summary>
     public static Causation Of(string systemPart) => new(System, systemPart);
 
-    public static Causation Of(Caller caller) => caller.KeyId is { } key ? new(ApiKey, key, caller.Name) : new(caller.Role switch
+    /// <summary>A routing rule (route <paramref name="routeId"/>) acting on <paramref name="trigger"/>'s behalf: one level deeper.</summary>
+    public static Causation OfRule(string routeId, string triggerEventId, int triggerDepth) =>
+        new(Rule, routeId, Name: null, Depth: triggerDepth + 1, TriggerEventId: triggerEventId);
+
+    /// <summary>The caller's own cause when it acts for a rule (<see cref="Caller.Cause"/>), else who the caller is.</summary>
+    public static Causation Of(Caller caller) => caller.Cause ?? OfCallerIdentity(caller);
+
+    private static Causation OfCallerIdentity(Caller caller) => caller.KeyId is { } key ? new(ApiKey, key, caller.Name) : new(caller.Role switch
     {
         ParticipantRole.Visitor => Visitor,
         ParticipantRole.Agent => Agent,
@@ -63,15 +78,25 @@ public static class EventTypes
     public const string ContactUpdated = "contact.updated";
     public const string InboundReceived = "inbound.received";
     public const string WebhookEndpointDisabled = "webhook.endpoint_disabled";
+    public const string RouteExecuted = "route.executed";
+
+    /// <summary>Events a routing rule emits (<c>emit</c> action) have a type with this prefix, e.g. <c>custom.vip_order</c>.</summary>
+    public const string CustomPrefix = "custom.";
 
     public static readonly string[] All =
     [
         ConversationCreated, ConversationUpdated, ConversationStatusChanged, ConversationAssigned,
         ConversationTransferred, ConversationRated, MessageCreated, NoteCreated, ContactCreated, ContactUpdated,
-        InboundReceived, WebhookEndpointDisabled,
+        InboundReceived, WebhookEndpointDisabled, RouteExecuted,
     ];
 
-    public static bool IsKnown(string? type) => type is not null && Array.IndexOf(All, type) >= 0;
+    public static bool IsKnown(string? type) => type is not null && (Array.IndexOf(All, type) >= 0 || IsCustom(type));
+
+    /// <summary>A rule-emitted type: the prefix and 1–64 more characters of [a-z0-9_.-].</summary>
+    public static bool IsCustom(string? type) =>
+        type is not null && type.Length > CustomPrefix.Length && type.Length <= CustomPrefix.Length + 64
+        && type.StartsWith(CustomPrefix, StringComparison.Ordinal)
+        && type.AsSpan(CustomPrefix.Length).IndexOfAnyExcept("abcdefghijklmnopqrstuvwxyz0123456789_.-") < 0;
 
     /// <summary>Internal notes go only to consumers that ask for them by name (INTEGRATION.md §2).</summary>
     public static bool IsExplicitOnly(string type) => type == NoteCreated;
@@ -177,9 +202,68 @@ public sealed record InboundReceived(
     [property: Id(2)] string? ContactId,
     [property: Id(3)] string? ExternalId,
     [property: Id(4)] string DataJson,
-    [property: Id(5)] string? ConversationId = null) : EventData
+    [property: Id(5)] string? ConversationId = null,
+    [property: Id(6)] DateTimeOffset? Deadline = null) : EventData
 {
     public override string Type => EventTypes.InboundReceived;
+}
+
+/// <summary>
+/// One execution of a routing route for one event (issue #15, docs/routing.md): which ruleset (its hash), which route, the
+/// outcome (<see cref="RouteOutcomes"/>), each step as it went, and the time it took and had left. The conversation's id
+/// (if the triggering event had one) is named in <see cref="ConversationId"/>; the event is tenant-level (no seq).
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record RouteExecuted(
+    [property: Id(0)] string TriggerEventId,
+    [property: Id(1)] string TriggerType,
+    [property: Id(2)] string RulesetHash,
+    [property: Id(3)] string RouteId,
+    [property: Id(4)] string Outcome,
+    [property: Id(5)] RouteStepRecord[] Steps,
+    [property: Id(6)] long ElapsedMs,
+    [property: Id(7)] long BudgetLeftMs,
+    [property: Id(8)] string? ConversationId,
+    [property: Id(9)] string? Error = null) : EventData
+{
+    public override string Type => EventTypes.RouteExecuted;
+}
+
+/// <summary>One step of a route execution: its action kind (<c>call</c>, <c>reply_template</c>, …), a short target
+/// (e.g. <c>ERP::updateOrder</c>), outcome (<see cref="RouteOutcomes"/>), attempts made and milliseconds spent.</summary>
+[GenerateSerializer, Immutable]
+public sealed record RouteStepRecord(
+    [property: Id(0)] int Index,
+    [property: Id(1)] string Action,
+    [property: Id(2)] string? Target,
+    [property: Id(3)] string Outcome,
+    [property: Id(4)] int Attempts,
+    [property: Id(5)] long ElapsedMs,
+    [property: Id(6)] string? Error = null,
+    [property: Id(7)] int? HttpStatus = null);
+
+/// <summary>Outcomes of a route and of its steps.</summary>
+public static class RouteOutcomes
+{
+    public const string Succeeded = "succeeded";
+    public const string Failed = "failed";
+    public const string TimedOut = "timed_out";
+
+    /// <summary>A step not run because an earlier one failed (or the budget was gone before it started).</summary>
+    public const string Skipped = "skipped";
+
+    /// <summary>The step failed but its <c>on_error: continue</c> let the route go on.</summary>
+    public const string FailedContinued = "failed_continued";
+}
+
+/// <summary>An event a routing rule emitted (<c>emit</c>): its type starts with <see cref="EventTypes.CustomPrefix"/>.</summary>
+[GenerateSerializer, Immutable]
+public sealed record CustomEvent(
+    [property: Id(0)] string CustomType,
+    [property: Id(1)] string DataJson,
+    [property: Id(2)] string? ConversationId = null) : EventData
+{
+    public override string Type => CustomType;
 }
 
 /// <summary>An outbound webhook endpoint was disabled (a <c>410</c> answer, or failing for too long): nothing is dropped silently.</summary>

@@ -63,6 +63,16 @@ public static class EventJson
             json.WriteString("name", name);
         }
 
+        if (causation.Depth > 0)
+        {
+            json.WriteNumber("depth", causation.Depth);
+        }
+
+        if (causation.TriggerEventId is { } trigger)
+        {
+            json.WriteString("triggerEventId", trigger);
+        }
+
         json.WriteEndObject();
     }
 
@@ -137,8 +147,49 @@ public static class EventJson
                 WriteOptional(json, "contactId", i.ContactId);
                 WriteOptional(json, "externalId", i.ExternalId);
                 WriteOptional(json, "conversationId", i.ConversationId);
+                if (i.Deadline is { } deadline)
+                {
+                    json.WriteString("deadline", Time(deadline));
+                }
+
                 json.WritePropertyName("data");
                 json.WriteRawValue(i.DataJson);
+                break;
+            case RouteExecuted r:
+                json.WriteString("triggerEventId", r.TriggerEventId);
+                json.WriteString("triggerType", r.TriggerType);
+                json.WriteString("rulesetHash", r.RulesetHash);
+                json.WriteString("routeId", r.RouteId);
+                json.WriteString("outcome", r.Outcome);
+                WriteOptional(json, "conversationId", r.ConversationId);
+                WriteOptional(json, "error", r.Error);
+                json.WriteNumber("elapsedMs", r.ElapsedMs);
+                json.WriteNumber("budgetLeftMs", r.BudgetLeftMs);
+                json.WriteStartArray("steps");
+                foreach (var step in r.Steps)
+                {
+                    json.WriteStartObject();
+                    json.WriteNumber("index", step.Index);
+                    json.WriteString("action", step.Action);
+                    WriteOptional(json, "target", step.Target);
+                    json.WriteString("outcome", step.Outcome);
+                    json.WriteNumber("attempts", step.Attempts);
+                    json.WriteNumber("elapsedMs", step.ElapsedMs);
+                    if (step.HttpStatus is { } status)
+                    {
+                        json.WriteNumber("httpStatus", status);
+                    }
+
+                    WriteOptional(json, "error", step.Error);
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+                break;
+            case CustomEvent c:
+                WriteOptional(json, "conversationId", c.ConversationId);
+                json.WritePropertyName("data");
+                json.WriteRawValue(c.DataJson);
                 break;
             case WebhookEndpointDisabled w:
                 json.WriteString("endpointId", w.EndpointId);

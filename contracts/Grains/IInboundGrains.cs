@@ -7,6 +7,8 @@ namespace Kefu.Contracts.Grains;
 /// A business event as <c>POST /api/v1/webhook</c> received it (INTEGRATION.md §3), checked by the gateway.
 /// <see cref="BodyHash"/> identifies the body (a reused id with another body is refused); <see cref="InboxId"/> is the
 /// inbox a contact's new conversation starts in; <see cref="AllowedInboxes"/> restricts a key to some inboxes (null: all).
+/// <see cref="Timeout"/>: the sender's own deadline (<c>Kefu-Timeout-Ms</c>), counted from acceptance: the routes the event
+/// triggers get no more time than that (issue #15). Not part of the body, so not of its hash.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record InboundEvent(
@@ -19,7 +21,8 @@ public sealed record InboundEvent(
     [property: Id(6)] string DataJson,
     [property: Id(7)] string BodyHash,
     [property: Id(8)] string InboxId,
-    [property: Id(9)] string[]? AllowedInboxes);
+    [property: Id(9)] string[]? AllowedInboxes,
+    [property: Id(10)] TimeSpan? Timeout = null);
 
 /// <summary>The answer to an accepted event; the same answer (with <see cref="Replayed"/>) for the same id again.</summary>
 [GenerateSerializer, Immutable]

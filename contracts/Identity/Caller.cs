@@ -14,8 +14,16 @@ public sealed record Caller(
     [property: Id(2)] string Id,
     [property: Id(3)] string? Name,
     [property: Id(4)] bool IsAdmin,
-    [property: Id(5)] string? KeyId = null)
+    [property: Id(5)] string? KeyId = null,
+    [property: Id(6)] Events.Causation? Cause = null)
 {
+    /// <summary>
+    /// A routing rule acting (as a bot named after its route) on behalf of the event it handles: what it causes carries
+    /// <paramref name="cause"/> (rule kind, depth) instead of the caller's identity (issue #15).
+    /// </summary>
+    public static Caller ForRule(string tenant, Events.Causation cause, string? botName = null) =>
+        new(tenant, ParticipantRole.Bot, "rule:" + cause.Id, botName ?? cause.Id, IsAdmin: false, KeyId: null, Cause: cause);
+
     /// <summary>A business system calling with a service API key (<see cref="KeyId"/>), not a person.</summary>
     public bool IsServiceKey => KeyId is not null;
 

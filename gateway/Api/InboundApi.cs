@@ -66,8 +66,15 @@ public static class InboundApi
                 return parsed.Problem;
             }
 
+            var (timeout, timeoutProblem) = ReadTimeout(request);
+            if (timeoutProblem is not null)
+            {
+                return timeoutProblem;
+            }
+
             var caller = user.ToCaller();
-            var outcome = await grains.GetGrain<IInboundEventGrain>(Tenancy.Key(caller.Tenant, parsed.Event!.SourceId)).Accept(parsed.Event, caller);
+            var inbound = parsed.Event! with { Timeout = timeout };
+            var outcome = await grains.GetGrain<IInboundEventGrain>(Tenancy.Key(caller.Tenant, inbound.SourceId)).Accept(inbound, caller);
             if (outcome.Error is { } error)
             {
                 return error.Code == InboundErrors.IdempotencyMismatch
@@ -83,6 +90,25 @@ public static class InboundApi
 
             return TypedResults.Json(new InboundAccepted(ack.EventId, "accepted", ack.ConversationId, ack.ContactId), statusCode: StatusCodes.Status202Accepted);
         }
+    }
+
+    /// <summary>Header with the sender's deadline in milliseconds: the routes the event triggers get no more time (docs/routing.md).</summary>
+    public const string TimeoutHeader = "Kefu-Timeout-Ms";
+
+    /// <summary>At most a day: a deadline is for a route's calls, not a schedule.</summary>
+    public const int MaxTimeoutMs = 86_400_000;
+
+    private static (TimeSpan? Timeout, IResult? Problem) ReadTimeout(HttpRequest request)
+    {
+        if (!request.Headers.TryGetValue(TimeoutHeader, out var values))
+        {
+            return (null, null);
+        }
+
+        return values.Count == 1 && int.TryParse(values[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms)
+            && ms is > 0 and <= MaxTimeoutMs
+            ? (TimeSpan.FromMilliseconds(ms), null)
+            : (null, Problems.Invalid($"{TimeoutHeader} must be a whole number of milliseconds from 1 to {MaxTimeoutMs}."));
     }
 
     /// <summary>The event, or the problem with its body. Unknown members are ignored (senders may add their own).</summary>

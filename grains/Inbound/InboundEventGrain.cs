@@ -65,7 +65,7 @@ public sealed class InboundEventGrain(
 
         var (conversationId, contactId) = target.Value;
         var received = GrainEvents.Create(tenant,
-            new InboundReceived(inbound.SourceId, inbound.Type, contactId, inbound.ExternalId, inbound.DataJson, conversationId), causation, now);
+            new InboundReceived(inbound.SourceId, inbound.Type, contactId, inbound.ExternalId, inbound.DataJson, conversationId, now + inbound.Timeout), causation, now);
         var ack = new InboundAck(received.Id.ToString(), Replayed: false, conversationId, contactId);
         s.BodyHash = inbound.BodyHash;
         s.Answer = ack;
