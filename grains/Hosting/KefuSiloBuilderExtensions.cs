@@ -81,6 +81,7 @@ public static class KefuSiloBuilderExtensions
             services.AddSingleton<Events.MySqlEventLog>();
             services.AddSingleton<Events.IEventLog>(sp => sp.GetRequiredService<Events.MySqlEventLog>());
             services.AddHostedService<Events.EventRetention>();
+            services.AddSingleton<Inbound.IInboundRecordStore, Inbound.MySqlInboundRecordStore>();
         }
         else if (singleSilo)
         {
@@ -106,6 +107,8 @@ public static class KefuSiloBuilderExtensions
         services.Configure<Events.EventLogOptions>(configuration.GetSection(Events.EventLogOptions.Section));
         services.Configure<Inbound.InboundOptions>(configuration.GetSection(Inbound.InboundOptions.Section));
         services.TryAddSingleton<Events.IEventLog, Events.InMemoryEventLog>();
+        services.TryAddSingleton<Inbound.IInboundRecordStore, Inbound.InMemoryInboundRecordStore>();
+        services.AddHostedService<Inbound.InboundRetention>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Events.IConversationEventSink, Participants.AgentRosterSink>());
         services.TryAddSingleton<IMessageStore, InMemoryMessageStore>();
         services.TryAddSingleton<IConversationDirectory, InMemoryConversationDirectory>();

@@ -8,54 +8,38 @@ using Microsoft.Extensions.Options;
 
 namespace Kefu.Grains.Inbound;
 
-[GenerateSerializer]
-public sealed class InboundEventState
-{
-    /// <summary>The accepted body's hash: the same id with another body is refused.</summary>
-    [Id(0)] public string? BodyHash { get; set; }
-
-    /// <summary>The original answer, replayed for the same id.</summary>
-    [Id(1)] public InboundAck? Answer { get; set; }
-
-    [Id(2)] public DateTimeOffset AcceptedAt { get; set; }
-
-    /// <summary>inbound.received written with the record and not yet relayed (<see cref="GrainEvents"/>).</summary>
-    [Id(3)] public List<DomainEvent> PendingEvents { get; set; } = [];
-}
-
 /// <summary>
-/// The durable deduplication record of one sender event id (INTEGRATION.md §3). Orleans runs one call at a time here, so
-/// fifty concurrent posts of the same id make one event: the first records it, the rest find the record. The record and
-/// its inbound.received event are one state write, so the event exists if and only if the answer 202 could be given.
+/// One sender event id (INTEGRATION.md §3). Orleans runs one call at a time here, so fifty concurrent posts of the same id
+/// make one event: the first records it, the rest find the record. The record and its inbound.received event are stored
+/// together (<see cref="IInboundRecordStore"/>: one MySQL transaction, batched with other ids' records in cluster mode),
+/// so the event exists if and only if the answer 202 could be given. No Orleans grain state: a new id costs one batched
+/// lookup and one batched write, not a state read and a state upsert of its own.
 /// Short collection age: nearly every id is seen once, and a million idle activations would only cost memory.
 /// </summary>
 [CollectionAgeLimit(Minutes = 2)]
 public sealed class InboundEventGrain(
-    [PersistentState("inbound", KefuStorage.Name)] IPersistentState<InboundEventState> state,
-    IEventLog eventLog,
+    IInboundRecordStore records,
     IOptions<InboundOptions> options,
     TimeProvider time) : Grain, IInboundEventGrain
 {
-    public override Task OnActivateAsync(CancellationToken cancellationToken) => GrainEvents.RelayAsync(eventLog, state.State.PendingEvents);
+    private InboundRecord? _record;
+    private bool _loaded;
 
     public async Task<Outcome<InboundAck>> Accept(InboundEvent inbound, Caller caller)
     {
         var now = time.GetUtcNow();
-        var s = state.State;
-        if (s.Answer is { } answer && InboundRecords.IsCurrent(s.AcceptedAt, now, options.Value.DedupRetention))
+        var (tenant, sourceId) = Tenancy.Split(this.GetPrimaryKeyString());
+        if (!_loaded)
         {
-            if (!string.Equals(s.BodyHash, inbound.BodyHash, StringComparison.Ordinal))
-            {
-                return new KefuError(InboundErrors.IdempotencyMismatch, "This id was used before with a different body.");
-            }
-
-            // A relay that failed earlier is retried before the answer is repeated: the answer promises the event.
-            return await GrainEvents.RelayAsync(eventLog, s.PendingEvents)
-                ? answer with { Replayed = true }
-                : new KefuError(ErrorCodes.Unavailable, "The event is recorded but could not be published yet; try again.");
+            _record = await records.FindAsync(tenant, sourceId);
+            _loaded = true;
         }
 
-        var (tenant, _) = Tenancy.Split(this.GetPrimaryKeyString());
+        if (Answer(_record, inbound, now) is { } known)
+        {
+            return known;
+        }
+
         var causation = Causation.Of(caller);
         var target = await ResolveAsync(tenant, inbound, causation);
         if (target.Error is { } refused)
@@ -66,27 +50,33 @@ public sealed class InboundEventGrain(
         var (conversationId, contactId) = target.Value;
         var received = GrainEvents.Create(tenant,
             new InboundReceived(inbound.SourceId, inbound.Type, contactId, inbound.ExternalId, inbound.DataJson, conversationId, now + inbound.Timeout), causation, now);
-        var ack = new InboundAck(received.Id.ToString(), Replayed: false, conversationId, contactId);
-        s.BodyHash = inbound.BodyHash;
-        s.Answer = ack;
-        s.AcceptedAt = now;
-        s.PendingEvents.Add(received);
+        var record = new InboundRecord(tenant, sourceId, inbound.BodyHash, new InboundAck(received.Id.ToString(), Replayed: false, conversationId, contactId), now);
         try
         {
-            await state.WriteStateAsync();
+            _record = await records.SaveAsync(record, received, now - options.Value.DedupRetention);
         }
         catch
         {
-            // Nothing of a record whose write failed may outlive it (its event included): the retry starts afresh.
-            DeactivateOnIdle();
+            // Unknown whether it was stored: the next call looks it up again.
+            _loaded = false;
             throw;
         }
 
-        // Durable now. If the relay fails the event stays pending (relayed on the next call or activation) and the
-        // sender is told to retry, so nobody takes an event for published that is not in the log yet.
-        return await GrainEvents.RelayAsync(eventLog, s.PendingEvents)
-            ? ack
-            : new KefuError(ErrorCodes.Unavailable, "The event is recorded but could not be published yet; try again.");
+        // Another activation of this id (Orleans may briefly run two) stored its record first: answer as a repeat of it.
+        return ReferenceEquals(_record, record) ? record.Answer : Answer(_record, inbound, now) ?? record.Answer;
+    }
+
+    /// <summary>The answer a current record gives (a replay, or the mismatch error); null when the id counts as new.</summary>
+    private Outcome<InboundAck>? Answer(InboundRecord? record, InboundEvent inbound, DateTimeOffset now)
+    {
+        if (record is null || !InboundRecords.IsCurrent(record.AcceptedAt, now, options.Value.DedupRetention))
+        {
+            return null;
+        }
+
+        return string.Equals(record.BodyHash, inbound.BodyHash, StringComparison.Ordinal)
+            ? record.Answer with { Replayed = true }
+            : new KefuError(InboundErrors.IdempotencyMismatch, "This id was used before with a different body.");
     }
 
     /// <summary>The conversation the event addresses: the given one (if it is there and the caller's), or the contact's current one.</summary>

@@ -11,6 +11,9 @@ public sealed class InboundOptions
     /// </summary>
     public TimeSpan DedupRetention { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary>How often expired deduplication records are deleted (<see cref="InboundRetention"/>).</summary>
+    public TimeSpan PruneInterval { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>How long an <c>Idempotency-Key</c>'s answer is kept for replay.</summary>
     public TimeSpan IdempotencyRetention { get; set; } = TimeSpan.FromHours(24);
 

@@ -158,6 +158,29 @@ public sealed class InboundTests(GatewayFixture gateway)
         Assert.Equal("not_allowed", await Desk.ProblemCode(await visitor.PostAsync("/api/v1/webhook", body), HttpStatusCode.Forbidden));
     }
 
+    [Fact]
+    public async Task The_senders_deadline_header_is_recorded_and_a_bad_one_refused()
+    {
+        using var admin = gateway.Http(await gateway.LoginAsync());
+        var id = "erp-" + Ulid.NewUlid();
+        var before = DateTimeOffset.UtcNow;
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/webhook") { Content = Json($$$"""{"id":"{{{id}}}","type":"order_status"}""") };
+        request.Headers.Add("Kefu-Timeout-Ms", "2500");
+        Assert.Equal(HttpStatusCode.Accepted, (await admin.SendAsync(request)).StatusCode);
+
+        var deadline = JsonDocument.Parse(Assert.Single(await ReceivedAsync(id)).DataJson).RootElement.GetProperty("deadline").GetDateTimeOffset();
+        Assert.InRange(deadline, before.AddMilliseconds(2500), DateTimeOffset.UtcNow.AddMilliseconds(2500));
+
+        foreach (var bad in new[] { "0", "-5", "1.5", "soon", "86400001" })
+        {
+            var badId = "erp-" + Ulid.NewUlid();
+            using var refused = new HttpRequestMessage(HttpMethod.Post, "/api/v1/webhook") { Content = Json($$$"""{"id":"{{{badId}}}","type":"order_status"}""") };
+            refused.Headers.TryAddWithoutValidation("Kefu-Timeout-Ms", bad);
+            Assert.Equal("invalid_field", await Desk.ProblemCode(await admin.SendAsync(refused), HttpStatusCode.BadRequest));
+            Assert.Empty(await ReceivedAsync(badId));
+        }
+    }
+
     private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
 
     /// <summary>The inbound.received events recorded for the sender id <paramref name="sourceId"/>.</summary>

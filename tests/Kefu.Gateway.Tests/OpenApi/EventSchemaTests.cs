@@ -40,7 +40,9 @@ public sealed class EventSchemaTests(GatewayFixture gateway)
                 var conversation = type.StartsWith("conversation.", StringComparison.Ordinal) || type is EventTypes.MessageCreated or EventTypes.NoteCreated
                     ? ConversationId : null;
                 var stored = new StoredEvent(cursor++, Ulid.NewUlid(), type, "default", conversation, conversation is null ? 0 : 7, Now,
-                    new Causation(Causation.ApiKey, "k1", "ERP"), EventJson.Data(data));
+                    // Odd cursors: a rule's causation with every optional member; even: a key's, with the fewest.
+                    cursor % 2 == 0 ? Causation.OfRule("route-1", "01JEQ7WYF4A8C0E2G4J6M8P0R5", 0) with { Name = "VIP" } : new Causation(Causation.ApiKey, "k1"),
+                    EventJson.Data(data));
                 var buffer = new ArrayBufferWriter<byte>();
                 using (var writer = new Utf8JsonWriter(buffer))
                 {
@@ -97,10 +99,16 @@ public sealed class EventSchemaTests(GatewayFixture gateway)
             [EventTypes.ContactUpdated] = [new ContactChanged(false, "01JEQ7WYF4A8C0E2G4J6M8P0R2", "u-42", "Ann", "ann@example.com", new() { ["plan"] = "gold" })],
             [EventTypes.InboundReceived] =
             [
-                new InboundReceived("erp-evt-1", "order_status", "01JEQ7WYF4A8C0E2G4J6M8P0R2", "u-42", """{"order_id":"12345","status":"shipped"}""", ConversationId),
+                new InboundReceived("erp-evt-1", "order_status", "01JEQ7WYF4A8C0E2G4J6M8P0R2", "u-42", """{"order_id":"12345","status":"shipped"}""", ConversationId, Now.AddSeconds(3)),
                 new InboundReceived("erp-evt-2", "order_status", null, null, "{}"),
             ],
             [EventTypes.WebhookEndpointDisabled] = [new WebhookEndpointDisabled("wh1", "https://erp.example.com/kefu", "410 Gone")],
+            [EventTypes.RouteExecuted] =
+            [
+                new RouteExecuted("01JEQ7WYF4A8C0E2G4J6M8P0R3", "order_status", "ab12", "route-1", RouteOutcomes.Failed,
+                    [new RouteStepRecord(0, "call", "ERP::updateOrder", RouteOutcomes.TimedOut, 3, 3000, "no answer in time", 503)], 3004, 0, ConversationId, "step 0 timed out"),
+                new RouteExecuted("01JEQ7WYF4A8C0E2G4J6M8P0R4", "message.created", "ab12", "greet", RouteOutcomes.Succeeded, [], 1, 9999, null),
+            ],
         };
     }
 }
