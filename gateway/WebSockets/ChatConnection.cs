@@ -9,7 +9,9 @@ using Kefu.Grains.Conversations;
 namespace Kefu.Gateway.WebSockets;
 
 /// <summary>
-/// One client WebSocket. The read loop handles the client's frames one at a time (so acks come back in send order);
+/// One client WebSocket. The read loop reads the client's frames in order and queues their answers in that order (so
+/// acks come back in send order); <c>send</c> frames for different conversations are handled concurrently (up to
+/// <see cref="KefuWebSocketOptions.MaxSendsInFlight"/>), every other frame after the sends before it;
 /// everything sent to the client goes through one bounded queue drained by one writer at a time, which also keeps a
 /// cursor per conversation: a message is never written twice or behind a later one on this connection, and live
 /// messages that arrive while a <c>sync</c> is running wait until the sync has caught up.
@@ -30,6 +32,12 @@ public sealed partial class ChatConnection
     private readonly IAttachmentStore? _attachments;
     private int _rejectedInARow;
     private WebSocket? _socket;
+
+    /// <summary>Sends started and not answered yet, oldest first (only the read loop touches it): answers go out in this order.</summary>
+    private Queue<Task<byte[]?>>? _sendsInFlight;
+
+    /// <summary>The latest send started per conversation: the next send of it starts after that one.</summary>
+    private Dictionary<string, Task<byte[]?>>? _lastSendOf;
 
     /// <summary>A visitor's current conversation once known (see <see cref="LearnVisitorConversation"/>).</summary>
     private string? _visitorConversation;
@@ -188,8 +196,9 @@ public sealed partial class ChatConnection
         var limit = _options.MaxFrameBytes;
         while (!token.IsCancellationRequested)
         {
-            // Wait for the next frame without holding a buffer: an idle connection keeps no receive memory.
-            var first = await socket.ReceiveAsync(Memory<byte>.Empty, token);
+            // Wait for the next frame without holding a buffer: an idle connection keeps no receive memory. Sends still in
+            // flight are answered meanwhile, in order, as they finish.
+            var first = await ReceiveWhileAnsweringAsync(socket, token);
             if (first.MessageType == WebSocketMessageType.Close)
             {
                 await CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", token);
@@ -253,6 +262,7 @@ public sealed partial class ChatConnection
         // a refused frame, so the client knows which message to retry.
         if (!_bucket.TryTake())
         {
+            await AnswerSendsInFlightAsync(0, token);
             TrySend(_frames.Error(ErrorCodes.RateLimited, "Too many frames; slow down.", ClientFrame.PeekClientMsgId(data.Span, Encoding)));
             if (++_rejectedInARow >= _options.MaxRejectedInARow)
             {
@@ -266,10 +276,20 @@ public sealed partial class ChatConnection
         _rejectedInARow = 0;
         if (!TryParse(data.Span, out var frame, out var invalid))
         {
+            await AnswerSendsInFlightAsync(0, token);
             TrySend(_frames.Error(invalid!.Code, invalid.Message, frame.ClientMsgId));
             return true;
         }
 
+        if (frame.Type == "send" && _options.MaxSendsInFlight > 1)
+        {
+            StartSend(frame);
+            await AnswerSendsInFlightAsync(_options.MaxSendsInFlight - 1, token);
+            return true;
+        }
+
+        // Any other frame acts after the sends before it (a join or sync sees their messages) and answers after them.
+        await AnswerSendsInFlightAsync(0, token);
         try
         {
             var reply = frame.Type switch
@@ -296,6 +316,82 @@ public sealed partial class ChatConnection
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Starts a send without waiting for it: after the previous send of the same conversation (a visitor's sends all
+    /// count as one conversation), so one conversation's messages are stored in the order they were sent.
+    /// </summary>
+    private void StartSend(ClientFrame frame)
+    {
+        var key = Caller.Role == ParticipantRole.Visitor ? string.Empty : frame.ConversationId ?? string.Empty;
+        _lastSendOf ??= new Dictionary<string, Task<byte[]?>>(StringComparer.Ordinal);
+        var previous = _lastSendOf.GetValueOrDefault(key);
+        var send = previous is null || previous.IsCompleted ? SendAnsweredAsync(frame) : SendAfterAsync(previous, frame);
+        _lastSendOf[key] = send;
+        (_sendsInFlight ??= new Queue<Task<byte[]?>>()).Enqueue(send);
+    }
+
+    private async Task<byte[]?> SendAfterAsync(Task previous, ClientFrame frame)
+    {
+        await previous; // never faults: SendAnsweredAsync turns failures into error frames
+        return await SendAnsweredAsync(frame);
+    }
+
+    /// <summary>A send's answer frame: its ack, or the error a client can act on (null once the connection is ending).</summary>
+    private async Task<byte[]?> SendAnsweredAsync(ClientFrame frame)
+    {
+        try
+        {
+            return await SendAsync(frame);
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+        catch (Exception ex)
+        {
+            // A grain call failed or timed out: the client may retry (sends are idempotent by clientMsgId).
+            LogFrameFailed(_logger, ex, Id, frame.Type);
+            return _frames.Error(ErrorCodes.Unavailable, "The request could not be completed; retry it.", frame.ClientMsgId);
+        }
+    }
+
+    /// <summary>Queues the answers of finished sends in order, waiting for the oldest until at most <paramref name="keep"/> remain.</summary>
+    private async ValueTask AnswerSendsInFlightAsync(int keep, CancellationToken token)
+    {
+        while (_sendsInFlight is { Count: > 0 } sends && (sends.Count > keep || sends.Peek().IsCompleted))
+        {
+            var answer = await sends.Dequeue();
+            if (answer is not null)
+            {
+                await EnqueueAsync(new Outbound.Frame(answer), token);
+            }
+        }
+
+        if (_sendsInFlight is { Count: 0 } && _lastSendOf is { Count: > 0 })
+        {
+            _lastSendOf.Clear();
+        }
+    }
+
+    /// <summary>Waits for the next frame; while sends are in flight, queues each one's answer as soon as it and those before it are done.</summary>
+    private async ValueTask<ValueWebSocketReceiveResult> ReceiveWhileAnsweringAsync(WebSocket socket, CancellationToken token)
+    {
+        var receive = socket.ReceiveAsync(Memory<byte>.Empty, token);
+        if (receive.IsCompleted || _sendsInFlight is not { Count: > 0 })
+        {
+            return await receive;
+        }
+
+        var next = receive.AsTask();
+        while (_sendsInFlight is { Count: > 0 } sends && !next.IsCompleted)
+        {
+            await Task.WhenAny(next, sends.Peek());
+            await AnswerSendsInFlightAsync(int.MaxValue, token);
+        }
+
+        return await next;
     }
 
     /// <summary>

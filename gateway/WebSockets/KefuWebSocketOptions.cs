@@ -19,6 +19,13 @@ public sealed class KefuWebSocketOptions
     /// <summary>Frames a connection may send in a burst above the sustained rate.</summary>
     public int FrameBurst { get; set; } = 60;
 
+    /// <summary>
+    /// <c>send</c> frames of one connection handled at once when they are for different conversations (an agent answering
+    /// many chats). Sends of one conversation, and every other frame, wait for the sends before them; answers are queued
+    /// in the order the frames came (ChatConnection). 1 handles every frame alone.
+    /// </summary>
+    public int MaxSendsInFlight { get; set; } = 8;
+
     /// <summary>Rate-limited frames in a row after which the connection is closed with 1008 (policy violation).</summary>
     public int MaxRejectedInARow { get; set; } = 500;
 
