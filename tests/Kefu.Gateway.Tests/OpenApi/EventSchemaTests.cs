@@ -39,8 +39,12 @@ public sealed class EventSchemaTests(GatewayFixture gateway)
                 Assert.Equal(type, data.Type);
                 var conversation = type.StartsWith("conversation.", StringComparison.Ordinal) || type is EventTypes.MessageCreated or EventTypes.NoteCreated
                     ? ConversationId : null;
+                // What a routing rule causes carries its depth and trigger (issue #15): the causation schema must admit both.
+                var causation = type == EventTypes.RouteExecuted
+                    ? Causation.OfRule("order-status", Ulid.NewUlid().ToString(), triggerDepth: 0)
+                    : new Causation(Causation.ApiKey, "k1", "ERP");
                 var stored = new StoredEvent(cursor++, Ulid.NewUlid(), type, "default", conversation, conversation is null ? 0 : 7, Now,
-                    new Causation(Causation.ApiKey, "k1", "ERP"), EventJson.Data(data));
+                    causation, EventJson.Data(data));
                 var buffer = new ArrayBufferWriter<byte>();
                 using (var writer = new Utf8JsonWriter(buffer))
                 {
@@ -97,8 +101,20 @@ public sealed class EventSchemaTests(GatewayFixture gateway)
             [EventTypes.ContactUpdated] = [new ContactChanged(false, "01JEQ7WYF4A8C0E2G4J6M8P0R2", "u-42", "Ann", "ann@example.com", new() { ["plan"] = "gold" })],
             [EventTypes.InboundReceived] =
             [
-                new InboundReceived("erp-evt-1", "order_status", "01JEQ7WYF4A8C0E2G4J6M8P0R2", "u-42", """{"order_id":"12345","status":"shipped"}""", ConversationId),
+                new InboundReceived("erp-evt-1", "order_status", "01JEQ7WYF4A8C0E2G4J6M8P0R2", "u-42", """{"order_id":"12345","status":"shipped"}""", ConversationId)
+                {
+                    Deadline = Now.AddSeconds(3),
+                },
                 new InboundReceived("erp-evt-2", "order_status", null, null, "{}"),
+            ],
+            [EventTypes.RouteExecuted] =
+            [
+                new RouteExecuted(Ulid.NewUlid().ToString(), "order_status", new string('a', 64), "order-status", RouteOutcomes.TimedOut,
+                    [
+                        new RouteStepRecord(0, "call", "ERP::updateOrder", RouteOutcomes.TimedOut, 3, 3000, "timed out", 500),
+                        new RouteStepRecord(1, "reply_template", null, RouteOutcomes.Skipped, 0, 0),
+                    ], 3001, 0, ConversationId, "the route's 3s budget ran out"),
+                new RouteExecuted(Ulid.NewUlid().ToString(), "custom.vip", new string('b', 64), "route-1", RouteOutcomes.Succeeded, [], 1, 9999, null),
             ],
             [EventTypes.WebhookEndpointDisabled] = [new WebhookEndpointDisabled("wh1", "https://erp.example.com/kefu", "410 Gone")],
         };
