@@ -249,6 +249,25 @@ public sealed class RoutingApiTests(RoutingGatewayFixture gateway)
         }
     }
 
+    [Fact]
+    public async Task The_openapi_document_describes_the_routing_endpoints_for_admins_with_a_yaml_body()
+    {
+        using var anonymous = gateway.Http();
+        var paths = (await Desk.Ok(await anonymous.GetAsync("/openapi/v1.json"))).GetProperty("paths");
+        foreach (var (path, method) in new[] { ("/api/v1/routing", "get"), ("/api/v1/routing", "put"), ("/api/v1/routing/dry-run", "post"), ("/api/v1/routing/executions", "get") })
+        {
+            var operation = paths.GetProperty(path).GetProperty(method);
+            Assert.Equal("admin", operation.GetProperty("x-kefu-access").GetString());
+            Assert.True(operation.GetProperty("responses").TryGetProperty("200", out var ok), $"{method} {path}");
+            Assert.True(ok.GetProperty("content").TryGetProperty("application/json", out _), $"{method} {path}");
+        }
+
+        var put = paths.GetProperty("/api/v1/routing").GetProperty("put");
+        Assert.True(put.GetProperty("requestBody").GetProperty("content").TryGetProperty("application/yaml", out _));
+        Assert.True(put.GetProperty("responses").TryGetProperty("413", out _));
+        Assert.True(paths.GetProperty("/api/v1/routing/dry-run").GetProperty("post").GetProperty("requestBody").GetProperty("content").TryGetProperty("application/json", out _));
+    }
+
     private async Task<string> PostAndWaitAsync(HttpClient admin, string type)
     {
         var accepted = await Desk.Ok(await admin.PostAsync("/api/v1/webhook",
