@@ -103,7 +103,15 @@ public static class OpenApiEvents
         schemas[Envelope] = Object(
             "One event, the same in webhooks, the events API, Kafka and gRPC (INTEGRATION.md §2). Ignore types you do not know.",
             ("id", String("ULID of the event, the same on every redelivery: deduplicate by it."), true),
-            ("type", Enum(EventTypes.All), true),
+            ("type", new OpenApiSchema
+            {
+                Description = "One of the types of docs/integration.md §3, or a routing rule's own `custom.*` type (its `emit` action).",
+                AnyOf =
+                [
+                    Enum(EventTypes.All),
+                    new OpenApiSchema { Type = JsonSchemaType.String, Pattern = "^custom\\.[a-z0-9_.-]{1,64}$" },
+                ],
+            }, true),
             ("tenant", String(), true),
             ("time", Time("When the change happened (UTC, microseconds)."), true),
             ("cursor", String("Opaque, strictly increasing per tenant; pass it as `after`."), true),

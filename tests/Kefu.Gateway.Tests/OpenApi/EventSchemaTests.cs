@@ -61,6 +61,27 @@ public sealed class EventSchemaTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task A_rule_emitted_custom_event_fits_the_envelope_schema()
+    {
+        using var http = gateway.Http();
+        var schemas = (await http.GetFromJsonAsync<JsonElement>("/openapi/v1.json")).GetProperty("components").GetProperty("schemas");
+        var stored = new StoredEvent(1, Ulid.NewUlid(), "custom.vip_order", "default", ConversationId, 9, Now,
+            Causation.OfRule("vip", Ulid.NewUlid().ToString(), triggerDepth: 1), EventJson.Data(new CustomEvent("custom.vip_order", """{"order_id":"1"}""", ConversationId)));
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            EventJson.WriteEnvelope(writer, stored);
+        }
+
+        var errors = new List<string>();
+        SchemaCheck.Validate(JsonDocument.Parse(buffer.WrittenMemory).RootElement, schemas.GetProperty(OpenApiEvents.Envelope), schemas, "custom", errors);
+        Assert.True(errors.Count == 0, string.Join('\n', errors));
+        var type = schemas.GetProperty(OpenApiEvents.Envelope).GetProperty("properties").GetProperty("type");
+        Assert.Matches(type.GetProperty("anyOf")[1].GetProperty("pattern").GetString()!, "custom.vip_order");
+        Assert.DoesNotMatch(type.GetProperty("anyOf")[1].GetProperty("pattern").GetString()!, "custom.");
+    }
+
+    [Fact]
     public void The_check_finds_an_undeclared_field_a_missing_one_and_a_wrong_type()
     {
         var schemas = JsonDocument.Parse("""
