@@ -653,9 +653,10 @@ public sealed partial class ConversationGrain
             return refusal;
         }
 
-        if (caller.IsServiceKey)
+        if (caller.IsServiceKey || IsRule(caller))
         {
-            // A business system with conversations:write acts as the tenant's admins do (checked by the gateway).
+            // A business system with conversations:write acts as the tenant's admins do (checked by the gateway); so
+            // does a routing rule (issue #15).
             return null;
         }
 
