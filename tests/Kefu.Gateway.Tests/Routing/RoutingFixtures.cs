@@ -53,7 +53,7 @@ public static class RoutingText
               updateOrder: { method: POST, path: "/orders/{order_id}/sync" }
         """;
 
-    public static StringContent Yaml(string text, string mediaType = "application/yaml") => new(text, Encoding.UTF8, new MediaTypeHeaderValue(mediaType));
+    public static StringContent Yaml(string text, string mediaType = "application/yaml") => new(text, Encoding.UTF8, MediaTypeHeaderValue.Parse(mediaType));
 
     public static string Hash(string text) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 
