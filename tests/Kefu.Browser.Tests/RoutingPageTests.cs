@@ -68,6 +68,10 @@ public sealed class RoutingPageTests(BrowserFixture fixture)
         await form.Locator("button[type=submit]").ClickAsync();
         await Expect(page.Locator("#dry-run-result .no-match")).ToBeVisibleAsync();
         Assert.Empty(erp.Received);
+        await form.Locator("input[name=type]").FillAsync("browser_order");
+        await form.Locator("button[type=submit]").ClickAsync();
+        await Expect(card.Locator(".reply")).ToHaveTextAsync("Order 777 is on its way");
+        await Screenshots.SaveAsync(page, "routing-dry-run", page.Locator("section.dry-run"));
 
         // A real event: its execution appears in the table (the reply step fails: the event has no conversation).
         using var admin = await fixture.AdminHttpAsync();
@@ -79,5 +83,6 @@ public sealed class RoutingPageTests(BrowserFixture fixture)
         await Expect(row.Locator(".steps")).ToContainTextAsync("call ERP::sync: succeeded");
         Assert.Contains(erp.Received, r => r.Path == "/orders/778/sync");
         await Screenshots.SaveAsync(page, "routing-page");
+        await Screenshots.SaveAsync(page, "routing-executions", page.Locator("section.executions"));
     }
 }

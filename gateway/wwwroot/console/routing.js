@@ -123,7 +123,8 @@
       }
       if (!r.ok) { toast(problemText(r), true); return; }
       showErrors([]);
-      toast(r.body.unchanged ? 'No change: these are the rules in force.' : 'Saved: version ' + r.body.version + ', ' + r.body.routes + ' routes.');
+      toast(r.body.unchanged ? 'No change: these are the rules in force.'
+        : 'Saved: version ' + r.body.version + ', ' + r.body.routes + (r.body.routes === 1 ? ' route.' : ' routes.'));
       loadRules();
     });
   });
