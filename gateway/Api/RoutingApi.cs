@@ -33,6 +33,9 @@ public static class RoutingApi
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private static readonly string[] ExecutionOutcomes = [RouteOutcomes.Succeeded, RouteOutcomes.Failed, RouteOutcomes.TimedOut];
 
+    /// <summary>The rules in force, compiled, for dry runs (see <see cref="CompiledCurrent"/>).</summary>
+    private static RuleSet? _current;
+
     public static IEndpointRouteBuilder MapRoutingApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/routing").WithTags("routing").RequireAuthorization(KefuPolicies.Admin);
@@ -194,8 +197,6 @@ public static class RoutingApi
         _current = compiled;
         return compiled;
     }
-
-    private static RuleSet? _current;
 
     /// <summary><c>business_hours</c> conditions ask the tenant's inboxes (an inbox without hours is always open).</summary>
     private static async Task<Func<string, DateTimeOffset, bool>> BusinessHoursAsync(IGrainFactory grains, string tenant)
