@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -150,14 +149,53 @@ public sealed record Operand(string? Text, double? Number, bool? Boolean)
     public override string ToString() => Text ?? "null";
 }
 
-/// <summary>Full-width → half-width (NFKC) and case folding, so 「ＶＩＰ」, 「vip」 and 「Vip」 match alike.</summary>
+/// <summary>
+/// Full-width → half-width and case folding, so 「ＶＩＰ」, 「vip」 and 「Vip」 match alike. The width folding is the part of
+/// NFKC that matters for Chinese input methods (U+FF01–U+FF5E → ASCII, U+3000 → space), done by hand because the
+/// server runs with invariant globalization, where string.Normalize does not fold widths.
+/// </summary>
 public static class TextNormalizer
 {
     public static string Fold(string text, bool lower)
     {
-        var folded = text.IsNormalized(NormalizationForm.FormKC) ? text : text.Normalize(NormalizationForm.FormKC);
+        ArgumentNullException.ThrowIfNull(text);
+        var folded = text;
+        var first = IndexOfWide(text);
+        if (first >= 0)
+        {
+            folded = string.Create(text.Length, (text, first), static (span, state) =>
+            {
+                state.text.AsSpan().CopyTo(span);
+                for (var i = state.first; i < span.Length; i++)
+                {
+                    span[i] = Narrow(span[i]);
+                }
+            });
+        }
+
+        // ToLowerInvariant returns the same instance when nothing changes: ASCII lower-case text allocates nothing.
         return lower ? folded.ToLowerInvariant() : folded;
     }
+
+    private static int IndexOfWide(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (text[i] is (>= '\uFF01' and <= '\uFF5E') or '\u3000')
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static char Narrow(char c) => c switch
+    {
+        >= '\uFF01' and <= '\uFF5E' => (char)(c - 0xFEE0),
+        '\u3000' => ' ',
+        _ => c,
+    };
 }
 
 /// <summary>An event's text, folded once: <see cref="Folded"/> for regexes (which ignore case), <see cref="Lower"/> for keywords.</summary>

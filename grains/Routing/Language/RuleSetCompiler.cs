@@ -1389,6 +1389,16 @@ internal sealed partial class RuleSetBuilder(string text)
             return false;
         }
 
+        // Two neighbouring letters swapped (actoins).
+        if (x.Length == y.Length)
+        {
+            var diff = Enumerable.Range(0, x.Length).Where(k => x[k] != y[k]).ToArray();
+            if (diff is [var d0, var d1] && d1 == d0 + 1 && x[d0] == y[d1] && x[d1] == y[d0])
+            {
+                return true;
+            }
+        }
+
         // One insertion, deletion or substitution.
         int i = 0, j = 0, edits = 0;
         while (i < x.Length && j < y.Length)
