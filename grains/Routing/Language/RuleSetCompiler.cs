@@ -59,6 +59,7 @@ internal sealed partial class RuleSetBuilder(string text)
     private RoutingDefaults defaults = RoutingDefaults.Standard;
     private readonly Dictionary<string, ConnectorSpec> connectors = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IntentSpec> intents = new(StringComparer.Ordinal);
+    private IntentGate? intentGate;
 
     public RuleSetCompilation Build()
     {
@@ -94,6 +95,7 @@ internal sealed partial class RuleSetBuilder(string text)
         if (entries.TryGetValue("intents", out var intentsNode))
         {
             ParseIntents(intentsNode);
+            intentGate = IntentGate.Create([.. intents.Values.SelectMany(i => i.Patterns)], PatternOptions);
         }
 
         var routes = new List<RouteSpec>();
@@ -642,7 +644,7 @@ internal sealed partial class RuleSetBuilder(string text)
             if (intents.TryGetValue(match, out var intent))
             {
                 on.Add(EventTypes.MessageCreated);
-                conditions.Add(new IntentCondition(intent));
+                conditions.Add(new IntentCondition(intent, intentGate));
             }
             else if (EventName(matchNode!, match))
             {
@@ -1231,7 +1233,7 @@ internal sealed partial class RuleSetBuilder(string text)
             return null;
         }
 
-        return new IntentCondition(intent);
+        return new IntentCondition(intent, intentGate);
     }
 
     private FieldRef? Field(YamlNode node, string path)
