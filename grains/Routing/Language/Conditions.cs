@@ -199,13 +199,14 @@ public static class TextNormalizer
 }
 
 /// <summary>An event's text, folded once: <see cref="Folded"/> for regexes (which ignore case), <see cref="Lower"/> for keywords.</summary>
-public sealed class NormalizedText(string folded, string lower)
+public sealed class NormalizedText(string source, string folded, string lower)
 {
     // The intent gate's answers for this text (see IntentGate), so 40 intent routes ask the combined patterns once.
-    private IntentGate? gate;
-    private bool allAnswer;
-    private ulong chunksAsked;
-    private ulong chunkAnswers;
+    // Written so that a concurrent reader sees at worst "not asked yet" (and asks again), never a wrong answer.
+    private volatile GateAnswers? answers;
+
+    /// <summary>The text this was folded from (the cache key).</summary>
+    internal string Source => source;
 
     public string Folded => folded;
 
@@ -213,15 +214,14 @@ public sealed class NormalizedText(string folded, string lower)
 
     internal bool GatePasses(IntentGate intentGate, int chunk)
     {
-        if (!ReferenceEquals(gate, intentGate))
+        var current = answers;
+        if (current is null || !ReferenceEquals(current.Gate, intentGate))
         {
-            gate = intentGate;
-            allAnswer = intentGate.All.IsMatch(folded);
-            chunksAsked = 0;
-            chunkAnswers = 0;
+            current = new GateAnswers(intentGate, intentGate.All.IsMatch(folded));
+            answers = current;
         }
 
-        if (!allAnswer)
+        if (!current.All)
         {
             return false;
         }
@@ -231,17 +231,29 @@ public sealed class NormalizedText(string folded, string lower)
             return true;
         }
 
-        var bit = 1UL << chunk;
-        if ((chunksAsked & bit) == 0)
+        var bit = 1L << chunk;
+        if ((Interlocked.Read(ref current.Asked) & bit) == 0)
         {
-            chunksAsked |= bit;
             if (intentGate.Chunks[chunk].IsMatch(folded))
             {
-                chunkAnswers |= bit;
+                Interlocked.Or(ref current.Passed, bit);
             }
+
+            Interlocked.Or(ref current.Asked, bit);
+            return (Interlocked.Read(ref current.Passed) & bit) != 0;
         }
 
-        return (chunkAnswers & bit) != 0;
+        return (Interlocked.Read(ref current.Passed) & bit) != 0;
+    }
+
+    private sealed class GateAnswers(IntentGate gate, bool all)
+    {
+        public long Asked;
+        public long Passed;
+
+        public IntentGate Gate => gate;
+
+        public bool All => all;
     }
 }
 

@@ -162,6 +162,12 @@ internal sealed partial class RuleSetBuilder(string text)
             problems.Add(new RoutingProblem((int)e.Start.Line, (int)e.Start.Column, "invalid YAML: " + StripMark(message)));
             return null;
         }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
+        {
+            // Whatever else the parser throws on odd input is the text's problem, not a server error.
+            problems.Add(new RoutingProblem(0, 0, "invalid YAML: " + e.Message));
+            return null;
+        }
 
         if (stream.Documents.Count == 0)
         {
@@ -175,7 +181,56 @@ internal sealed partial class RuleSetBuilder(string text)
             return null;
         }
 
-        return stream.Documents[0].RootNode;
+        var root = stream.Documents[0].RootNode;
+        var nodes = 0;
+        if (!WithinLimits(root, 0, ref nodes))
+        {
+            Problem(root, $"the ruleset is too deep or too large: at most {MaxDepth} levels and {MaxNodes} nodes, aliases counted each time they are used");
+            return null;
+        }
+
+        return root;
+    }
+
+    private const int MaxDepth = 64;
+    private const int MaxNodes = 200_000;
+
+    /// <summary>
+    /// Aliases are shared nodes, not copies: a few lines of anchors can describe a tree of billions of nodes (or a
+    /// cycle). Everything after this walks the tree as if expanded, so the expanded size is bounded first.
+    /// </summary>
+    private static bool WithinLimits(YamlNode node, int depth, ref int nodes)
+    {
+        if (++nodes > MaxNodes || depth > MaxDepth)
+        {
+            return false;
+        }
+
+        switch (node)
+        {
+            case YamlMappingNode mapping:
+                foreach (var (key, value) in mapping.Children)
+                {
+                    if (!WithinLimits(key, depth + 1, ref nodes) || !WithinLimits(value, depth + 1, ref nodes))
+                    {
+                        return false;
+                    }
+                }
+
+                break;
+            case YamlSequenceNode sequence:
+                foreach (var item in sequence.Children)
+                {
+                    if (!WithinLimits(item, depth + 1, ref nodes))
+                    {
+                        return false;
+                    }
+                }
+
+                break;
+        }
+
+        return true;
     }
 
     private static string StripMark(string message)

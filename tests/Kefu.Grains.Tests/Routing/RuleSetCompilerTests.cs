@@ -272,6 +272,34 @@ public sealed class RuleSetCompilerTests
         Assert.Equal(new RetrySpec(2, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(1)), ruleSet.Routes[0].Retry);
     }
 
+    [Fact]
+    public void Anchors_that_expand_to_a_huge_tree_are_refused_quickly()
+    {
+        // Nine levels of ten aliases each: 10^9 conditions if expanded.
+        var yaml = new System.Text.StringBuilder("x0: &l0 { exists: a }\n");
+        for (var i = 1; i <= 9; i++)
+        {
+            yaml.Append($"x{i}: &l{i} {{ all: [{string.Join(", ", Enumerable.Repeat($"*l{i - 1}", 10))}] }}\n");
+        }
+
+        yaml.Append("routes:\n  - on: x\n    when: *l9\n    actions: [ { tag: a } ]\n");
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var compilation = RuleSetCompiler.Compile(yaml.ToString());
+
+        Assert.Null(compilation.RuleSet);
+        Assert.Contains(compilation.Problems, p => p.Message.Contains("too deep or too large", StringComparison.Ordinal));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed}");
+    }
+
+    [Fact]
+    public void Anchors_within_limits_are_fine()
+    {
+        var ruleSet = CompileOk("routes:\n  - id: a\n    on: x\n    actions: &steps [ { tag: a } ]\n  - id: b\n    on: y\n    actions: *steps\n");
+
+        Assert.Equal(2, ruleSet.Routes.Count);
+    }
+
     internal static RuleSet CompileOk(string yaml)
     {
         var compilation = RuleSetCompiler.Compile(yaml);
