@@ -781,6 +781,13 @@ internal sealed partial class RuleSetBuilder(string text)
             return false;
         }
 
+        if (name == EventTypes.InboundReceived)
+        {
+            // An inbound event's name is the sender's own type; only an event sent without one would be named this.
+            Problem(node, "rules hear an inbound event by its own type (e.g. order_status), not by inbound.received");
+            return false;
+        }
+
         if (name.StartsWith(EventTypes.CustomPrefix, StringComparison.Ordinal) && !EventTypes.IsCustom(name))
         {
             Problem(node, $"invalid custom event type '{name}' (custom. and 1–64 of a-z 0-9 _ . -)");
@@ -900,7 +907,7 @@ internal sealed partial class RuleSetBuilder(string text)
         StepSpec? step = actionKeys[0] switch
         {
             "call" => ParseCall(value, index, line),
-            "reply_template" => Str(value, "reply_template") is { } t && TemplateOf(value, t) is { } template ? new ReplyTemplateStep(index, line, template) : null,
+            "reply_template" => ParseReply(value, index, line),
             "assign" => ParseAssign(value, index, line),
             "tag" => ParseTag(value, index, line),
             "priority" => OneOf(value, "priority", ConversationPriority.All) is { } p ? new PriorityStep(index, line, p) : null,
@@ -972,6 +979,22 @@ internal sealed partial class RuleSetBuilder(string text)
         }
 
         return new CallStep(index, line, connectorName, operationName);
+    }
+
+    private ReplyTemplateStep? ParseReply(YamlNode node, int index, int line)
+    {
+        if (Str(node, "reply_template") is not { } source)
+        {
+            return null;
+        }
+
+        if (string.IsNullOrWhiteSpace(source))
+        {
+            Problem(node, "empty reply: reply_template needs the text to send");
+            return null;
+        }
+
+        return TemplateOf(node, source) is { } template ? new ReplyTemplateStep(index, line, template) : null;
     }
 
     private AssignStep? ParseAssign(YamlNode node, int index, int line)

@@ -205,6 +205,8 @@ public sealed class RuleSetCompilerTests
     [InlineData("routes:\n  - on: x\n    when: { eq: { $foo: 1 } }\n    actions: [ { tag: a } ]\n", 3, 19, "unknown event field '$foo'")]
     [InlineData("routes:\n  - on: x\n    when: { gt: { amount: lots } }\n    actions: [ { tag: a } ]\n", 3, 27, "`gt` needs a number")]
     [InlineData("routes:\n  - on: x\n    extract: { n: { regex: '(?<a>\\d+)', group: b } }\n    actions: [ { tag: a } ]\n", 3, 48, "the regex has no group 'b'")]
+    [InlineData("routes:\n  - on: inbound.received\n    actions: [ { tag: a } ]\n", 2, 9, "by its own type")]
+    [InlineData("routes:\n  - on: x\n    actions: [ { reply_template: \"\" } ]\n", 3, 34, "empty reply")]
     [InlineData("version: 2\nroutes: []\n", 1, 10, "`version` must be between 1 and 1")]
     [InlineData("- routes\n", 1, 1, "expected a mapping with `routes:`")]
     [InlineData("version: 1\n", 1, 1, "missing `routes:`")]
