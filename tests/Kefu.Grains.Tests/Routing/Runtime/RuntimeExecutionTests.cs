@@ -137,7 +137,8 @@ public sealed class RuntimeExecutionTests(RoutingRuntimeFixture fixture) : IClas
 
         var executed = Assert.Single(await WaitForExecutionsAsync(Client, tenant, 1));
         Assert.Equal(RouteOutcomes.TimedOut, executed.Outcome);
-        Assert.True(executed.ElapsedMs < 900, $"took {executed.ElapsedMs} ms");
+        // Well before the route's own 3 s (a loaded machine may overshoot the 0.8 s a little).
+        Assert.True(executed.ElapsedMs < 1500, $"took {executed.ElapsedMs} ms");
     }
 
     [Fact]
