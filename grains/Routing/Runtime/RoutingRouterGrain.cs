@@ -43,11 +43,12 @@ public sealed partial class RoutingRouterGrain(
     private const string KeepAliveReminder = "routing-keepalive";
     private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan HoursRefresh = TimeSpan.FromSeconds(30);
 
     private readonly RoutingOptions _options = options.Value;
 
     /// <summary>Cursor → event of the executions under way (and of those to hand over again after a failure).</summary>
-    private readonly SortedDictionary<long, StoredEvent> _inFlight = [];
+    private readonly SortedDictionary<long, Pending> _inFlight = [];
     private readonly Dictionary<long, DateTimeOffset> _failed = [];
 
     private RuleSet? _ruleSet;
@@ -59,6 +60,8 @@ public sealed partial class RoutingRouterGrain(
     private bool _draining;
     private bool _again;
     private bool _loaded;
+    private InboxHours? _hours;
+    private DateTimeOffset _hoursReadAt;
 
     private string Tenant => this.GetPrimaryKeyString();
 
@@ -239,13 +242,13 @@ public sealed partial class RoutingRouterGrain(
 
         if (_ruleSet is { } ruleSet && _hash is { } hash)
         {
-            var facts = RoutingFacts.At(time.GetUtcNow());
+            var facts = await FactsAsync();
             foreach (var stored in page.Events)
             {
-                if (Matches(ruleSet, stored, facts))
+                if (Matches(ruleSet, stored, facts) is { Length: > 0 } routes)
                 {
-                    _inFlight[stored.Cursor] = stored;
-                    ExecuteAsync(stored, hash).Ignore();
+                    _inFlight[stored.Cursor] = new Pending(stored, routes);
+                    ExecuteAsync(stored, hash, routes).Ignore();
                 }
             }
         }
@@ -255,30 +258,57 @@ public sealed partial class RoutingRouterGrain(
         return moved;
     }
 
-    private bool Matches(RuleSet ruleSet, StoredEvent stored, RoutingFacts facts)
+    /// <summary>The routes that act on the event (none for an event a chain of rules caused at the maximum depth).</summary>
+    private MatchedRoute[]? Matches(RuleSet ruleSet, StoredEvent stored, RoutingFacts facts)
     {
         if (stored.Causation.Depth >= RoutingLimits.MaxDepth)
         {
-            return false; // the loop guard: a chain of rules stops here
+            return null; // the loop guard: a chain of rules stops here
         }
 
         try
         {
             var e = RoutingEvent.FromStored(stored);
-            return ruleSet.ListenedNames.Contains(e.Name) && selector.Match(ruleSet, e, facts).Count > 0;
+            return ruleSet.ListenedNames.Contains(e.Name)
+                ? [.. selector.Match(ruleSet, e, facts).Select(m => new MatchedRoute(m.Route.Id, new Dictionary<string, string>(m.Extracted, StringComparer.Ordinal)))]
+                : null;
         }
         catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException)
         {
             LogUnreadable(logger, ex, Tenant, stored.Id.ToString());
-            return false;
+            return null;
         }
     }
 
-    private async Task ExecuteAsync(StoredEvent stored, string hash)
+    /// <summary>
+    /// What conditions may ask beyond the event: the tenant's inboxes' business hours (read at most every 30 s; an inbox
+    /// without hours is always open, an unknown one never).
+    /// </summary>
+    private async Task<RoutingFacts> FactsAsync()
+    {
+        var now = time.GetUtcNow();
+        if (_hours is null || now - _hoursReadAt > HoursRefresh)
+        {
+            try
+            {
+                _hours = InboxHours.Of(await GrainFactory.GetGrain<ITenantGrain>(Tenant).ListInboxes());
+                _hoursReadAt = now;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogInboxesUnreadable(logger, ex, Tenant);
+                _hours ??= InboxHours.Of([]);
+            }
+        }
+
+        return new RoutingFacts(now, _hours.IsOpen);
+    }
+
+    private async Task ExecuteAsync(StoredEvent stored, string hash, MatchedRoute[] routes)
     {
         try
         {
-            await GrainFactory.GetGrain<IRoutingExecutionGrain>(Tenancy.Key(Tenant, stored.Id.ToString())).Run(stored, hash);
+            await GrainFactory.GetGrain<IRoutingExecutionGrain>(Tenancy.Key(Tenant, stored.Id.ToString())).Run(stored, hash, routes);
             _inFlight.Remove(stored.Cursor);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -301,10 +331,10 @@ public sealed partial class RoutingRouterGrain(
         var now = time.GetUtcNow();
         foreach (var (cursor, due) in _failed.ToList())
         {
-            if (due <= now && _inFlight.TryGetValue(cursor, out var stored))
+            if (due <= now && _inFlight.TryGetValue(cursor, out var pending))
             {
                 _failed.Remove(cursor);
-                ExecuteAsync(stored, hash).Ignore();
+                ExecuteAsync(pending.Event, hash, pending.Routes).Ignore();
             }
         }
     }
@@ -335,6 +365,11 @@ public sealed partial class RoutingRouterGrain(
             after = page.Next;
         }
     }
+
+    private sealed record Pending(StoredEvent Event, MatchedRoute[] Routes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Routing {Tenant}: the inboxes' business hours could not be read")]
+    private static partial void LogInboxesUnreadable(ILogger logger, Exception exception, string tenant);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Routing {Tenant}: a step of the router failed")]
     private static partial void LogStepFailed(ILogger logger, Exception exception, string tenant);

@@ -186,4 +186,44 @@ public sealed class RuntimeExecutionTests(RoutingRuntimeFixture fixture) : IClas
         Assert.Equal([RouteOutcomes.FailedContinued, RouteOutcomes.Succeeded], executed.Steps.Select(s => s.Outcome));
         Assert.Contains("no conversation", executed.Steps[0].Error, StringComparison.Ordinal);
     }
+    [Fact]
+    public async Task Business_hours_of_an_inbox_are_facts_the_router_supplies()
+    {
+        var tenant = Scenario.NewTenant();
+        var tenantGrain = Client.GetGrain<ITenantGrain>(tenant);
+        (await tenantGrain.PutInbox(new InboxConfig("open", "Open", "k", "round_robin", null, [], null, null, null, false))).Ok();
+        (await tenantGrain.PutInbox(new InboxConfig("closed", "Closed", "k", "round_robin", null, [], new BusinessHours("UTC", []), null, null, false))).Ok();
+        var none = new Dictionary<string, Template>();
+        await SetAsync(Client, tenant,
+        [
+            Route("while-open", "ping", new EmitStep(0, 1, "custom.open", none)) with { When = new BusinessHoursCondition("open") },
+            Route("while-closed", "pong", new EmitStep(0, 1, "custom.closed", none)) with { When = new BusinessHoursCondition("closed") },
+        ]);
+
+        await InboundAsync(Client, tenant, "pong", "{}");
+        await InboundAsync(Client, tenant, "ping", "{}");
+
+        await WaitForExecutionsAsync(Client, tenant, 1);
+        await WaitForQuietAsync(Client, tenant);
+        Assert.Equal(["while-open"], (await ExecutionsAsync(Client, tenant)).Select(e => e.RouteId));
+    }
+
+    [Fact]
+    public async Task Assign_to_a_team_goes_through_the_dispatcher_as_the_rule()
+    {
+        var tenant = Scenario.NewTenant();
+        var agent = await Scenario.NewOnlineAgentAsync(Client, tenant);
+        (await Client.GetGrain<ITenantGrain>(tenant).PutTeam(new TeamConfig("vip", "VIP", [agent.Id]))).Ok();
+        await SetAsync(Client, tenant, [Route("vip-team", "vip_order", new AssignStep(0, 1, "vip", null))]);
+        var visitor = await Scenario.NewVisitorAsync(Client, tenant);
+        var (conversationId, conversation) = await Scenario.StartConversationAsync(Client, visitor);
+
+        await InboundAsync(Client, tenant, "vip_order", "{}", conversationId);
+
+        var executed = Assert.Single(await WaitForExecutionsAsync(Client, tenant, 1));
+        Assert.True(executed.Outcome == RouteOutcomes.Succeeded, executed.Error);
+        Assert.Equal("vip", (await conversation.GetSummary())!.Team);
+        var transferred = Assert.Single(await EventsAsync(Client, tenant), e => e.Type == EventTypes.ConversationTransferred);
+        Assert.Equal((Causation.Rule, "vip-team", 1), (transferred.Causation.Kind, transferred.Causation.Id, transferred.Causation.Depth));
+    }
 }
