@@ -29,6 +29,17 @@ internal static class Program
                 return await WebhookRun.RunAsync(args[1..], cts.Token);
             }
 
+            if (args is ["routing-eval", ..])
+            {
+                if (args.Contains("--help"))
+                {
+                    Console.WriteLine(RoutingEvalRun.Usage);
+                    return 0;
+                }
+
+                return RoutingEvalRun.Run(args[1..]);
+            }
+
             if (args is ["routing", ..])
             {
                 if (args.Contains("--help"))

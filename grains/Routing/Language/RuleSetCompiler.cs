@@ -59,6 +59,7 @@ internal sealed partial class RuleSetBuilder(string text)
     private RoutingDefaults defaults = RoutingDefaults.Standard;
     private readonly Dictionary<string, ConnectorSpec> connectors = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IntentSpec> intents = new(StringComparer.Ordinal);
+    private IntentGate? intentGate;
 
     public RuleSetCompilation Build()
     {
@@ -94,6 +95,7 @@ internal sealed partial class RuleSetBuilder(string text)
         if (entries.TryGetValue("intents", out var intentsNode))
         {
             ParseIntents(intentsNode);
+            intentGate = IntentGate.Create([.. intents.Values.SelectMany(i => i.Patterns)], PatternOptions);
         }
 
         var routes = new List<RouteSpec>();
@@ -160,6 +162,12 @@ internal sealed partial class RuleSetBuilder(string text)
             problems.Add(new RoutingProblem((int)e.Start.Line, (int)e.Start.Column, "invalid YAML: " + StripMark(message)));
             return null;
         }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
+        {
+            // Whatever else the parser throws on odd input is the text's problem, not a server error.
+            problems.Add(new RoutingProblem(0, 0, "invalid YAML: " + e.Message));
+            return null;
+        }
 
         if (stream.Documents.Count == 0)
         {
@@ -173,7 +181,56 @@ internal sealed partial class RuleSetBuilder(string text)
             return null;
         }
 
-        return stream.Documents[0].RootNode;
+        var root = stream.Documents[0].RootNode;
+        var nodes = 0;
+        if (!WithinLimits(root, 0, ref nodes))
+        {
+            Problem(root, $"the ruleset is too deep or too large: at most {MaxDepth} levels and {MaxNodes} nodes, aliases counted each time they are used");
+            return null;
+        }
+
+        return root;
+    }
+
+    private const int MaxDepth = 64;
+    private const int MaxNodes = 200_000;
+
+    /// <summary>
+    /// Aliases are shared nodes, not copies: a few lines of anchors can describe a tree of billions of nodes (or a
+    /// cycle). Everything after this walks the tree as if expanded, so the expanded size is bounded first.
+    /// </summary>
+    private static bool WithinLimits(YamlNode node, int depth, ref int nodes)
+    {
+        if (++nodes > MaxNodes || depth > MaxDepth)
+        {
+            return false;
+        }
+
+        switch (node)
+        {
+            case YamlMappingNode mapping:
+                foreach (var (key, value) in mapping.Children)
+                {
+                    if (!WithinLimits(key, depth + 1, ref nodes) || !WithinLimits(value, depth + 1, ref nodes))
+                    {
+                        return false;
+                    }
+                }
+
+                break;
+            case YamlSequenceNode sequence:
+                foreach (var item in sequence.Children)
+                {
+                    if (!WithinLimits(item, depth + 1, ref nodes))
+                    {
+                        return false;
+                    }
+                }
+
+                break;
+        }
+
+        return true;
     }
 
     private static string StripMark(string message)
@@ -642,7 +699,7 @@ internal sealed partial class RuleSetBuilder(string text)
             if (intents.TryGetValue(match, out var intent))
             {
                 on.Add(EventTypes.MessageCreated);
-                conditions.Add(new IntentCondition(intent));
+                conditions.Add(new IntentCondition(intent, intentGate));
             }
             else if (EventName(matchNode!, match))
             {
@@ -721,6 +778,13 @@ internal sealed partial class RuleSetBuilder(string text)
         if (name.Length == 0 || name.Length > 128 || name.Any(char.IsWhiteSpace))
         {
             Problem(node, $"invalid event name '{name}'");
+            return false;
+        }
+
+        if (name == EventTypes.InboundReceived)
+        {
+            // An inbound event's name is the sender's own type; only an event sent without one would be named this.
+            Problem(node, "rules hear an inbound event by its own type (e.g. order_status), not by inbound.received");
             return false;
         }
 
@@ -843,7 +907,7 @@ internal sealed partial class RuleSetBuilder(string text)
         StepSpec? step = actionKeys[0] switch
         {
             "call" => ParseCall(value, index, line),
-            "reply_template" => Str(value, "reply_template") is { } t && TemplateOf(value, t) is { } template ? new ReplyTemplateStep(index, line, template) : null,
+            "reply_template" => ParseReply(value, index, line),
             "assign" => ParseAssign(value, index, line),
             "tag" => ParseTag(value, index, line),
             "priority" => OneOf(value, "priority", ConversationPriority.All) is { } p ? new PriorityStep(index, line, p) : null,
@@ -915,6 +979,22 @@ internal sealed partial class RuleSetBuilder(string text)
         }
 
         return new CallStep(index, line, connectorName, operationName);
+    }
+
+    private ReplyTemplateStep? ParseReply(YamlNode node, int index, int line)
+    {
+        if (Str(node, "reply_template") is not { } source)
+        {
+            return null;
+        }
+
+        if (string.IsNullOrWhiteSpace(source))
+        {
+            Problem(node, "empty reply: reply_template needs the text to send");
+            return null;
+        }
+
+        return TemplateOf(node, source) is { } template ? new ReplyTemplateStep(index, line, template) : null;
     }
 
     private AssignStep? ParseAssign(YamlNode node, int index, int line)
@@ -1231,7 +1311,7 @@ internal sealed partial class RuleSetBuilder(string text)
             return null;
         }
 
-        return new IntentCondition(intent);
+        return new IntentCondition(intent, intentGate);
     }
 
     private FieldRef? Field(YamlNode node, string path)

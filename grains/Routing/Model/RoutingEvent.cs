@@ -36,8 +36,8 @@ public sealed record RoutingEvent(
     public DateTimeOffset? Deadline { get; init; }
 
     // Folded once per event however many routes read it; keyed by the Text instance so a `with { Text = … }` copy
-    // does not reuse another text's folding.
-    private (string Source, NormalizedText Value)? normalized;
+    // does not reuse another text's folding. One reference: read and written atomically.
+    private NormalizedText? normalized;
 
     /// <summary><see cref="Text"/> folded for matching (full-width → half-width, and lower-cased), computed once; null without text.</summary>
     public NormalizedText? NormalizedText
@@ -51,12 +51,12 @@ public sealed record RoutingEvent(
 
             if (normalized is { } cached && ReferenceEquals(cached.Source, text))
             {
-                return cached.Value;
+                return cached;
             }
 
             var folded = TextNormalizer.Fold(text, lower: false);
-            var value = new NormalizedText(folded, folded.ToLowerInvariant());
-            normalized = (text, value);
+            var value = new NormalizedText(text, folded, folded.ToLowerInvariant());
+            normalized = value;
             return value;
         }
     }

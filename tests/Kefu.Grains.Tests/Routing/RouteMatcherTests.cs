@@ -140,6 +140,33 @@ public sealed class RouteMatcherTests
     }
 
     [Fact]
+    public void With_many_intents_each_text_reaches_exactly_its_own_intent()
+    {
+        // Enough intents for the combined patterns to be split in chunks (RouteMatcher asks the combination first).
+        var yaml = new System.Text.StringBuilder("intents:\n");
+        for (var i = 0; i < 20; i++)
+        {
+            yaml.Append($"  i{i}: {{ regex: '^topic{i}\\s+(?<n>\\d+)$' }}\n");
+        }
+
+        yaml.Append("routes:\n");
+        for (var i = 0; i < 20; i++)
+        {
+            yaml.Append($"  - {{ id: r{i}, match: i{i}, actions: [ {{ tag: t{i} }} ] }}\n");
+        }
+
+        var ruleSet = RuleSetCompilerTests.CompileOk(yaml.ToString());
+
+        for (var i = 0; i < 20; i++)
+        {
+            var match = Assert.Single(RouteMatcher.Match(ruleSet, Visitor($"ＴＯＰＩＣ{i} {i * 7}"), RoutingFacts.At(Now)));
+            Assert.Equal(($"r{i}", $"{i * 7}"), (match.Route.Id, match.Extracted["n"]));
+        }
+
+        Assert.Empty(RouteMatcher.Match(ruleSet, Visitor("topic20 1"), RoutingFacts.At(Now)));
+    }
+
+    [Fact]
     public void An_intent_hears_only_visitors()
     {
         var ruleSet = RuleSetCompilerTests.CompileOk(Intents);

@@ -28,6 +28,23 @@ public sealed class RoutingSchemaTests
         AssertValid(RuleSetCompilerTests.FullExample);
     }
 
+    [Fact]
+    public void Every_complete_example_in_the_docs_compiles_and_validates()
+    {
+        var markdown = File.ReadAllText(RepositoryFiles.Path("docs/routing.md"));
+        var blocks = System.Text.RegularExpressions.Regex.Matches(markdown, "```yaml\n(.*?)```", System.Text.RegularExpressions.RegexOptions.Singleline)
+            .Select(m => m.Groups[1].Value)
+            .Where(b => (b.StartsWith("routes:", StringComparison.Ordinal) || b.Contains("\nroutes:", StringComparison.Ordinal)) && !b.Contains('…', StringComparison.Ordinal))
+            .ToArray();
+
+        Assert.True(blocks.Length >= 3, $"found {blocks.Length} complete examples");
+        foreach (var block in blocks)
+        {
+            RuleSetCompilerTests.CompileOk(block);
+            AssertValid(block);
+        }
+    }
+
     [Theory]
     [InlineData("routes:\n  - match: x\n    actoins: [ { tag: a } ]\n")]
     [InlineData("routes:\n  - on: x\n    timeout: 3\n    actions: [ { tag: a } ]\n")]

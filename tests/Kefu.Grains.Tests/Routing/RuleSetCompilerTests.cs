@@ -205,6 +205,8 @@ public sealed class RuleSetCompilerTests
     [InlineData("routes:\n  - on: x\n    when: { eq: { $foo: 1 } }\n    actions: [ { tag: a } ]\n", 3, 19, "unknown event field '$foo'")]
     [InlineData("routes:\n  - on: x\n    when: { gt: { amount: lots } }\n    actions: [ { tag: a } ]\n", 3, 27, "`gt` needs a number")]
     [InlineData("routes:\n  - on: x\n    extract: { n: { regex: '(?<a>\\d+)', group: b } }\n    actions: [ { tag: a } ]\n", 3, 48, "the regex has no group 'b'")]
+    [InlineData("routes:\n  - on: inbound.received\n    actions: [ { tag: a } ]\n", 2, 9, "by its own type")]
+    [InlineData("routes:\n  - on: x\n    actions: [ { reply_template: \"\" } ]\n", 3, 34, "empty reply")]
     [InlineData("version: 2\nroutes: []\n", 1, 10, "`version` must be between 1 and 1")]
     [InlineData("- routes\n", 1, 1, "expected a mapping with `routes:`")]
     [InlineData("version: 1\n", 1, 1, "missing `routes:`")]
@@ -270,6 +272,34 @@ public sealed class RuleSetCompilerTests
         var ruleSet = CompileOk("defaults: { retry: { retries: 0, base_delay: 50ms, max_delay: 1s } }\nroutes:\n  - on: x\n    retry: 2\n    actions: [ { tag: a } ]\n");
 
         Assert.Equal(new RetrySpec(2, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(1)), ruleSet.Routes[0].Retry);
+    }
+
+    [Fact]
+    public void Anchors_that_expand_to_a_huge_tree_are_refused_quickly()
+    {
+        // Nine levels of ten aliases each: 10^9 conditions if expanded.
+        var yaml = new System.Text.StringBuilder("x0: &l0 { exists: a }\n");
+        for (var i = 1; i <= 9; i++)
+        {
+            yaml.Append($"x{i}: &l{i} {{ all: [{string.Join(", ", Enumerable.Repeat($"*l{i - 1}", 10))}] }}\n");
+        }
+
+        yaml.Append("routes:\n  - on: x\n    when: *l9\n    actions: [ { tag: a } ]\n");
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var compilation = RuleSetCompiler.Compile(yaml.ToString());
+
+        Assert.Null(compilation.RuleSet);
+        Assert.Contains(compilation.Problems, p => p.Message.Contains("too deep or too large", StringComparison.Ordinal));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed}");
+    }
+
+    [Fact]
+    public void Anchors_within_limits_are_fine()
+    {
+        var ruleSet = CompileOk("routes:\n  - id: a\n    on: x\n    actions: &steps [ { tag: a } ]\n  - id: b\n    on: y\n    actions: *steps\n");
+
+        Assert.Equal(2, ruleSet.Routes.Count);
     }
 
     internal static RuleSet CompileOk(string yaml)
