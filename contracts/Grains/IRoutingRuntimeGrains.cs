@@ -41,9 +41,9 @@ public interface IRoutingExecutionGrain : IGrainWithStringKey
 {
     /// <summary>
     /// Runs (or has run) the routes the router matched for <paramref name="trigger"/> under the ruleset
-    /// <paramref name="rulesetHash"/>, in order.
+    /// <paramref name="rulesetHash"/>, in order. <paramref name="inbox"/>: the inbox of the event's conversation.
     /// </summary>
-    Task<RouteExecuted[]> Run(StoredEvent trigger, string rulesetHash, MatchedRoute[] routes);
+    Task<RouteExecuted[]> Run(StoredEvent trigger, string rulesetHash, MatchedRoute[] routes, string? inbox);
 }
 
 /// <summary>A route the router matched for an event, with the values its <c>extract</c> took.</summary>

@@ -3,8 +3,9 @@ using Kefu.Contracts.Messages;
 namespace Kefu.Grains.Routing.Runtime;
 
 /// <summary>
-/// The <c>business_hours</c> fact of a tenant's inboxes: an inbox without hours is always open (as for the away message),
-/// an inbox the tenant does not have never is, and an inbox whose time zone this machine does not know counts as open.
+/// The <c>business_hours</c> fact of a tenant's inboxes, as the away message sees it: an inbox without hours — or without
+/// any configuration, like a tenant's untouched default inbox — is always open, and so is one whose time zone this
+/// machine does not know.
 /// </summary>
 public sealed class InboxHours
 {
@@ -20,11 +21,7 @@ public sealed class InboxHours
 
     public bool IsOpen(string inbox, DateTimeOffset now)
     {
-        if (!_inboxes.TryGetValue(inbox, out var hours))
-        {
-            return false;
-        }
-
+        var hours = _inboxes.GetValueOrDefault(inbox);
         try
         {
             return hours is null || hours.IsOpen(now);

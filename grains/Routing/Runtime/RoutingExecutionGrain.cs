@@ -46,7 +46,7 @@ public sealed partial class RoutingExecutionGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken) => GrainEvents.RelayAsync(eventLog, state.State.PendingEvents);
 
-    public async Task<RouteExecuted[]> Run(StoredEvent trigger, string rulesetHash, MatchedRoute[] routes)
+    public async Task<RouteExecuted[]> Run(StoredEvent trigger, string rulesetHash, MatchedRoute[] routes, string? inbox)
     {
         ArgumentNullException.ThrowIfNull(trigger);
         ArgumentNullException.ThrowIfNull(routes);
@@ -60,6 +60,11 @@ public sealed partial class RoutingExecutionGrain(
         var tenant = Key.Tenant;
         var ruleSet = await RuleSetAsync(tenant, s.RulesetHash ?? rulesetHash);
         var e = RoutingEvent.FromStored(trigger);
+        if (e.Inbox is null && inbox is not null)
+        {
+            e = e with { Inbox = inbox };
+        }
+
         var matches = ruleSet is null || e.Causation.Depth >= RoutingLimits.MaxDepth ? [] : Resolve(ruleSet.Value.RuleSet, ruleSet.Value.Hash == rulesetHash, routes, e);
         s.RulesetHash ??= ruleSet?.Hash;
         var recorded = new List<RouteExecutionRecord>();

@@ -51,6 +51,9 @@ public sealed partial class RoutingRouterGrain(
     private readonly SortedDictionary<long, Pending> _inFlight = [];
     private readonly Dictionary<long, DateTimeOffset> _failed = [];
 
+    /// <summary>Conversation id → inbox (a conversation stays in its inbox).</summary>
+    private readonly Dictionary<string, string?> _inboxes = new(StringComparer.Ordinal);
+
     private RuleSet? _ruleSet;
     private string? _hash;
     private string[] _types = ["-"];
@@ -245,10 +248,10 @@ public sealed partial class RoutingRouterGrain(
             var facts = await FactsAsync();
             foreach (var stored in page.Events)
             {
-                if (Matches(ruleSet, stored, facts) is { Length: > 0 } routes)
+                if (await MatchesAsync(ruleSet, stored, facts) is ({ Length: > 0 } routes, var inbox))
                 {
-                    _inFlight[stored.Cursor] = new Pending(stored, routes);
-                    ExecuteAsync(stored, hash, routes).Ignore();
+                    _inFlight[stored.Cursor] = new Pending(stored, routes, inbox);
+                    ExecuteAsync(stored, hash, routes, inbox).Ignore();
                 }
             }
         }
@@ -258,31 +261,62 @@ public sealed partial class RoutingRouterGrain(
         return moved;
     }
 
-    /// <summary>The routes that act on the event (none for an event a chain of rules caused at the maximum depth).</summary>
-    private MatchedRoute[]? Matches(RuleSet ruleSet, StoredEvent stored, RoutingFacts facts)
+    /// <summary>
+    /// The routes that act on the event (none for an event a chain of rules caused at the maximum depth), and the inbox
+    /// of its conversation (events of a conversation do not all name it; <c>business_hours</c> and <c>$inbox</c> need it).
+    /// </summary>
+    private async Task<(MatchedRoute[]? Routes, string? Inbox)> MatchesAsync(RuleSet ruleSet, StoredEvent stored, RoutingFacts facts)
     {
         if (stored.Causation.Depth >= RoutingLimits.MaxDepth)
         {
-            return null; // the loop guard: a chain of rules stops here
+            return (null, null); // the loop guard: a chain of rules stops here
         }
 
+        RoutingEvent e;
         try
         {
-            var e = RoutingEvent.FromStored(stored);
-            return ruleSet.ListenedNames.Contains(e.Name)
-                ? [.. selector.Match(ruleSet, e, facts).Select(m => new MatchedRoute(m.Route.Id, new Dictionary<string, string>(m.Extracted, StringComparer.Ordinal)))]
-                : null;
+            e = RoutingEvent.FromStored(stored);
         }
         catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException)
         {
             LogUnreadable(logger, ex, Tenant, stored.Id.ToString());
-            return null;
+            return (null, null);
         }
+
+        if (!ruleSet.ListenedNames.Contains(e.Name))
+        {
+            return (null, null);
+        }
+
+        if (e.Inbox is null && e.ConversationId is { } conversationId)
+        {
+            e = e with { Inbox = await InboxOfAsync(conversationId) };
+        }
+
+        var routes = selector.Match(ruleSet, e, facts);
+        return (routes.Count == 0 ? null : [.. routes.Select(m => new MatchedRoute(m.Route.Id, new Dictionary<string, string>(m.Extracted, StringComparer.Ordinal)))], e.Inbox);
+    }
+
+    private async Task<string?> InboxOfAsync(string conversationId)
+    {
+        if (_inboxes.TryGetValue(conversationId, out var inbox))
+        {
+            return inbox;
+        }
+
+        if (_inboxes.Count >= 10_000)
+        {
+            _inboxes.Clear();
+        }
+
+        // GetSummary interleaves: the conversation answers it between its own commands.
+        var summary = await GrainFactory.GetGrain<IConversationGrain>(Tenancy.Key(Tenant, conversationId)).GetSummary();
+        return _inboxes[conversationId] = summary?.Inbox;
     }
 
     /// <summary>
-    /// What conditions may ask beyond the event: the tenant's inboxes' business hours (read at most every 30 s; an inbox
-    /// without hours is always open, an unknown one never).
+    /// What conditions may ask beyond the event: the tenant's inboxes' business hours (read at most every 30 s;
+    /// <see cref="InboxHours"/>).
     /// </summary>
     private async Task<RoutingFacts> FactsAsync()
     {
@@ -304,11 +338,11 @@ public sealed partial class RoutingRouterGrain(
         return new RoutingFacts(now, _hours.IsOpen);
     }
 
-    private async Task ExecuteAsync(StoredEvent stored, string hash, MatchedRoute[] routes)
+    private async Task ExecuteAsync(StoredEvent stored, string hash, MatchedRoute[] routes, string? inbox)
     {
         try
         {
-            await GrainFactory.GetGrain<IRoutingExecutionGrain>(Tenancy.Key(Tenant, stored.Id.ToString())).Run(stored, hash, routes);
+            await GrainFactory.GetGrain<IRoutingExecutionGrain>(Tenancy.Key(Tenant, stored.Id.ToString())).Run(stored, hash, routes, inbox);
             _inFlight.Remove(stored.Cursor);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -334,7 +368,7 @@ public sealed partial class RoutingRouterGrain(
             if (due <= now && _inFlight.TryGetValue(cursor, out var pending))
             {
                 _failed.Remove(cursor);
-                ExecuteAsync(pending.Event, hash, pending.Routes).Ignore();
+                ExecuteAsync(pending.Event, hash, pending.Routes, pending.Inbox).Ignore();
             }
         }
     }
@@ -366,7 +400,7 @@ public sealed partial class RoutingRouterGrain(
         }
     }
 
-    private sealed record Pending(StoredEvent Event, MatchedRoute[] Routes);
+    private sealed record Pending(StoredEvent Event, MatchedRoute[] Routes, string? Inbox);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Routing {Tenant}: the inboxes' business hours could not be read")]
     private static partial void LogInboxesUnreadable(ILogger logger, Exception exception, string tenant);

@@ -226,4 +226,31 @@ public sealed class RuntimeExecutionTests(RoutingRuntimeFixture fixture) : IClas
         var transferred = Assert.Single(await EventsAsync(Client, tenant), e => e.Type == EventTypes.ConversationTransferred);
         Assert.Equal((Causation.Rule, "vip-team", 1), (transferred.Causation.Kind, transferred.Causation.Id, transferred.Causation.Depth));
     }
+    [Fact]
+    public async Task A_visitor_message_is_matched_with_its_conversations_inbox()
+    {
+        var tenant = Scenario.NewTenant();
+        (await Client.GetGrain<ITenantGrain>(tenant).PutInbox(new InboxConfig("night", "Night", "k", "round_robin", null, [], new BusinessHours("UTC", []), null, null, false))).Ok();
+        await SetAsync(Client, tenant,
+        [
+            Route("after-hours", EventTypes.MessageCreated, new TagStep(0, 1, ["after-hours"])) with { When = new NotOpen() },
+        ]);
+        var visitor = await Scenario.NewVisitorAsync(Client, tenant, inbox: "night");
+        var (_, conversation) = await Scenario.StartConversationAsync(Client, visitor);
+
+        (await conversation.SendAsync(visitor.Caller, "c-1", "有人吗")).Ok();
+
+        // The visitor's message (and the away message the closed inbox sends) ran the route.
+        var executions = await WaitForExecutionsAsync(Client, tenant, 1);
+        Assert.All(executions, e => Assert.True(e.Outcome == RouteOutcomes.Succeeded, e.Error));
+        Assert.Contains("after-hours", (await conversation.GetSummary())!.Tags!);
+    }
+
+    /// <summary><c>not: { business_hours: true }</c>: the event's own inbox is closed.</summary>
+    private sealed class NotOpen : RouteCondition
+    {
+        private readonly BusinessHoursCondition _open = new(null);
+
+        public override bool Evaluate(RoutingEvent routingEvent, RoutingFacts facts) => routingEvent.Inbox is not null && !_open.Evaluate(routingEvent, facts);
+    }
 }

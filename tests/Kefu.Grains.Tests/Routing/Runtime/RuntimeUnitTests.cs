@@ -91,7 +91,7 @@ public sealed class RuntimeUnitTests
     }
 
     [Fact]
-    public void Inbox_hours_open_without_hours_closed_when_unknown_and_by_the_week_otherwise()
+    public void Inbox_hours_are_open_without_hours_or_configuration_and_by_the_week_otherwise()
     {
         var monday = new DateTimeOffset(2026, 12, 7, 10, 0, 0, TimeSpan.Zero); // a Monday
         var hours = InboxHours.Of(
@@ -103,7 +103,7 @@ public sealed class RuntimeUnitTests
         Assert.True(hours.IsOpen("always", monday));
         Assert.True(hours.IsOpen("weekdays", monday));
         Assert.False(hours.IsOpen("weekdays", monday.AddHours(8)));
-        Assert.False(hours.IsOpen("unknown", monday));
+        Assert.True(hours.IsOpen("default", monday)); // never configured: open, as for the away message
     }
 
     [Fact]
