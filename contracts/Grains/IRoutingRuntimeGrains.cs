@@ -39,9 +39,18 @@ public sealed record RoutingRouterStatus(
 /// </summary>
 public interface IRoutingExecutionGrain : IGrainWithStringKey
 {
-    /// <summary>Runs (or has run) the routes that match <paramref name="trigger"/> under the ruleset <paramref name="rulesetHash"/>.</summary>
-    Task<RouteExecuted[]> Run(StoredEvent trigger, string rulesetHash);
+    /// <summary>
+    /// Runs (or has run) the routes the router matched for <paramref name="trigger"/> under the ruleset
+    /// <paramref name="rulesetHash"/>, in order. <paramref name="inbox"/>: the inbox of the event's conversation.
+    /// </summary>
+    Task<RouteExecuted[]> Run(StoredEvent trigger, string rulesetHash, MatchedRoute[] routes, string? inbox);
 }
+
+/// <summary>A route the router matched for an event, with the values its <c>extract</c> took.</summary>
+[GenerateSerializer, Immutable]
+public sealed record MatchedRoute(
+    [property: Id(0)] string RouteId,
+    [property: Id(1)] Dictionary<string, string> Extracted);
 
 /// <summary>
 /// <c>once_per: conversation</c> and <c>cooldown</c> of a conversation's routes. Key: "{tenant}/{conversationId}".

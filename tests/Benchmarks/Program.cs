@@ -40,6 +40,17 @@ internal static class Program
                 return RoutingEvalRun.Run(args[1..]);
             }
 
+            if (args is ["routing", ..])
+            {
+                if (args.Contains("--help"))
+                {
+                    Console.WriteLine(RoutingRun.Usage);
+                    return 0;
+                }
+
+                return await RoutingRun.RunAsync(args[1..], cts.Token);
+            }
+
             var result = await BenchmarkRunner.RunAsync(BenchmarkOptions.Parse(args), cts.Token, args);
             Console.WriteLine(result.Markdown);
             return result.Runs.Any(r => r.Errors.Total > 0) || result.Idle is { Errors.Total: > 0 } || result.Inbound is { Errors: > 0 } ? 3 : 0;

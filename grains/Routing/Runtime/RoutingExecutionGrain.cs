@@ -46,9 +46,10 @@ public sealed partial class RoutingExecutionGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken) => GrainEvents.RelayAsync(eventLog, state.State.PendingEvents);
 
-    public async Task<RouteExecuted[]> Run(StoredEvent trigger, string rulesetHash)
+    public async Task<RouteExecuted[]> Run(StoredEvent trigger, string rulesetHash, MatchedRoute[] routes, string? inbox)
     {
         ArgumentNullException.ThrowIfNull(trigger);
+        ArgumentNullException.ThrowIfNull(routes);
         var s = state.State;
         if (s.Finished)
         {
@@ -59,7 +60,12 @@ public sealed partial class RoutingExecutionGrain(
         var tenant = Key.Tenant;
         var ruleSet = await RuleSetAsync(tenant, s.RulesetHash ?? rulesetHash);
         var e = RoutingEvent.FromStored(trigger);
-        var matches = ruleSet is null || e.Causation.Depth >= RoutingLimits.MaxDepth ? [] : selector.Match(ruleSet.Value.RuleSet, e, RoutingFacts.At(time.GetUtcNow()));
+        if (e.Inbox is null && inbox is not null)
+        {
+            e = e with { Inbox = inbox };
+        }
+
+        var matches = ruleSet is null || e.Causation.Depth >= RoutingLimits.MaxDepth ? [] : Resolve(ruleSet.Value.RuleSet, ruleSet.Value.Hash == rulesetHash, routes, e);
         s.RulesetHash ??= ruleSet?.Hash;
         var recorded = new List<RouteExecutionRecord>();
         foreach (var match in matches)
@@ -97,6 +103,29 @@ public sealed partial class RoutingExecutionGrain(
         }
 
         return [.. s.Results];
+    }
+
+    /// <summary>
+    /// The routes the router matched, found in the ruleset it matched with. If this silo only has a newer ruleset (the
+    /// rules changed while the event waited), the event is matched again with it (without business-hours facts).
+    /// </summary>
+    private List<RouteMatch> Resolve(RuleSet ruleSet, bool sameRuleset, MatchedRoute[] routes, RoutingEvent e)
+    {
+        if (!sameRuleset)
+        {
+            return [.. selector.Match(ruleSet, e, RoutingFacts.At(time.GetUtcNow()))];
+        }
+
+        var matches = new List<RouteMatch>(routes.Length);
+        foreach (var matched in routes)
+        {
+            if (ruleSet.Routes.FirstOrDefault(r => r.Id == matched.RouteId) is { } route)
+            {
+                matches.Add(new RouteMatch(route, matched.Extracted));
+            }
+        }
+
+        return matches;
     }
 
     private IRouteActions Actions(string tenant, RoutingEvent e, RouteSpec route)

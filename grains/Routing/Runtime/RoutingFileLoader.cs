@@ -97,7 +97,8 @@ public sealed partial class RoutingFileLoader(
         return Task.CompletedTask;
     }
 
-    private async Task StartWatchingAsync()
+    /// <summary>Watches the file and loads it (what the silo does when it is up).</summary>
+    public async Task StartWatchingAsync()
     {
         try
         {

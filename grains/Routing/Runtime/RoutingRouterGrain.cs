@@ -43,12 +43,16 @@ public sealed partial class RoutingRouterGrain(
     private const string KeepAliveReminder = "routing-keepalive";
     private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan HoursRefresh = TimeSpan.FromSeconds(30);
 
     private readonly RoutingOptions _options = options.Value;
 
     /// <summary>Cursor → event of the executions under way (and of those to hand over again after a failure).</summary>
-    private readonly SortedDictionary<long, StoredEvent> _inFlight = [];
+    private readonly SortedDictionary<long, Pending> _inFlight = [];
     private readonly Dictionary<long, DateTimeOffset> _failed = [];
+
+    /// <summary>Conversation id → inbox (a conversation stays in its inbox).</summary>
+    private readonly Dictionary<string, string?> _inboxes = new(StringComparer.Ordinal);
 
     private RuleSet? _ruleSet;
     private string? _hash;
@@ -59,6 +63,8 @@ public sealed partial class RoutingRouterGrain(
     private bool _draining;
     private bool _again;
     private bool _loaded;
+    private InboxHours? _hours;
+    private DateTimeOffset _hoursReadAt;
 
     private string Tenant => this.GetPrimaryKeyString();
 
@@ -239,13 +245,13 @@ public sealed partial class RoutingRouterGrain(
 
         if (_ruleSet is { } ruleSet && _hash is { } hash)
         {
-            var facts = RoutingFacts.At(time.GetUtcNow());
+            var facts = await FactsAsync();
             foreach (var stored in page.Events)
             {
-                if (Matches(ruleSet, stored, facts))
+                if (await MatchesAsync(ruleSet, stored, facts) is ({ Length: > 0 } routes, var inbox))
                 {
-                    _inFlight[stored.Cursor] = stored;
-                    ExecuteAsync(stored, hash).Ignore();
+                    _inFlight[stored.Cursor] = new Pending(stored, routes, inbox);
+                    ExecuteAsync(stored, hash, routes, inbox).Ignore();
                 }
             }
         }
@@ -255,30 +261,88 @@ public sealed partial class RoutingRouterGrain(
         return moved;
     }
 
-    private bool Matches(RuleSet ruleSet, StoredEvent stored, RoutingFacts facts)
+    /// <summary>
+    /// The routes that act on the event (none for an event a chain of rules caused at the maximum depth), and the inbox
+    /// of its conversation (events of a conversation do not all name it; <c>business_hours</c> and <c>$inbox</c> need it).
+    /// </summary>
+    private async Task<(MatchedRoute[]? Routes, string? Inbox)> MatchesAsync(RuleSet ruleSet, StoredEvent stored, RoutingFacts facts)
     {
         if (stored.Causation.Depth >= RoutingLimits.MaxDepth)
         {
-            return false; // the loop guard: a chain of rules stops here
+            return (null, null); // the loop guard: a chain of rules stops here
         }
 
+        RoutingEvent e;
         try
         {
-            var e = RoutingEvent.FromStored(stored);
-            return ruleSet.ListenedNames.Contains(e.Name) && selector.Match(ruleSet, e, facts).Count > 0;
+            e = RoutingEvent.FromStored(stored);
         }
         catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException)
         {
             LogUnreadable(logger, ex, Tenant, stored.Id.ToString());
-            return false;
+            return (null, null);
         }
+
+        if (!ruleSet.ListenedNames.Contains(e.Name))
+        {
+            return (null, null);
+        }
+
+        if (e.Inbox is null && e.ConversationId is { } conversationId)
+        {
+            e = e with { Inbox = await InboxOfAsync(conversationId) };
+        }
+
+        var routes = selector.Match(ruleSet, e, facts);
+        return (routes.Count == 0 ? null : [.. routes.Select(m => new MatchedRoute(m.Route.Id, new Dictionary<string, string>(m.Extracted, StringComparer.Ordinal)))], e.Inbox);
     }
 
-    private async Task ExecuteAsync(StoredEvent stored, string hash)
+    private async Task<string?> InboxOfAsync(string conversationId)
+    {
+        if (_inboxes.TryGetValue(conversationId, out var inbox))
+        {
+            return inbox;
+        }
+
+        if (_inboxes.Count >= 10_000)
+        {
+            _inboxes.Clear();
+        }
+
+        // GetSummary interleaves: the conversation answers it between its own commands.
+        var summary = await GrainFactory.GetGrain<IConversationGrain>(Tenancy.Key(Tenant, conversationId)).GetSummary();
+        return _inboxes[conversationId] = summary?.Inbox;
+    }
+
+    /// <summary>
+    /// What conditions may ask beyond the event: the tenant's inboxes' business hours (read at most every 30 s;
+    /// <see cref="InboxHours"/>).
+    /// </summary>
+    private async Task<RoutingFacts> FactsAsync()
+    {
+        var now = time.GetUtcNow();
+        if (_hours is null || now - _hoursReadAt > HoursRefresh)
+        {
+            try
+            {
+                _hours = InboxHours.Of(await GrainFactory.GetGrain<ITenantGrain>(Tenant).ListInboxes());
+                _hoursReadAt = now;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogInboxesUnreadable(logger, ex, Tenant);
+                _hours ??= InboxHours.Of([]);
+            }
+        }
+
+        return new RoutingFacts(now, _hours.IsOpen);
+    }
+
+    private async Task ExecuteAsync(StoredEvent stored, string hash, MatchedRoute[] routes, string? inbox)
     {
         try
         {
-            await GrainFactory.GetGrain<IRoutingExecutionGrain>(Tenancy.Key(Tenant, stored.Id.ToString())).Run(stored, hash);
+            await GrainFactory.GetGrain<IRoutingExecutionGrain>(Tenancy.Key(Tenant, stored.Id.ToString())).Run(stored, hash, routes, inbox);
             _inFlight.Remove(stored.Cursor);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -301,10 +365,10 @@ public sealed partial class RoutingRouterGrain(
         var now = time.GetUtcNow();
         foreach (var (cursor, due) in _failed.ToList())
         {
-            if (due <= now && _inFlight.TryGetValue(cursor, out var stored))
+            if (due <= now && _inFlight.TryGetValue(cursor, out var pending))
             {
                 _failed.Remove(cursor);
-                ExecuteAsync(stored, hash).Ignore();
+                ExecuteAsync(pending.Event, hash, pending.Routes, pending.Inbox).Ignore();
             }
         }
     }
@@ -335,6 +399,11 @@ public sealed partial class RoutingRouterGrain(
             after = page.Next;
         }
     }
+
+    private sealed record Pending(StoredEvent Event, MatchedRoute[] Routes, string? Inbox);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Routing {Tenant}: the inboxes' business hours could not be read")]
+    private static partial void LogInboxesUnreadable(ILogger logger, Exception exception, string tenant);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Routing {Tenant}: a step of the router failed")]
     private static partial void LogStepFailed(ILogger logger, Exception exception, string tenant);

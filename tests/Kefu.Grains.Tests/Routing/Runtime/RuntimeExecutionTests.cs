@@ -137,7 +137,8 @@ public sealed class RuntimeExecutionTests(RoutingRuntimeFixture fixture) : IClas
 
         var executed = Assert.Single(await WaitForExecutionsAsync(Client, tenant, 1));
         Assert.Equal(RouteOutcomes.TimedOut, executed.Outcome);
-        Assert.True(executed.ElapsedMs < 900, $"took {executed.ElapsedMs} ms");
+        // Well before the route's own 3 s (a loaded machine may overshoot the 0.8 s a little).
+        Assert.True(executed.ElapsedMs < 1500, $"took {executed.ElapsedMs} ms");
     }
 
     [Fact]
@@ -184,5 +185,72 @@ public sealed class RuntimeExecutionTests(RoutingRuntimeFixture fixture) : IClas
         Assert.Equal(RouteOutcomes.Succeeded, executed.Outcome);
         Assert.Equal([RouteOutcomes.FailedContinued, RouteOutcomes.Succeeded], executed.Steps.Select(s => s.Outcome));
         Assert.Contains("no conversation", executed.Steps[0].Error, StringComparison.Ordinal);
+    }
+    [Fact]
+    public async Task Business_hours_of_an_inbox_are_facts_the_router_supplies()
+    {
+        var tenant = Scenario.NewTenant();
+        var tenantGrain = Client.GetGrain<ITenantGrain>(tenant);
+        (await tenantGrain.PutInbox(new InboxConfig("open", "Open", "k", "round_robin", null, [], null, null, null, false))).Ok();
+        (await tenantGrain.PutInbox(new InboxConfig("closed", "Closed", "k", "round_robin", null, [], new BusinessHours("UTC", []), null, null, false))).Ok();
+        var none = new Dictionary<string, Template>();
+        await SetAsync(Client, tenant,
+        [
+            Route("while-open", "ping", new EmitStep(0, 1, "custom.open", none)) with { When = new BusinessHoursCondition("open") },
+            Route("while-closed", "pong", new EmitStep(0, 1, "custom.closed", none)) with { When = new BusinessHoursCondition("closed") },
+        ]);
+
+        await InboundAsync(Client, tenant, "pong", "{}");
+        await InboundAsync(Client, tenant, "ping", "{}");
+
+        await WaitForExecutionsAsync(Client, tenant, 1);
+        await WaitForQuietAsync(Client, tenant);
+        Assert.Equal(["while-open"], (await ExecutionsAsync(Client, tenant)).Select(e => e.RouteId));
+    }
+
+    [Fact]
+    public async Task Assign_to_a_team_goes_through_the_dispatcher_as_the_rule()
+    {
+        var tenant = Scenario.NewTenant();
+        var agent = await Scenario.NewOnlineAgentAsync(Client, tenant);
+        (await Client.GetGrain<ITenantGrain>(tenant).PutTeam(new TeamConfig("vip", "VIP", [agent.Id]))).Ok();
+        await SetAsync(Client, tenant, [Route("vip-team", "vip_order", new AssignStep(0, 1, "vip", null))]);
+        var visitor = await Scenario.NewVisitorAsync(Client, tenant);
+        var (conversationId, conversation) = await Scenario.StartConversationAsync(Client, visitor);
+
+        await InboundAsync(Client, tenant, "vip_order", "{}", conversationId);
+
+        var executed = Assert.Single(await WaitForExecutionsAsync(Client, tenant, 1));
+        Assert.True(executed.Outcome == RouteOutcomes.Succeeded, executed.Error);
+        Assert.Equal("vip", (await conversation.GetSummary())!.Team);
+        var transferred = Assert.Single(await EventsAsync(Client, tenant), e => e.Type == EventTypes.ConversationTransferred);
+        Assert.Equal((Causation.Rule, "vip-team", 1), (transferred.Causation.Kind, transferred.Causation.Id, transferred.Causation.Depth));
+    }
+    [Fact]
+    public async Task A_visitor_message_is_matched_with_its_conversations_inbox()
+    {
+        var tenant = Scenario.NewTenant();
+        (await Client.GetGrain<ITenantGrain>(tenant).PutInbox(new InboxConfig("night", "Night", "k", "round_robin", null, [], new BusinessHours("UTC", []), null, null, false))).Ok();
+        await SetAsync(Client, tenant,
+        [
+            Route("after-hours", EventTypes.MessageCreated, new TagStep(0, 1, ["after-hours"])) with { When = new NotOpen() },
+        ]);
+        var visitor = await Scenario.NewVisitorAsync(Client, tenant, inbox: "night");
+        var (_, conversation) = await Scenario.StartConversationAsync(Client, visitor);
+
+        (await conversation.SendAsync(visitor.Caller, "c-1", "有人吗")).Ok();
+
+        // The visitor's message (and the away message the closed inbox sends) ran the route.
+        var executions = await WaitForExecutionsAsync(Client, tenant, 1);
+        Assert.All(executions, e => Assert.True(e.Outcome == RouteOutcomes.Succeeded, e.Error));
+        Assert.Contains("after-hours", (await conversation.GetSummary())!.Tags!);
+    }
+
+    /// <summary><c>not: { business_hours: true }</c>: the event's own inbox is closed.</summary>
+    private sealed class NotOpen : RouteCondition
+    {
+        private readonly BusinessHoursCondition _open = new(null);
+
+        public override bool Evaluate(RoutingEvent routingEvent, RoutingFacts facts) => routingEvent.Inbox is not null && !_open.Evaluate(routingEvent, facts);
     }
 }

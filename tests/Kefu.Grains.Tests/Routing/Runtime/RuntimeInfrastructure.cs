@@ -124,7 +124,8 @@ public sealed class ErpScript(Func<ErpRequest, int, ErpAnswer> script)
 
 /// <summary>
 /// Rulesets built in code for the runtime tests, registered under the hash of a text: setting that text through the
-/// rules grain puts them in force (whatever the compiler would make of it). Other texts go to the real compiler.
+/// rules grain puts them in force (whatever the compiler would make of it). Other texts go to the real compiler (and
+/// their events to the real matcher).
 /// </summary>
 public sealed class TestRuleSets : IRuleSetSource
 {
@@ -148,6 +149,8 @@ public sealed class TestRuleSets : IRuleSetSource
     public RuleSet? Get(RoutingRules rules) => Registered.TryGetValue(rules.Hash, out var ruleSet) ? ruleSet : _compiler.Get(rules);
 
     public RuleSet? TryGet(string hash) => Registered.TryGetValue(hash, out var ruleSet) ? ruleSet : _compiler.TryGet(hash);
+
+    public static bool IsRegistered(RuleSet ruleSet) => Registered.TryGetValue(ruleSet.Hash, out var registered) && ReferenceEquals(registered, ruleSet);
 }
 
 /// <summary>
@@ -158,6 +161,11 @@ public sealed class TestRouteSelector : IRouteSelector
 {
     public IReadOnlyList<RouteMatch> Match(RuleSet ruleSet, RoutingEvent routingEvent, RoutingFacts facts)
     {
+        if (!TestRuleSets.IsRegistered(ruleSet))
+        {
+            return RouteMatcher.Match(ruleSet, routingEvent, facts); // compiled from YAML: the language's own matcher
+        }
+
         var matches = new List<RouteMatch>();
         foreach (var route in ruleSet.Routes)
         {
