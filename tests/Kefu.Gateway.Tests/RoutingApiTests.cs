@@ -191,6 +191,34 @@ public sealed class RoutingApiTests(RoutingGatewayFixture gateway)
     }
 
     [Fact]
+    public async Task A_dry_run_of_a_visitor_message_matches_an_intent_and_shows_what_it_extracted()
+    {
+        using var admin = gateway.Http(await gateway.LoginAsync());
+        const string Rules = """
+            intents:
+              refund:
+                keywords: [退款, refund]
+                regex: '订单\s*[#＃]?(?<order_id>\d+)'
+            routes:
+              - id: refund
+                match: refund
+                actions:
+                  - reply_template: "已收到订单{order_id}的退款申请"
+            """;
+
+        var plan = await Desk.Ok(await admin.PostAsJsonAsync("/api/v1/routing/dry-run",
+            new { @event = new { type = "message.created", text = "订单＃4321 我要退款" }, rules = Rules }));
+        Assert.Equal("message.created", plan.GetProperty("event").Str("name"));
+        var route = Assert.Single(plan.GetProperty("routes").EnumerateArray());
+        Assert.Equal("4321", route.GetProperty("extracted").Str("order_id"));
+        Assert.Equal("已收到订单4321的退款申请", route.GetProperty("steps")[0].Str("text"));
+
+        var other = await Desk.Ok(await admin.PostAsJsonAsync("/api/v1/routing/dry-run",
+            new { @event = new { type = "message.created", text = "你好" }, rules = Rules }));
+        Assert.Empty(other.GetProperty("routes").EnumerateArray());
+    }
+
+    [Fact]
     public async Task Executions_are_listed_newest_first_filtered_by_route_and_outcome_and_bad_queries_are_refused()
     {
         await using var erp = await FakeErp.StartAsync();
