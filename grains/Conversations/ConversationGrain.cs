@@ -105,8 +105,9 @@ public sealed partial class ConversationGrain(
         return Summary();
     }
 
-    public async Task<Outcome<SendAck>> Send(SendMessage command)
+    public async Task<Outcome<SendAck>> Send(SendMessage command, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested(); // a rule whose deadline passed while the call waited here
         var caller = command.Caller;
         if ((caller.Role == ParticipantRole.Bot ? RefuseBot(caller) : Refuse(caller, mustParticipate: true)) is { } refusal)
         {

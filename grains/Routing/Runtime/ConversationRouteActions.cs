@@ -9,19 +9,19 @@ namespace Kefu.Grains.Routing.Runtime;
 /// <summary>
 /// A route's actions through the same grain commands as everyone else, as <see cref="Caller.ForRule"/>: what they cause
 /// carries the rule's causation (trigger depth + 1), which is what stops chains of rules (the loop guard). Replies use a
-/// deterministic client message id, so a route run again after a lost silo does not post twice. The route's token ends
-/// the wait for a grain at the deadline.
+/// deterministic client message id, so a route run again after a lost silo does not post twice. The route's token goes
+/// into every grain call: a command that has not started by the deadline is not carried out, and the wait ends then.
 /// </summary>
 public sealed class ConversationRouteActions(IGrainFactory grains, IEventLog eventLog, string tenant, Caller caller, TimeProvider time) : IRouteActions
 {
     public async Task<KefuError?> ReplyAsync(string conversationId, string clientMsgId, string text, CancellationToken token)
     {
-        var sent = await Conversation(conversationId).Send(new SendMessage(caller, clientMsgId, text, ConnectionId: null)).WaitAsync(token);
+        var sent = await Conversation(conversationId).Send(new SendMessage(caller, clientMsgId, text, ConnectionId: null), token).WaitAsync(token);
         return sent.Error;
     }
 
     public async Task<KefuError?> AssignAsync(string conversationId, string? team, string? agent, CancellationToken token) =>
-        (await Conversation(conversationId).Transfer(caller, agent, agent is null ? team : null).WaitAsync(token)).Error;
+        (await Conversation(conversationId).Transfer(caller, agent, agent is null ? team : null, token).WaitAsync(token)).Error;
 
     public async Task<KefuError?> TagAsync(string conversationId, IReadOnlyList<string> tags, CancellationToken token)
     {
@@ -34,14 +34,14 @@ public sealed class ConversationRouteActions(IGrainFactory grains, IEventLog eve
         }
 
         string[] merged = [.. (summary.Tags ?? []).Concat(tags).Distinct(StringComparer.Ordinal)];
-        return (await conversation.Label(caller, merged, priority: null).WaitAsync(token)).Error;
+        return (await conversation.Label(caller, merged, priority: null, token).WaitAsync(token)).Error;
     }
 
     public async Task<KefuError?> PriorityAsync(string conversationId, string priority, CancellationToken token) =>
-        (await Conversation(conversationId).Label(caller, tags: null, priority).WaitAsync(token)).Error;
+        (await Conversation(conversationId).Label(caller, tags: null, priority, token).WaitAsync(token)).Error;
 
     public async Task<KefuError?> StatusAsync(string conversationId, string status, CancellationToken token) =>
-        (await Conversation(conversationId).ChangeStatus(caller, status, snoozedUntil: null).WaitAsync(token)).Error;
+        (await Conversation(conversationId).ChangeStatus(caller, status, snoozedUntil: null, token).WaitAsync(token)).Error;
 
     public async Task<KefuError?> EmitAsync(Ulid eventId, string type, string dataJson, string? conversationId, CancellationToken token)
     {

@@ -22,6 +22,9 @@ public sealed class RoutingExecutionState
     [Id(2)] public List<DomainEvent> PendingEvents { get; set; } = [];
 
     [Id(3)] public string? RulesetHash { get; set; }
+
+    /// <summary>The trigger's cursor in the tenant's event log: once the router's durable cursor is past it, nothing asks again.</summary>
+    [Id(4)] public long TriggerCursor { get; set; }
 }
 
 /// <summary>
@@ -46,6 +49,32 @@ public sealed partial class RoutingExecutionGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken) => GrainEvents.RelayAsync(eventLog, state.State.PendingEvents);
 
+    /// <summary>
+    /// The record is dropped when the router's durable cursor has passed the event (the router never reads below it
+    /// again, so no second <see cref="Run"/> can come): storage keeps one row per event only while it matters.
+    /// </summary>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        var s = state.State;
+        if (!s.Finished || s.PendingEvents.Count > 0 || s.TriggerCursor <= 0)
+        {
+            return;
+        }
+
+        try
+        {
+            var router = await GrainFactory.GetGrain<IRoutingRouterGrain>(Key.Tenant).GetStatus().WaitAsync(cancellationToken);
+            if (router.Cursor >= s.TriggerCursor)
+            {
+                await state.ClearStateAsync(cancellationToken);
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogCleanupFailed(logger, ex, Key.Tenant, Key.EventId); // kept: asked again, it answers from the record
+        }
+    }
+
     public async Task<RouteExecuted[]> Run(StoredEvent trigger, string rulesetHash, MatchedRoute[] routes, string? inbox)
     {
         ArgumentNullException.ThrowIfNull(trigger);
@@ -67,6 +96,7 @@ public sealed partial class RoutingExecutionGrain(
 
         var matches = ruleSet is null || e.Causation.Depth >= RoutingLimits.MaxDepth ? [] : Resolve(ruleSet.Value.RuleSet, ruleSet.Value.Hash == rulesetHash, routes, e);
         s.RulesetHash ??= ruleSet?.Hash;
+        s.TriggerCursor = trigger.Cursor;
         var recorded = new List<RouteExecutionRecord>();
         foreach (var match in matches)
         {
@@ -159,6 +189,9 @@ public sealed partial class RoutingExecutionGrain(
         var rules = await GrainFactory.GetGrain<IRoutingRulesGrain>(tenant).Get();
         return rules is not null && ruleSets.Get(rules) is { } current ? (current, rules.Hash) : null;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Routing {Tenant}: the execution record of event {EventId} could not be dropped")]
+    private static partial void LogCleanupFailed(ILogger logger, Exception exception, string tenant, string eventId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Routing {Tenant}: route {RouteId} for event {EventId}: {Outcome} in {ElapsedMs} ms")]
     private static partial void LogExecuted(ILogger logger, string tenant, string routeId, string eventId, string outcome, long elapsedMs);

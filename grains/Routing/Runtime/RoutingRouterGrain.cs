@@ -134,6 +134,10 @@ public sealed partial class RoutingRouterGrain(
         _ruleSet = rules is null ? null : ruleSets.Get(rules);
         _hash = _ruleSet is null ? null : rules!.Hash;
         _types = _ruleSet is null ? ["-"] : TypesToRead(_ruleSet.ListenedNames);
+        if (_wakeup is not null)
+        {
+            _wakeup.Types = _types.ToHashSet(StringComparer.Ordinal);
+        }
     }
 
     /// <summary>The stored event types behind the names rules listen to: inbound types are all read as inbound.received.</summary>
@@ -156,6 +160,7 @@ public sealed partial class RoutingRouterGrain(
         {
             var self = this.AsReference<IRoutingRouterGrain>();
             _wakeup = wakeups.Register(Tenant, () => self.Poke().Ignore());
+            _wakeup.Types = _types.ToHashSet(StringComparer.Ordinal);
         }
 
         _timer ??= this.RegisterGrainTimer(

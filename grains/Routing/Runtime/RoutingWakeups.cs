@@ -5,10 +5,11 @@ using Kefu.Grains.Events;
 namespace Kefu.Grains.Routing.Runtime;
 
 /// <summary>
-/// Wakes this silo's active router of a tenant when events are committed here (a conversation's change, or a
-/// tenant-level event appended through <see cref="IEventLog"/>: inbound events, emitted events), so rules act within
-/// milliseconds instead of at the next poll. Coalesced: one poke until the router reads again. Events committed on
-/// another silo are found by the router's poll.
+/// Wakes this silo's active router of a tenant when events of a type its rules read are committed here (a
+/// conversation's change, or a tenant-level event appended through <see cref="IEventLog"/>: inbound events, emitted
+/// events), so rules act within milliseconds instead of at the next poll; other events (every chat message, when the
+/// rules only listen to inbound events) do not make it read. Coalesced: one poke until the router reads again. Events
+/// committed on another silo are found by the router's poll.
 /// </summary>
 public sealed class RoutingWakeups
 {
@@ -27,11 +28,23 @@ public sealed class RoutingWakeups
         _tenants.TryRemove(new KeyValuePair<string, Registration>(registration.Tenant, registration));
     }
 
-    public void Notify(string tenant)
+    /// <summary>Events of <paramref name="tenant"/> were committed: its router is poked if it reads any of their types.</summary>
+    public void Notify(string tenant, IReadOnlyList<DomainEvent> events)
     {
-        if (_tenants.TryGetValue(tenant, out var registration))
+        ArgumentNullException.ThrowIfNull(events);
+        if (!_tenants.TryGetValue(tenant, out var registration))
         {
-            registration.Signal();
+            return;
+        }
+
+        var types = registration.Types;
+        foreach (var e in events)
+        {
+            if (string.Equals(e.Tenant, tenant, StringComparison.Ordinal) && types.Contains(e.Type))
+            {
+                registration.Signal();
+                return;
+            }
         }
     }
 
@@ -40,6 +53,9 @@ public sealed class RoutingWakeups
         private int _signaled;
 
         public string Tenant { get; } = tenant;
+
+        /// <summary>The event types the router reads (set when its rules change): other events do not wake it.</summary>
+        public IReadOnlySet<string> Types { get; set; } = new HashSet<string>(StringComparer.Ordinal);
 
         /// <summary>The router is about to read: the next event pokes it again.</summary>
         public void Reset() => Volatile.Write(ref _signaled, 0);
@@ -62,7 +78,7 @@ public sealed class RoutingWakeupSink(RoutingWakeups wakeups) : IConversationEve
         ArgumentNullException.ThrowIfNull(change);
         if (change.Events.Count > 0)
         {
-            wakeups.Notify(change.Tenant);
+            wakeups.Notify(change.Tenant, change.Events);
         }
     }
 }
@@ -84,7 +100,7 @@ public sealed class WakingEventLog(IEventLog inner, RoutingWakeups wakeups) : IE
         {
             if (!string.Equals(e.Tenant, last, StringComparison.Ordinal))
             {
-                wakeups.Notify(e.Tenant);
+                wakeups.Notify(e.Tenant, events);
                 last = e.Tenant;
             }
         }

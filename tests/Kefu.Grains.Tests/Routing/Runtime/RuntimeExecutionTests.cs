@@ -253,4 +253,20 @@ public sealed class RuntimeExecutionTests(RoutingRuntimeFixture fixture) : IClas
 
         public override bool Evaluate(RoutingEvent routingEvent, RoutingFacts facts) => routingEvent.Inbox is not null && !_open.Evaluate(routingEvent, facts);
     }
+    [Fact]
+    public async Task A_rule_command_whose_deadline_has_passed_is_not_carried_out()
+    {
+        var tenant = Scenario.NewTenant();
+        var visitor = await Scenario.NewVisitorAsync(Client, tenant);
+        var (_, conversation) = await Scenario.StartConversationAsync(Client, visitor);
+        var rule = Caller.ForRule(tenant, Causation.OfRule("late", Ulid.NewUlid().ToString(), 0));
+        using var passed = new CancellationTokenSource();
+        await passed.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => conversation.Send(new SendMessage(rule, "late-1", "太迟了", null), passed.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => conversation.Label(rule, ["late"], null, passed.Token));
+
+        Assert.Empty(await BotMessagesAsync(conversation, visitor.Caller));
+        Assert.Empty((await conversation.GetSummary())!.Tags ?? []);
+    }
 }

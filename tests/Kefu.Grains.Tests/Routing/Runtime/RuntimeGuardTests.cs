@@ -161,4 +161,22 @@ public sealed class RuntimeGuardTests(RoutingRuntimeFixture fixture) : IClassFix
             directory.Delete(recursive: true);
         }
     }
+    [Fact]
+    public async Task An_execution_record_is_dropped_once_the_routers_cursor_has_passed_its_event()
+    {
+        var tenant = Scenario.NewTenant();
+        await SetAsync(Client, tenant, [Route("once", "drop_me", new EmitStep(0, 1, "custom.dropped", new Dictionary<string, Template>()))]);
+        var eventId = await InboundAsync(Client, tenant, "drop_me", "{}");
+        await WaitForExecutionsAsync(Client, tenant, 1);
+        await WaitForQuietAsync(Client, tenant);
+        var trigger = (await EventsAsync(Client, tenant)).Single(e => e.Id.ToString() == eventId);
+        var execution = Client.GetGrain<IRoutingExecutionGrain>(Tenancy.Key(tenant, eventId));
+        var hash = (await Client.GetGrain<IRoutingRulesGrain>(tenant).Get())!.Hash;
+        Assert.Single(await execution.Run(trigger, hash, [], null)); // answered from the record while it is active
+
+        await Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+
+        // The record is gone: asked again (nothing will, the router is past it), it has nothing to answer from.
+        await Scenario.EventuallyAsync(() => execution.Run(trigger, hash, [], null), r => r.Length == 0, "the record to be dropped");
+    }
 }

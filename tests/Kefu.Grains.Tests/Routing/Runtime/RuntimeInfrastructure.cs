@@ -184,9 +184,12 @@ public sealed class TestRouteSelector : IRouteSelector
 }
 
 /// <summary>One silo with the routing runtime (rulesets from <see cref="TestRuleSets"/>), a fast poll, and a loopback ERP.</summary>
-public sealed class RoutingRuntimeFixture : IAsyncLifetime
+public class RoutingRuntimeFixture : IAsyncLifetime
 {
     private InProcessTestCluster? _cluster;
+
+    /// <summary>How often routers poll (short here, so tests do not depend on wake-ups; see <see cref="NoPollRoutingFixture"/>).</summary>
+    protected virtual string PollInterval => "00:00:00.200";
 
     public IClusterClient Client => (_cluster ?? throw new InvalidOperationException("The cluster is not started.")).Client;
 
@@ -197,7 +200,7 @@ public sealed class RoutingRuntimeFixture : IAsyncLifetime
         Erp = await LoopbackErp.StartAsync();
         var settings = new Dictionary<string, string?>
         {
-            ["Kefu:Routing:PollInterval"] = "00:00:00.200",
+            ["Kefu:Routing:PollInterval"] = PollInterval,
             ["Kefu:Routing:File"] = Path.Combine(Path.GetTempPath(), "kefu-no-such-rules-" + Guid.NewGuid().ToString("N") + ".yaml"),
             ["Kefu:Routing:Secrets:erp-token"] = "s3cret",
         };
@@ -222,6 +225,12 @@ public sealed class RoutingRuntimeFixture : IAsyncLifetime
 
         await Erp.DisposeAsync();
     }
+}
+
+/// <summary>The same silo whose routers practically never poll: only wake-ups make them read.</summary>
+public sealed class NoPollRoutingFixture : RoutingRuntimeFixture
+{
+    protected override string PollInterval => "01:00:00";
 }
 
 /// <summary>Builders and probes shared by the runtime tests.</summary>

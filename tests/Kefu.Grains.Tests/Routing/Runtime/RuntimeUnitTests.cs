@@ -116,4 +116,24 @@ public sealed class RuntimeUnitTests
 
         Assert.Equal((2u, "01JEVENT"), (proto.Causation.Depth, proto.Causation.TriggerEventId));
     }
+    [Fact]
+    public void A_router_is_woken_only_by_types_it_reads_and_once_until_it_reads_again()
+    {
+        var wakeups = new RoutingWakeups();
+        var pokes = 0;
+        var registration = wakeups.Register("t", () => pokes++);
+        registration.Types = new HashSet<string> { EventTypes.InboundReceived };
+        var message = new DomainEvent(Ulid.NewUlid(), "t", "c", 1, Now, Causation.Of("x"), new CustomEvent("custom.other", "{}"));
+        var inbound = new DomainEvent(Ulid.NewUlid(), "t", null, 0, Now, Causation.Of("x"), new InboundReceived("s", "order_status", null, null, "{}"));
+
+        wakeups.Notify("t", [message]);
+        Assert.Equal(0, pokes);
+        wakeups.Notify("t", [message, inbound]);
+        wakeups.Notify("t", [inbound]);
+        Assert.Equal(1, pokes);
+        registration.Reset();
+        wakeups.Notify("t", [inbound]);
+        wakeups.Notify("other", [inbound]);
+        Assert.Equal(2, pokes);
+    }
 }
