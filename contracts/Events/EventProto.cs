@@ -23,6 +23,16 @@ public static class EventProto
             envelope.Causation.Name = name;
         }
 
+        if (e.Causation.Depth > 0)
+        {
+            envelope.Causation.Depth = (uint)e.Causation.Depth;
+        }
+
+        if (e.Causation.TriggerEventId is { } trigger)
+        {
+            envelope.Causation.TriggerEventId = trigger;
+        }
+
         // Conversation ids are ULIDs; one that is not (none exist today) cannot be carried as 16 bytes.
         if (e.ConversationId is { } conversation && Ulid.TryParse(conversation, out var ulid))
         {

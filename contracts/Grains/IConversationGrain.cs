@@ -12,7 +12,8 @@ public interface IConversationGrain : IGrainWithStringKey
     /// <summary>Creates the conversation for a visitor (called by the visitor grain).</summary>
     Task<ConversationSummary> Start(StartConversation command);
 
-    Task<Outcome<SendAck>> Send(SendMessage command);
+    /// <remarks><paramref name="cancellationToken"/>: a caller with a deadline (a routing rule) that has passed is refused before anything is stored.</remarks>
+    Task<Outcome<SendAck>> Send(SendMessage command, CancellationToken cancellationToken = default);
 
     /// <summary>An agent joins (called by the agent grain); the first agent to join an unassigned conversation is assigned.</summary>
     Task<Outcome<JoinResult>> Join(Caller agent, ParticipantPresence presence);
@@ -39,13 +40,13 @@ public interface IConversationGrain : IGrainWithStringKey
     Task QueuePositionChanged(int position);
 
     /// <summary>open, pending, snoozed (with <paramref name="snoozedUntil"/>) or resolved; agents only.</summary>
-    Task<Outcome<ConversationSummary>> ChangeStatus(Caller caller, string status, DateTimeOffset? snoozedUntil);
+    Task<Outcome<ConversationSummary>> ChangeStatus(Caller caller, string status, DateTimeOffset? snoozedUntil, CancellationToken cancellationToken = default);
 
     /// <summary>To one agent (capacity-checked unless the caller is an admin) or to a team's queue.</summary>
-    Task<Outcome<ConversationSummary>> Transfer(Caller caller, string? toAgentId, string? toTeamId);
+    Task<Outcome<ConversationSummary>> Transfer(Caller caller, string? toAgentId, string? toTeamId, CancellationToken cancellationToken = default);
 
     /// <summary>Replaces the tags and/or sets the priority (null = unchanged); agents only.</summary>
-    Task<Outcome<ConversationSummary>> Label(Caller caller, string[]? tags, string? priority);
+    Task<Outcome<ConversationSummary>> Label(Caller caller, string[]? tags, string? priority, CancellationToken cancellationToken = default);
 
     Task<Outcome<InternalNote>> AddNote(Caller caller, string text);
 

@@ -54,16 +54,16 @@ public static class OpenApiEvents
         [EventTypes.InboundReceived] = d => Object("A business event was accepted (POST /api/v1/webhook), whether or not a routing rule acted on it. No conversationId/seq in the envelope.",
             ("sourceId", String("The sender's own event id."), true), ("type", String("The sender's event type."), true),
             ("contactId", String(), false), ("externalId", String(), false), ("conversationId", String("The conversation it addressed, if any."), false),
-            ("deadline", Time("The sender's deadline (Kefu-Timeout-Ms header): routes it triggers get no time past it."), false),
+            ("deadline", Time("The sender's deadline (`Kefu-Timeout-Ms`): routing rules get no time past it."), false),
             ("data", new OpenApiSchema { Type = JsonSchemaType.Object, Description = "The sender's data object, as sent." }, true)),
-        [EventTypes.RouteExecuted] = d => Object("A routing route ran for an event (docs/routing.md): the ruleset's hash, the outcome and each step. No conversationId/seq in the envelope.",
-            ("triggerEventId", String("The event the route acted on."), true), ("triggerType", String("What the route listened to: an inbound type or an event type."), true),
-            ("rulesetHash", String(), true), ("routeId", String(), true),
+        [EventTypes.RouteExecuted] = d => Object("A routing rule ran for an event (docs/routing.md): its outcome, each step's, and the time it took.",
+            ("triggerEventId", String("The id of the event the route handled."), true), ("triggerType", String("That event's name (an inbound type or an event type)."), true),
+            ("rulesetHash", String("SHA-256 (hex) of the ruleset text that ran."), true), ("routeId", String(), true),
             ("outcome", Enum([RouteOutcomes.Succeeded, RouteOutcomes.Failed, RouteOutcomes.TimedOut, RouteOutcomes.Skipped]), true),
             ("conversationId", String(), false), ("error", String(), false),
-            ("elapsedMs", Integer(), true), ("budgetLeftMs", Integer("Milliseconds of the route's deadline left at the end."), true),
+            ("elapsedMs", Integer(), true), ("budgetLeftMs", Integer("What was left of the route's time budget."), true),
             ("steps", new OpenApiSchema { Type = JsonSchemaType.Array, Items = Object(null,
-                ("index", Integer(), true), ("action", String("call, reply_template, assign, tag, priority, status or emit."), true), ("target", String(), false),
+                ("index", Integer(), true), ("action", String("call, reply_template, assign, tag, priority, status, emit"), true), ("target", String(), false),
                 ("outcome", Enum([RouteOutcomes.Succeeded, RouteOutcomes.Failed, RouteOutcomes.TimedOut, RouteOutcomes.Skipped, RouteOutcomes.FailedContinued]), true),
                 ("attempts", Integer(), true), ("elapsedMs", Integer(), true), ("httpStatus", Integer(), false), ("error", String(), false)) }, true)),
         [EventTypes.WebhookEndpointDisabled] = d => Object("An outbound webhook endpoint was disabled (it answered 410, or failed for too long).",
@@ -76,10 +76,10 @@ public static class OpenApiEvents
     public static void Describe(OpenApiDocument document)
     {
         var schemas = document.Components!.Schemas!;
-        schemas[Causation] = Object("Who or what caused the event.",
+        schemas[Causation] = Object("Who or what caused the event. For a routing rule (`kind` rule, or the rule's bot): `depth` rules stand between a " +
+            "person or system and this event, and `triggerEventId` is the event the rule was handling.",
             ("kind", Enum(CausationKinds), true), ("id", String(), true), ("name", String(), false),
-            ("depth", Integer("How many routing rules stand between a person or system and this event (absent: 0)."), false),
-            ("triggerEventId", String("For an event a rule caused: the event the rule was handling."), false));
+            ("depth", Integer("Present when above 0."), false), ("triggerEventId", String(), false));
         schemas[Sender] = Object(null, ("role", Enum(["visitor", "agent", "bot", "system"]), true), ("id", String(), true), ("name", String(), false));
         schemas[MessageContent] = Object("`{\"kind\":\"text\"}` or an attachment with its id, content type, file name and size.",
             ("kind", Enum([ContentKinds.Text, ContentKinds.Attachment]), true), ("attachmentId", String(), false), ("contentType", String(), false),
@@ -103,7 +103,15 @@ public static class OpenApiEvents
         schemas[Envelope] = Object(
             "One event, the same in webhooks, the events API, Kafka and gRPC (INTEGRATION.md §2). Ignore types you do not know.",
             ("id", String("ULID of the event, the same on every redelivery: deduplicate by it."), true),
-            ("type", new OpenApiSchema { Type = JsonSchemaType.String, Description = "One of the types in `webhooks`, or `custom.<name>` for an event a routing rule emitted." }, true),
+            ("type", new OpenApiSchema
+            {
+                Description = "One of the types of docs/integration.md §3, or a routing rule's own `custom.*` type (its `emit` action).",
+                AnyOf =
+                [
+                    Enum(EventTypes.All),
+                    new OpenApiSchema { Type = JsonSchemaType.String, Pattern = "^custom\\.[a-z0-9_.-]{1,64}$" },
+                ],
+            }, true),
             ("tenant", String(), true),
             ("time", Time("When the change happened (UTC, microseconds)."), true),
             ("cursor", String("Opaque, strictly increasing per tenant; pass it as `after`."), true),

@@ -89,8 +89,9 @@ public sealed partial class ConversationGrain
         return Task.CompletedTask;
     }
 
-    public async Task<Outcome<ConversationSummary>> ChangeStatus(Caller caller, string status, DateTimeOffset? snoozedUntil)
+    public async Task<Outcome<ConversationSummary>> ChangeStatus(Caller caller, string status, DateTimeOffset? snoozedUntil, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested(); // a rule whose deadline passed while the call waited here
         if (RefuseAgentAction(caller) is { } refusal)
         {
             return refusal;
@@ -149,8 +150,9 @@ public sealed partial class ConversationGrain
         }
     }
 
-    public async Task<Outcome<ConversationSummary>> Transfer(Caller caller, string? toAgentId, string? toTeamId)
+    public async Task<Outcome<ConversationSummary>> Transfer(Caller caller, string? toAgentId, string? toTeamId, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested(); // a rule whose deadline passed while the call waited here
         if ((toAgentId is null) == (toTeamId is null))
         {
             return KefuError.Invalid("Give exactly one of an agent and a team.");
@@ -240,8 +242,9 @@ public sealed partial class ConversationGrain
         return Audience.Remove(key) ?? new ParticipantPresence(key, 0, []);
     }
 
-    public async Task<Outcome<ConversationSummary>> Label(Caller caller, string[]? tags, string? priority)
+    public async Task<Outcome<ConversationSummary>> Label(Caller caller, string[]? tags, string? priority, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested(); // a rule whose deadline passed while the call waited here
         if (RefuseAgentAction(caller) is { } refusal)
         {
             return refusal;
@@ -653,9 +656,10 @@ public sealed partial class ConversationGrain
             return refusal;
         }
 
-        if (caller.IsServiceKey)
+        if (caller.IsServiceKey || IsRule(caller))
         {
-            // A business system with conversations:write acts as the tenant's admins do (checked by the gateway).
+            // A business system with conversations:write acts as the tenant's admins do (checked by the gateway); so
+            // does a routing rule (issue #15).
             return null;
         }
 

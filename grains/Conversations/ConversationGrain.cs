@@ -105,8 +105,9 @@ public sealed partial class ConversationGrain(
         return Summary();
     }
 
-    public async Task<Outcome<SendAck>> Send(SendMessage command)
+    public async Task<Outcome<SendAck>> Send(SendMessage command, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested(); // a rule whose deadline passed while the call waited here
         var caller = command.Caller;
         if ((caller.Role == ParticipantRole.Bot ? RefuseBot(caller) : Refuse(caller, mustParticipate: true)) is { } refusal)
         {
@@ -341,8 +342,9 @@ public sealed partial class ConversationGrain(
             ParticipantRole.Agent when caller.IsAdmin || s.AssigneeId is null || s.AssigneeId == caller.Id => null,
             ParticipantRole.Agent => KefuError.NotAllowed("This conversation is assigned to another agent."),
 
-            // A service key of the tenant (issue #14): the gateway checked its scope and inbox restriction.
-            _ when caller.IsServiceKey => null,
+            // A service key of the tenant (issue #14): the gateway checked its scope and inbox restriction. A routing
+            // rule of the tenant (issue #15) acts as its admin set it up to.
+            _ when caller.IsServiceKey || IsRule(caller) => null,
             _ => KefuError.NotAllowed("Not allowed."),
         };
     }
@@ -361,6 +363,9 @@ public sealed partial class ConversationGrain(
 
         return null;
     }
+
+    /// <summary>A routing rule's caller (<see cref="Caller.ForRule"/>): only the silo makes one, never a gateway's token.</summary>
+    private static bool IsRule(Caller caller) => caller.Role == ParticipantRole.Bot && caller.Cause?.Kind == Causation.Rule;
 
     private bool IsParticipantKey(string key)
     {

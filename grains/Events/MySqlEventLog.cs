@@ -39,7 +39,7 @@ public sealed partial class MySqlEventLog(
     private const string ReadSql =
         "SELECT (SELECT last FROM kefu_event_counter WHERE tenant = @tenant), " +
         "(SELECT pruned_through FROM kefu_event_pruned WHERE tenant = @tenant);" +
-        "SELECT cursor_no, event_id, type, conversation_id, seq, created_at, causation_kind, causation_id, causation_name, data, message_seq " +
+        "SELECT cursor_no, event_id, type, conversation_id, seq, created_at, causation_kind, causation_id, causation_name, data, message_seq, causation_depth, causation_trigger " +
         "FROM " + Table + " WHERE tenant = @tenant AND cursor_no > @after " +
         "AND cursor_no <= GREATEST(@after, COALESCE((SELECT pruned_through FROM kefu_event_pruned WHERE tenant = @tenant), 0)) + @window{0} " +
         "ORDER BY cursor_no LIMIT @limit;" +
@@ -222,7 +222,8 @@ public sealed partial class MySqlEventLog(
                 reader.IsDBNull(3) ? null : reader.GetString(3),
                 reader.GetInt64(4),
                 new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(5), DateTimeKind.Utc)),
-                new Causation(reader.GetString(6), reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8)),
+                new Causation(reader.GetString(6), reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8),
+                    reader.GetInt32(11), reader.IsDBNull(12) ? null : reader.GetString(12)),
                 data ?? string.Empty));
         }
 
@@ -334,12 +335,12 @@ public sealed partial class MySqlEventLog(
                 $"INSERT INTO kefu_event_counter (tenant, last) VALUES (?, LAST_INSERT_ID({n})) ON DUPLICATE KEY UPDATE last = LAST_INSERT_ID(last + {n});");
             parameters.Add(new MySqlParameter { Value = group.Key });
             sql.Append("INSERT INTO ").Append(Table)
-                .Append(" (tenant, cursor_no, event_id, type, conversation_id, seq, created_at, causation_kind, causation_id, causation_name, data, message_seq) VALUES ");
+                .Append(" (tenant, cursor_no, event_id, type, conversation_id, seq, created_at, causation_kind, causation_id, causation_name, data, message_seq, causation_depth, causation_trigger) VALUES ");
             for (var i = 0; i < n; i++)
             {
                 var r = tenantRows[i];
                 // LAST_INSERT_ID() is this connection's value from the counter statement: no auto-increment column here changes it.
-                sql.Append(i == 0 ? string.Empty : ",").Append(CultureInfo.InvariantCulture, $"(?,LAST_INSERT_ID()-{n - 1 - i},?,?,?,?,?,?,?,?,?,?)");
+                sql.Append(i == 0 ? string.Empty : ",").Append(CultureInfo.InvariantCulture, $"(?,LAST_INSERT_ID()-{n - 1 - i},?,?,?,?,?,?,?,?,?,?,?,?)");
                 parameters.Add(new MySqlParameter { Value = r.Tenant });
                 parameters.Add(new MySqlParameter { Value = r.Id });
                 parameters.Add(new MySqlParameter { Value = r.Type });
@@ -351,6 +352,8 @@ public sealed partial class MySqlEventLog(
                 parameters.Add(new MySqlParameter { Value = (object?)r.CausationName ?? DBNull.Value });
                 parameters.Add(new MySqlParameter { Value = (object?)r.Data ?? DBNull.Value });
                 parameters.Add(new MySqlParameter { Value = (object?)r.MessageSeq ?? DBNull.Value });
+                parameters.Add(new MySqlParameter { Value = r.CausationDepth });
+                parameters.Add(new MySqlParameter { Value = (object?)r.CausationTrigger ?? DBNull.Value });
             }
 
             // Not INSERT IGNORE: that would also turn a too-long value into a silently truncated row.
@@ -477,6 +480,7 @@ internal sealed class EventRow
     private const int MaxCausationKindLength = 16;
     private const int MaxCausationIdLength = 128;
     private const int MaxCausationNameLength = 255;
+    private const int MaxCausationTriggerLength = 32;
 
     private EventRow(DomainEvent e)
     {
@@ -489,6 +493,8 @@ internal sealed class EventRow
         CausationKind = e.Causation.Kind;
         CausationId = e.Causation.Id;
         CausationName = e.Causation.Name is { Length: > MaxCausationNameLength } name ? name[..MaxCausationNameLength] : e.Causation.Name;
+        CausationDepth = e.Causation.Depth;
+        CausationTrigger = e.Causation.TriggerEventId;
         if (e.Data is MessageCreated created && e.ConversationId == created.Message.ConversationId)
         {
             // By reference: the message's own row is the data (read back by the events API). Written in the message's
@@ -519,6 +525,12 @@ internal sealed class EventRow
 
     public string? CausationName { get; }
 
+    /// <summary>How many routing rules stand behind the event (deploy/mysql/010): the loop guard reads it back.</summary>
+    public int CausationDepth { get; }
+
+    /// <summary>The event a rule was handling when it caused this one (deploy/mysql/010).</summary>
+    public string? CausationTrigger { get; }
+
     /// <summary>The data as JSON; null for a message.created event, whose data is its message's row (<see cref="MessageSeq"/>).</summary>
     public string? Data { get; }
 
@@ -542,6 +554,15 @@ internal sealed class EventRow
 
         Check(e.Causation.Kind, 1, MaxCausationKindLength, "event.Causation.Kind");
         Check(e.Causation.Id, 0, MaxCausationIdLength, "event.Causation.Id");
+        if (e.Causation.TriggerEventId is { } trigger)
+        {
+            Check(trigger, 1, MaxCausationTriggerLength, "event.Causation.TriggerEventId");
+        }
+
+        if (e.Causation.Depth is < 0 or > short.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(e), e.Causation.Depth, "Causation.Depth is out of range.");
+        }
         if (e.Time.UtcDateTime.Year < 1000)
         {
             throw new ArgumentOutOfRangeException(nameof(e), e.Time, "Time is before the year 1000 (DATETIME's range).");

@@ -29,6 +29,28 @@ internal static class Program
                 return await WebhookRun.RunAsync(args[1..], cts.Token);
             }
 
+            if (args is ["routing-eval", ..])
+            {
+                if (args.Contains("--help"))
+                {
+                    Console.WriteLine(RoutingEvalRun.Usage);
+                    return 0;
+                }
+
+                return RoutingEvalRun.Run(args[1..]);
+            }
+
+            if (args is ["routing", ..])
+            {
+                if (args.Contains("--help"))
+                {
+                    Console.WriteLine(RoutingRun.Usage);
+                    return 0;
+                }
+
+                return await RoutingRun.RunAsync(args[1..], cts.Token);
+            }
+
             var result = await BenchmarkRunner.RunAsync(BenchmarkOptions.Parse(args), cts.Token, args);
             Console.WriteLine(result.Markdown);
             return result.Runs.Any(r => r.Errors.Total > 0) || result.Idle is { Errors.Total: > 0 } || result.Inbound is { Errors: > 0 } ? 3 : 0;

@@ -35,6 +35,32 @@ public sealed record RoutingEvent(
     /// <summary>An inbound event's sender deadline (<c>Kefu-Timeout-Ms</c>): routes get no time past it.</summary>
     public DateTimeOffset? Deadline { get; init; }
 
+    // Folded once per event however many routes read it; keyed by the Text instance so a `with { Text = … }` copy
+    // does not reuse another text's folding. One reference: read and written atomically.
+    private NormalizedText? normalized;
+
+    /// <summary><see cref="Text"/> folded for matching (full-width → half-width, and lower-cased), computed once; null without text.</summary>
+    public NormalizedText? NormalizedText
+    {
+        get
+        {
+            if (Text is not { } text)
+            {
+                return null;
+            }
+
+            if (normalized is { } cached && ReferenceEquals(cached.Source, text))
+            {
+                return cached;
+            }
+
+            var folded = TextNormalizer.Fold(text, lower: false);
+            var value = new NormalizedText(text, folded, folded.ToLowerInvariant());
+            normalized = value;
+            return value;
+        }
+    }
+
     /// <summary>The event as read from the log (its data JSON parsed once).</summary>
     public static RoutingEvent FromStored(StoredEvent stored)
     {

@@ -170,7 +170,8 @@ public sealed class KefuTestCluster : IAsyncDisposable
         await Database.DisposeAsync();
     }
 
-    private async Task<IClusterClient> ClientAsync()
+    /// <summary>An Orleans client of the cluster (started on first use, stopped with the processes).</summary>
+    public async Task<IClusterClient> ClientAsync()
     {
         if (_client is null)
         {

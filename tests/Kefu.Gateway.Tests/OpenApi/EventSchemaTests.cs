@@ -39,10 +39,12 @@ public sealed class EventSchemaTests(GatewayFixture gateway)
                 Assert.Equal(type, data.Type);
                 var conversation = type.StartsWith("conversation.", StringComparison.Ordinal) || type is EventTypes.MessageCreated or EventTypes.NoteCreated
                     ? ConversationId : null;
+                // What a routing rule causes carries its depth and trigger (issue #15): the causation schema must admit both.
+                var causation = type == EventTypes.RouteExecuted
+                    ? Causation.OfRule("order-status", Ulid.NewUlid().ToString(), triggerDepth: 0)
+                    : new Causation(Causation.ApiKey, "k1", "ERP");
                 var stored = new StoredEvent(cursor++, Ulid.NewUlid(), type, "default", conversation, conversation is null ? 0 : 7, Now,
-                    // Odd cursors: a rule's causation with every optional member; even: a key's, with the fewest.
-                    cursor % 2 == 0 ? Causation.OfRule("route-1", "01JEQ7WYF4A8C0E2G4J6M8P0R5", 0) with { Name = "VIP" } : new Causation(Causation.ApiKey, "k1"),
-                    EventJson.Data(data));
+                    causation, EventJson.Data(data));
                 var buffer = new ArrayBufferWriter<byte>();
                 using (var writer = new Utf8JsonWriter(buffer))
                 {
@@ -56,6 +58,27 @@ public sealed class EventSchemaTests(GatewayFixture gateway)
         }
 
         Assert.True(errors.Count == 0, string.Join('\n', errors));
+    }
+
+    [Fact]
+    public async Task A_rule_emitted_custom_event_fits_the_envelope_schema()
+    {
+        using var http = gateway.Http();
+        var schemas = (await http.GetFromJsonAsync<JsonElement>("/openapi/v1.json")).GetProperty("components").GetProperty("schemas");
+        var stored = new StoredEvent(1, Ulid.NewUlid(), "custom.vip_order", "default", ConversationId, 9, Now,
+            Causation.OfRule("vip", Ulid.NewUlid().ToString(), triggerDepth: 1), EventJson.Data(new CustomEvent("custom.vip_order", """{"order_id":"1"}""", ConversationId)));
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            EventJson.WriteEnvelope(writer, stored);
+        }
+
+        var errors = new List<string>();
+        SchemaCheck.Validate(JsonDocument.Parse(buffer.WrittenMemory).RootElement, schemas.GetProperty(OpenApiEvents.Envelope), schemas, "custom", errors);
+        Assert.True(errors.Count == 0, string.Join('\n', errors));
+        var type = schemas.GetProperty(OpenApiEvents.Envelope).GetProperty("properties").GetProperty("type");
+        Assert.Matches(type.GetProperty("anyOf")[1].GetProperty("pattern").GetString()!, "custom.vip_order");
+        Assert.DoesNotMatch(type.GetProperty("anyOf")[1].GetProperty("pattern").GetString()!, "custom.");
     }
 
     [Fact]
@@ -99,16 +122,22 @@ public sealed class EventSchemaTests(GatewayFixture gateway)
             [EventTypes.ContactUpdated] = [new ContactChanged(false, "01JEQ7WYF4A8C0E2G4J6M8P0R2", "u-42", "Ann", "ann@example.com", new() { ["plan"] = "gold" })],
             [EventTypes.InboundReceived] =
             [
-                new InboundReceived("erp-evt-1", "order_status", "01JEQ7WYF4A8C0E2G4J6M8P0R2", "u-42", """{"order_id":"12345","status":"shipped"}""", ConversationId, Now.AddSeconds(3)),
+                new InboundReceived("erp-evt-1", "order_status", "01JEQ7WYF4A8C0E2G4J6M8P0R2", "u-42", """{"order_id":"12345","status":"shipped"}""", ConversationId)
+                {
+                    Deadline = Now.AddSeconds(3),
+                },
                 new InboundReceived("erp-evt-2", "order_status", null, null, "{}"),
             ],
-            [EventTypes.WebhookEndpointDisabled] = [new WebhookEndpointDisabled("wh1", "https://erp.example.com/kefu", "410 Gone")],
             [EventTypes.RouteExecuted] =
             [
-                new RouteExecuted("01JEQ7WYF4A8C0E2G4J6M8P0R3", "order_status", "ab12", "route-1", RouteOutcomes.Failed,
-                    [new RouteStepRecord(0, "call", "ERP::updateOrder", RouteOutcomes.TimedOut, 3, 3000, "no answer in time", 503)], 3004, 0, ConversationId, "step 0 timed out"),
-                new RouteExecuted("01JEQ7WYF4A8C0E2G4J6M8P0R4", "message.created", "ab12", "greet", RouteOutcomes.Succeeded, [], 1, 9999, null),
+                new RouteExecuted(Ulid.NewUlid().ToString(), "order_status", new string('a', 64), "order-status", RouteOutcomes.TimedOut,
+                    [
+                        new RouteStepRecord(0, "call", "ERP::updateOrder", RouteOutcomes.TimedOut, 3, 3000, "timed out", 500),
+                        new RouteStepRecord(1, "reply_template", null, RouteOutcomes.Skipped, 0, 0),
+                    ], 3001, 0, ConversationId, "the route's 3s budget ran out"),
+                new RouteExecuted(Ulid.NewUlid().ToString(), "custom.vip", new string('b', 64), "route-1", RouteOutcomes.Succeeded, [], 1, 9999, null),
             ],
+            [EventTypes.WebhookEndpointDisabled] = [new WebhookEndpointDisabled("wh1", "https://erp.example.com/kefu", "410 Gone")],
         };
     }
 }
