@@ -27,6 +27,10 @@ public sealed class KafkaStreamTests(KafkaStreamsFixture fixture)
                 r => r.Count >= events, $"{events} events on {stream}", Deadline);
             Assert.Equal(Enumerable.Range(0, events), received);
         }
+
+        // They went through the topic, and the silo committed past them once Orleans had delivered them.
+        await Scenario.EventuallyAsync(() => Task.FromResult(fixture.CommittedOffsets()), n => n >= streams.Count * events,
+            "the group's offsets past the delivered events", Deadline);
     }
 
     [Fact]

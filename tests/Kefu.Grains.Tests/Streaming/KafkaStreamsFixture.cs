@@ -51,6 +51,17 @@ public sealed class KafkaStreamsFixture : IAsyncLifetime
             $"topic {topic} with {Partitions} partitions");
     }
 
+    /// <summary>The offsets the silos' group has committed, summed over the partitions of <see cref="Topic"/>.</summary>
+    public long CommittedOffsets()
+    {
+        // No Subscribe: reading a group's offsets does not join it, so the silo's receivers are undisturbed.
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = Bootstrap, GroupId = new KafkaStreamOptions().ConsumerGroup })
+            .SetLogHandler((_, _) => { })
+            .Build();
+        var partitions = Enumerable.Range(0, Partitions).Select(p => new TopicPartition(Topic, p));
+        return consumer.Committed(partitions, TimeSpan.FromSeconds(5)).Sum(o => o.Offset.IsSpecial ? 0 : o.Offset.Value);
+    }
+
     public IProducer<byte[], byte[]> NewProducer() =>
         new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = Bootstrap, Acks = Acks.All, EnableIdempotence = true })
             .SetLogHandler((_, _) => { })
