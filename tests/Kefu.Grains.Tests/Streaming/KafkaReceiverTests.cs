@@ -70,6 +70,28 @@ public sealed class KafkaReceiverTests(KafkaStreamsFixture fixture)
         await second.Shutdown(Timeout, CancellationToken.None);
     }
 
+    [Fact]
+    public async Task ABatchOrleansGaveUpDeliveringNoLongerHoldsTheCommitBack()
+    {
+        var (factory, adapter, stream, queue, _) = await NewProviderAsync();
+        using var _ = factory;
+        await ProduceAsync(adapter, stream, 0, 3);
+
+        var first = await StartAsync(adapter, queue);
+        var read = await ReadAsync(first, 3);
+        // 0 and 2 delivered; 1 failed for Orleans' whole delivery time, and Orleans tells the queue's failure handler.
+        await first.MessagesDeliveredAsync([read[0], read[2]], CancellationToken.None);
+        var failures = await factory.GetDeliveryFailureHandler(queue);
+        Assert.False(failures.ShouldFaultSubsriptionOnError);
+        await failures.OnDeliveryFailure(GuidId.GetNewGuidId(), "receiver-test", stream, read[1].SequenceToken);
+        await first.Shutdown(Timeout, CancellationToken.None);
+
+        var second = await StartAsync(adapter, queue);
+        await ProduceAsync(adapter, stream, 3, 1);
+        Assert.Equal([3], Numbers(await ReadAsync(second, 1)));
+        await second.Shutdown(Timeout, CancellationToken.None);
+    }
+
     private async Task<(KafkaQueueAdapterFactory Factory, IQueueAdapter Adapter, StreamId Stream, QueueId Queue, TopicPartition Partition)> NewProviderAsync()
     {
         var topic = Scenario.NewId("kefu-test-receiver");

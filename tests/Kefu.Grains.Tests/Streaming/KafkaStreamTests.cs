@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Kefu.Grains.Streaming;
 using Kefu.Grains.Tests.Infrastructure;
 
 namespace Kefu.Grains.Tests.Streaming;
@@ -46,6 +47,22 @@ public sealed class KafkaStreamTests(KafkaStreamsFixture fixture)
         Assert.Equal(Enumerable.Range(0, events), received);
         Assert.Equal(2, await consumer.Attempts(FlakyStreamConsumer.RefusedOnce));
         Assert.Equal(1, await consumer.Attempts(FlakyStreamConsumer.RefusedOnce + 1));
+    }
+
+    [Fact]
+    public async Task AClientProducesThroughTheSameProviderToTheSamePartitions()
+    {
+        const int events = 10;
+        var stream = Scenario.NewId("from-client");
+        var producer = Client.GetStreamProvider(KefuStreams.ProviderName).GetStream<StreamTestEvent>(StreamId.Create(OrderedStreamConsumer.Namespace, stream));
+        for (var i = 0; i < events; i++)
+        {
+            await producer.OnNextAsync(new StreamTestEvent(stream, i));
+        }
+
+        var received = await Scenario.EventuallyAsync(() => Client.GetGrain<IOrderedStreamConsumer>(stream).Received(),
+            r => r.Count >= events, $"{events} events on {stream}", Deadline);
+        Assert.Equal(Enumerable.Range(0, events), received);
     }
 
     [Fact]

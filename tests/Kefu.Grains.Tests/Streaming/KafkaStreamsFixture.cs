@@ -1,7 +1,10 @@
 using System.Globalization;
 using Confluent.Kafka;
+using Kefu.Grains.Hosting;
+using Kefu.Grains.Streaming;
 using Kefu.Grains.Streaming.Kafka;
 using Kefu.Grains.Tests.Infrastructure;
+using Microsoft.Extensions.Configuration;
 using Orleans.TestingHost;
 
 namespace Kefu.Grains.Tests.Streaming;
@@ -32,13 +35,21 @@ public sealed class KafkaStreamsFixture : IAsyncLifetime
         Bootstrap = string.Join(',', _admin.GetMetadata(TimeSpan.FromSeconds(10)).Brokers.Select(b => $"{b.Host}:{b.Port}"));
         await CreateTopicAsync(Topic);
 
-        _cluster = await KefuTestCluster.StartAsync(new Dictionary<string, string?>
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             [$"{KafkaStreamOptions.KafkaSection}:{nameof(KafkaStreamOptions.BootstrapServers)}"] = Bootstrap,
             [$"{KafkaStreamOptions.Section}:{nameof(KafkaStreamOptions.Topic)}"] = Topic,
             [$"{KafkaStreamOptions.Section}:{nameof(KafkaStreamOptions.Partitions)}"] = Partitions.ToString(CultureInfo.InvariantCulture),
             [$"{KafkaStreamOptions.Section}:{nameof(KafkaStreamOptions.CommitInterval)}"] = "00:00:00.200",
-        });
+        }).Build();
+
+        // The silo as production configures it, and a client with the same provider, as a gateway in cluster mode has.
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.Options.ConfigureFileLogging = false;
+        builder.ConfigureSilo((_, silo) => silo.AddKefuGrains(configuration));
+        builder.ConfigureClient(client => client.AddKefuStreams(configuration));
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
     }
 
     /// <summary>Makes the mock create <paramref name="topic"/> (a producer's metadata request does) and waits until it has its partitions.</summary>
