@@ -171,6 +171,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
 
     private void Assign(IConsumer<Ignore, byte[]> consumer)
     {
+        CheckPartitionCount(consumer);
         var committed = consumer.Committed([_partition], BrokerTimeout).Single().Offset;
         var start = committed.IsSpecial ? Offset.Beginning : committed;
         if (!committed.IsSpecial)
@@ -183,6 +184,21 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         consumer.Assign(new TopicPartitionOffset(_partition, start));
         LogAssigned(_logger, _partition.Partition.Value, _partition.Topic, QueueId.ToString(), start.ToString());
         _assigned.TrySetResult();
+    }
+
+    /// <summary>
+    /// A topic whose partition count differs from the configured one is read only in part, or written to partitions
+    /// that do not exist: say so loudly (once per receiver) rather than lose streams quietly.
+    /// </summary>
+    private void CheckPartitionCount(IConsumer<Ignore, byte[]> consumer)
+    {
+        using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
+        var topic = admin.GetMetadata(_partition.Topic, BrokerTimeout).Topics.SingleOrDefault(t => t.Topic == _partition.Topic);
+        var count = topic is { Error.IsError: false } ? topic.Partitions.Count : 0;
+        if (count != _options.Partitions)
+        {
+            LogPartitionCount(_logger, _partition.Topic, count, _options.Partitions);
+        }
     }
 
     private KafkaBatchContainer? Decode(ConsumeResult<Ignore, byte[]> record)
@@ -248,6 +264,9 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Kafka streams: reading partition {Partition} of {Topic} as queue {Queue} from offset {Offset}")]
     private static partial void LogAssigned(ILogger logger, int partition, string topic, string queue, string offset);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Kafka streams: topic {Topic} has {Actual} partitions, but Kefu:Kafka:Streams:Partitions is {Configured}; they must be equal (create the topic with that many partitions, or change the setting on every silo and gateway)")]
+    private static partial void LogPartitionCount(ILogger logger, string topic, int actual, int configured);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Kafka streams: stopped reading partition {Partition} of {Topic}")]
     private static partial void LogStopped(ILogger logger, int partition, string topic);

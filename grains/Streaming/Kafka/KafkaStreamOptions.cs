@@ -21,8 +21,9 @@ public sealed class KafkaStreamOptions
     /// <summary>
     /// The topic's partition count: one Orleans queue per partition. It must equal the topic's real count (a smaller
     /// value leaves partitions unread, a larger one produces to partitions that do not exist), the same on every silo.
+    /// The default is what scripts/kafka.sh's mock cluster gives a topic it creates on first use.
     /// </summary>
-    public int Partitions { get; set; } = 8;
+    public int Partitions { get; set; } = 4;
 
     /// <summary>The group whose committed offsets say where each partition's reading resumes (no group membership is used).</summary>
     public string ConsumerGroup { get; set; } = "kefu-streams";
