@@ -114,11 +114,23 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
 
     private void ConsumeLoop()
     {
+        IConsumer<Ignore, byte[]> consumer;
+        try
+        {
+            consumer = new ConsumerBuilder<Ignore, byte[]>(_options.ConsumerConfig($"kefu-streams-{_partition.Partition.Value}"))
+                .SetErrorHandler((_, error) => LogKafkaError(_logger, _partition.Partition.Value, error.Code, error.Reason))
+                .SetLogHandler((_, message) => LogLibrdkafka(_logger, message.Facility, message.Message))
+                .Build();
+        }
+        catch (Exception exception)
+        {
+            // A setting librdkafka refuses (Kefu:Kafka:Client:*): no retry can help; Initialize reports it.
+            LogLoopError(_logger, exception, _partition.Partition.Value, _partition.Topic);
+            _assigned.TrySetException(exception);
+            return;
+        }
+
         var stop = _stop.Token;
-        using var consumer = new ConsumerBuilder<Ignore, byte[]>(_options.ConsumerConfig($"kefu-streams-{_partition.Partition.Value}"))
-            .SetErrorHandler((_, error) => LogKafkaError(_logger, _partition.Partition.Value, error.Code, error.Reason))
-            .SetLogHandler((_, message) => LogLibrdkafka(_logger, message.Facility, message.Message))
-            .Build();
         var sinceCommit = Stopwatch.StartNew();
         KafkaBatchContainer? pending = null;
         try
@@ -155,7 +167,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
                 {
                     break;
                 }
-                catch (Exception exception) when (exception is not OperationCanceledException)
+                catch (Exception exception)
                 {
                     // Brokers away, a commit refused, …: keep the partition, log, and try again shortly.
                     LogLoopError(_logger, exception, _partition.Partition.Value, _partition.Topic);
@@ -166,6 +178,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         finally
         {
             Close(consumer);
+            consumer.Dispose();
         }
     }
 

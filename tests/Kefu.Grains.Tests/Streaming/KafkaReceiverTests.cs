@@ -92,6 +92,25 @@ public sealed class KafkaReceiverTests(KafkaStreamsFixture fixture)
         await second.Shutdown(Timeout, CancellationToken.None);
     }
 
+    [Fact]
+    public async Task ASettingLibrdkafkaRefusesFailsInitializeWithTheReason()
+    {
+        var options = new KafkaStreamOptions
+        {
+            BootstrapServers = fixture.Bootstrap,
+            Topic = Scenario.NewId("kefu-test-receiver"),
+            Client = { ["no.such.setting"] = "1" },
+        };
+        using var factory = new KafkaQueueAdapterFactory("receiver-test", options, new SimpleQueueCacheOptions(),
+            fixture.Client.ServiceProvider.GetRequiredService<Serializer<KafkaBatchPayload>>(), NullLoggerFactory.Instance);
+        var adapter = await factory.CreateAdapter();
+        var receiver = adapter.CreateReceiver(factory.GetStreamQueueMapper().GetAllQueues().First());
+
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => receiver.Initialize(Timeout, CancellationToken.None));
+        Assert.Contains("no.such.setting", refused.Message, StringComparison.Ordinal);
+        await receiver.Shutdown(Timeout, CancellationToken.None);
+    }
+
     private async Task<(KafkaQueueAdapterFactory Factory, IQueueAdapter Adapter, StreamId Stream, QueueId Queue, TopicPartition Partition)> NewProviderAsync()
     {
         var topic = Scenario.NewId("kefu-test-receiver");
