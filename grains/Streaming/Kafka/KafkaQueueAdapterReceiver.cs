@@ -17,7 +17,8 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
 {
     private static readonly TimeSpan PollTimeout = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan BrokerTimeout = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
 
     private readonly KafkaStreamOptions _options;
     private readonly TopicPartition _partition;
@@ -125,12 +126,13 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         catch (Exception exception)
         {
             // A setting librdkafka refuses (Kefu:Kafka:Client:*): no retry can help; Initialize reports it.
-            LogLoopError(_logger, exception, _partition.Partition.Value, _partition.Topic);
+            LogStopError(_logger, exception, _partition.Partition.Value, _partition.Topic);
             _assigned.TrySetException(exception);
             return;
         }
 
         var stop = _stop.Token;
+        var retryDelay = FirstRetryDelay;
         var sinceCommit = Stopwatch.StartNew();
         KafkaBatchContainer? pending = null;
         try
@@ -162,6 +164,8 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
                     {
                         pending = Decode(record);
                     }
+
+                    retryDelay = FirstRetryDelay;
                 }
                 catch (OperationCanceledException) when (stop.IsCancellationRequested)
                 {
@@ -169,9 +173,11 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
                 }
                 catch (Exception exception)
                 {
-                    // Brokers away, a commit refused, …: keep the partition, log, and try again shortly.
-                    LogLoopError(_logger, exception, _partition.Partition.Value, _partition.Topic);
-                    stop.WaitHandle.WaitOne(RetryDelay);
+                    // Brokers away, a commit refused, …: keep the partition, log, and try again, less often the
+                    // longer it lasts.
+                    LogLoopError(_logger, exception, _partition.Partition.Value, _partition.Topic, retryDelay);
+                    stop.WaitHandle.WaitOne(retryDelay);
+                    retryDelay = TimeSpan.FromTicks(Math.Min(retryDelay.Ticks * 2, MaxRetryDelay.Ticks));
                 }
             }
         }
@@ -208,6 +214,12 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
         var topic = admin.GetMetadata(_partition.Topic, BrokerTimeout).Topics.SingleOrDefault(t => t.Topic == _partition.Topic);
         var count = topic is { Error.IsError: false } ? topic.Partitions.Count : 0;
+        if (count == 0)
+        {
+            // Not there (yet): the loop's retry asks again; nothing is read until it exists.
+            throw new KafkaException(topic?.Error ?? new Error(Confluent.Kafka.ErrorCode.UnknownTopicOrPart, $"topic {_partition.Topic} does not exist"));
+        }
+
         if (count != _options.Partitions)
         {
             LogPartitionCount(_logger, _partition.Topic, count, _options.Partitions);
@@ -260,7 +272,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         }
         catch (Exception exception)
         {
-            LogLoopError(_logger, exception, _partition.Partition.Value, _partition.Topic);
+            LogStopError(_logger, exception, _partition.Partition.Value, _partition.Topic);
         }
 
         try
@@ -269,7 +281,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         }
         catch (Exception exception)
         {
-            LogLoopError(_logger, exception, _partition.Partition.Value, _partition.Topic);
+            LogStopError(_logger, exception, _partition.Partition.Value, _partition.Topic);
         }
 
         LogStopped(_logger, _partition.Partition.Value, _partition.Topic);
@@ -290,8 +302,11 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
     [LoggerMessage(Level = LogLevel.Error, Message = "Kafka streams: skipped the unreadable record at offset {Offset} of partition {Partition} of {Topic}")]
     private static partial void LogUnreadable(ILogger logger, Exception? exception, int partition, string topic, long offset);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka streams: reading partition {Partition} of {Topic} failed; retrying")]
-    private static partial void LogLoopError(ILogger logger, Exception exception, int partition, string topic);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka streams: reading partition {Partition} of {Topic} failed; retrying in {Delay}")]
+    private static partial void LogLoopError(ILogger logger, Exception exception, int partition, string topic, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka streams: the reader of partition {Partition} of {Topic} could not start or stop cleanly")]
+    private static partial void LogStopError(ILogger logger, Exception exception, int partition, string topic);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka streams: partition {Partition} of {Topic} did not stop within {Timeout}")]
     private static partial void LogSlowShutdown(ILogger logger, int partition, string topic, TimeSpan timeout);

@@ -100,5 +100,8 @@ public sealed class KafkaStreamOptions
         // first silo came up is skipped.
         AutoOffsetReset = AutoOffsetReset.Earliest,
         EnablePartitionEof = false,
+        // As the producer would on its first write: a reader that starts before anything was written does not wait
+        // for a topic nobody creates (on a broker that allows it; a wrong partition count is then logged as an error).
+        AllowAutoCreateTopics = true,
     };
 }

@@ -33,7 +33,7 @@ public sealed class KafkaStreamsFixture : IAsyncLifetime
         config.Set("test.mock.num.brokers", "3");
         _admin = new AdminClientBuilder(config).Build();
         Bootstrap = string.Join(',', _admin.GetMetadata(TimeSpan.FromSeconds(10)).Brokers.Select(b => $"{b.Host}:{b.Port}"));
-        await CreateTopicAsync(Topic);
+        // The silo's topic is not created here: its readers start before anything exists, as on a fresh broker.
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
