@@ -1,3 +1,4 @@
+using Kefu.Grains.Streaming;
 using Microsoft.Extensions.Configuration;
 using Orleans.Configuration;
 using Orleans.Hosting;
@@ -18,6 +19,7 @@ public static class KefuClientBuilderExtensions
             o.Invariant = KefuCluster.Invariant;
             o.ConnectionString = connectionString;
         });
-        return client;
+        // The same stream provider as the silos (same name, same queue mapping), so a gateway can produce and subscribe.
+        return client.AddKefuStreams(configuration);
     }
 }

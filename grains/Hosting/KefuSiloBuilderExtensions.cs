@@ -5,6 +5,7 @@ using Kefu.Grains.Directory;
 using Kefu.Grains.Dispatch;
 using Kefu.Grains.Push;
 using Kefu.Grains.Storage;
+using Kefu.Grains.Streaming;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -55,13 +56,17 @@ public static class KefuSiloBuilderExtensions
         var services = silo.Services;
         if (KefuCluster.ConnectionString(configuration) is { } connectionString)
         {
-            services.AddAdoNetGrainStorage(KefuStorage.Name, (OptionsBuilder<AdoNetGrainStorageOptions> o) => o.Configure<Serializer>((storage, serializer) =>
+            foreach (var name in (string[])[KefuStorage.Name, KefuStreams.PubSubStore])
             {
-                storage.Invariant = KefuCluster.Invariant;
-                storage.ConnectionString = connectionString;
-                // Orleans' binary, version-tolerant format: no assembly-qualified type names in stored rows.
-                storage.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
-            }));
+                services.AddAdoNetGrainStorage(name, (OptionsBuilder<AdoNetGrainStorageOptions> o) => o.Configure<Serializer>((storage, serializer) =>
+                {
+                    storage.Invariant = KefuCluster.Invariant;
+                    storage.ConnectionString = connectionString;
+                    // Orleans' binary, version-tolerant format: no assembly-qualified type names in stored rows.
+                    storage.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+                }));
+            }
+
             silo.UseAdoNetReminderService(o =>
             {
                 o.Invariant = KefuCluster.Invariant;
@@ -88,6 +93,7 @@ public static class KefuSiloBuilderExtensions
             services.AddGrainStorage(KefuStorage.Name, static (sp, _) =>
                 new LocalGrainStorage(new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>())));
             silo.UseInMemoryReminderService();
+            silo.AddMemoryGrainStorage(KefuStreams.PubSubStore);
         }
         else
         {
@@ -96,8 +102,11 @@ public static class KefuSiloBuilderExtensions
             silo.AddMemoryGrainStorage(KefuStorage.Name, (OptionsBuilder<MemoryGrainStorageOptions> o) => o.Configure<Serializer>((storage, serializer) =>
                 storage.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer)));
             silo.UseInMemoryReminderService();
+            silo.AddMemoryGrainStorage(KefuStreams.PubSubStore);
         }
 
+        // Explicit subscriptions live in the pub-sub store above: in MySQL in cluster mode, so they survive restarts.
+        silo.AddKefuStreams(configuration);
         services.Configure<ConversationOptions>(configuration.GetSection(ConversationOptions.Section));
         services.Configure<PresenceOptions>(configuration.GetSection(PresenceOptions.Section));
         services.Configure<Participants.VisitorOptions>(configuration.GetSection(Participants.VisitorOptions.Section));
