@@ -19,6 +19,8 @@ namespace Kefu.Grains.Inbound;
 [CollectionAgeLimit(Minutes = 2)]
 public sealed class InboundEventGrain(
     IInboundRecordStore records,
+    Routing.Runtime.RoutingWakeups routingWakeups,
+    Webhooks.WebhookWakeups webhookWakeups,
     IOptions<InboundOptions> options,
     TimeProvider time) : Grain, IInboundEventGrain
 {
@@ -63,7 +65,16 @@ public sealed class InboundEventGrain(
         }
 
         // Another activation of this id (Orleans may briefly run two) stored its record first: answer as a repeat of it.
-        return ReferenceEquals(_record, record) ? record.Answer : Answer(_record, inbound, now) ?? record.Answer;
+        if (!ReferenceEquals(_record, record))
+        {
+            return Answer(_record, inbound, now) ?? record.Answer;
+        }
+
+        // The event went to the log with its record, not through IEventLog (cluster mode): wake this silo's router and
+        // webhook endpoints of the tenant now rather than at their next poll.
+        routingWakeups.Notify(tenant, [received]);
+        webhookWakeups.Notify(tenant);
+        return record.Answer;
     }
 
     /// <summary>The answer a current record gives (a replay, or the mismatch error); null when the id counts as new.</summary>
