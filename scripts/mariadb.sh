@@ -54,8 +54,17 @@ case "${1:-}" in
     install
     halt
     rm -rf "$dir"; mkdir -p "$dir"
-    mariadb-install-db --no-defaults --user=root --datadir="$dir/data" --auth-root-authentication-method=normal \
-      --skip-test-db >/dev/null 2>&1
+    # Once more on failure (a machine busy with many parallel test clusters has failed it once); then say why.
+    for attempt in 1 2; do
+      rm -rf "$dir/data"
+      if mariadb-install-db --no-defaults --user=root --datadir="$dir/data" --auth-root-authentication-method=normal \
+        --skip-test-db >"$dir/install.log" 2>&1; then
+        break
+      fi
+      if [ "$attempt" -eq 2 ]; then
+        say "mariadb-install-db failed:"; tail -20 "$dir/install.log" >&2; exit 1
+      fi
+    done
     launch
     password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
     mariadb --socket="$sock" -uroot <<SQL
