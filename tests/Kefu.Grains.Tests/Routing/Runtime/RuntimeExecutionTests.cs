@@ -71,7 +71,7 @@ public sealed class RuntimeExecutionTests(RoutingRuntimeFixture fixture) : IClas
         // It waited for the deadline and gave up there, long before the ERP's 5 s answer. (The 3.2 s is met on an
         // idle machine; a test sharing two cores with the whole suite gets up to another second of scheduling delay.)
         Assert.InRange(executed.ElapsedMs, 2900, 4200);
-        Assert.Equal(0, executed.BudgetLeftMs);
+        Assert.InRange(executed.BudgetLeftMs, 0, 100); // the last attempt's own limit was the time the route had left
         Assert.Equal([RouteOutcomes.TimedOut, RouteOutcomes.Skipped], executed.Steps.Select(s => s.Outcome));
         Assert.InRange(executed.Steps[0].Attempts, 1, 3);
         Assert.InRange(erp.Received.Count, 1, 3);
