@@ -1,58 +1,16 @@
+import { $, h, clear, fmtTime, toast, problemText, signedOut, readSession, api as callApi } from './page-kit.js';
+
 // The webhooks admin page (docs/integration.md §10): endpoints, their recent deliveries with status and response
 // excerpt, retry and replay. Plain DOM like the console; it uses the console's signed-in session (same origin).
 (function () {
   'use strict';
 
-  var STORE = 'kefu.console';
   var TYPES = ['conversation.created', 'conversation.updated', 'conversation.status_changed', 'conversation.assigned',
     'conversation.transferred', 'conversation.rated', 'message.created', 'note.created', 'contact.created', 'contact.updated',
     'inbound.received', 'webhook.endpoint_disabled'];
   var REFRESH_EVERY = 3000;
-  var $ = function (id) { return document.getElementById(id); };
-  var session = null;
-  try { session = JSON.parse(localStorage.getItem(STORE) || 'null'); } catch (e) { session = null; }
-
-  function h(tag, props, children) {
-    var el = document.createElement(tag);
-    Object.keys(props || {}).forEach(function (k) {
-      var v = props[k];
-      if (v === null || v === undefined || v === false) { return; }
-      if (k === 'text') { el.textContent = v; }
-      else if (k === 'class') { el.className = v; }
-      else if (k.slice(0, 2) === 'on') { el.addEventListener(k.slice(2), v); }
-      else { el.setAttribute(k, v === true ? '' : v); }
-    });
-    (children || []).forEach(function (c) { if (c) { el.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); } });
-    return el;
-  }
-  function clear(el) { while (el.firstChild) { el.removeChild(el.firstChild); } }
-  function fmtTime(ts) { return ts ? new Date(ts).toLocaleString() : '—'; }
-  var toastTimer = null;
-  function toast(text, isError) {
-    var el = $('toast');
-    el.textContent = text;
-    el.className = 'toast' + (isError ? ' error' : '');
-    el.hidden = false;
-    clearTimeout(toastTimer);
-    toastTimer = setTimeout(function () { el.hidden = true; }, isError ? 6000 : 2500);
-  }
-  function problemText(r) { return (r.body && (r.body.detail || r.body.title)) || ('Request failed (' + r.status + ')'); }
-
-  function api(method, path, body) {
-    var headers = { Accept: 'application/json', Authorization: 'Bearer ' + session.token };
-    if (body !== undefined) { headers['Content-Type'] = 'application/json'; }
-    return fetch(path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body) })
-      .then(function (r) {
-        return r.text().then(function (text) {
-          var json = null;
-          try { json = text ? JSON.parse(text) : null; } catch (e) { json = null; }
-          if (r.status === 401) { signedOut(); }
-          return { ok: r.ok, status: r.status, body: json };
-        });
-      }, function () { return { ok: false, status: 0, body: { detail: 'The server cannot be reached.' } }; });
-  }
-
-  function signedOut() { $('app').hidden = true; $('signed-out').hidden = false; }
+  var session = readSession();
+  function api(method, path, body) { return callApi(session, method, path, body); }
 
   var endpoints = [];
   var selected = null;

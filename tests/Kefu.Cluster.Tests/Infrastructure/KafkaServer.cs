@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 
 namespace Kefu.Cluster.Tests.Infrastructure;
@@ -41,24 +40,7 @@ public sealed partial class KafkaServer : IAsyncDisposable
 
     public Task StopAsync() => RunAsync(_environment, "stop");
 
-    private static async Task<string> RunAsync(Dictionary<string, string> environment, string verb)
-    {
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(MariaDbDatabase.RepositoryRoot, "scripts", "kafka.sh"));
-        start.ArgumentList.Add(verb);
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return process.ExitCode == 0
-            ? await stdout
-            : throw new InvalidOperationException($"scripts/kafka.sh {verb} failed ({process.ExitCode}):\n{await stderr}");
-    }
+    private static Task<string> RunAsync(Dictionary<string, string> environment, string verb) => Scripts.RunAsync("kafka.sh", environment, verb);
 
     [GeneratedRegex("export KEFU_KAFKA='([^']+)'")]
     private static partial Regex ExportLine();

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 
 namespace Kefu.Cluster.Tests.Infrastructure;
@@ -44,32 +43,7 @@ public sealed partial class MariaDbServer : IAsyncDisposable
         Directory.Delete(_environment["KEFU_MARIADB_DIR"], recursive: true);
     }
 
-    private static async Task<string> RunAsync(Dictionary<string, string> environment, string verb)
-    {
-        var start = new ProcessStartInfo("bash")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(MariaDbDatabase.RepositoryRoot, "scripts", "mariadb.sh"));
-        start.ArgumentList.Add(verb);
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"scripts/mariadb.sh {verb} failed ({process.ExitCode}):\n{await stderr}");
-        }
-
-        return await stdout;
-    }
+    private static Task<string> RunAsync(Dictionary<string, string> environment, string verb) => Scripts.RunAsync("mariadb.sh", environment, verb);
 
     [GeneratedRegex("export KEFU_MYSQL='([^']+)'")]
     private static partial Regex ExportLine();
