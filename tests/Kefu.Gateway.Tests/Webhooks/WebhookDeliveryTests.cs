@@ -92,8 +92,7 @@ public sealed class WebhookDeliveryTests(WebhooksGatewayFixture gateway)
         var view = await WaitForEndpointAsync(admin, endpoint, e => e.GetProperty("enabled").GetBoolean() == false);
         Assert.Contains("410", view.Str("disabledReason"), StringComparison.Ordinal);
 
-        var disabled = await Desk.Ok(await admin.GetAsync("/api/v1/events?types=webhook.endpoint_disabled&limit=500"));
-        var mine = disabled.GetProperty("events").EnumerateArray().Where(e => e.GetProperty("data").Str("endpointId") == endpoint).ToList();
+        var mine = await DisabledEventsAsync(admin, endpoint);
         Assert.Single(mine);
         Assert.Equal(receiver.Url, mine[0].GetProperty("data").Str("url"));
 
@@ -230,6 +229,22 @@ public sealed class WebhookDeliveryTests(WebhooksGatewayFixture gateway)
             Assert.True(DateTime.UtcNow < deadline, "Gave up waiting: " + what());
             await Task.Delay(50);
         }
+    }
+
+    /// <summary>
+    /// The endpoint's webhook.endpoint_disabled events, once there is one: the grain writes the event with its state and
+    /// relays it to the event log right after, so the endpoint can read as disabled a moment before its event is listed.
+    /// </summary>
+    internal static async Task<List<JsonElement>> DisabledEventsAsync(HttpClient admin, string endpoint)
+    {
+        List<JsonElement> mine = [];
+        await WaitUntilAsync(async () =>
+        {
+            var page = await Desk.Ok(await admin.GetAsync("/api/v1/events?types=webhook.endpoint_disabled&limit=500"));
+            mine = page.GetProperty("events").EnumerateArray().Where(e => e.GetProperty("data").Str("endpointId") == endpoint).ToList();
+            return mine.Count > 0;
+        }, () => $"no webhook.endpoint_disabled event for {endpoint}");
+        return mine;
     }
 
     internal static DomainEvent Message(string conversation, long seq)

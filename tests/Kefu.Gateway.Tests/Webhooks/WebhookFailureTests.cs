@@ -32,8 +32,7 @@ public sealed class WebhookFailureTests(StrictWebhooksGatewayFixture gateway)
         var disabled = await WaitForEndpointAsync(admin, endpoint, e => !e.GetProperty("enabled").GetBoolean());
         Assert.Contains("failed since", disabled.Str("disabledReason"), StringComparison.Ordinal);
         Assert.True(receiver.Received.Count < 20 * 2, $"the open circuit should have held most attempts back, yet {receiver.Received.Count} were sent");
-        var page = await Desk.Ok(await admin.GetAsync("/api/v1/events?types=webhook.endpoint_disabled&limit=500"));
-        Assert.Single(page.GetProperty("events").EnumerateArray(), e => e.GetProperty("data").Str("endpointId") == endpoint);
+        Assert.Single(await DisabledEventsAsync(admin, endpoint));
 
         // Nothing was dropped: re-enabled against a healthy receiver, every event arrives.
         receiver.Script = (_, _) => ReceiverAnswer.Ok;
