@@ -1,10 +1,10 @@
 using System.Security.Claims;
-using System.Security.Cryptography;
 using System.Text.Json;
 using Kefu.Contracts.Grains;
 using Kefu.Contracts.Identity;
 using Kefu.Contracts.Messages;
 using Kefu.Gateway.Auth;
+using Kefu.Grains.Inbound;
 
 namespace Kefu.Gateway.Api;
 
@@ -23,11 +23,6 @@ public static class InboundApi
     /// <summary>The answer is the original one, for an id (or Idempotency-Key) seen before.</summary>
     public const string ReplayedHeader = "Idempotent-Replayed";
 
-    public const int MaxIdLength = 128;
-    public const int MaxTypeLength = 128;
-    public const int MaxExternalIdLength = 128;
-    public const int MaxNameLength = 200;
-    public const int MaxEmailLength = 320;
 
     public static IEndpointRouteBuilder MapInboundApi(this IEndpointRouteBuilder app)
     {
@@ -111,90 +106,12 @@ public static class InboundApi
             : (null, Problems.Invalid($"{TimeoutHeader} must be a whole number of milliseconds from 1 to {MaxTimeoutMs}."));
     }
 
-    /// <summary>The event, or the problem with its body. Unknown members are ignored (senders may add their own).</summary>
+    /// <summary>The event, or the problem with its body (<see cref="InboundParser"/>, shared with Kafka and gRPC).</summary>
     internal static (InboundEvent? Event, IResult? Problem) Parse(JsonElement root, ClaimsPrincipal user)
     {
-        var (id, idProblem) = JsonBody.Text(root, "id", MaxIdLength, required: true);
-        if (idProblem is not null)
-        {
-            return (null, idProblem);
-        }
-
-        var (type, typeProblem) = JsonBody.Text(root, "type", MaxTypeLength, required: true);
-        if (typeProblem is not null)
-        {
-            return (null, typeProblem);
-        }
-
-        var (conversationId, conversationProblem) = JsonBody.Text(root, "conversationId", 64, required: false);
-        if (conversationProblem is not null)
-        {
-            return (null, conversationProblem);
-        }
-
-        string? externalId = null, name = null, email = null;
-        if (root.TryGetProperty("contact", out var contact) && contact.ValueKind != JsonValueKind.Null)
-        {
-            if (contact.ValueKind != JsonValueKind.Object)
-            {
-                return (null, Problems.Invalid("contact must be an object with externalId."));
-            }
-
-            IResult? problem;
-            (externalId, problem) = JsonBody.Text(contact, "externalId", MaxExternalIdLength, required: true, "contact.externalId");
-            if (problem is not null)
-            {
-                return (null, problem);
-            }
-
-            (name, problem) = JsonBody.Text(contact, "name", MaxNameLength, required: false, "contact.name");
-            if (problem is not null)
-            {
-                return (null, problem);
-            }
-
-            (email, problem) = JsonBody.Text(contact, "email", MaxEmailLength, required: false, "contact.email");
-            if (problem is not null)
-            {
-                return (null, problem);
-            }
-        }
-
-        if (conversationId is not null && externalId is not null)
-        {
-            return (null, Problems.Invalid("Give conversationId or contact, not both."));
-        }
-
-        if (conversationId is not null && !Ulid.TryParse(conversationId, out _))
-        {
-            // Conversation ids are ULIDs: anything else names no conversation (and activates no grain).
-            return (null, Problems.Create(StatusCodes.Status404NotFound, ErrorCodes.NotFound, "Conversation was not found."));
-        }
-
-        var data = "{}";
-        if (root.TryGetProperty("data", out var dataElement) && dataElement.ValueKind != JsonValueKind.Null)
-        {
-            if (dataElement.ValueKind != JsonValueKind.Object)
-            {
-                return (null, Problems.Invalid("data must be a JSON object."));
-            }
-
-            data = System.Text.Encoding.UTF8.GetString(JsonBody.Compact(dataElement));
-        }
-
-        var (inbox, inboxProblem) = JsonBody.Text(root, "inbox", 64, required: false);
-        if (inboxProblem is not null || (inbox is not null && !Tenancy.IsValidName(inbox)))
-        {
-            return (null, inboxProblem ?? Problems.Invalid("inbox must be an inbox name."));
-        }
-
         var allowed = user.IsServiceKey() ? user.FindAll(KefuClaims.Inbox).Select(c => c.Value).ToArray() : null;
-        inbox ??= allowed is { Length: > 0 } ? allowed[0] : Tenancy.DefaultInbox;
-
-        // The hash is of the compact form: a retry that differs only in whitespace is the same body (member order and
-        // values must match).
-        var hash = Convert.ToHexStringLower(SHA256.HashData(JsonBody.Compact(root)));
-        return (new InboundEvent(id!, type!, conversationId, externalId, name, email, data, hash, inbox, allowed), null);
+        var (inbound, error) = InboundParser.Parse(root, allowed);
+        return error is null ? (inbound, null) : (null, Problems.From(error));
     }
 }
 
