@@ -47,6 +47,9 @@ public sealed class KefuTestCluster : IAsyncDisposable
 
     public MariaDbServer Database { get; }
 
+    /// <summary>What every process of the cluster is configured with (database, cluster and service ids, …).</summary>
+    public IReadOnlyDictionary<string, string> Settings => _settings;
+
     public List<(KefuProcess Process, int SiloPort)> Silos { get; } = [];
 
     public KefuProcess? Gateway { get; private set; }

@@ -141,6 +141,33 @@ public sealed partial class KefuProcess : IAsyncDisposable
     }
 
     /// <summary>The project's build output for the configuration this test assembly was built in.</summary>
+    /// <summary>Runs a console program of the repository (e.g. <c>samples/GrainClient</c>) to its end: exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunToExitAsync(string project, string assembly, IEnumerable<string> arguments, TimeSpan timeout)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(BuildOutput(project), assembly + ".dll"));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{project} did not start");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{project} did not finish within {timeout}:\n{await stdout}\n{await stderr}");
+        }
+
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
     private static string BuildOutput(string project)
     {
         var testDir = new DirectoryInfo(AppContext.BaseDirectory); // tests/Kefu.Cluster.Tests/bin/<Configuration>/<tfm>/
