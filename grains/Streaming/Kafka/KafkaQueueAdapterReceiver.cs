@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
-using Orleans.Serialization;
 using Orleans.Streams;
 
 namespace Kefu.Grains.Streaming.Kafka;
@@ -22,7 +21,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
 
     private readonly KafkaStreamOptions _options;
     private readonly TopicPartition _partition;
-    private readonly Serializer<KafkaBatchPayload> _serializer;
+    private readonly IKafkaRecordDecoder _decoder;
     private readonly ILogger _logger;
     private readonly Action<KafkaQueueAdapterReceiver> _stopped;
     private readonly KafkaOffsetTracker _offsets = new();
@@ -31,13 +30,13 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
     private readonly TaskCompletionSource _assigned = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _loop;
 
-    public KafkaQueueAdapterReceiver(QueueId queueId, int partition, KafkaStreamOptions options, Serializer<KafkaBatchPayload> serializer,
+    public KafkaQueueAdapterReceiver(QueueId queueId, int partition, KafkaStreamOptions options, IKafkaRecordDecoder decoder,
         ILogger logger, Action<KafkaQueueAdapterReceiver> stopped)
     {
         QueueId = queueId;
         _partition = new TopicPartition(options.Topic, partition);
         _options = options;
-        _serializer = serializer;
+        _decoder = decoder;
         _logger = logger;
         _stopped = stopped;
         _buffer = new BlockingCollection<KafkaBatchContainer>(options.BufferSize);
@@ -115,10 +114,10 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
 
     private void ConsumeLoop()
     {
-        IConsumer<Ignore, byte[]> consumer;
+        IConsumer<byte[], byte[]> consumer;
         try
         {
-            consumer = new ConsumerBuilder<Ignore, byte[]>(_options.ConsumerConfig($"kefu-streams-{_partition.Partition.Value}"))
+            consumer = new ConsumerBuilder<byte[], byte[]>(_options.ConsumerConfig($"kefu-streams-{_partition.Partition.Value}"))
                 .SetErrorHandler((_, error) => LogKafkaError(_logger, _partition.Partition.Value, error.Code, error.Reason))
                 .SetLogHandler((_, message) => LogLibrdkafka(_logger, message.Facility, message.Message))
                 .Build();
@@ -188,7 +187,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         }
     }
 
-    private void Assign(IConsumer<Ignore, byte[]> consumer)
+    private void Assign(IConsumer<byte[], byte[]> consumer)
     {
         CheckPartitionCount(consumer);
         var committed = consumer.Committed([_partition], BrokerTimeout).Single().Offset;
@@ -209,7 +208,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
     /// A topic whose partition count differs from the configured one is read only in part, or written to partitions
     /// that do not exist: say so loudly (once per receiver) rather than lose streams quietly.
     /// </summary>
-    private void CheckPartitionCount(IConsumer<Ignore, byte[]> consumer)
+    private void CheckPartitionCount(IConsumer<byte[], byte[]> consumer)
     {
         using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
         var topic = admin.GetMetadata(_partition.Topic, BrokerTimeout).Topics.SingleOrDefault(t => t.Topic == _partition.Topic);
@@ -226,13 +225,12 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         }
     }
 
-    private KafkaBatchContainer? Decode(ConsumeResult<Ignore, byte[]> record)
+    private KafkaBatchContainer? Decode(ConsumeResult<byte[], byte[]> record)
     {
         var offset = record.Offset.Value;
         try
         {
-            var payload = record.Message.Value is { Length: > 0 } value ? _serializer.Deserialize(value) : null;
-            if (payload is { Events: not null })
+            if (_decoder.Decode(record) is { Events: not null } payload)
             {
                 _offsets.Read(offset);
                 return new KafkaBatchContainer(payload, offset);
@@ -251,7 +249,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         return null;
     }
 
-    private void Commit(IConsumer<Ignore, byte[]> consumer)
+    private void Commit(IConsumer<byte[], byte[]> consumer)
     {
         if (_offsets.Committable() is { } next)
         {
@@ -261,7 +259,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         }
     }
 
-    private void Close(IConsumer<Ignore, byte[]> consumer)
+    private void Close(IConsumer<byte[], byte[]> consumer)
     {
         try
         {

@@ -34,6 +34,13 @@ public sealed class KafkaStreamOptions
     /// <summary>How often a receiver commits the offset of what Orleans has delivered (and once more when it stops).</summary>
     public TimeSpan CommitInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How a record becomes stream events. Null: the topic is the provider's own, written by Kefu (Orleans-serialized
+    /// batches, read and write). Set: a topic other systems write (e.g. <c>customer_events</c>); the provider only reads it.
+    /// Not configuration: the code that registers the provider sets it.
+    /// </summary>
+    public IKafkaRecordDecoder? Decoder { get; set; }
+
     /// <summary>Extra librdkafka settings for every Kafka client (<c>security.protocol</c>, <c>sasl.*</c>, …), from <c>Kefu:Kafka:Client</c>.</summary>
     public Dictionary<string, string> Client { get; set; } = [];
 
