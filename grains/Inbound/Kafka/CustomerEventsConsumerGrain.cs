@@ -33,9 +33,7 @@ public sealed partial class CustomerEventsConsumerGrain(
     public const string CallerId = "kafka";
 
     private readonly CustomerEventsOptions _options = options.Value;
-
-    /// <summary>The record that failed transiently last, since when, after how many attempts in all.</summary>
-    private (string Topic, long Offset, DateTimeOffset Since, int Attempts)? _failing;
+    private readonly CustomerEventFailures _failures = new(options.Value);
 
     public Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory) => handleFactory.Create<KafkaRawRecord>().ResumeAsync(this);
 
@@ -48,7 +46,6 @@ public sealed partial class CustomerEventsConsumerGrain(
             return;
         }
 
-        var earlier = _failing is { } f && f.Topic == item.Topic && f.Offset == item.Offset ? _failing : null;
         var caller = new Caller(_options.Tenant, ParticipantRole.System, CallerId, item.Topic, IsAdmin: false);
         var grain = GrainFactory.GetGrain<IInboundEventGrain>(Tenancy.Key(_options.Tenant, inbound!.SourceId));
         KefuError? refused = null;
@@ -60,17 +57,11 @@ public sealed partial class CustomerEventsConsumerGrain(
                 var outcome = await grain.Accept(inbound, caller);
                 if (outcome.Error is null)
                 {
-                    _failing = null;
+                    _failures.Succeeded();
                     return;
                 }
 
                 (refused, failure) = (outcome.Error, null);
-                if (refused.Code == ErrorCodes.Unavailable)
-                {
-                    // Said to be temporary: the same as an exception.
-                    failure = new InvalidOperationException(refused.Message);
-                    refused = null;
-                }
             }
             catch (Exception e)
             {
@@ -83,26 +74,17 @@ public sealed partial class CustomerEventsConsumerGrain(
             }
         }
 
-        var attempts = (earlier?.Attempts ?? 0) + _options.MaxAttempts;
         var now = time.GetUtcNow();
-        if (refused is not null)
+        var (deadLetter, attempts) = _failures.Failed(item, refused, failure, _options.MaxAttempts, now);
+        if (deadLetter is not null)
         {
-            _failing = null;
-            await deadLetters.SendAsync(item, refused, attempts, now);
+            await deadLetters.SendAsync(item, deadLetter, attempts, now);
             return;
         }
 
-        var since = earlier?.Since ?? now;
-        if (now - since >= _options.TransientRetryFor)
-        {
-            _failing = null;
-            await deadLetters.SendAsync(item, new KefuError(ErrorCodes.Unavailable, $"Still failing after {now - since}: {failure!.GetType().Name}: {failure.Message}"), attempts, now);
-            return;
-        }
-
-        _failing = (item.Topic, item.Offset, since, attempts);
         LogTransient(logger, failure, item.Topic, item.Partition, item.Offset, attempts);
-        throw new InboundUnavailableException($"The event at {item.Topic}/{item.Partition}@{item.Offset} could not be applied yet; it will be delivered again.", failure!);
+        throw new InboundUnavailableException(
+            $"The event at {item.Topic}/{item.Partition}@{item.Offset} could not be applied yet ({refused?.Message ?? failure?.Message}); it will be delivered again.");
     }
 
     public Task OnCompletedAsync() => Task.CompletedTask;
