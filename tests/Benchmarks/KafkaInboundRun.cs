@@ -33,6 +33,7 @@ public static class KafkaInboundRun
           --events N      events to produce and apply (default 5000)
           --contacts K    each event names one of K contacts (found or created, with its conversation); 0 = none (default 100)
           --duplicates P  percent of events produced a second time (a sender's retry; absorbed by the id; default 0)
+          --batch N       Kefu:Kafka:CustomerEvents:BatchSize: records a partition's consumer applies at once (default 64; 1 = one at a time)
         """;
 
     private const string Topic = "customer_events";
@@ -43,16 +44,17 @@ public static class KafkaInboundRun
         var events = int.Parse(Arg(args, "--events") ?? "5000", CultureInfo.InvariantCulture);
         var contacts = int.Parse(Arg(args, "--contacts") ?? "100", CultureInfo.InvariantCulture);
         var duplicates = int.Parse(Arg(args, "--duplicates") ?? "0", CultureInfo.InvariantCulture);
-        if (events < 1 || contacts < 0 || duplicates is < 0 or > 100)
+        var batch = int.Parse(Arg(args, "--batch") ?? "64", CultureInfo.InvariantCulture);
+        if (events < 1 || contacts < 0 || duplicates is < 0 or > 100 || batch < 1)
         {
-            throw new ArgumentException("--events at least 1, --contacts not negative, --duplicates 0 to 100.");
+            throw new ArgumentException("--events at least 1, --contacts not negative, --duplicates 0 to 100, --batch at least 1.");
         }
 
         var adminConfig = new AdminClientConfig();
         adminConfig.Set("test.mock.num.brokers", "3");
         using var admin = new AdminClientBuilder(adminConfig).SetLogHandler((_, _) => { }).Build();
         var bootstrap = string.Join(',', admin.GetMetadata(TimeSpan.FromSeconds(10)).Brokers.Select(b => $"{b.Host}:{b.Port}"));
-        using var host = await StartSiloAsync(bootstrap, cancellationToken);
+        using var host = await StartSiloAsync(bootstrap, batch, cancellationToken);
         var grains = host.Services.GetRequiredService<IGrainFactory>();
         using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = bootstrap, Acks = Acks.All, EnableIdempotence = true, LingerMs = 5 })
             .SetLogHandler((_, _) => { })
@@ -92,7 +94,7 @@ public static class KafkaInboundRun
         var received = await CountReceivedAsync(grains, $"bench-{run}-", cancellationToken);
         var deadLetters = DeadLetterCount(bootstrap);
         var report = new StringBuilder();
-        report.AppendLine(CultureInfo.InvariantCulture, $"kafka-in: {events} events ({produced - events} duplicates), {(contacts > 0 ? $"{contacts} contacts" : "no contact")}, 1 embedded silo, mock Kafka cluster in process, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+        report.AppendLine(CultureInfo.InvariantCulture, $"kafka-in: {events} events ({produced - events} duplicates), {(contacts > 0 ? $"{contacts} contacts" : "no contact")}, batch {batch}, 1 embedded silo, mock Kafka cluster in process, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
         report.AppendLine();
         report.AppendLine("| events | produced in | applied in | applied events/s | inbound.received | dead-lettered |");
         report.AppendLine("|---|---|---|---|---|---|");
@@ -170,7 +172,7 @@ public static class KafkaInboundRun
         return topic is null || topic.Error.IsError ? 0 : topic.Partitions.Sum(p => consumer.QueryWatermarkOffsets(new TopicPartition(topic.Topic, p.PartitionId), TimeSpan.FromSeconds(5)).High.Value);
     }
 
-    private static async Task<IHost> StartSiloAsync(string bootstrap, CancellationToken cancellationToken)
+    private static async Task<IHost> StartSiloAsync(string bootstrap, int batch, CancellationToken cancellationToken)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -178,6 +180,7 @@ public static class KafkaInboundRun
             ["Kefu:Silo:GatewayPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
             ["Kefu:Routing:File"] = Path.Combine(Path.GetTempPath(), "kefu-bench-no-rules.yaml"),
             ["Kefu:Kafka:BootstrapServers"] = bootstrap,
+            ["Kefu:Kafka:CustomerEvents:BatchSize"] = batch.ToString(CultureInfo.InvariantCulture),
         }).Build();
         var host = Host.CreateDefaultBuilder()
             .ConfigureLogging(l => l.ClearProviders())

@@ -53,6 +53,12 @@ public sealed class CustomerEventsOptions
     /// <summary>The largest value read as an event: <c>Kefu:Inbound:MaxBodyBytes</c>, as for <c>POST /api/v1/webhook</c>.</summary>
     public int MaxBodyBytes { get; set; } = 256 * 1024;
 
+    /// <summary>
+    /// Records of a partition already fetched that its consumer gets at once: different keys are applied side by side,
+    /// one key's records in order. 1 = one record at a time.
+    /// </summary>
+    public int BatchSize { get; set; } = 64;
+
     /// <summary>Records a partition's reader holds ahead of delivery.</summary>
     public int BufferSize { get; set; } = 1024;
 
@@ -88,9 +94,9 @@ public sealed class CustomerEventsOptions
             throw new InvalidOperationException($"{Section}:{nameof(Tenant)} must be a tenant name.");
         }
 
-        if (MaxAttempts < 1 || Partitions < 1 || RetryDelay < TimeSpan.Zero || TransientRetryFor < TimeSpan.Zero)
+        if (MaxAttempts < 1 || Partitions < 1 || BatchSize < 1 || RetryDelay < TimeSpan.Zero || TransientRetryFor < TimeSpan.Zero)
         {
-            throw new InvalidOperationException($"{Section}: {nameof(MaxAttempts)} and {nameof(Partitions)} must be at least 1, delays not negative.");
+            throw new InvalidOperationException($"{Section}: {nameof(MaxAttempts)}, {nameof(Partitions)} and {nameof(BatchSize)} must be at least 1, delays not negative.");
         }
     }
 
@@ -103,6 +109,7 @@ public sealed class CustomerEventsOptions
         streams.Partitions = Partitions;
         streams.ConsumerGroup = ConsumerGroup;
         streams.BufferSize = BufferSize;
+        streams.MaxRecordsPerBatch = BatchSize;
         streams.CommitInterval = CommitInterval;
         streams.Decoder = new RawRecordDecoder(StreamNamespace);
     }

@@ -30,6 +30,9 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
     private readonly TaskCompletionSource _assigned = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _loop;
 
+    /// <summary>A record fetched while joining a batch that belongs to the next one (consume loop only).</summary>
+    private ConsumeResult<byte[], byte[]>? _carry;
+
     public KafkaQueueAdapterReceiver(QueueId queueId, int partition, KafkaStreamOptions options, IKafkaRecordDecoder decoder,
         ILogger logger, Action<KafkaQueueAdapterReceiver> stopped)
     {
@@ -80,7 +83,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         {
             if (message is KafkaBatchContainer batch)
             {
-                _offsets.Settle(batch.Offset);
+                _offsets.Settle(batch.Offset); // a joined batch is tracked by its first offset
             }
         }
 
@@ -159,9 +162,11 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
                     }
 
                     pending = null;
-                    if (consumer.Consume(PollTimeout) is { Message: not null } record)
+                    var record = _carry ?? consumer.Consume(PollTimeout);
+                    _carry = null;
+                    if (record is { Message: not null })
                     {
-                        pending = Decode(record);
+                        pending = Decode(consumer, record);
                     }
 
                     retryDelay = FirstRetryDelay;
@@ -225,27 +230,66 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         }
     }
 
-    private KafkaBatchContainer? Decode(ConsumeResult<byte[], byte[]> record)
+    private KafkaBatchContainer? Decode(IConsumer<byte[], byte[]> consumer, ConsumeResult<byte[], byte[]> record)
     {
         var offset = record.Offset.Value;
+        if (DecodePayload(record) is not { } payload)
+        {
+            _offsets.Skipped(offset);
+            return null;
+        }
+
+        // Records of the same stream that are already fetched join this batch (Consume(0) never waits); one of another
+        // stream (or with a request context) starts the next batch.
+        var last = offset;
+        List<object>? events = null;
+        while ((events?.Count ?? payload.Events.Count) < _options.MaxRecordsPerBatch && payload.RequestContext is null
+            && consumer.Consume(TimeSpan.Zero) is { Message: not null } next)
+        {
+            var more = DecodePayload(next);
+            if (more is null)
+            {
+                last = next.Offset.Value; // unreadable: settled with this batch
+                continue;
+            }
+
+            if (more.StreamId != payload.StreamId || more.RequestContext is not null)
+            {
+                _carry = next;
+                break;
+            }
+
+            events ??= [.. payload.Events];
+            events.AddRange(more.Events);
+            last = next.Offset.Value;
+        }
+
+        if (events is not null)
+        {
+            payload = new KafkaBatchPayload { StreamId = payload.StreamId, Events = events };
+        }
+
+        _offsets.Read(offset, last);
+        return new KafkaBatchContainer(payload, offset, last);
+    }
+
+    private KafkaBatchPayload? DecodePayload(ConsumeResult<byte[], byte[]> record)
+    {
         try
         {
             if (_decoder.Decode(record) is { Events: not null } payload)
             {
-                _offsets.Read(offset);
-                return new KafkaBatchContainer(payload, offset);
+                return payload;
             }
 
-            LogUnreadable(_logger, null, _partition.Partition.Value, _partition.Topic, offset);
+            LogUnreadable(_logger, null, _partition.Partition.Value, _partition.Topic, record.Offset.Value);
         }
         catch (Exception exception)
         {
-            // Not ours, corrupt, or of a type this silo does not know: skipped (a dead-letter topic comes later), so one
-            // bad record cannot stop the partition.
-            LogUnreadable(_logger, exception, _partition.Partition.Value, _partition.Topic, offset);
+            // Not ours, corrupt, or of a type this silo does not know: skipped, so one bad record cannot stop the partition.
+            LogUnreadable(_logger, exception, _partition.Partition.Value, _partition.Topic, record.Offset.Value);
         }
 
-        _offsets.Skipped(offset);
         return null;
     }
 

@@ -92,10 +92,13 @@ public sealed class CustomerEventUnitTests
         Assert.Equal((ErrorCodes.Unavailable, 15), (letter?.Code, attempts));
         Assert.Contains("database away", letter!.Message, StringComparison.Ordinal);
 
-        // Another record starts its own count; success forgets the failures.
-        Assert.Equal((null, 5), Code(failures.Failed(record with { Offset = 18 }, null, outage, 5, start.AddMinutes(11))));
-        failures.Succeeded();
-        Assert.Equal((null, 5), Code(failures.Failed(record with { Offset = 18 }, null, outage, 5, start.AddMinutes(30))));
+        // Another record has its own count; success forgets a record's failures.
+        var other = record with { Offset = 18 };
+        Assert.Equal((null, 5), Code(failures.Failed(other, null, outage, 5, start.AddMinutes(11))));
+        Assert.Equal((null, 5), Code(failures.Failed(record, null, outage, 5, start.AddMinutes(11))));
+        Assert.Equal((null, 10), Code(failures.Failed(other, null, outage, 5, start.AddMinutes(12))));
+        failures.Succeeded(other);
+        Assert.Equal((null, 5), Code(failures.Failed(other, null, outage, 5, start.AddMinutes(30))));
     }
 
     private static (string? Code, int Attempts) Code((KefuError? DeadLetter, int Attempts) decision) => (decision.DeadLetter?.Code, decision.Attempts);

@@ -130,12 +130,23 @@ public sealed class CustomerEventsTests(KafkaStreamsFixture fixture)
         var id = Scenario.NewId("transient");
         // More failures than one delivery's attempts: Orleans has to deliver it again, maybe twice.
         fixture.InboundFailures.FailNext(id, KafkaStreamsFixture.CustomerEventsMaxAttempts * 2 + 1);
+        // Neighbours on the same partition, likely in the same batch: done once, not again when the batch comes again.
+        var target = new TopicPartition(Topic, 2);
+        var before = Scenario.NewId("neighbour");
+        var after = Scenario.NewId("neighbour");
+        var garbage = Scenario.NewId("neighbour-garbage");
         using var producer = fixture.NewProducer();
-        await producer.ProduceAsync(Topic, JsonRecord(id, null));
+        await producer.ProduceAsync(target, JsonRecord(before, null));
+        await producer.ProduceAsync(target, JsonRecord(id, null));
+        await producer.ProduceAsync(target, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(garbage), Value = "{oops"u8.ToArray() });
+        await producer.ProduceAsync(target, JsonRecord(after, null));
 
-        Assert.Single(await ReceivedAsync([id]));
+        Assert.Equal(3, (await ReceivedAsync([id, before, after])).Count);
         Assert.Empty(await DeadLettersAsync([id]));
         Assert.False(fixture.InboundFailures.ShouldFail(id)); // every planned failure happened
+        await FenceAsync(producer);
+        Assert.Equal(3, (await ReceivedAsync([id, before, after])).Count);
+        Assert.Single(await DeadLettersAsync([garbage]));
     }
 
     [Fact]
