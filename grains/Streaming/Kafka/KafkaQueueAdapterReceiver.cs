@@ -243,25 +243,35 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         // stream (or with a request context) starts the next batch.
         var last = offset;
         List<object>? events = null;
-        while ((events?.Count ?? payload.Events.Count) < _options.MaxRecordsPerBatch && payload.RequestContext is null
-            && consumer.Consume(TimeSpan.Zero) is { Message: not null } next)
+        try
         {
-            var more = DecodePayload(next);
-            if (more is null)
+            while (_options.MaxRecordsPerBatch > 1 && (events?.Count ?? payload.Events.Count) < _options.MaxRecordsPerBatch && payload.RequestContext is null
+                && consumer.Consume(TimeSpan.Zero) is { Message: not null } next)
             {
-                last = next.Offset.Value; // unreadable: settled with this batch
-                continue;
-            }
+                var more = DecodePayload(next);
+                if (more is null)
+                {
+                    last = next.Offset.Value; // unreadable: settled with this batch
+                    continue;
+                }
 
-            if (more.StreamId != payload.StreamId || more.RequestContext is not null)
-            {
-                _carry = next;
-                break;
-            }
+                if (more.StreamId != payload.StreamId || more.RequestContext is not null)
+                {
+                    _carry = next;
+                    break;
+                }
 
-            events ??= [.. payload.Events];
-            events.AddRange(more.Events);
-            last = next.Offset.Value;
+                events ??= [.. payload.Events];
+                events.AddRange(more.Events);
+                last = next.Offset.Value;
+            }
+        }
+        catch (KafkaException exception)
+        {
+            // The batch so far goes on; reading resumes right after it, so nothing between is passed over.
+            LogLoopError(_logger, exception, _partition.Partition.Value, _partition.Topic, TimeSpan.Zero);
+            _carry = null;
+            consumer.Seek(new TopicPartitionOffset(_partition, last + 1));
         }
 
         if (events is not null)
