@@ -1,3 +1,4 @@
+using Kefu.Grains.Inbound.Kafka;
 using Kefu.Grains.Streaming.Kafka;
 using Microsoft.Extensions.Configuration;
 using Orleans.Hosting;
@@ -15,10 +16,11 @@ public static class KefuStreams
     /// <summary>The grain storage of explicit subscriptions (Orleans' pub-sub rendezvous grains) looks for this name.</summary>
     public const string PubSubStore = "PubSubStore";
 
+    /// <summary>With Kafka, silos also read the inbound <c>customer_events</c> topic (a provider of its own).</summary>
     public static ISiloBuilder AddKefuStreams(this ISiloBuilder silo, IConfiguration configuration) =>
         KafkaStreamOptions.ConfiguredBootstrap(configuration) is null
             ? silo.AddMemoryStreams(ProviderName)
-            : silo.AddKefuKafkaStreams(ProviderName, options => options.Bind(configuration));
+            : silo.AddKefuKafkaStreams(ProviderName, options => options.Bind(configuration)).AddKefuCustomerEvents(configuration);
 
     public static IClientBuilder AddKefuStreams(this IClientBuilder client, IConfiguration configuration) =>
         KafkaStreamOptions.ConfiguredBootstrap(configuration) is null

@@ -40,6 +40,17 @@ internal static class Program
                 return RoutingEvalRun.Run(args[1..]);
             }
 
+            if (args is ["kafka-in", ..])
+            {
+                if (args.Contains("--help"))
+                {
+                    Console.WriteLine(KafkaInboundRun.Usage);
+                    return 0;
+                }
+
+                return await KafkaInboundRun.RunAsync(args[1..], cts.Token);
+            }
+
             if (args is ["routing", ..])
             {
                 if (args.Contains("--help"))

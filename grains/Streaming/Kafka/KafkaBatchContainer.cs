@@ -19,22 +19,27 @@ public sealed class KafkaBatchPayload
 }
 
 /// <summary>
-/// One record as Orleans sees it: the payload and its place in the partition. The sequence token is the record's
-/// offset (event <c>i</c> of the batch gets event index <c>i</c>), so tokens order exactly as the partition does and
-/// the offset to commit is read back from the token.
+/// One record as Orleans sees it (or a run of records of one stream, joined: <see cref="KafkaStreamOptions.MaxRecordsPerBatch"/>):
+/// the payload and its place in the partition. The sequence token is the (first) record's offset (event <c>i</c> of the
+/// batch gets event index <c>i</c>), so tokens order exactly as the partition does and the offset to commit is read back
+/// from the token.
 /// </summary>
 [GenerateSerializer]
 public sealed class KafkaBatchContainer : IBatchContainer
 {
-    public KafkaBatchContainer(KafkaBatchPayload payload, long offset)
+    public KafkaBatchContainer(KafkaBatchPayload payload, long offset, long lastOffset = -1)
     {
         Payload = payload;
         Token = new EventSequenceTokenV2(offset);
+        LastOffset = Math.Max(offset, lastOffset);
     }
 
     [Id(0)] public KafkaBatchPayload Payload { get; private set; }
 
     [Id(1)] public EventSequenceTokenV2 Token { get; private set; }
+
+    /// <summary>The last record's offset when several records of one stream were joined into this batch (else <see cref="Offset"/>).</summary>
+    [Id(2)] public long LastOffset { get; private set; }
 
     public long Offset => Token.SequenceNumber;
 

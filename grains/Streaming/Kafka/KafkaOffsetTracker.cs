@@ -13,15 +13,18 @@ internal sealed class KafkaOffsetTracker
     private long _highestRead = -1;
     private long _committed = -1;
 
-    /// <summary>A record at <paramref name="offset"/> was read and handed on; it is unsettled until told otherwise.</summary>
-    public void Read(long offset)
+    /// <summary>
+    /// A record at <paramref name="offset"/> (or the run of records <paramref name="offset"/> … <paramref name="lastOffset"/>,
+    /// handed on as one batch and settled by its first offset) was read; it is unsettled until told otherwise.
+    /// </summary>
+    public void Read(long offset, long lastOffset = -1)
     {
         lock (_lock)
         {
             if (offset > _highestRead)
             {
                 _unsettled.Add(offset);
-                _highestRead = offset;
+                _highestRead = Math.Max(offset, lastOffset);
             }
         }
     }

@@ -16,6 +16,7 @@ internal sealed partial class KafkaQueueAdapter : IQueueAdapter, IDisposable
     private readonly KafkaStreamOptions _options;
     private readonly HashRingBasedPartitionedStreamQueueMapper _mapper;
     private readonly Serializer<KafkaBatchPayload> _serializer;
+    private readonly IKafkaRecordDecoder _decoder;
     private readonly KafkaReceivers _receivers;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
@@ -24,6 +25,8 @@ internal sealed partial class KafkaQueueAdapter : IQueueAdapter, IDisposable
     public KafkaQueueAdapter(string name, KafkaStreamOptions options, HashRingBasedPartitionedStreamQueueMapper mapper,
         Serializer<KafkaBatchPayload> serializer, KafkaReceivers receivers, ILoggerFactory loggerFactory)
     {
+        // An external topic (a decoder of its own) is read only: Kefu never writes Orleans batches into another system's topic.
+        _decoder = options.Decoder ?? new OrleansBatchDecoder(serializer);
         Name = name;
         _options = options;
         _mapper = mapper;
@@ -42,10 +45,15 @@ internal sealed partial class KafkaQueueAdapter : IQueueAdapter, IDisposable
     /// <summary>Consumers cannot ask for older events than the cache holds: the partition is read forward only.</summary>
     public bool IsRewindable => false;
 
-    public StreamProviderDirection Direction => StreamProviderDirection.ReadWrite;
+    public StreamProviderDirection Direction => _options.Decoder is null ? StreamProviderDirection.ReadWrite : StreamProviderDirection.ReadOnly;
 
     public async Task QueueMessageBatchAsync<T>(StreamId streamId, IEnumerable<T> events, StreamSequenceToken? token, Dictionary<string, object>? requestContext)
     {
+        if (_options.Decoder is not null)
+        {
+            throw new NotSupportedException($"Stream provider {Name} reads the external topic {_options.Topic}; it cannot write to it.");
+        }
+
         if (token is not null)
         {
             throw new ArgumentException("Kafka streams take their sequence tokens from the partition offset; a producer cannot choose one.", nameof(token));
@@ -70,7 +78,7 @@ internal sealed partial class KafkaQueueAdapter : IQueueAdapter, IDisposable
 
     public IQueueAdapterReceiver CreateReceiver(QueueId queueId)
     {
-        var receiver = new KafkaQueueAdapterReceiver(queueId, PartitionOf(queueId), _options, _serializer,
+        var receiver = new KafkaQueueAdapterReceiver(queueId, PartitionOf(queueId), _options, _decoder,
             _loggerFactory.CreateLogger<KafkaQueueAdapterReceiver>(), _receivers.Remove);
         _receivers.Add(receiver);
         return receiver;

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
-using Orleans.Serialization;
 using Orleans.Streams;
 
 namespace Kefu.Grains.Streaming.Kafka;
@@ -22,7 +21,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
 
     private readonly KafkaStreamOptions _options;
     private readonly TopicPartition _partition;
-    private readonly Serializer<KafkaBatchPayload> _serializer;
+    private readonly IKafkaRecordDecoder _decoder;
     private readonly ILogger _logger;
     private readonly Action<KafkaQueueAdapterReceiver> _stopped;
     private readonly KafkaOffsetTracker _offsets = new();
@@ -31,13 +30,16 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
     private readonly TaskCompletionSource _assigned = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _loop;
 
-    public KafkaQueueAdapterReceiver(QueueId queueId, int partition, KafkaStreamOptions options, Serializer<KafkaBatchPayload> serializer,
+    /// <summary>A record fetched while joining a batch that belongs to the next one (consume loop only).</summary>
+    private ConsumeResult<byte[], byte[]>? _carry;
+
+    public KafkaQueueAdapterReceiver(QueueId queueId, int partition, KafkaStreamOptions options, IKafkaRecordDecoder decoder,
         ILogger logger, Action<KafkaQueueAdapterReceiver> stopped)
     {
         QueueId = queueId;
         _partition = new TopicPartition(options.Topic, partition);
         _options = options;
-        _serializer = serializer;
+        _decoder = decoder;
         _logger = logger;
         _stopped = stopped;
         _buffer = new BlockingCollection<KafkaBatchContainer>(options.BufferSize);
@@ -81,7 +83,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         {
             if (message is KafkaBatchContainer batch)
             {
-                _offsets.Settle(batch.Offset);
+                _offsets.Settle(batch.Offset); // a joined batch is tracked by its first offset
             }
         }
 
@@ -115,10 +117,10 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
 
     private void ConsumeLoop()
     {
-        IConsumer<Ignore, byte[]> consumer;
+        IConsumer<byte[], byte[]> consumer;
         try
         {
-            consumer = new ConsumerBuilder<Ignore, byte[]>(_options.ConsumerConfig($"kefu-streams-{_partition.Partition.Value}"))
+            consumer = new ConsumerBuilder<byte[], byte[]>(_options.ConsumerConfig($"kefu-streams-{_partition.Partition.Value}"))
                 .SetErrorHandler((_, error) => LogKafkaError(_logger, _partition.Partition.Value, error.Code, error.Reason))
                 .SetLogHandler((_, message) => LogLibrdkafka(_logger, message.Facility, message.Message))
                 .Build();
@@ -160,9 +162,11 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
                     }
 
                     pending = null;
-                    if (consumer.Consume(PollTimeout) is { Message: not null } record)
+                    var record = _carry ?? consumer.Consume(PollTimeout);
+                    _carry = null;
+                    if (record is { Message: not null })
                     {
-                        pending = Decode(record);
+                        pending = Decode(consumer, record);
                     }
 
                     retryDelay = FirstRetryDelay;
@@ -188,7 +192,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         }
     }
 
-    private void Assign(IConsumer<Ignore, byte[]> consumer)
+    private void Assign(IConsumer<byte[], byte[]> consumer)
     {
         CheckPartitionCount(consumer);
         var committed = consumer.Committed([_partition], BrokerTimeout).Single().Offset;
@@ -209,7 +213,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
     /// A topic whose partition count differs from the configured one is read only in part, or written to partitions
     /// that do not exist: say so loudly (once per receiver) rather than lose streams quietly.
     /// </summary>
-    private void CheckPartitionCount(IConsumer<Ignore, byte[]> consumer)
+    private void CheckPartitionCount(IConsumer<byte[], byte[]> consumer)
     {
         using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
         var topic = admin.GetMetadata(_partition.Topic, BrokerTimeout).Topics.SingleOrDefault(t => t.Topic == _partition.Topic);
@@ -226,32 +230,80 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         }
     }
 
-    private KafkaBatchContainer? Decode(ConsumeResult<Ignore, byte[]> record)
+    private KafkaBatchContainer? Decode(IConsumer<byte[], byte[]> consumer, ConsumeResult<byte[], byte[]> record)
     {
         var offset = record.Offset.Value;
+        if (DecodePayload(record) is not { } payload)
+        {
+            _offsets.Skipped(offset);
+            return null;
+        }
+
+        // Records of the same stream that are already fetched join this batch (Consume(0) never waits); one of another
+        // stream (or with a request context) starts the next batch.
+        var last = offset;
+        List<object>? events = null;
         try
         {
-            var payload = record.Message.Value is { Length: > 0 } value ? _serializer.Deserialize(value) : null;
-            if (payload is { Events: not null })
+            while (_options.MaxRecordsPerBatch > 1 && (events?.Count ?? payload.Events.Count) < _options.MaxRecordsPerBatch && payload.RequestContext is null
+                && consumer.Consume(TimeSpan.Zero) is { Message: not null } next)
             {
-                _offsets.Read(offset);
-                return new KafkaBatchContainer(payload, offset);
+                var more = DecodePayload(next);
+                if (more is null)
+                {
+                    last = next.Offset.Value; // unreadable: settled with this batch
+                    continue;
+                }
+
+                if (more.StreamId != payload.StreamId || more.RequestContext is not null)
+                {
+                    _carry = next;
+                    break;
+                }
+
+                events ??= [.. payload.Events];
+                events.AddRange(more.Events);
+                last = next.Offset.Value;
+            }
+        }
+        catch (KafkaException exception)
+        {
+            // The batch so far goes on; reading resumes right after it, so nothing between is passed over.
+            LogLoopError(_logger, exception, _partition.Partition.Value, _partition.Topic, TimeSpan.Zero);
+            _carry = null;
+            consumer.Seek(new TopicPartitionOffset(_partition, last + 1));
+        }
+
+        if (events is not null)
+        {
+            payload = new KafkaBatchPayload { StreamId = payload.StreamId, Events = events };
+        }
+
+        _offsets.Read(offset, last);
+        return new KafkaBatchContainer(payload, offset, last);
+    }
+
+    private KafkaBatchPayload? DecodePayload(ConsumeResult<byte[], byte[]> record)
+    {
+        try
+        {
+            if (_decoder.Decode(record) is { Events: not null } payload)
+            {
+                return payload;
             }
 
-            LogUnreadable(_logger, null, _partition.Partition.Value, _partition.Topic, offset);
+            LogUnreadable(_logger, null, _partition.Partition.Value, _partition.Topic, record.Offset.Value);
         }
         catch (Exception exception)
         {
-            // Not ours, corrupt, or of a type this silo does not know: skipped (a dead-letter topic comes later), so one
-            // bad record cannot stop the partition.
-            LogUnreadable(_logger, exception, _partition.Partition.Value, _partition.Topic, offset);
+            // Not ours, corrupt, or of a type this silo does not know: skipped, so one bad record cannot stop the partition.
+            LogUnreadable(_logger, exception, _partition.Partition.Value, _partition.Topic, record.Offset.Value);
         }
 
-        _offsets.Skipped(offset);
         return null;
     }
 
-    private void Commit(IConsumer<Ignore, byte[]> consumer)
+    private void Commit(IConsumer<byte[], byte[]> consumer)
     {
         if (_offsets.Committable() is { } next)
         {
@@ -261,7 +313,7 @@ internal sealed partial class KafkaQueueAdapterReceiver : IQueueAdapterReceiver
         }
     }
 
-    private void Close(IConsumer<Ignore, byte[]> consumer)
+    private void Close(IConsumer<byte[], byte[]> consumer)
     {
         try
         {

@@ -31,8 +31,22 @@ public sealed class KafkaStreamOptions
     /// <summary>Decoded batches one receiver holds ahead of Orleans; when full its consume loop waits.</summary>
     public int BufferSize { get; set; } = 1024;
 
+    /// <summary>
+    /// Records of one stream already fetched that a receiver joins into one batch (one delivery; a batch observer gets
+    /// them in one call and may work on them together). 1: every record is a batch of its own, as the <c>kefu</c> provider
+    /// has it. The batch is settled, and its offsets committed, only once delivered as a whole.
+    /// </summary>
+    public int MaxRecordsPerBatch { get; set; } = 1;
+
     /// <summary>How often a receiver commits the offset of what Orleans has delivered (and once more when it stops).</summary>
     public TimeSpan CommitInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How a record becomes stream events. Null: the topic is the provider's own, written by Kefu (Orleans-serialized
+    /// batches, read and write). Set: a topic other systems write (e.g. <c>customer_events</c>); the provider only reads it.
+    /// Not configuration: the code that registers the provider sets it.
+    /// </summary>
+    public IKafkaRecordDecoder? Decoder { get; set; }
 
     /// <summary>Extra librdkafka settings for every Kafka client (<c>security.protocol</c>, <c>sasl.*</c>, …), from <c>Kefu:Kafka:Client</c>.</summary>
     public Dictionary<string, string> Client { get; set; } = [];
@@ -62,9 +76,9 @@ public sealed class KafkaStreamOptions
             throw new InvalidOperationException($"{Section}:{nameof(Topic)} and {nameof(ConsumerGroup)} must not be empty.");
         }
 
-        if (Partitions < 1 || BufferSize < 1 || CommitInterval <= TimeSpan.Zero)
+        if (Partitions < 1 || BufferSize < 1 || MaxRecordsPerBatch < 1 || CommitInterval <= TimeSpan.Zero)
         {
-            throw new InvalidOperationException($"{Section}: {nameof(Partitions)} and {nameof(BufferSize)} must be at least 1, {nameof(CommitInterval)} positive.");
+            throw new InvalidOperationException($"{Section}: {nameof(Partitions)}, {nameof(BufferSize)} and {nameof(MaxRecordsPerBatch)} must be at least 1, {nameof(CommitInterval)} positive.");
         }
     }
 

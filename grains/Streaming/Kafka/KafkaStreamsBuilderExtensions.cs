@@ -6,10 +6,12 @@ namespace Kefu.Grains.Streaming.Kafka;
 public static class KafkaStreamsBuilderExtensions
 {
     /// <summary>A persistent stream provider named <paramref name="name"/> over Kafka: silos produce and read partitions.</summary>
-    public static ISiloBuilder AddKefuKafkaStreams(this ISiloBuilder silo, string name, Action<KafkaStreamOptions> configure)
+    /// <param name="configureStream">Orleans' own settings of the provider (pulling agent, pub-sub), if any.</param>
+    public static ISiloBuilder AddKefuKafkaStreams(this ISiloBuilder silo, string name, Action<KafkaStreamOptions> configure,
+        Action<ISiloPersistentStreamConfigurator>? configureStream = null)
     {
         silo.Services.AddOptions<KafkaStreamOptions>(name).Configure(configure);
-        return silo.AddPersistentStreams(name, KafkaQueueAdapterFactory.Create, _ => { });
+        return silo.AddPersistentStreams(name, KafkaQueueAdapterFactory.Create, configureStream ?? (_ => { }));
     }
 
     /// <summary>

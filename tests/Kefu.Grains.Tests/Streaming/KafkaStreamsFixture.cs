@@ -1,10 +1,14 @@
 using System.Globalization;
 using Confluent.Kafka;
+using Kefu.Grains.Events;
 using Kefu.Grains.Hosting;
+using Kefu.Grains.Inbound;
+using Kefu.Grains.Inbound.Kafka;
 using Kefu.Grains.Streaming;
 using Kefu.Grains.Streaming.Kafka;
 using Kefu.Grains.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 
 namespace Kefu.Grains.Tests.Streaming;
@@ -17,6 +21,7 @@ public sealed class KafkaStreamsFixture : IAsyncLifetime
 {
     public const string Topic = "kefu-test-streams";
     public const int Partitions = 4;
+    public const int CustomerEventsMaxAttempts = 3;
 
     private IAdminClient? _admin;
     private InProcessTestCluster? _cluster;
@@ -26,6 +31,12 @@ public sealed class KafkaStreamsFixture : IAsyncLifetime
     public InProcessTestCluster Cluster => _cluster ?? throw new InvalidOperationException("The cluster is not started.");
 
     public IClusterClient Client => Cluster.Client;
+
+    /// <summary>The silo's configuration (the replayer of the dead-letter topic reads it as the gateway command does).</summary>
+    public IConfiguration Configuration { get; private set; } = new ConfigurationBuilder().Build();
+
+    /// <summary>Sender ids whose inbound record lookups fail (as a database that is away does), and how many more times.</summary>
+    public InboundFailureSwitch InboundFailures { get; } = new();
 
     public async Task InitializeAsync()
     {
@@ -41,12 +52,24 @@ public sealed class KafkaStreamsFixture : IAsyncLifetime
             [$"{KafkaStreamOptions.Section}:{nameof(KafkaStreamOptions.Topic)}"] = Topic,
             [$"{KafkaStreamOptions.Section}:{nameof(KafkaStreamOptions.Partitions)}"] = Partitions.ToString(CultureInfo.InvariantCulture),
             [$"{KafkaStreamOptions.Section}:{nameof(KafkaStreamOptions.CommitInterval)}"] = "00:00:00.200",
+            // customer_events (issue #16 item 2): few, quick attempts, so refusals reach the dead-letter topic fast.
+            [$"{CustomerEventsOptions.Section}:{nameof(CustomerEventsOptions.MaxAttempts)}"] = CustomerEventsMaxAttempts.ToString(CultureInfo.InvariantCulture),
+            [$"{CustomerEventsOptions.Section}:{nameof(CustomerEventsOptions.RetryDelay)}"] = "00:00:00.020",
+            [$"{CustomerEventsOptions.Section}:{nameof(CustomerEventsOptions.CommitInterval)}"] = "00:00:00.200",
         }).Build();
+        Configuration = configuration;
 
         // The silo as production configures it, and a client with the same provider, as a gateway in cluster mode has.
         var builder = new InProcessTestClusterBuilder(1);
         builder.Options.ConfigureFileLogging = false;
-        builder.ConfigureSilo((_, silo) => silo.AddKefuGrains(configuration));
+        var failures = InboundFailures;
+        builder.ConfigureSilo((_, silo) =>
+        {
+            // Registered before AddKefuGrains (which only adds a store when none is): the inbound path with a switch to fail it.
+            silo.Services.AddSingleton<IInboundRecordStore>(sp =>
+                new FlakyInboundRecordStore(new InMemoryInboundRecordStore(sp.GetRequiredService<IEventLog>()), failures));
+            silo.AddKefuGrains(configuration);
+        });
         builder.ConfigureClient(client => client.AddKefuStreams(configuration));
         _cluster = builder.Build();
         await _cluster.DeployAsync();
