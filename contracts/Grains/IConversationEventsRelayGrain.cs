@@ -19,6 +19,7 @@ public interface IConversationEventsRelayGrain : IGrainWithStringKey
 /// <summary>
 /// Where a relay is: <see cref="Cursor"/> is durable (every event up to it is on the topic); <see cref="Skipped"/> counts
 /// events Kafka refused for good (too large, invalid), each logged and listed in <see cref="LastSkipped"/>.
+/// <see cref="ActiveSince"/>: when this activation of the relay started (it changes after a move or a restart).
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record ConversationEventsRelayStatus(
@@ -27,7 +28,8 @@ public sealed record ConversationEventsRelayStatus(
     [property: Id(2)] long Produced,
     [property: Id(3)] long Skipped,
     [property: Id(4)] SkippedEvent[] LastSkipped,
-    [property: Id(5)] string? LastError);
+    [property: Id(5)] string? LastError,
+    [property: Id(6)] DateTimeOffset ActiveSince);
 
 /// <summary>An event Kafka refused for good: it stays in the event log (and the events API), only the topic lacks it.</summary>
 [GenerateSerializer, Immutable]

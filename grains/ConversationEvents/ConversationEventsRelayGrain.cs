@@ -56,11 +56,13 @@ public sealed partial class ConversationEventsRelayGrain(
     private TimeSpan _delay;
     private DateTimeOffset _retryAt;
     private string? _lastError;
+    private DateTimeOffset _activeSince;
 
     private string Tenant => this.GetPrimaryKeyString();
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _activeSince = time.GetUtcNow();
         if (state.State.Started)
         {
             StartPump();
@@ -104,7 +106,7 @@ public sealed partial class ConversationEventsRelayGrain(
     }
 
     public Task<ConversationEventsRelayStatus> GetStatus() => Task.FromResult(new ConversationEventsRelayStatus(
-        state.State.Started, state.State.Cursor, state.State.Produced, state.State.Skipped, [.. state.State.LastSkipped], _lastError));
+        state.State.Started, state.State.Cursor, state.State.Produced, state.State.Skipped, [.. state.State.LastSkipped], _lastError, _activeSince));
 
     private void StartPump()
     {

@@ -83,9 +83,11 @@ public sealed class ConversationEventsRelayTests(ConversationEventsFixture fixtu
         await Scenario.EventuallyAsync(relay.GetStatus, s => s.Produced == 40, "the first 40 produced and the cursor saved");
 
         // The activation goes (as on a lost silo, but after its save); events keep coming; the next one reads the cursor.
+        var before = (await relay.GetStatus()).ActiveSince;
         await relay.Cast<Orleans.Core.Internal.IGrainManagementExtension>().DeactivateOnIdle();
         var second = await fixture.AppendAsync(tenant, Enumerable.Range(40, 40).Select(i => ($"c{i % 5}", (long)(i / 5) + 1)));
         await relay.Poke();
+        Assert.True((await relay.GetStatus()).ActiveSince > before, "the relay was not reactivated");
 
         var records = await fixture.WaitForAsync(tenant, [.. first.Concat(second).Select(e => e.Id.ToString())]);
         foreach (var e in first)
