@@ -24,6 +24,18 @@ if ! command -v chromium >/dev/null; then
   fi
 fi
 
+# kcat for the Kafka tests that read conversation_events as an outside consumer (Debian's package).
+if ! command -v kcat >/dev/null; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing kcat for the Kafka tests..."
+    export DEBIAN_FRONTEND=noninteractive
+    (apt-get install -y kcat >/dev/null || { apt-get update >/dev/null && apt-get install -y kcat >/dev/null; }) ||
+      echo "Could not install kcat; the kcat tests will fail." >&2
+  else
+    echo "kcat is missing (apt-get install -y kcat); the kcat tests will fail." >&2
+  fi
+fi
+
 # MariaDB for the storage and cluster tests: a private instance on loopback with our schema applied.
 eval "$(scripts/mariadb.sh start)"
 

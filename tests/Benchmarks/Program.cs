@@ -51,6 +51,17 @@ internal static class Program
                 return await KafkaInboundRun.RunAsync(args[1..], cts.Token);
             }
 
+            if (args is ["kafka-out", ..])
+            {
+                if (args.Contains("--help"))
+                {
+                    Console.WriteLine(KafkaOutRun.Usage);
+                    return 0;
+                }
+
+                return await KafkaOutRun.RunAsync(args[1..], cts.Token);
+            }
+
             if (args is ["routing", ..])
             {
                 if (args.Contains("--help"))
