@@ -23,6 +23,7 @@ public sealed class IntegrationService(
     GrpcCallAuth auth,
     EventTails tails,
     TimeProvider time,
+    IHostApplicationLifetime lifetime,
     IOptions<KefuGrpcOptions> options) : Integration.IntegrationBase
 {
     public override async Task<PublishResponse> Publish(PublishRequest request, ServerCallContext context)
@@ -152,12 +153,21 @@ public sealed class IntegrationService(
         }
 
         var subscriber = new EventSubscriber(grains, tails, time, user.ToCaller().Tenant, types, options.Value);
-        var token = context.CancellationToken;
+
+        // A stream never ends by itself: when the gateway stops, it ends at once (UNAVAILABLE, resume elsewhere or later)
+        // instead of holding Kestrel's drain until the shutdown timeout.
+        using var stream = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        var token = stream.Token;
         try
         {
             await subscriber.RunAsync(after, message => responseStream.WriteAsync(message, token), token);
         }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            throw GrpcErrors.Create(StatusCode.Unavailable, ErrorCodes.Unavailable,
+                "The gateway is shutting down; subscribe again after the last cursor you received.");
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
             // The client left or the deadline passed: the server already ends the call with that status.
         }

@@ -20,7 +20,7 @@ public sealed class GrpcCallTests(GrpcGatewayFixture gateway)
         var (visitor, conversationId) = await gateway.StartConversationAsync();
         await using var _ = visitor;
         using var channel = gateway.Channel();
-        var client = gateway.Client(channel, await gateway.CreateKeyAsync("events:write"));
+        var client = GrpcGatewayFixture.Client(channel, await gateway.CreateKeyAsync("events:write"));
         var body = new InboundEvent
         {
             Id = "erp-" + Ulid.NewUlid(),
@@ -62,7 +62,7 @@ public sealed class GrpcCallTests(GrpcGatewayFixture gateway)
     public async Task A_published_event_for_a_contact_names_the_contact_and_its_conversation()
     {
         using var channel = gateway.Channel();
-        var client = gateway.Client(channel, await gateway.CreateKeyAsync("events:write"));
+        var client = GrpcGatewayFixture.Client(channel, await gateway.CreateKeyAsync("events:write"));
         var answer = await client.PublishAsync(new PublishRequest
         {
             Event = new InboundEvent
@@ -84,7 +84,7 @@ public sealed class GrpcCallTests(GrpcGatewayFixture gateway)
         var (visitor, conversationId) = await gateway.StartConversationAsync();
         await using var _ = visitor;
         using var channel = gateway.Channel();
-        var client = gateway.Client(channel, await gateway.CreateKeyAsync("messages:write"));
+        var client = GrpcGatewayFixture.Client(channel, await gateway.CreateKeyAsync("messages:write"));
         var request = new SendMessageRequest { ConversationId = Bytes(conversationId), Text = "Your order has shipped.", ClientMsgId = "ship-1", SenderName = "Order bot" };
 
         var sent = (await client.SendMessageAsync(request, deadline: DateTime.UtcNow.AddSeconds(30))).Message;
@@ -124,7 +124,7 @@ public sealed class GrpcCallTests(GrpcGatewayFixture gateway)
 
         foreach (var token in new[] { null, "kefu_sk_nope", "kefu_sk_01jb0000000000000000000000" + new string('x', 43), "not-a-jwt" })
         {
-            var client = gateway.Client(channel, token);
+            var client = GrpcGatewayFixture.Client(channel, token);
             var error = await Assert.ThrowsAsync<RpcException>(() => client.PublishAsync(publish).ResponseAsync);
             Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
             Assert.Equal("unauthorized", error.Trailers.GetValue("kefu-code"));
@@ -136,13 +136,13 @@ public sealed class GrpcCallTests(GrpcGatewayFixture gateway)
             Assert.Equal(StatusCode.Unauthenticated, stream.StatusCode);
         }
 
-        var reader = gateway.Client(channel, await gateway.CreateKeyAsync("events:read"));
+        var reader = GrpcGatewayFixture.Client(channel, await gateway.CreateKeyAsync("events:read"));
         var denied = await Assert.ThrowsAsync<RpcException>(() => reader.PublishAsync(publish).ResponseAsync);
         Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
         Assert.Equal("missing_scope", denied.Trailers.GetValue("kefu-code"));
         Assert.Equal(StatusCode.PermissionDenied, (await Assert.ThrowsAsync<RpcException>(() =>
             reader.SendMessageAsync(new SendMessageRequest { ConversationId = Bytes(Ulid.NewUlid().ToString()), Text = "hi", ClientMsgId = "a" }).ResponseAsync)).StatusCode);
-        var writer = gateway.Client(channel, await gateway.CreateKeyAsync("events:write"));
+        var writer = GrpcGatewayFixture.Client(channel, await gateway.CreateKeyAsync("events:write"));
         var noRead = await Assert.ThrowsAsync<RpcException>(async () =>
         {
             using var call = writer.Subscribe(new SubscribeRequest());
@@ -152,9 +152,9 @@ public sealed class GrpcCallTests(GrpcGatewayFixture gateway)
 
         // People: an agent may not; an admin may do everything, as on HTTP.
         var (_, agentToken) = await gateway.CreateAgentAsync();
-        var agentError = await Assert.ThrowsAsync<RpcException>(() => gateway.Client(channel, agentToken).PublishAsync(publish).ResponseAsync);
+        var agentError = await Assert.ThrowsAsync<RpcException>(() => GrpcGatewayFixture.Client(channel, agentToken).PublishAsync(publish).ResponseAsync);
         Assert.Equal((StatusCode.PermissionDenied, "not_allowed"), (agentError.StatusCode, agentError.Trailers.GetValue("kefu-code")));
-        var admin = gateway.Client(channel, await gateway.LoginAsync());
+        var admin = GrpcGatewayFixture.Client(channel, await gateway.LoginAsync());
         Assert.NotNull(await GrpcSubscribeTests.CaughtUpCursorAsync(admin));
     }
 
@@ -164,7 +164,7 @@ public sealed class GrpcCallTests(GrpcGatewayFixture gateway)
         using var admin = gateway.Http(await gateway.LoginAsync());
         var key = await gateway.CreateKeyAsync("events:read");
         using var channel = gateway.Channel();
-        var client = gateway.Client(channel, key);
+        var client = GrpcGatewayFixture.Client(channel, key);
         Assert.NotNull(await GrpcSubscribeTests.CaughtUpCursorAsync(client));
 
         var id = key.Substring("kefu_sk_".Length, 26);

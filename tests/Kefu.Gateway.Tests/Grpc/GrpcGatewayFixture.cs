@@ -31,7 +31,7 @@ public sealed class GrpcGatewayFixture : GatewayFixture
     public GrpcChannel Channel(Uri? address = null) => GrpcChannel.ForAddress(address ?? GrpcUri);
 
     /// <summary>A client whose calls carry <c>authorization: Bearer {token}</c> (a key or a JWT); none without a token.</summary>
-    public Integration.IntegrationClient Client(GrpcChannel channel, string? token) =>
+    public static Integration.IntegrationClient Client(GrpcChannel channel, string? token) =>
         token is null
             ? new Integration.IntegrationClient(channel)
             : new Integration.IntegrationClient(channel.CreateCallInvoker().Intercept(metadata =>

@@ -24,7 +24,7 @@ public sealed class GrpcSubscribeTests(GrpcGatewayFixture gateway)
         await using var _ = visitor;
         await visitor.SendMessageAsync("history two", conversationId);
         using var channel = gateway.Channel();
-        var client = gateway.Client(channel, await gateway.CreateKeyAsync("events:read", "messages:write", "events:write"));
+        var client = GrpcGatewayFixture.Client(channel, await gateway.CreateKeyAsync("events:read", "messages:write", "events:write"));
 
         using var stream = new StreamReader(client.Subscribe(new SubscribeRequest()));
         var history = await stream.UntilAsync(m => m.KindCase == SubscribeResponse.KindOneofCase.CaughtUp);
@@ -57,7 +57,7 @@ public sealed class GrpcSubscribeTests(GrpcGatewayFixture gateway)
         var (visitor, conversationId) = await gateway.StartConversationAsync("m1");
         await using var _ = visitor;
         using var channel = gateway.Channel();
-        var client = gateway.Client(channel, await gateway.CreateKeyAsync("events:read", "messages:write"));
+        var client = GrpcGatewayFixture.Client(channel, await gateway.CreateKeyAsync("events:read", "messages:write"));
         var head = await CaughtUpCursorAsync(client);
         var types = new SubscribeRequest { After = head, Types_ = { EventTypes.MessageCreated } };
 
@@ -98,7 +98,7 @@ public sealed class GrpcSubscribeTests(GrpcGatewayFixture gateway)
     public async Task A_quiet_stream_gets_heartbeats_with_the_current_cursor()
     {
         using var channel = gateway.Channel();
-        var client = gateway.Client(channel, await gateway.CreateKeyAsync("events:read"));
+        var client = GrpcGatewayFixture.Client(channel, await gateway.CreateKeyAsync("events:read"));
 
         // A type nothing in these tests produces: the stream stays quiet.
         using var stream = new StreamReader(client.Subscribe(new SubscribeRequest { Types_ = { EventTypes.WebhookEndpointDisabled } }));
@@ -116,10 +116,33 @@ public sealed class GrpcSubscribeTests(GrpcGatewayFixture gateway)
     }
 
     [Fact]
+    public async Task Internal_notes_come_live_only_to_those_who_name_them()
+    {
+        using var channel = gateway.Channel();
+        var client = GrpcGatewayFixture.Client(channel, await gateway.CreateKeyAsync("events:read"));
+        var head = await CaughtUpCursorAsync(client);
+        using var notes = new StreamReader(client.Subscribe(new SubscribeRequest { After = head, Types_ = { EventTypes.NoteCreated } }));
+        using var everything = new StreamReader(client.Subscribe(new SubscribeRequest { After = head }));
+        await notes.UntilAsync(m => m.CaughtUp is not null);
+        await everything.UntilAsync(m => m.CaughtUp is not null);
+
+        var conversation = Ulid.NewUlid().ToString();
+        var log = gateway.Services.GetRequiredService<IEventLog>();
+        await log.AppendAsync([new DomainEvent(Ulid.NewUlid(), Tenancy.DefaultTenant, conversation, 1, DateTimeOffset.UtcNow, new Causation(Causation.Agent, "alice"),
+            new NoteCreated(new InternalNote("n-1", conversation, new Sender(ParticipantRole.Agent, "alice", "Alice"), "internal", DateTimeOffset.UtcNow)))]);
+        await log.AppendAsync([Message(DateTimeOffset.UtcNow)]);
+
+        var note = (await notes.UntilAsync(m => m.Event is not null))[^1].Event;
+        Assert.Equal(EventTypes.NoteCreated, note.Type);
+        var seen = await everything.UntilAsync(m => m.Event is { Type: EventTypes.MessageCreated });
+        Assert.DoesNotContain(seen, m => m.Event is { Type: EventTypes.NoteCreated });
+    }
+
+    [Fact]
     public async Task Bad_cursors_and_types_are_invalid_arguments()
     {
         using var channel = gateway.Channel();
-        var client = gateway.Client(channel, await gateway.CreateKeyAsync("events:read"));
+        var client = GrpcGatewayFixture.Client(channel, await gateway.CreateKeyAsync("events:read"));
         foreach (var request in new[]
                  {
                      new SubscribeRequest { After = "not-a-cursor" },
@@ -137,7 +160,7 @@ public sealed class GrpcSubscribeTests(GrpcGatewayFixture gateway)
     public async Task A_cursor_behind_retention_is_out_of_range()
     {
         using var channel = gateway.Channel();
-        var client = gateway.Client(channel, await gateway.CreateKeyAsync("events:read"));
+        var client = GrpcGatewayFixture.Client(channel, await gateway.CreateKeyAsync("events:read"));
         var head = await CaughtUpCursorAsync(client);
 
         // Older than the retention (30 days): the in-memory log drops it as it stores the next event.
@@ -157,7 +180,7 @@ public sealed class GrpcSubscribeTests(GrpcGatewayFixture gateway)
     public async Task An_exceeded_deadline_ends_the_stream_with_deadline_exceeded()
     {
         using var channel = gateway.Channel();
-        var client = gateway.Client(channel, await gateway.CreateKeyAsync("events:read"));
+        var client = GrpcGatewayFixture.Client(channel, await gateway.CreateKeyAsync("events:read"));
         using var call = client.Subscribe(new SubscribeRequest(), deadline: DateTime.UtcNow.AddSeconds(2));
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
         {
@@ -172,7 +195,7 @@ public sealed class GrpcSubscribeTests(GrpcGatewayFixture gateway)
     public async Task Subscribers_of_a_tenant_share_one_tail()
     {
         using var channel = gateway.Channel();
-        var client = gateway.Client(channel, await gateway.CreateKeyAsync("events:read"));
+        var client = GrpcGatewayFixture.Client(channel, await gateway.CreateKeyAsync("events:read"));
         var streams = Enumerable.Range(0, 5).Select(_ => new StreamReader(client.Subscribe(new SubscribeRequest()))).ToList();
         try
         {

@@ -1,9 +1,14 @@
+using System.Net.Http.Json;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Kefu.Contracts.Events;
 using Kefu.Contracts.Grains;
 using Kefu.Contracts.Identity;
 using Kefu.Contracts.Integration;
 using Kefu.Contracts.Messages;
 using Kefu.Gateway.Grpc;
+using Kefu.Gateway.Tests.ContactCentre;
+using Kefu.Gateway.Tests.Infrastructure;
 using Kefu.Grains.Events;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -109,5 +114,98 @@ public sealed class GrpcTailTests(GrpcGatewayFixture gateway)
         var at = DateTimeOffset.UtcNow;
         var message = new ChatMessage(conversation, Ulid.NewUlid(), seq, new Sender(ParticipantRole.Visitor, "v-1", "Visitor"), "m" + seq, at, null);
         return new DomainEvent(Ulid.NewUlid(), Tenancy.DefaultTenant, conversation, seq, at, new Causation(Causation.Visitor, "v-1", "Visitor"), new MessageCreated(message));
+    }
+}
+
+/// <summary>Gateways of their own: shutdown and the per-key rate limit.</summary>
+public sealed class GrpcLifecycleTests
+{
+    [Fact]
+    public async Task Stopping_the_gateway_ends_subscribe_streams_with_unavailable_at_once()
+    {
+        var gateway = new GrpcGatewayFixture();
+        await gateway.InitializeAsync();
+        Task? stopping = null;
+        try
+        {
+            using var channel = gateway.Channel();
+            var client = GrpcGatewayFixture.Client(channel, await gateway.CreateKeyAsync("events:read"));
+            using var stream = new StreamReader(client.Subscribe(new SubscribeRequest()));
+            await stream.UntilAsync(m => m.CaughtUp is not null);
+
+            var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+            stopping = gateway.DisposeAsync();
+            var error = await Assert.ThrowsAsync<RpcException>(async () =>
+            {
+                while (true)
+                {
+                    await stream.NextAsync();
+                }
+            });
+            Assert.Equal(StatusCode.Unavailable, error.StatusCode);
+            Assert.Equal("unavailable", error.Trailers.GetValue("kefu-code"));
+            await stopping;
+            Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(20), $"Stopping took {stopwatch.Elapsed}.");
+        }
+        finally
+        {
+            await (stopping ?? gateway.DisposeAsync());
+        }
+    }
+
+    [Fact]
+    public async Task A_key_over_its_rate_limit_gets_resource_exhausted()
+    {
+        var gateway = new RateLimitedGrpcGateway();
+        await gateway.InitializeAsync();
+        try
+        {
+            using var channel = gateway.Channel();
+            var client = GrpcGatewayFixture.Client(channel, await gateway.CreateKeyAsync("events:write"));
+            var statuses = new List<RpcException>();
+            for (var i = 0; i < 5; i++)
+            {
+                try
+                {
+                    await client.PublishAsync(new PublishRequest { Event = new Kefu.Contracts.Integration.InboundEvent { Id = "rl-" + i, Type = "t" } });
+                }
+                catch (RpcException e)
+                {
+                    statuses.Add(e);
+                }
+            }
+
+            var limited = Assert.Single(statuses, e => e.StatusCode == StatusCode.ResourceExhausted);
+            Assert.Equal("rate_limited", limited.Trailers.GetValue("kefu-code"));
+        }
+        finally
+        {
+            await gateway.DisposeAsync();
+        }
+    }
+
+    private sealed class RateLimitedGrpcGateway : GatewayFixture
+    {
+        private readonly int _port = FreePort();
+
+        protected override bool StaffDefaultInbox => false;
+
+        protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+        {
+            ["Kefu:Grpc:Url"] = $"http://127.0.0.1:{_port}",
+            ["Kefu:ApiKeys:RequestsPerSecond"] = "0.01",
+            ["Kefu:ApiKeys:Burst"] = "4",
+        };
+
+        public GrpcChannel Channel() => GrpcChannel.ForAddress($"http://127.0.0.1:{_port}");
+
+        public static Integration.IntegrationClient Client(GrpcChannel channel, string key) => GrpcGatewayFixture.Client(channel, key);
+
+        public async Task<string> CreateKeyAsync(params string[] scopes)
+        {
+            using var admin = Http(await LoginAsync());
+            var response = await admin.PostAsJsonAsync("/api/v1/api-keys", new { name = "rate", scopes });
+            return (await Desk.Ok(response)).GetProperty("key").GetString()!;
+        }
     }
 }
