@@ -8,9 +8,12 @@ using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using HdrHistogram;
+using Kefu.Contracts.Events;
+using Kefu.Contracts.Identity;
 using Kefu.Contracts.Integration;
 using Kefu.Gateway.Grpc;
 using Kefu.Gateway.Hosting;
+using Kefu.Grains.Events;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,7 +27,8 @@ namespace Kefu.Benchmarks;
 /// gRPC on a free loopback port. Each subscriber has its own channel (its own HTTP/2 connection) and Subscribes to
 /// <c>inbound.received</c>; a publisher sends business events with gRPC <c>Publish</c> at a fixed rate. Fan-out = events
 /// delivered to all subscribers per second; latency = the event's commit time (its envelope <c>time</c>) → a subscriber
-/// has it, over every delivery. The clients share the process and the two cores with the gateway.
+/// has it, over every delivery. The clients share the process and the two cores with the gateway. <c>--direct</c> appends
+/// to the event log instead (the fan-out alone).
 /// </summary>
 public static class GrpcFanoutRun
 {
@@ -34,6 +38,8 @@ public static class GrpcFanoutRun
           --events N        events published and measured (default 2000, after --warmup N, default 200)
           --rate N          events published per second (default 200)
           --poll-ms N       the gateway's Kefu:Grpc:PollInterval in ms (default 100)
+          --direct          append the events straight to the gateway's event log (custom.bench events) instead of
+                            publishing them over gRPC: the fan-out alone, without the cost of Publish
         Stops by itself: setup and each phase are bounded (60 s + the time the events take at the rate, twice over).
         """;
 
@@ -44,6 +50,8 @@ public static class GrpcFanoutRun
         var warmup = Int(args, "--warmup", 200);
         var rate = Int(args, "--rate", 200);
         var pollMs = Int(args, "--poll-ms", 100);
+        var direct = args.Contains("--direct");
+        var type = direct ? "custom.bench" : "inbound.received";
         if (subscribers is < 1 or > 1000 || events < 1 || warmup < 0 || rate is < 1 or > 100_000 || pollMs < 1)
         {
             throw new ArgumentException("--subscribers 1..1000, --events ≥ 1, --warmup ≥ 0, --rate 1..100000 and --poll-ms ≥ 1.");
@@ -60,7 +68,7 @@ public static class GrpcFanoutRun
         {
             for (var i = 0; i < subscribers; i++)
             {
-                readers.Add(Subscriber.Start(address, key, cancellationToken));
+                readers.Add(Subscriber.Start(address, key, type, cancellationToken));
             }
 
             using (var setup = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
@@ -70,11 +78,15 @@ public static class GrpcFanoutRun
             }
 
             using var publisherChannel = GrpcChannel.ForAddress(address);
-            var publisher = Client(publisherChannel, key);
+            var client = Client(publisherChannel, key);
+            var log = app.Services.GetRequiredService<IEventLog>();
+            Func<string, int, Task> publish = direct
+                ? (prefix, count) => AppendAsync(log, count, rate, cancellationToken)
+                : (prefix, count) => PublishAsync(client, prefix, count, rate, cancellationToken);
             var run = Guid.NewGuid().ToString("N")[..8];
             if (warmup > 0)
             {
-                await PublishAsync(publisher, run + "-w", warmup, rate, cancellationToken);
+                await publish(run + "-w", warmup);
                 await WaitAllAsync(readers, warmup, PhaseLimit(warmup, rate), cancellationToken);
             }
 
@@ -86,7 +98,7 @@ public static class GrpcFanoutRun
             var tails = app.Services.GetRequiredService<EventTails>();
             var readsBefore = tails.Reads;
             var stopwatch = Stopwatch.StartNew();
-            await PublishAsync(publisher, run + "-m", events, rate, cancellationToken);
+            await publish(run + "-m", events);
             var published = stopwatch.Elapsed;
             var complete = await WaitAllAsync(readers, events, PhaseLimit(events, rate), cancellationToken);
             var elapsed = stopwatch.Elapsed;
@@ -106,7 +118,7 @@ public static class GrpcFanoutRun
                 $"| {subscribers} | {events} | {events / published.TotalSeconds:F0} | {delivered / elapsed.TotalSeconds:F0} | " +
                 $"{Ms(latency, 50)} / {Ms(latency, 99)} / {latency.GetMaxValue() / 1000.0:F1} | {reads / elapsed.TotalSeconds:F1} | {(complete ? "yes" : $"no: {delivered} of {(long)events * subscribers}")} |"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"poll interval {pollMs} ms; {tails.Dropped} subscriber(s) dropped from the tail for falling behind; measured {elapsed.TotalSeconds:F1} s."));
+                $"{(direct ? "appended to the log" : "published over gRPC")}; poll interval {pollMs} ms; {tails.Dropped} subscriber(s) dropped from the tail for falling behind; measured {elapsed.TotalSeconds:F1} s."));
             return complete ? 0 : 3;
         }
         finally
@@ -151,6 +163,22 @@ public static class GrpcFanoutRun
         }
 
         await Task.WhenAll(calls);
+    }
+
+    private static async Task AppendAsync(IEventLog log, int count, int rate, CancellationToken cancellationToken)
+    {
+        var start = Stopwatch.GetTimestamp();
+        for (var i = 0; i < count; i++)
+        {
+            var due = TimeSpan.FromSeconds((double)i / rate) - Stopwatch.GetElapsedTime(start);
+            if (due > TimeSpan.Zero)
+            {
+                await Task.Delay(due, cancellationToken);
+            }
+
+            var now = DateTimeOffset.UtcNow;
+            await log.AppendAsync([new DomainEvent(Ulid.NewUlid(now), Tenancy.DefaultTenant, null, 0, now, Causation.Of("bench"), new CustomEvent("custom.bench", "{}"))], cancellationToken);
+        }
     }
 
     private static async Task<bool> WaitAllAsync(List<Subscriber> readers, int events, TimeSpan limit, CancellationToken cancellationToken)
@@ -259,10 +287,10 @@ public static class GrpcFanoutRun
 
         public Exception? Failure { get; private set; }
 
-        public static Subscriber Start(Uri address, string key, CancellationToken cancellationToken)
+        public static Subscriber Start(Uri address, string key, string type, CancellationToken cancellationToken)
         {
             var subscriber = new Subscriber(GrpcChannel.ForAddress(address), CancellationTokenSource.CreateLinkedTokenSource(cancellationToken));
-            subscriber._reading = Task.Run(() => subscriber.ReadAsync(key));
+            subscriber._reading = Task.Run(() => subscriber.ReadAsync(key, type));
             return subscriber;
         }
 
@@ -275,11 +303,11 @@ public static class GrpcFanoutRun
             }
         }
 
-        private async Task ReadAsync(string key)
+        private async Task ReadAsync(string key, string type)
         {
             try
             {
-                using var call = Client(_channel, key).Subscribe(new SubscribeRequest { Types_ = { "inbound.received" } }, cancellationToken: _stop.Token);
+                using var call = Client(_channel, key).Subscribe(new SubscribeRequest { Types_ = { type } }, cancellationToken: _stop.Token);
                 await foreach (var message in call.ResponseStream.ReadAllAsync(_stop.Token))
                 {
                     if (message.CaughtUp is not null)
