@@ -144,6 +144,7 @@ public sealed partial class EventTails(IGrainFactory grains, IOptions<KefuGrpcOp
             var settings = owner._options.Value;
             var pageSize = Math.Clamp(settings.PageSize, 1, 500);
             var log = owner._grains.GetGrain<IEventLogGrain>(tenant);
+            var failing = false;
             try
             {
                 while (!_stop.IsCancellationRequested)
@@ -153,6 +154,7 @@ public sealed partial class EventTails(IGrainFactory grains, IOptions<KefuGrpcOp
                     {
                         var page = await log.Read(position, null, pageSize).WaitAsync(_stop.Token);
                         Interlocked.Increment(ref owner._reads);
+                        failing = false;
                         var to = page.Events.Length > 0 ? Math.Max(page.Next, page.Events[^1].Cursor) : page.Next;
                         if (to > position)
                         {
@@ -164,8 +166,14 @@ public sealed partial class EventTails(IGrainFactory grains, IOptions<KefuGrpcOp
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException)
                     {
-                        // The silos may be restarting: subscribers keep their cursor and get heartbeats; try again.
-                        LogTailReadFailed(owner._logger, tenant, ex);
+                        // The silos may be restarting: subscribers keep their cursor and get heartbeats; try again. Logged
+                        // once per outage, not once per poll.
+                        if (!failing)
+                        {
+                            LogTailReadFailed(owner._logger, tenant, ex);
+                        }
+
+                        failing = true;
                     }
 
                     // A full page means more is waiting: read on at once.
