@@ -59,6 +59,28 @@ public sealed class GrpcCallTests(GrpcGatewayFixture gateway)
     }
 
     [Fact]
+    public async Task The_publish_deadline_becomes_the_events_deadline_for_its_routes()
+    {
+        using var channel = gateway.Channel();
+        var client = GrpcGatewayFixture.Client(channel, await gateway.CreateKeyAsync("events:write", "events:read"));
+        var head = await GrpcSubscribeTests.CaughtUpCursorAsync(client);
+        var id = "erp-" + Ulid.NewUlid();
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        await client.PublishAsync(new PublishRequest { Event = new InboundEvent { Id = id, Type = "order_status" } }, deadline: deadline);
+
+        using var stream = new StreamReader(client.Subscribe(new SubscribeRequest { After = head, Types_ = { "inbound.received" } }));
+        var received = (await stream.UntilAsync(m => m.Event is { } e && e.DataJson.Contains(id, StringComparison.Ordinal)))[^1].Event;
+        var recorded = System.Text.Json.JsonDocument.Parse(received.DataJson).RootElement.GetProperty("deadline").GetDateTimeOffset();
+        Assert.InRange(recorded, new DateTimeOffset(deadline).AddSeconds(-3), new DateTimeOffset(deadline).AddSeconds(1));
+
+        // Without a deadline, none.
+        var none = "erp-" + Ulid.NewUlid();
+        await client.PublishAsync(new PublishRequest { Event = new InboundEvent { Id = none, Type = "order_status" } });
+        var plain = (await stream.UntilAsync(m => m.Event is { } e && e.DataJson.Contains(none, StringComparison.Ordinal)))[^1].Event;
+        Assert.False(System.Text.Json.JsonDocument.Parse(plain.DataJson).RootElement.TryGetProperty("deadline", out var value) && value.ValueKind != System.Text.Json.JsonValueKind.Null);
+    }
+
+    [Fact]
     public async Task A_published_event_for_a_contact_names_the_contact_and_its_conversation()
     {
         using var channel = gateway.Channel();
