@@ -137,7 +137,17 @@ public sealed partial class EventTails(IGrainFactory grains, IOptions<KefuGrpcOp
 
         public void Start() => Completion = Task.Run(RunAsync);
 
-        public void Stop() => _stop.Cancel();
+        public void Stop()
+        {
+            try
+            {
+                _stop.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The loop has already ended (the gateway is stopping).
+            }
+        }
 
         private async Task RunAsync()
         {
