@@ -22,13 +22,19 @@ public static class GrpcHosting
             return builder;
         }
 
+        // The port tells the gRPC endpoint from the HTTP ones (HTTP/2 only, and the services answer only there).
         var port = PortOf(url);
+        if (port <= 0)
+        {
+            throw new InvalidOperationException($"Kefu:Grpc:Url must name a port of its own, e.g. http://127.0.0.1:5081 (it is '{url}').");
+        }
+
         builder.Configuration.AddInMemoryCollection(ListenSettings(builder.Configuration, url));
 
         // HTTP/2 only on the gRPC port: h2c needs it (a plain-http port that also speaks HTTP/1 speaks only HTTP/1).
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen =>
         {
-            if (port > 0 && listen.IPEndPoint?.Port == port)
+            if (listen.IPEndPoint?.Port == port)
             {
                 listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2;
             }

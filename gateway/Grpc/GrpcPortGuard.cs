@@ -6,8 +6,7 @@ namespace Kefu.Gateway.Grpc;
 
 /// <summary>
 /// Keeps every gRPC service (integration, health, reflection) on the gRPC port only: on an https HTTP port with ALPN
-/// HTTP/2 would otherwise reach them too. (A plain-http HTTP/1 port cannot carry gRPC at all.) Port 0 (a test's
-/// "any free port") is not checked.
+/// HTTP/2 would otherwise reach them too. (A plain-http HTTP/1 port cannot carry gRPC at all.)
 /// </summary>
 public sealed class GrpcPortGuard(GrpcPort port) : Interceptor
 {
@@ -37,12 +36,12 @@ public sealed class GrpcPortGuard(GrpcPort port) : Interceptor
 
     private void Check(ServerCallContext context)
     {
-        if (port.Number > 0 && context.GetHttpContext().Connection.LocalPort != port.Number)
+        if (context.GetHttpContext().Connection.LocalPort != port.Number)
         {
             throw GrpcErrors.Create(StatusCode.Unimplemented, ErrorCodes.NotFound, $"gRPC is served on port {port.Number} (Kefu:Grpc:Url).");
         }
     }
 }
 
-/// <summary>The port of <see cref="KefuGrpcOptions.Url"/> (0 when it names none or port 0).</summary>
+/// <summary>The port of <see cref="KefuGrpcOptions.Url"/>.</summary>
 public sealed record GrpcPort(int Number);
