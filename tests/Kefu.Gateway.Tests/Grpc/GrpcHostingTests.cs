@@ -1,4 +1,5 @@
 using Kefu.Gateway.Grpc;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 
 namespace Kefu.Gateway.Tests.Grpc;
@@ -27,6 +28,17 @@ public sealed class GrpcHostingTests
         Assert.Equal(2, settings.Count);
         Assert.Equal("http://*:81", settings["Kestrel:Endpoints:KefuGrpc:Url"]);
         Assert.Equal("Http2", settings["Kestrel:Endpoints:KefuGrpc:Protocols"]);
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:0")]
+    [InlineData("http://localhost")]
+    public void A_grpc_url_without_a_port_of_its_own_is_refused_at_start(string url)
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Kefu:Grpc:Url"] = url });
+        var error = Assert.Throws<InvalidOperationException>(() => builder.AddKefuGrpc());
+        Assert.Contains("Kefu:Grpc:Url", error.Message, StringComparison.Ordinal);
     }
 
     [Theory]
