@@ -67,6 +67,10 @@ public sealed partial class EventTails(IGrainFactory grains, IOptions<KefuGrpcOp
                 _tails[tenant] = tail = new TenantTail(this, tenant, position);
                 tail.Start();
             }
+            else
+            {
+                tail.StartNoLaterThan(position);
+            }
 
             var subscription = new TailSubscription(this, tail, Math.Max(1, _options.Value.SubscriberBuffer));
             tail.Subscribers.Add(subscription);
@@ -133,7 +137,37 @@ public sealed partial class EventTails(IGrainFactory grains, IOptions<KefuGrpcOp
         /// <summary>Guarded by the owner's lock.</summary>
         public List<TailSubscription> Subscribers { get; } = [];
 
+        /// <summary>Set once a read moved the tail: its position is then one the log has shown, never past the head.</summary>
+        private volatile bool _moved;
+
+        /// <summary>A lower start asked for by a subscriber while the tail had not moved yet (long.MaxValue: none).</summary>
+        private long _lowerTo = long.MaxValue;
+
         public Task Completion { get; private set; } = Task.CompletedTask;
+
+        /// <summary>
+        /// A tail starts at its first subscriber's cursor, which may lie past the head (a made-up cursor): it would then
+        /// wait there forever and hold back every other subscriber of the tenant. Until the tail has moved, a subscriber
+        /// with a lower cursor moves its start down. (Reading from lower is always safe: subscribers skip what they had.)
+        /// </summary>
+        public void StartNoLaterThan(long position)
+        {
+            if (_moved)
+            {
+                return;
+            }
+
+            long current;
+            do
+            {
+                current = Interlocked.Read(ref _lowerTo);
+                if (position >= current)
+                {
+                    return;
+                }
+            }
+            while (Interlocked.CompareExchange(ref _lowerTo, position, current) != current);
+        }
 
         public void Start() => Completion = Task.Run(RunAsync);
 
@@ -160,6 +194,12 @@ public sealed partial class EventTails(IGrainFactory grains, IOptions<KefuGrpcOp
                 while (!_stop.IsCancellationRequested)
                 {
                     var full = false;
+                    var lower = Interlocked.Exchange(ref _lowerTo, long.MaxValue);
+                    if (lower < position)
+                    {
+                        position = lower;
+                    }
+
                     try
                     {
                         var page = await log.Read(position, null, pageSize).WaitAsync(_stop.Token);
@@ -172,6 +212,7 @@ public sealed partial class EventTails(IGrainFactory grains, IOptions<KefuGrpcOp
                             owner.Publish(this, new TailBatch(position, to, page.Events, messages));
                             position = to;
                             full = page.Events.Length == pageSize;
+                            _moved = true;
                         }
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException)

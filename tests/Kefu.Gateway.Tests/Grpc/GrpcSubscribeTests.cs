@@ -222,6 +222,26 @@ public sealed class GrpcSubscribeTests(GrpcGatewayFixture gateway)
         await Eventually(() => gateway.Services.GetRequiredService<Gateway.Grpc.EventTails>().Count == 0);
     }
 
+    [Fact]
+    public async Task A_made_up_cursor_past_the_head_does_not_hold_back_other_subscribers()
+    {
+        using var channel = gateway.Channel();
+        var client = GrpcGatewayFixture.Client(channel, await gateway.CreateKeyAsync("events:read"));
+        var tails = gateway.Services.GetRequiredService<Gateway.Grpc.EventTails>();
+        await Eventually(() => tails.Count == 0);
+
+        // The first subscriber (it starts the tenant's tail) asks for events after a cursor nobody handed out.
+        using var future = new StreamReader(client.Subscribe(new SubscribeRequest { After = "7fffffffffff0000" }));
+        Assert.Equal("7fffffffffff0000", (await future.UntilAsync(m => m.CaughtUp is not null))[^1].CaughtUp.Cursor);
+        await Eventually(() => tails.Count == 1);
+
+        using var honest = new StreamReader(client.Subscribe(new SubscribeRequest()));
+        await honest.UntilAsync(m => m.CaughtUp is not null);
+        var (visitor, conversationId) = await gateway.StartConversationAsync("seen live");
+        await using var _ = visitor;
+        await honest.UntilAsync(m => Messages([m], conversationId).Any());
+    }
+
     internal static async Task<string> CaughtUpCursorAsync(Integration.IntegrationClient client)
     {
         using var stream = new StreamReader(client.Subscribe(new SubscribeRequest()));
