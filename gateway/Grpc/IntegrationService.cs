@@ -167,9 +167,10 @@ public sealed class IntegrationService(
             throw GrpcErrors.Create(StatusCode.Unavailable, ErrorCodes.Unavailable,
                 "The gateway is shutting down; subscribe again after the last cursor you received.");
         }
-        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        catch (Exception) when (context.CancellationToken.IsCancellationRequested)
         {
-            // The client left or the deadline passed: the server already ends the call with that status.
+            // The client left or the deadline passed (a write then fails in more ways than one): the server already
+            // ends the call with that status, and there is nobody to tell more.
         }
     }
 
