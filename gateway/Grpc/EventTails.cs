@@ -269,9 +269,6 @@ public sealed class TailSubscription : IDisposable
 
     internal EventTails.TenantTail Tail { get; }
 
-    /// <summary>True once the tail dropped this subscriber for falling behind.</summary>
-    public bool Overflowed { get; private set; }
-
     /// <summary>Called by the tail under its lock; false when this subscriber is full and is dropped.</summary>
     internal bool Offer(TailBatch batch)
     {
@@ -280,7 +277,6 @@ public sealed class TailSubscription : IDisposable
         // At least one batch always fits, whatever its size.
         if (pending > _capacity && pending > batch.Events.Length)
         {
-            Overflowed = true;
             _batches.Writer.TryComplete();
             return false;
         }
