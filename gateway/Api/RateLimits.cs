@@ -63,6 +63,13 @@ public static class RateLimits
                     ctx.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 }
 
+                if (Grpc.GrpcErrors.IsGrpc(ctx.HttpContext))
+                {
+                    // A gRPC call gets its own status (RESOURCE_EXHAUSTED), not one its client would make up from a 429.
+                    await Grpc.GrpcErrors.WriteTrailersOnlyAsync(ctx.HttpContext, global::Grpc.Core.StatusCode.ResourceExhausted, ErrorCodes.RateLimited, "Too many requests; retry later.");
+                    return;
+                }
+
                 await Problems.Create(StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited, "Too many requests; retry later.")
                     .ExecuteAsync(ctx.HttpContext);
             };

@@ -2,6 +2,7 @@ using Kefu.Contracts.Messages;
 using Kefu.Gateway.Api;
 using Kefu.Gateway.Attachments;
 using Kefu.Gateway.Auth;
+using Kefu.Gateway.Grpc;
 using Kefu.Gateway.Ui;
 using Kefu.Gateway.WebSockets;
 using Kefu.Grains.Hosting;
@@ -83,6 +84,7 @@ public static class GatewayHostingExtensions
                 o.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(network));
             }
         });
+        builder.AddKefuGrpc(); // kefu.integration.v1 on Kefu:Grpc:Url (off when unset)
         return builder;
     }
 
@@ -115,6 +117,7 @@ public static class GatewayHostingExtensions
         app.MapWebhooksApi();
         app.MapRoutingApi();
         app.MapKefuOpenApi();
+        app.MapKefuGrpc();
         return app;
     }
 

@@ -112,7 +112,8 @@ public static class UiEndpoints
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-            foreach (var address in addresses)
+            var grpcPort = app.Services.GetService<Grpc.GrpcPort>()?.Number ?? 0;
+            foreach (var address in addresses.Where(a => grpcPort == 0 || Grpc.GrpcHosting.PortOf(a) != grpcPort))
             {
                 Console.WriteLine($"Kefu pages: agent console {address}/console/  ·  widget demo {address}/demo");
             }

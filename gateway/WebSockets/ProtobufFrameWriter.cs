@@ -69,7 +69,10 @@ public static class ProtobufFrameWriter
         },
     });
 
-    public static byte[] Message(ChatMessage m)
+    public static byte[] Message(ChatMessage m) => Write(new Proto.ServerFrame { Message = ToProto(m) });
+
+    /// <summary>The kefu.v1.Message of a chat message (also the gRPC SendMessage answer).</summary>
+    public static Proto.Message ToProto(ChatMessage m)
     {
         var message = new Proto.Message
         {
@@ -86,7 +89,7 @@ public static class ProtobufFrameWriter
             message.ClientMsgId = m.ClientMsgId;
         }
 
-        return Write(new Proto.ServerFrame { Message = message });
+        return message;
     }
 
     /// <summary>The protobuf twin of JSON's <c>content</c>: always set, text as an empty <c>text</c> case.</summary>

@@ -29,6 +29,17 @@ internal static class Program
                 return await WebhookRun.RunAsync(args[1..], cts.Token);
             }
 
+            if (args is ["grpc-fanout", ..])
+            {
+                if (args.Contains("--help"))
+                {
+                    Console.WriteLine(GrpcFanoutRun.Usage);
+                    return 0;
+                }
+
+                return await GrpcFanoutRun.RunAsync(args[1..], cts.Token);
+            }
+
             if (args is ["routing-eval", ..])
             {
                 if (args.Contains("--help"))
