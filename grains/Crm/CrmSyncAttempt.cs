@@ -140,9 +140,19 @@ public sealed class CrmSyncAttempt(CrmConnector connector)
         ? new CrmAttemptResult(CrmAttemptOutcome.Failed, Error: response.Error, HttpStatus: response.Status, Requests: requests)
         : new CrmAttemptResult(CrmAttemptOutcome.Retry, Error: response.Error ?? $"HTTP {response.Status}", HttpStatus: response.Status, RetryAfter: response.RetryAfter, Requests: requests);
 
-    private static DateTimeOffset? UpdatedAt(JsonElement record, string? path) =>
-        path is not null && CrmFields.At(record, path) is { } value && value.ValueKind == JsonValueKind.String
-            && DateTimeOffset.TryParse(value.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
-            ? at
-            : null;
+    /// <summary>The CRM record's update time: ISO 8601, also with an offset without a colon (Salesforce's <c>+0000</c>).</summary>
+    internal static DateTimeOffset? UpdatedAt(JsonElement record, string? path)
+    {
+        if (path is null || CrmFields.At(record, path) is not { ValueKind: JsonValueKind.String } value || value.GetString() is not { } text)
+        {
+            return null;
+        }
+
+        if (text.Length > 5 && text[^5] is '+' or '-' && text[^4..].All(char.IsAsciiDigit))
+        {
+            text = text[..^2] + ":" + text[^2..];
+        }
+
+        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : null;
+    }
 }
