@@ -94,6 +94,9 @@ public interface ICrmSyncIndexGrain : IGrainWithStringKey
 
     /// <summary>Records in <paramref name="state"/> (or every state but in_sync when null), newest change first.</summary>
     Task<CrmSyncView[]> List(string? state, int limit);
+
+    /// <summary>The names of the tenant's CRMs that sync records of <paramref name="kind"/> (from the silos' configuration).</summary>
+    Task<string[]> Crms(string kind);
 }
 
 public static class CrmSyncKeys

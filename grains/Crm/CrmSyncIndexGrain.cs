@@ -1,5 +1,6 @@
 using Kefu.Contracts.Grains;
 using Kefu.Grains.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Kefu.Grains.Crm;
 
@@ -16,7 +17,8 @@ public sealed class CrmSyncIndexState
 /// but the listing: each record's own grain holds its state).
 /// </summary>
 public sealed class CrmSyncIndexGrain(
-    [PersistentState("crmSyncIndex", KefuStorage.Name)] IPersistentState<CrmSyncIndexState> state) : Grain, ICrmSyncIndexGrain
+    [PersistentState("crmSyncIndex", KefuStorage.Name)] IPersistentState<CrmSyncIndexState> state,
+    IOptionsMonitor<CrmOptions> options) : Grain, ICrmSyncIndexGrain
 {
     /// <summary>At most this many pending records are listed (a backlog of thousands is summed up by its size).</summary>
     private const int MaxPending = 10_000;
@@ -58,4 +60,10 @@ public sealed class CrmSyncIndexGrain(
             .Take(Math.Clamp(limit, 1, 500))
             .ToArray());
     }
+
+    public Task<string[]> Crms(string kind) => Task.FromResult(options.CurrentValue.ForTenant(this.GetPrimaryKeyString())
+        .Where(c => (kind == CrmRecordKinds.Contact ? c.Connector.Contacts : kind == CrmRecordKinds.Conversation ? c.Connector.Conversations : null) is not null)
+        .Select(c => c.Name)
+        .Order(StringComparer.Ordinal)
+        .ToArray());
 }
