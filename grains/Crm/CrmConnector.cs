@@ -42,6 +42,11 @@ public sealed class CrmConnector(IHttpClientFactory clients, IOptionsMonitor<Crm
     public const string ClientName = "kefu-crm";
 
     private readonly ConcurrentDictionary<(string Tenant, string Crm), ResiliencePipeline<HttpResponseMessage>> _pipelines = new();
+    private readonly ConcurrentDictionary<(string Tenant, string Crm), CrmThrottle> _throttles = new();
+
+    /// <summary>The throttle of one tenant's CRM on this silo (for diagnostics and tests).</summary>
+    public CrmThrottle ThrottleOf(string tenant, string crmName, CrmConnectorOptions crm) =>
+        _throttles.GetOrAdd((tenant, crmName), _ => new CrmThrottle(crm, time));
 
     public async Task<CrmResponse> CallAsync(CrmCall call, CancellationToken cancellationToken)
     {
@@ -60,6 +65,12 @@ public sealed class CrmConnector(IHttpClientFactory clients, IOptionsMonitor<Crm
         var url = new Uri(call.Crm.BaseUrl.TrimEnd('/') + "/" + call.Operation.Path.Replace("{id}", Uri.EscapeDataString(call.RecordId), StringComparison.Ordinal).TrimStart('/'));
         var method = new HttpMethod((call.Operation.Method ?? (call.Body is null ? "GET" : "PUT")).ToUpperInvariant());
         var pipeline = _pipelines.GetOrAdd((call.Tenant, call.CrmName), _ => Build(call.Crm));
+        var throttle = ThrottleOf(call.Tenant, call.CrmName, call.Crm);
+        if (!await throttle.WaitTurnAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return new CrmResponse(CrmCallOutcome.Retryable, null, null, TimeSpan.FromSeconds(1), "too many requests waiting for the CRM's rate limit");
+        }
+
         var http = clients.CreateClient(ClientName);
         try
         {
@@ -87,7 +98,9 @@ public sealed class CrmConnector(IHttpClientFactory clients, IOptionsMonitor<Crm
                     return await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, token).ConfigureAwait(false);
                 },
                 cancellationToken).ConfigureAwait(false);
-            return await ReadAsync(response, method, cancellationToken).ConfigureAwait(false);
+            var answer = await ReadAsync(response, method, cancellationToken).ConfigureAwait(false);
+            throttle.Answered((int)response.StatusCode, answer.RetryAfter);
+            return answer;
         }
         catch (BrokenCircuitException ex)
         {

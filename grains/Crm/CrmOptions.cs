@@ -98,6 +98,11 @@ public sealed class CrmOptions
                 yield return $"{at}:DefaultPolicy must be one of {string.Join(", ", CrmPolicies.All)}.";
             }
 
+            if (c.RequestsPerSecond < 0)
+            {
+                yield return $"{at}:RequestsPerSecond must not be negative (0 = no limit).";
+            }
+
             if (c.StepTimeout <= TimeSpan.Zero || c.Retry.BaseDelay <= TimeSpan.Zero || c.Retry.MaxDelay < c.Retry.BaseDelay || c.Retry.MaxAttempts < 1 || c.Retry.MaxAge <= TimeSpan.Zero)
             {
                 yield return $"{at}: StepTimeout, Retry:BaseDelay and Retry:MaxAge must be positive, Retry:MaxDelay ≥ BaseDelay, Retry:MaxAttempts ≥ 1.";
@@ -115,6 +120,12 @@ public sealed class CrmConnectorOptions
     public string BaseUrl { get; set; } = string.Empty;
 
     public CrmAuthOptions? Auth { get; set; }
+
+    /// <summary>
+    /// Requests a second this silo sends this CRM (all records together; 0 = no limit). With several silos each has this
+    /// limit: set the CRM's limit divided by the silo count. A 429 pauses requests to the CRM whatever this is.
+    /// </summary>
+    public double RequestsPerSecond { get; set; }
 
     /// <summary>What one request may take (an attempt is an upsert and a read-back: two requests).</summary>
     public TimeSpan StepTimeout { get; set; } = TimeSpan.FromSeconds(5);

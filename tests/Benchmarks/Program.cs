@@ -40,6 +40,17 @@ internal static class Program
                 return RoutingEvalRun.Run(args[1..]);
             }
 
+            if (args is ["crm", ..])
+            {
+                if (args.Contains("--help"))
+                {
+                    Console.WriteLine(CrmRun.Usage);
+                    return 0;
+                }
+
+                return await CrmRun.RunAsync(args[1..], cts.Token);
+            }
+
             if (args is ["routing", ..])
             {
                 if (args.Contains("--help"))
