@@ -79,6 +79,7 @@ public static class EventTypes
     public const string InboundReceived = "inbound.received";
     public const string WebhookEndpointDisabled = "webhook.endpoint_disabled";
     public const string RouteExecuted = "route.executed";
+    public const string CrmSyncFailed = "crm.sync_failed";
 
     /// <summary>Events a routing rule emits (<c>emit</c> action) have a type with this prefix, e.g. <c>custom.vip_order</c>.</summary>
     public const string CustomPrefix = "custom.";
@@ -87,7 +88,7 @@ public static class EventTypes
     [
         ConversationCreated, ConversationUpdated, ConversationStatusChanged, ConversationAssigned,
         ConversationTransferred, ConversationRated, MessageCreated, NoteCreated, ContactCreated, ContactUpdated,
-        InboundReceived, WebhookEndpointDisabled, RouteExecuted,
+        InboundReceived, WebhookEndpointDisabled, RouteExecuted, CrmSyncFailed,
     ];
 
     public static bool IsKnown(string? type) => type is not null && (Array.IndexOf(All, type) >= 0 || IsCustom(type));
@@ -274,6 +275,23 @@ public sealed record WebhookEndpointDisabled(
     [property: Id(2)] string Reason) : EventData
 {
     public override string Type => EventTypes.WebhookEndpointDisabled;
+}
+
+/// <summary>
+/// A record was given up on: its CRM would not take it within the retry limits (docs/crm.md). Nothing local is lost; a
+/// retry (API or console) starts it again.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record CrmSyncFailed(
+    [property: Id(0)] string Crm,
+    [property: Id(1)] string Kind,
+    [property: Id(2)] string RecordId,
+    [property: Id(3)] int Attempts,
+    [property: Id(4)] string? Error,
+    [property: Id(5)] int? HttpStatus,
+    [property: Id(6)] DateTimeOffset? FailingSince) : EventData
+{
+    public override string Type => EventTypes.CrmSyncFailed;
 }
 
 /// <summary>An event as stored in the outbox: its per-tenant <see cref="Cursor"/> and its data as JSON (the public form).</summary>

@@ -191,6 +191,23 @@ public static class EventJson
                 json.WritePropertyName("data");
                 json.WriteRawValue(c.DataJson);
                 break;
+            case CrmSyncFailed c:
+                json.WriteString("crm", c.Crm);
+                json.WriteString("kind", c.Kind);
+                json.WriteString("recordId", c.RecordId);
+                json.WriteNumber("attempts", c.Attempts);
+                WriteOptional(json, "error", c.Error);
+                if (c.HttpStatus is { } httpStatus)
+                {
+                    json.WriteNumber("httpStatus", httpStatus);
+                }
+
+                if (c.FailingSince is { } since)
+                {
+                    json.WriteString("failingSince", Time(since));
+                }
+
+                break;
             case WebhookEndpointDisabled w:
                 json.WriteString("endpointId", w.EndpointId);
                 json.WriteString("url", w.Url);

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Kefu.Contracts.Events;
+using Kefu.Contracts.Grains;
 using Kefu.Contracts.Messages;
 using Kefu.Contracts.Webhooks;
 using Microsoft.OpenApi;
@@ -66,6 +67,10 @@ public static class OpenApiEvents
                 ("index", Integer(), true), ("action", String("call, reply_template, assign, tag, priority, status, emit"), true), ("target", String(), false),
                 ("outcome", Enum([RouteOutcomes.Succeeded, RouteOutcomes.Failed, RouteOutcomes.TimedOut, RouteOutcomes.Skipped, RouteOutcomes.FailedContinued]), true),
                 ("attempts", Integer(), true), ("elapsedMs", Integer(), true), ("httpStatus", Integer(), false), ("error", String(), false)) }, true)),
+        [EventTypes.CrmSyncFailed] = d => Object("A record was given up on: its CRM did not take it within the retry limits (docs/crm.md). A retry starts it again.",
+            ("crm", String("The CRM's name in configuration."), true), ("kind", Enum([CrmRecordKinds.Contact, CrmRecordKinds.Conversation]), true),
+            ("recordId", String("The contact or conversation id."), true), ("attempts", Integer(), true), ("error", String(), false),
+            ("httpStatus", Integer("The CRM's last answer, when there was one."), false), ("failingSince", Time(), false)),
         [EventTypes.WebhookEndpointDisabled] = d => Object("An outbound webhook endpoint was disabled (it answered 410, or failed for too long).",
             ("endpointId", String(), true), ("url", String(), true), ("reason", String(), true)),
     };

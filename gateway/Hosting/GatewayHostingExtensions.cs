@@ -115,6 +115,7 @@ public static class GatewayHostingExtensions
         app.MapInboundApi();
         app.MapIntegrationMessagesApi();
         app.MapWebhooksApi();
+        app.MapCrmApi();
         app.MapRoutingApi();
         app.MapKefuOpenApi();
         app.MapKefuGrpc();

@@ -73,6 +73,17 @@ internal static class Program
                 return await KafkaOutRun.RunAsync(args[1..], cts.Token);
             }
 
+            if (args is ["crm", ..])
+            {
+                if (args.Contains("--help"))
+                {
+                    Console.WriteLine(CrmRun.Usage);
+                    return 0;
+                }
+
+                return await CrmRun.RunAsync(args[1..], cts.Token);
+            }
+
             if (args is ["routing", ..])
             {
                 if (args.Contains("--help"))

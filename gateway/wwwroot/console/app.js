@@ -672,6 +672,7 @@ import * as K from '../kefu-client.js';
       if (state !== current) { return; }
       state.contact = r.ok ? r.body : null;
       renderContact();
+      loadCrm(state);
       var ids = ((state.contact && state.contact.conversationIds) || []).slice(-20);
       ids.forEach(function (id) {
         if (id === state.id || (conversations[id] && conversations[id].createdAt)) { return; }
@@ -710,6 +711,61 @@ import * as K from '../kefu-client.js';
       }
     });
     if (!ids.length) { list.appendChild(h('li', { class: 'muted', text: 'None yet.' })); }
+  }
+
+  // Where the contact stands in each CRM the tenant syncs to (issue #17): a badge per CRM, what went wrong, and for
+  // admins a retry (failed, dead) or a choice per field (conflict). Refreshed while something is on its way.
+  var CRM_LABELS = { in_sync: 'In sync', pending: 'Syncing', failed: 'Failed', conflict: 'Conflict', dead: 'Gave up' };
+  function loadCrm(state) {
+    var contactId = state.contact && state.contact.id;
+    if (!contactId) { return; }
+    clearTimeout(state.crmTimer);
+    api('GET', '/api/v1/contacts/' + encodeURIComponent(contactId) + '/crm').then(function (r) {
+      if (state !== current || !r.ok || !r.body) { return; }
+      renderCrm(state, r.body.records || []);
+      if ((r.body.records || []).some(function (x) { return x.state === 'pending'; })) {
+        state.crmTimer = setTimeout(function () { loadCrm(state); }, 2000);
+      }
+    });
+  }
+
+  function renderCrm(state, records) {
+    var list = $('contact-crm');
+    clear(list);
+    list.hidden = !records.length;
+    records.forEach(function (x) {
+      var path = '/api/v1/crm/sync/' + encodeURIComponent(x.crm) + '/' + x.kind + '/' + encodeURIComponent(x.recordId);
+      var item = h('li', { 'data-crm': x.crm, 'data-state': x.state }, [
+        h('span', { text: x.crm }),
+        h('span', { class: 'crm-state ' + x.state, text: CRM_LABELS[x.state] || x.state })
+      ]);
+      if (x.lastError && x.state !== 'in_sync') {
+        item.appendChild(h('span', { class: 'crm-error', text: x.lastError + (x.attempts ? ' (' + x.attempts + ' attempts)' : '') }));
+      }
+      if (isAdmin() && (x.state === 'failed' || x.state === 'dead')) {
+        item.appendChild(h('button', { type: 'button', class: 'ghost crm-retry', text: 'Retry', onclick: function () {
+          api('POST', path + '/retry').then(function (r) {
+            if (!r.ok) { toast(problemText(r, 'Could not retry.'), true); return; }
+            loadCrm(state);
+          });
+        } }));
+      }
+      (x.conflicts || []).forEach(function (c) {
+        var choose = function (side) {
+          var fields = {}; fields[c.field] = side;
+          api('POST', path + '/resolve', { fields: fields }).then(function (r) {
+            if (!r.ok) { toast(problemText(r, 'Could not settle the conflict.'), true); return; }
+            loadCrm(state);
+          });
+        };
+        item.appendChild(h('span', { class: 'crm-error', text: c.field + ': Kefu “' + (c.local || '') + '”, CRM “' + (c.crm || '') + '”' }));
+        if (isAdmin()) {
+          item.appendChild(h('button', { type: 'button', class: 'ghost', text: 'Keep Kefu’s', onclick: function () { choose('kefu'); } }));
+          item.appendChild(h('button', { type: 'button', class: 'ghost', text: 'Use CRM’s', onclick: function () { choose('crm'); } }));
+        }
+      });
+      list.appendChild(item);
+    });
   }
 
   function mayJoin(c) {

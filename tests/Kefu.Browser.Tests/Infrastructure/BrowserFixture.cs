@@ -26,6 +26,9 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     public IBrowser Browser { get; private set; } = null!;
 
+    /// <summary>The CRM the default tenant syncs contacts to (<c>sales</c>): it takes everything unless a test scripts it.</summary>
+    public Kefu.Grains.Tests.Crm.FakeCrm Crm { get; private set; } = null!;
+
     /// <summary>Where screenshots go: under the test output directory (a test artifact).</summary>
     public static string ArtifactsDirectory { get; } = Path.Combine(AppContext.BaseDirectory, "artifacts");
 
@@ -41,6 +44,8 @@ public sealed class BrowserFixture : IAsyncLifetime
         }
 
         Directory.CreateDirectory(ArtifactsDirectory);
+        Crm = await Kefu.Grains.Tests.Crm.FakeCrm.StartAsync();
+        Crm.For("sales");
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -56,6 +61,15 @@ public sealed class BrowserFixture : IAsyncLifetime
             // The webhooks page test posts to a receiver on loopback.
             ["Kefu:Webhooks:AllowPrivateTargets"] = "true",
             ["Kefu:Webhooks:RetrySchedule"] = "500ms,500ms,500ms",
+            // The contact panel's CRM badge (issue #17).
+            ["Kefu:Crm:PollInterval"] = "00:00:00.200",
+            ["Kefu:Crm:Connectors:sales:BaseUrl"] = new Uri(Crm.BaseUrl, "sales").ToString(),
+            ["Kefu:Crm:Connectors:sales:Retry:BaseDelay"] = "00:00:00.200",
+            ["Kefu:Crm:Connectors:sales:Retry:MaxDelay"] = "00:00:00.500",
+            ["Kefu:Crm:Connectors:sales:Contacts:Upsert:Path"] = "/contacts/{id}",
+            ["Kefu:Crm:Connectors:sales:Contacts:Get:Path"] = "/contacts/{id}",
+            ["Kefu:Crm:Connectors:sales:Contacts:Fields:name"] = "name",
+            ["Kefu:Crm:Connectors:sales:Contacts:Fields:email"] = "email",
         });
         builder.AddKefuGateway();
         _app = builder.Build();
@@ -87,6 +101,11 @@ public sealed class BrowserFixture : IAsyncLifetime
         {
             await _app.StopAsync();
             await _app.DisposeAsync();
+        }
+
+        if (Crm is not null)
+        {
+            await Crm.DisposeAsync();
         }
     }
 

@@ -138,6 +138,11 @@ public sealed class EventSchemaTests(GatewayFixture gateway)
                 new RouteExecuted(Ulid.NewUlid().ToString(), "custom.vip", new string('b', 64), "route-1", RouteOutcomes.Succeeded, [], 1, 9999, null),
             ],
             [EventTypes.WebhookEndpointDisabled] = [new WebhookEndpointDisabled("wh1", "https://erp.example.com/kefu", "410 Gone")],
+            [EventTypes.CrmSyncFailed] =
+            [
+                new CrmSyncFailed("hubspot", "contact", Ulid.NewUlid().ToString(), 25, "HTTP 503: maintenance", 503, DateTimeOffset.UtcNow.AddHours(-24)),
+                new CrmSyncFailed("salesforce", "conversation", Ulid.NewUlid().ToString(), 3, null, null, null),
+            ],
         };
     }
 }
