@@ -7,8 +7,9 @@ namespace Kefu.Grains.ConversationEvents;
 /// <summary>
 /// Wakes this silo's active relay of a tenant when events are committed here (a conversation's change, or an event
 /// appended through <see cref="IEventLog"/>), so they reach Kafka within milliseconds instead of at the next poll.
-/// Coalesced: one poke until the relay reads again. Events committed on another silo (and inbound events, which are
-/// stored with their dedup record) are found by the relay's poll.
+/// Coalesced: one poke until the relay reads again (inbound events, stored with their dedup record, poke it directly).
+/// Events committed on another silo are found by the relay's poll. Registered on every silo (with Kafka off nothing
+/// registers, and a notification does nothing).
 /// </summary>
 public sealed class ConversationEventsWakeups
 {

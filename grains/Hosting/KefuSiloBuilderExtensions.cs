@@ -134,6 +134,7 @@ public static class KefuSiloBuilderExtensions
         services.TryAddSingleton<Events.Sinks.ConversationSinks>();
         services.AddKefuAttachmentStorage(configuration); // the retention job's store (the reminder runs on a silo)
         Webhooks.WebhookServices.AddKefuWebhooks(services, configuration); // after the sinks above: it only wakes endpoints
+        services.TryAddSingleton<ConversationEvents.ConversationEventsWakeups>(); // inbound events poke it (Kafka on or off)
         Crm.CrmServices.AddKefuCrm(services, configuration);
         Routing.Runtime.RoutingServices.AddKefuRouting(services, configuration); // it wraps the event log registered above
         ConversationEvents.ConversationEventsServices.AddKefuConversationEvents(services, configuration); // after routing: it wraps the event log again (only when Kafka is on)

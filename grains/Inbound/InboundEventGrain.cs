@@ -21,6 +21,7 @@ public sealed class InboundEventGrain(
     IInboundRecordStore records,
     Routing.Runtime.RoutingWakeups routingWakeups,
     Webhooks.WebhookWakeups webhookWakeups,
+    ConversationEvents.ConversationEventsWakeups kafkaWakeups,
     IOptions<InboundOptions> options,
     TimeProvider time) : Grain, IInboundEventGrain
 {
@@ -70,10 +71,11 @@ public sealed class InboundEventGrain(
             return Answer(_record, inbound, now) ?? record.Answer;
         }
 
-        // The event went to the log with its record, not through IEventLog (cluster mode): wake this silo's router and
-        // webhook endpoints of the tenant now rather than at their next poll.
+        // The event went to the log with its record, not through IEventLog (cluster mode): wake this silo's router,
+        // webhook endpoints and Kafka relay of the tenant now rather than at their next poll.
         routingWakeups.Notify(tenant, [received]);
         webhookWakeups.Notify(tenant);
+        kafkaWakeups.Notify(tenant);
         return record.Answer;
     }
 

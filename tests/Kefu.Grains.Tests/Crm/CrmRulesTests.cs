@@ -156,6 +156,27 @@ public sealed class CrmRulesTests
     }
 
     [Fact]
+    public async Task A_429_pauses_every_request_to_the_crm_until_its_retry_after()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var throttle = new CrmThrottle(new CrmConnectorOptions(), time);
+        Assert.True(await throttle.WaitTurnAsync(CancellationToken.None)); // no limit, no pause: at once
+
+        throttle.Answered(429, TimeSpan.FromSeconds(30));
+        var turn = throttle.WaitTurnAsync(CancellationToken.None).AsTask();
+        time.Advance(TimeSpan.FromSeconds(29));
+        Assert.False(turn.IsCompleted);
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(await turn.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        throttle.Answered(500, TimeSpan.FromSeconds(30)); // a plain failure is the record's business, not a pause
+        throttle.Answered(503, null);
+        Assert.Null(throttle.PausedUntil);
+        throttle.Answered(429, null); // no Retry-After: a second
+        Assert.Equal(time.GetUtcNow() + TimeSpan.FromSeconds(1), throttle.PausedUntil);
+    }
+
+    [Fact]
     public void Contacts_and_conversations_have_their_own_fields()
     {
         Assert.True(CrmFields.IsKnown(CrmRecordKinds.Contact, "attributes.plan"));
