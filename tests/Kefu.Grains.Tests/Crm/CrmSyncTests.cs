@@ -162,7 +162,7 @@ public sealed class CrmSyncTests(CrmFixture fixture)
     public async Task A_crm_that_keeps_failing_makes_the_record_dead_with_one_crm_sync_failed_event()
     {
         var crm = fixture.Crm.For("down");
-        crm.Script = (request, _) => request.IsWrite ? new CrmFault(Status: 503) : null;
+        crm.Script = (request, _) => request.IsWrite ? new CrmFault(Status: 500) : null;
         var contact = await fixture.NewContactAsync("down", "Hal", "hal@example.com");
 
         var dead = await fixture.WaitForAsync("down", contact.ContactId, CrmSyncStates.Dead);
@@ -175,7 +175,7 @@ public sealed class CrmSyncTests(CrmFixture fixture)
         var data = JsonDocument.Parse(Assert.Single(page.Events, e => e.DataJson.Contains(contact.ContactId, StringComparison.Ordinal)).DataJson).RootElement;
         Assert.Equal("down", data.GetProperty("crm").GetString());
         Assert.Equal("contact", data.GetProperty("kind").GetString());
-        Assert.Equal(503, data.GetProperty("httpStatus").GetInt32());
+        Assert.Equal(500, data.GetProperty("httpStatus").GetInt32());
         Assert.Equal(3, data.GetProperty("attempts").GetInt32());
     }
 
