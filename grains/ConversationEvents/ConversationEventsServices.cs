@@ -30,7 +30,7 @@ public static class ConversationEventsServices
         services.TryAddSingleton<ConversationEventsProducer>();
         services.TryAddSingleton<IConversationEventsProducer>(sp => sp.GetRequiredService<ConversationEventsProducer>());
         services.TryAddSingleton<ConversationEventsWakeups>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConversationEventSink, ConversationEventsWakeupSink>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConversationEventSink, TenantWakeupSink<ConversationEventsWakeups>>());
         services.TryAddSingleton<ConversationEventsStarter>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ConversationEventsStarter>());
 
@@ -38,7 +38,7 @@ public static class ConversationEventsServices
         if (inner is not null)
         {
             services.Remove(inner);
-            services.AddSingleton<IEventLog>(sp => new ConversationEventsWakingLog(Create(sp, inner), sp.GetRequiredService<ConversationEventsWakeups>()));
+            services.AddSingleton<IEventLog>(sp => new WakingEventLog(Create(sp, inner), sp.GetRequiredService<ConversationEventsWakeups>()));
         }
 
         return services;

@@ -19,7 +19,7 @@ public static class WebhookServices
             .ValidateOnStart();
         services.TryAddSingleton<WebhookSender>();
         services.TryAddSingleton<WebhookWakeups>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConversationEventSink, WebhookWakeupSink>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConversationEventSink, TenantWakeupSink<WebhookWakeups>>());
         return services;
     }
 

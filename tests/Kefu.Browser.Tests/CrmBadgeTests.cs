@@ -23,7 +23,12 @@ public sealed class CrmBadgeTests(BrowserFixture fixture)
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
         var conversationId = (await accepted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("conversationId").GetString()!;
 
-        await using var console = await ConsolePage.LoginAsync(fixture);
+        // An admin of its own, deactivated at the end: no admin of this test lingers online to be assigned the next
+        // test's conversations while its connection is being closed.
+        var adminId = $"crm-admin-{Guid.NewGuid():N}"[..22];
+        var created = await admin.PostAsJsonAsync("/api/v1/agents", new { username = adminId, password = BrowserFixture.AgentPassword, displayName = "CRM admin", role = "admin", capacity = 1 });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        await using var console = await ConsolePage.LoginAsync(fixture, adminId, BrowserFixture.AgentPassword);
         await console.OpenConversationAsync(conversationId);
         var badge = console.Page.Locator("#contact-crm li[data-crm='sales']");
         await Expect(badge).ToHaveAttributeAsync("data-state", "failed");
@@ -36,5 +41,9 @@ public sealed class CrmBadgeTests(BrowserFixture fixture)
         await Expect(badge).ToHaveAttributeAsync("data-state", "in_sync");
         await Expect(badge.Locator(".crm-state")).ToHaveTextAsync("In sync");
         await Expect(badge.Locator("button.crm-retry")).ToHaveCountAsync(0);
+
+        // Leave nothing behind in the shared gateway: nothing waiting in the queue, no admin to assign to.
+        (await admin.PostAsJsonAsync($"/api/v1/conversations/{conversationId}/status", new { status = "resolved" })).EnsureSuccessStatusCode();
+        (await admin.PatchAsJsonAsync($"/api/v1/agents/{adminId}", new { active = false })).EnsureSuccessStatusCode();
     }
 }

@@ -442,7 +442,7 @@ public sealed class EventLogTests : IAsyncLifetime
         Assert.Contains(builder.Services, d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(EventRetention));
         using var host = builder.Build();
         // The routing runtime wraps the log to wake its routers after appends (issue #15): the MySQL log is underneath.
-        var log = Assert.IsType<MySqlEventLog>(Assert.IsType<Kefu.Grains.Routing.Runtime.WakingEventLog>(host.Services.GetRequiredService<IEventLog>()).Inner);
+        var log = Assert.IsType<MySqlEventLog>(Assert.IsType<Kefu.Grains.Events.WakingEventLog>(host.Services.GetRequiredService<IEventLog>()).Inner);
         Assert.Same(host.Services.GetRequiredService<MySqlEventLog>(), log);
         Assert.Equal(TimeSpan.FromDays(7), host.Services.GetRequiredService<IOptions<EventLogOptions>>().Value.Retention);
     }

@@ -24,7 +24,7 @@ public static class RoutingServices
         services.TryAddSingleton<RoutingConnector>();
         services.TryAddSingleton<RouteRunner>();
         services.TryAddSingleton<RoutingWakeups>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConversationEventSink, RoutingWakeupSink>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConversationEventSink, TenantWakeupSink<RoutingWakeups>>());
         services.AddHttpClient(RoutingConnector.ClientName)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {
