@@ -39,10 +39,10 @@ public static class CrmRun
 
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
-        var contacts = int.Parse(Arg(args, "--contacts") ?? "10000", CultureInfo.InvariantCulture);
-        var limit = double.Parse(Arg(args, "--limit") ?? "100", CultureInfo.InvariantCulture);
-        var clientRate = double.Parse(Arg(args, "--client-rate") ?? (limit * 0.95).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
-        var concurrency = int.Parse(Arg(args, "--concurrency") ?? "64", CultureInfo.InvariantCulture);
+        var contacts = int.Parse(BenchHost.Arg(args, "--contacts") ?? "10000", CultureInfo.InvariantCulture);
+        var limit = double.Parse(BenchHost.Arg(args, "--limit") ?? "100", CultureInfo.InvariantCulture);
+        var clientRate = double.Parse(BenchHost.Arg(args, "--client-rate") ?? (limit * 0.95).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        var concurrency = int.Parse(BenchHost.Arg(args, "--concurrency") ?? "64", CultureInfo.InvariantCulture);
         if (contacts < 1 || limit <= 0 || clientRate < 0 || concurrency < 1)
         {
             throw new ArgumentException("--contacts, --limit and --concurrency must be positive, --client-rate not negative.");
@@ -98,13 +98,9 @@ public static class CrmRun
         return 0;
     }
 
-    private static async Task<IHost> StartSiloAsync(string crmUrl, double clientRate, CancellationToken cancellationToken)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+    private static Task<IHost> StartSiloAsync(string crmUrl, double clientRate, CancellationToken cancellationToken) =>
+        BenchHost.StartSiloAsync(new Dictionary<string, string?>
         {
-            ["Kefu:Silo:SiloPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Kefu:Silo:GatewayPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Kefu:Routing:File"] = Path.Combine(Path.GetTempPath(), "kefu-bench-no-rules.yaml"),
             ["Kefu:Crm:PollInterval"] = "00:00:00.200",
             ["Kefu:Crm:BatchSize"] = "500",
             ["Kefu:Crm:ReconcileInterval"] = "00:00:00",
@@ -117,14 +113,7 @@ public static class CrmRun
             ["Kefu:Crm:Connectors:limited:Contacts:Get:Path"] = "/contacts/{id}",
             ["Kefu:Crm:Connectors:limited:Contacts:Fields:name"] = "name",
             ["Kefu:Crm:Connectors:limited:Contacts:Fields:email"] = "email",
-        }).Build();
-        var host = Host.CreateDefaultBuilder()
-            .ConfigureLogging(l => l.ClearProviders())
-            .UseOrleans(silo => silo.AddKefu(configuration))
-            .Build();
-        await host.StartAsync(cancellationToken);
-        return host;
-    }
+        }, cancellationToken);
 
     /// <summary>A CRM with a rate limit: R requests a second (a token bucket holding a tenth of a second's worth), 429 beyond.</summary>
     private sealed class LimitedCrm(double limit)
@@ -195,18 +184,5 @@ public static class CrmRun
             context.Response.ContentType = "application/json";
             await context.Response.WriteAsync(_records[key].ToJsonString());
         }
-    }
-
-    private static string? Arg(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

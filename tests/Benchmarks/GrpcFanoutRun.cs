@@ -57,7 +57,7 @@ public static class GrpcFanoutRun
             throw new ArgumentException("--subscribers 1..1000, --events ≥ 1, --warmup ≥ 0, --rate 1..100000 and --poll-ms ≥ 1.");
         }
 
-        var grpcPort = FreePort();
+        var grpcPort = BenchHost.FreePort();
         await using var app = await StartGatewayAsync(grpcPort, pollMs);
         var http = new Uri(app.Urls.First(u => !u.EndsWith(":" + grpcPort, StringComparison.Ordinal)));
         var key = await CreateKeyAsync(http, cancellationToken);
@@ -213,8 +213,8 @@ public static class GrpcFanoutRun
             ["Urls"] = "http://127.0.0.1:0",
             ["Kefu:Grpc:Url"] = $"http://127.0.0.1:{grpcPort}",
             ["Kefu:Grpc:PollInterval"] = TimeSpan.FromMilliseconds(pollMs).ToString(),
-            ["Kefu:Silo:SiloPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Kefu:Silo:GatewayPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
+            ["Kefu:Silo:SiloPort"] = BenchHost.FreePort().ToString(CultureInfo.InvariantCulture),
+            ["Kefu:Silo:GatewayPort"] = BenchHost.FreePort().ToString(CultureInfo.InvariantCulture),
             ["Kefu:Bootstrap:AdminPassword"] = AdminPassword,
             ["Kefu:Auth:SigningKey"] = "benchmark-signing-key-that-is-long-enough-0123456789",
             ["Kefu:Embedded:StatePath"] = Path.Combine(Path.GetTempPath(), $"kefu-bench-grpc-{Guid.NewGuid():N}.json"),
@@ -254,13 +254,6 @@ public static class GrpcFanoutRun
     {
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>One Subscribe stream on its own channel, counting inbound.received events and their latency.</summary>

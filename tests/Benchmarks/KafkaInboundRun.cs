@@ -41,10 +41,10 @@ public static class KafkaInboundRun
 
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
-        var events = int.Parse(Arg(args, "--events") ?? "5000", CultureInfo.InvariantCulture);
-        var contacts = int.Parse(Arg(args, "--contacts") ?? "100", CultureInfo.InvariantCulture);
-        var duplicates = int.Parse(Arg(args, "--duplicates") ?? "0", CultureInfo.InvariantCulture);
-        var batch = int.Parse(Arg(args, "--batch") ?? "64", CultureInfo.InvariantCulture);
+        var events = int.Parse(BenchHost.Arg(args, "--events") ?? "5000", CultureInfo.InvariantCulture);
+        var contacts = int.Parse(BenchHost.Arg(args, "--contacts") ?? "100", CultureInfo.InvariantCulture);
+        var duplicates = int.Parse(BenchHost.Arg(args, "--duplicates") ?? "0", CultureInfo.InvariantCulture);
+        var batch = int.Parse(BenchHost.Arg(args, "--batch") ?? "64", CultureInfo.InvariantCulture);
         if (events < 1 || contacts < 0 || duplicates is < 0 or > 100 || batch < 1)
         {
             throw new ArgumentException("--events at least 1, --contacts not negative, --duplicates 0 to 100, --batch at least 1.");
@@ -172,36 +172,12 @@ public static class KafkaInboundRun
         return topic is null || topic.Error.IsError ? 0 : topic.Partitions.Sum(p => consumer.QueryWatermarkOffsets(new TopicPartition(topic.Topic, p.PartitionId), TimeSpan.FromSeconds(5)).High.Value);
     }
 
-    private static async Task<IHost> StartSiloAsync(string bootstrap, int batch, CancellationToken cancellationToken)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+    private static Task<IHost> StartSiloAsync(string bootstrap, int batch, CancellationToken cancellationToken) =>
+        BenchHost.StartSiloAsync(new Dictionary<string, string?>
         {
-            ["Kefu:Silo:SiloPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Kefu:Silo:GatewayPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Kefu:Routing:File"] = Path.Combine(Path.GetTempPath(), "kefu-bench-no-rules.yaml"),
             ["Kefu:Kafka:BootstrapServers"] = bootstrap,
             ["Kefu:Kafka:CustomerEvents:BatchSize"] = batch.ToString(CultureInfo.InvariantCulture),
             // The end is seen in the committed offsets: commit often, so the measurement is not rounded up to the second.
             ["Kefu:Kafka:CustomerEvents:CommitInterval"] = "00:00:00.050",
-        }).Build();
-        var host = Host.CreateDefaultBuilder()
-            .ConfigureLogging(l => l.ClearProviders())
-            .UseOrleans(silo => silo.AddKefu(configuration))
-            .Build();
-        await host.StartAsync(cancellationToken);
-        return host;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static string? Arg(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
+        }, cancellationToken);
 }

@@ -31,12 +31,12 @@ public static class KafkaOutRun
 
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
-        var count = int.Parse(Arg(args, "--events") ?? "100000", CultureInfo.InvariantCulture);
-        var conversations = int.Parse(Arg(args, "--conversations") ?? "1000", CultureInfo.InvariantCulture);
-        var batch = int.Parse(Arg(args, "--batch") ?? "500", CultureInfo.InvariantCulture);
-        var bytes = int.Parse(Arg(args, "--bytes") ?? "200", CultureInfo.InvariantCulture);
-        var format = Arg(args, "--format") ?? ConversationEventsOptions.Json;
-        var bootstrap = Arg(args, "--bootstrap");
+        var count = int.Parse(BenchHost.Arg(args, "--events") ?? "100000", CultureInfo.InvariantCulture);
+        var conversations = int.Parse(BenchHost.Arg(args, "--conversations") ?? "1000", CultureInfo.InvariantCulture);
+        var batch = int.Parse(BenchHost.Arg(args, "--batch") ?? "500", CultureInfo.InvariantCulture);
+        var bytes = int.Parse(BenchHost.Arg(args, "--bytes") ?? "200", CultureInfo.InvariantCulture);
+        var format = BenchHost.Arg(args, "--format") ?? ConversationEventsOptions.Json;
+        var bootstrap = BenchHost.Arg(args, "--bootstrap");
         if (count < 1 || conversations < 1 || batch < 1 || bytes < 0 || count > 5_000_000)
         {
             throw new ArgumentException("--events (1–5 000 000), --conversations and --batch must be positive, --bytes not negative.");
@@ -169,11 +169,5 @@ public static class KafkaOutRun
         }
 
         return (appended - 1, records); // less the warm-up record
-    }
-
-    private static string? Arg(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 }

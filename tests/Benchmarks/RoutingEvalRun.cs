@@ -25,8 +25,8 @@ public static class RoutingEvalRun
 
     public static int Run(string[] args)
     {
-        var routes = int.Parse(Arg(args, "--routes") ?? "100", CultureInfo.InvariantCulture);
-        var iterations = int.Parse(Arg(args, "--iterations") ?? "200000", CultureInfo.InvariantCulture);
+        var routes = int.Parse(BenchHost.Arg(args, "--routes") ?? "100", CultureInfo.InvariantCulture);
+        var iterations = int.Parse(BenchHost.Arg(args, "--iterations") ?? "200000", CultureInfo.InvariantCulture);
         if (routes < 10 || iterations < 1000)
         {
             throw new ArgumentException("--routes at least 10, --iterations at least 1000.");
@@ -222,11 +222,5 @@ public static class RoutingEvalRun
         }
 
         return yaml.ToString();
-    }
-
-    private static string? Arg(string[] args, string name)
-    {
-        var index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
     }
 }

@@ -41,10 +41,10 @@ public static class RoutingRun
 
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
-        var events = int.Parse(Arg(args, "--events") ?? "5000", CultureInfo.InvariantCulture);
-        var warmup = int.Parse(Arg(args, "--warmup") ?? "1000", CultureInfo.InvariantCulture);
-        var conversations = int.Parse(Arg(args, "--conversations") ?? "100", CultureInfo.InvariantCulture);
-        var concurrency = int.Parse(Arg(args, "--concurrency") ?? "64", CultureInfo.InvariantCulture);
+        var events = int.Parse(BenchHost.Arg(args, "--events") ?? "5000", CultureInfo.InvariantCulture);
+        var warmup = int.Parse(BenchHost.Arg(args, "--warmup") ?? "1000", CultureInfo.InvariantCulture);
+        var conversations = int.Parse(BenchHost.Arg(args, "--conversations") ?? "100", CultureInfo.InvariantCulture);
+        var concurrency = int.Parse(BenchHost.Arg(args, "--concurrency") ?? "64", CultureInfo.InvariantCulture);
         var reply = !args.Contains("--no-reply");
         if (events < 1 || warmup < 0 || conversations < 1 || concurrency < 1)
         {
@@ -53,7 +53,7 @@ public static class RoutingRun
 
         var calls = 0L;
         await using var connector = await StartConnectorAsync(() => Interlocked.Increment(ref calls));
-        using var host = await StartSiloAsync(cancellationToken);
+        using var host = await BenchHost.StartSiloAsync(new Dictionary<string, string?>(), cancellationToken);
         var grains = host.Services.GetRequiredService<IGrainFactory>();
 
         var yaml = $$"""
@@ -189,22 +189,6 @@ public static class RoutingRun
         }
     }
 
-    private static async Task<IHost> StartSiloAsync(CancellationToken cancellationToken)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Kefu:Silo:SiloPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Kefu:Silo:GatewayPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Kefu:Routing:File"] = Path.Combine(Path.GetTempPath(), "kefu-bench-no-rules.yaml"),
-        }).Build();
-        var host = Host.CreateDefaultBuilder()
-            .ConfigureLogging(l => l.ClearProviders())
-            .UseOrleans(silo => silo.AddKefu(configuration))
-            .Build();
-        await host.StartAsync(cancellationToken);
-        return host;
-    }
-
     private static async Task<WebApplication> StartConnectorAsync(Action counted)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
@@ -223,17 +207,4 @@ public static class RoutingRun
     }
 
     private static double Percentile(List<double> sorted, double p) => sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static string? Arg(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
 }

@@ -35,12 +35,12 @@ public static class WebhookRun
 
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
-        var url = new Uri(Arg(args, "--url") ?? "http://127.0.0.1:5080");
-        var password = Arg(args, "--admin-password") ?? throw new ArgumentException("--admin-password is required.");
-        var visitors = int.Parse(Arg(args, "--visitors") ?? "100", CultureInfo.InvariantCulture);
-        var rate = int.Parse(Arg(args, "--rate") ?? "2000", CultureInfo.InvariantCulture);
-        var warmup = TimeSpan.FromSeconds(double.Parse(Arg(args, "--warmup") ?? "5", CultureInfo.InvariantCulture));
-        var duration = TimeSpan.FromSeconds(double.Parse(Arg(args, "--duration") ?? "20", CultureInfo.InvariantCulture));
+        var url = new Uri(BenchHost.Arg(args, "--url") ?? "http://127.0.0.1:5080");
+        var password = BenchHost.Arg(args, "--admin-password") ?? throw new ArgumentException("--admin-password is required.");
+        var visitors = int.Parse(BenchHost.Arg(args, "--visitors") ?? "100", CultureInfo.InvariantCulture);
+        var rate = int.Parse(BenchHost.Arg(args, "--rate") ?? "2000", CultureInfo.InvariantCulture);
+        var warmup = TimeSpan.FromSeconds(double.Parse(BenchHost.Arg(args, "--warmup") ?? "5", CultureInfo.InvariantCulture));
+        var duration = TimeSpan.FromSeconds(double.Parse(BenchHost.Arg(args, "--duration") ?? "20", CultureInfo.InvariantCulture));
         if (!url.IsLoopback || visitors < 1 || rate < 1 || duration <= TimeSpan.Zero || warmup + duration > TimeSpan.FromMinutes(10))
         {
             throw new ArgumentException("--url must be loopback, --visitors and --rate positive, warmup + duration at most 10 min.");
@@ -165,12 +165,6 @@ public static class WebhookRun
         }
 
         return JsonDocument.Parse(text).RootElement.GetProperty("secret").GetString()!;
-    }
-
-    private static string? Arg(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 
     /// <summary>Latencies in milliseconds (a plain sorted list: a run has at most a few hundred thousand).</summary>
