@@ -103,6 +103,65 @@ public interface IAgentGrain : IGrainWithStringKey, IConnectedParticipant
     /// <summary>The conversations the agent's presence changes go to (its active ones).</summary>
     [AlwaysInterleave]
     Task<string[]> GetActiveConversations();
+
+    /// <summary>The agent's own settings (language, email notifications); defaults when never set, null when the agent does not exist.</summary>
+    [AlwaysInterleave]
+    Task<AgentPreferences?> GetPreferences();
+
+    /// <summary>Replaces the agent's settings (validated by the caller with <see cref="AgentPreferences.Validate"/>).</summary>
+    Task<Outcome<AgentPreferences>> SetPreferences(AgentPreferences preferences);
+}
+
+/// <summary>
+/// What an agent chooses for itself (issue #18): the console's language (null: the browser's), where and whether it is
+/// told by email about new, assigned and transferred conversations (and mentions) while it has no console open.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record AgentPreferences(
+    [property: Id(0)] string? Language = null,
+    [property: Id(1)] string? Email = null,
+    [property: Id(2)] bool EmailNotifications = false,
+    [property: Id(3)] string? TimeZone = null)
+{
+    public const int MaxEmailLength = 254;
+
+    /// <summary>The console languages; a preference outside this list is refused.</summary>
+    public static readonly string[] Languages = ["en", "zh"];
+
+    public static readonly AgentPreferences Default = new();
+
+    /// <summary>A reason the preferences cannot be kept, or null when they are fine.</summary>
+    public string? Validate()
+    {
+        if (Language is not null && Array.IndexOf(Languages, Language) < 0)
+        {
+            return "language must be 'en' or 'zh' (or null for the browser's language).";
+        }
+
+        if (Email is not null && !IsEmailAddress(Email))
+        {
+            return $"email must be an address like name@example.com (at most {MaxEmailLength} characters).";
+        }
+
+        if (EmailNotifications && Email is null)
+        {
+            return "emailNotifications needs an email address.";
+        }
+
+        if (TimeZone is not null && !BusinessHours.IsKnownTimeZone(TimeZone))
+        {
+            return "timeZone must be an IANA time zone such as Asia/Shanghai.";
+        }
+
+        return null;
+    }
+
+    /// <summary>One '@' with something on both sides, a dot in the domain, no spaces or angle brackets: a sanity check, not RFC 5322.</summary>
+    public static bool IsEmailAddress(string? value) =>
+        value is { Length: > 2 and <= MaxEmailLength }
+        && value.IndexOf('@') is var at && at > 0 && at == value.LastIndexOf('@') && at < value.Length - 1
+        && value.IndexOf('.', at) > at + 1 && !value.EndsWith('.')
+        && value.AsSpan().IndexOfAny(" \t\r\n<>,;\"") < 0;
 }
 
 /// <summary>An agent's current token version and whether it may act at all (deactivated or deleted: no).</summary>

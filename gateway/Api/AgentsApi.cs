@@ -23,6 +23,8 @@ public static class AgentsApi
         group.MapGet("/", ListAsync).RequireAuthorization(KefuPolicies.Agent);
         group.MapGet("/me", MeAsync).RequireAuthorization(KefuPolicies.Agent);
         group.MapPut("/me/status", SetStatusAsync).RequireAuthorization(KefuPolicies.Agent);
+        group.MapGet("/me/preferences", GetPreferencesAsync).RequireAuthorization(KefuPolicies.Agent);
+        group.MapPut("/me/preferences", SetPreferencesAsync).RequireAuthorization(KefuPolicies.Agent);
         group.MapPatch("/{agentId}", UpdateAsync).RequireAuthorization(KefuPolicies.Admin);
         group.MapDelete("/{agentId}", DeleteAsync).RequireAuthorization(KefuPolicies.Admin);
         return app;
@@ -209,6 +211,37 @@ public static class AgentsApi
         return outcome.Error is { } error
             ? Problems.From(error)
             : TypedResults.Ok(new AgentStatusResponse(AgentStatusNames.Name(outcome.Value)));
+    }
+
+    private static async Task<Results<Ok<AgentPreferencesDto>, ProblemHttpResult>> GetPreferencesAsync(ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var caller = user.ToCaller();
+        return await grains.GetGrain<IAgentGrain>(Tenancy.Key(caller.Tenant, caller.Id)).GetPreferences() is { } preferences
+            ? TypedResults.Ok(AgentPreferencesDto.From(preferences))
+            : Problems.Create(StatusCodes.Status404NotFound, ErrorCodes.NotFound, "Agent was not found.");
+    }
+
+    /// <summary>Replaces the calling agent's preferences (an absent field is its default, not "unchanged").</summary>
+    private static async Task<Results<Ok<AgentPreferencesDto>, ProblemHttpResult>> SetPreferencesAsync(
+        AgentPreferencesDto? request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (request is null)
+        {
+            return Problems.Invalid("Send the preferences as a JSON object.");
+        }
+
+        var preferences = new AgentPreferences(
+            Blank(request.Language), Blank(request.Email), request.EmailNotifications ?? false, Blank(request.TimeZone));
+        if (preferences.Validate() is { } problem)
+        {
+            return Problems.Invalid(problem);
+        }
+
+        var caller = user.ToCaller();
+        var saved = await grains.GetGrain<IAgentGrain>(Tenancy.Key(caller.Tenant, caller.Id)).SetPreferences(preferences);
+        return saved.Error is { } error ? Problems.From(error) : TypedResults.Ok(AgentPreferencesDto.From(saved.Value!));
+
+        static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
     }
 
     /// <summary>Every agent's status and open conversations, from the tenant's dispatcher; null if it cannot answer.</summary>

@@ -8,6 +8,12 @@ public sealed record UpdateAgentRequest(string? DisplayName, string? Role, int? 
 
 public sealed record AgentStatusRequest(string? Status);
 
+/// <summary>An agent's own settings: console language (en, zh, null = the browser's), email notifications, time zone.</summary>
+public sealed record AgentPreferencesDto(string? Language, string? Email, bool? EmailNotifications, string? TimeZone)
+{
+    public static AgentPreferencesDto From(AgentPreferences p) => new(p.Language, p.Email, p.EmailNotifications, p.TimeZone);
+}
+
 public sealed record AgentStatusResponse(string Status);
 
 /// <summary>The calling agent: profile, status, load and unread messages over its open conversations.</summary>

@@ -38,6 +38,9 @@ public sealed class AgentState
     /// list holds every conversation the agent ever joined: cleaned up once, on the next presence change.
     /// </summary>
     [Id(7)] public bool RosterTracked { get; set; }
+
+    /// <summary>The agent's own settings (null: never set, the defaults apply).</summary>
+    [Id(8)] public AgentPreferences? Preferences { get; set; }
 }
 
 public sealed partial class AgentGrain(
@@ -147,6 +150,27 @@ public sealed partial class AgentGrain(
     }
 
     public Task<string[]> GetActiveConversations() => Task.FromResult(state.State.ConversationIds.Order(StringComparer.Ordinal).ToArray());
+
+    public Task<AgentPreferences?> GetPreferences() =>
+        Task.FromResult(Existing is null ? null : state.State.Preferences ?? AgentPreferences.Default);
+
+    public async Task<Outcome<AgentPreferences>> SetPreferences(AgentPreferences preferences)
+    {
+        ArgumentNullException.ThrowIfNull(preferences);
+        if (Existing is null)
+        {
+            return KefuError.NotFound("Agent");
+        }
+
+        if (preferences.Validate() is { } problem)
+        {
+            return KefuError.Invalid(problem);
+        }
+
+        state.State.Preferences = preferences;
+        await state.WriteStateAsync();
+        return preferences;
+    }
 
     public async Task<Outcome<AgentProfile>> Update(AgentUpdate update)
     {

@@ -1,0 +1,65 @@
+using System.Text;
+
+namespace Kefu.Grains.Email;
+
+/// <summary>
+/// Email configuration (<c>Kefu:Mail</c>, docs/email.md): the SMTP server mail goes out through, the addresses it comes
+/// from, and the built-in receiver that takes replies and bounces. Unset <see cref="Smtp"/> host: no mail is sent.
+/// Secrets (<see cref="SmtpOptions.Password"/>, <see cref="TokenKey"/>) come from configuration, never from the repo,
+/// and are never logged.
+/// </summary>
+public sealed class MailOptions
+{
+    public const string Section = "Kefu:Mail";
+
+    public SmtpOptions Smtp { get; set; } = new();
+
+    /// <summary>The visible sender of every mail, e.g. <c>Acme Support &lt;support@acme.example&gt;</c>.</summary>
+    public string? From { get; set; }
+
+    /// <summary>
+    /// The domain of the per-conversation reply addresses and of the bounce addresses (e.g. <c>reply.acme.example</c>):
+    /// its MX (or a forwarding rule) points at the built-in receiver.
+    /// </summary>
+    public string? ReplyDomain { get; set; }
+
+    /// <summary>The key that signs reply and bounce addresses (<c>Kefu.Contracts.Email.MailTokens</c>): at least 32 characters.</summary>
+    public string? TokenKey { get; set; }
+
+    public MailReceiverOptions Receiver { get; set; } = new();
+
+    /// <summary>Sending is configured (an SMTP host and a From address).</summary>
+    public bool SendingEnabled => !string.IsNullOrWhiteSpace(Smtp.Host) && !string.IsNullOrWhiteSpace(From);
+
+    public byte[] TokenKeyBytes() => Encoding.UTF8.GetBytes(TokenKey ?? "");
+}
+
+public sealed class SmtpOptions
+{
+    public string? Host { get; set; }
+
+    public int Port { get; set; } = 587;
+
+    /// <summary>auto (STARTTLS when offered), none, starttls (required), ssl (TLS on connect, port 465).</summary>
+    public string Security { get; set; } = "auto";
+
+    public string? User { get; set; }
+
+    public string? Password { get; set; }
+
+    /// <summary>How long one SMTP conversation may take before the attempt counts as failed (and is retried).</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>The built-in SMTP receiver for replies and bounces (docs/email.md says why it is SMTP and not IMAP polling).</summary>
+public sealed class MailReceiverOptions
+{
+    /// <summary>The port it listens on (0: off). Production: 25 behind the MX, or any port a relay forwards to.</summary>
+    public int Port { get; set; }
+
+    /// <summary>The address it binds (loopback by default: expose it deliberately).</summary>
+    public string Address { get; set; } = "127.0.0.1";
+
+    /// <summary>Mails bigger than this are refused during the SMTP conversation (552), so nothing large is buffered.</summary>
+    public long MaxMessageBytes { get; set; } = 10 * 1024 * 1024;
+}
