@@ -49,16 +49,15 @@ public sealed partial class ConversationEventsRelayGrain(
 
     private readonly ConversationEventsOptions _options = options.Value;
     private readonly ConversationEventsRelay _relay = new(eventLog, producer, options.Value);
-    private ConversationEventsWakeups.Registration? _wakeup;
-    private IGrainTimer? _timer;
-    private bool _draining;
-    private bool _again;
+    private EventLogPump? _pump;
     private TimeSpan _delay;
     private DateTimeOffset _retryAt;
     private string? _lastError;
     private DateTimeOffset _activeSince;
 
     private string Tenant => this.GetPrimaryKeyString();
+
+    private EventLogPump Pump => _pump ??= new(wakeups, Tenant, DrainAsync);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -110,67 +109,32 @@ public sealed partial class ConversationEventsRelayGrain(
 
     private void StartPump()
     {
-        if (_wakeup is null)
-        {
-            var self = this.AsReference<IConversationEventsRelayGrain>();
-            _wakeup = wakeups.Register(Tenant, () => self.Poke().Ignore());
-        }
-
-        _timer ??= this.RegisterGrainTimer(
-            static (self, _) => self.DrainAsync(),
-            this,
-            new GrainTimerCreationOptions(TimeSpan.Zero, _options.PollInterval) { Interleave = true, KeepAlive = true });
+        var self = this.AsReference<IConversationEventsRelayGrain>();
+        Pump.Start(this, () => self.Poke().Ignore(), _options.PollInterval);
     }
 
-    private void StopPump()
-    {
-        if (_wakeup is not null)
-        {
-            wakeups.Unregister(_wakeup);
-            _wakeup = null;
-        }
+    private void StopPump() => _pump?.Stop();
 
-        _timer?.Dispose();
-        _timer = null;
-    }
-
-    private void Wake()
-    {
-        if (_draining)
-        {
-            _again = true;
-        }
-        else if (state.State.Started)
-        {
-            DrainAsync().Ignore();
-        }
-    }
+    private void Wake() => Pump.Wake(state.State.Started);
 
     private async Task DrainAsync()
     {
-        if (_draining)
-        {
-            _again = true;
-            return;
-        }
-
         // Backing off after a failure: neither wake-ups nor the poll hammer a broker that is down.
         if (!state.State.Started || time.GetUtcNow() < _retryAt)
         {
             return;
         }
 
-        _draining = true;
         try
         {
-            do
+            await Pump.RunAsync(async () =>
             {
-                _again = false;
                 while (await StepAsync())
                 {
                 }
-            }
-            while (_again && time.GetUtcNow() >= _retryAt);
+
+                return time.GetUtcNow() >= _retryAt;
+            });
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -178,16 +142,12 @@ public sealed partial class ConversationEventsRelayGrain(
             LogStepFailed(logger, ex, Tenant);
             Failed(ex.Message);
         }
-        finally
-        {
-            _draining = false;
-        }
     }
 
     /// <summary>One page: produced and the cursor saved; true when there may be more to read at once.</summary>
     private async Task<bool> StepAsync()
     {
-        _wakeup?.Reset();
+        Pump.Rearm();
         var before = state.State.Cursor;
         var step = await _relay.StepAsync(Tenant, before, time.GetUtcNow());
         if (step.CursorExpired)

@@ -91,10 +91,7 @@ public sealed partial class WebhookEndpointGrain(
     /// <summary>Conversation id → inbox, for the inbox filter.</summary>
     private readonly Dictionary<string, string?> _inboxes = new(StringComparer.Ordinal);
 
-    private WebhookWakeups.Registration? _wakeup;
-    private IGrainTimer? _timer;
-    private bool _draining;
-    private bool _again;
+    private EventLogPump? _pump;
     private bool _logDirty;
     private DateTimeOffset _logWrittenAt;
 
@@ -102,6 +99,8 @@ public sealed partial class WebhookEndpointGrain(
     private int _generation;
 
     private (string Tenant, string Id) Key => Tenancy.Split(this.GetPrimaryKeyString());
+
+    private EventLogPump Pump => _pump ??= new(wakeups, Key.Tenant, DrainAsync);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -318,75 +317,35 @@ public sealed partial class WebhookEndpointGrain(
 
     private void Start()
     {
-        if (_wakeup is null)
-        {
-            var self = this.AsReference<IWebhookEndpointGrain>();
-            _wakeup = wakeups.Register(Key.Tenant, () => self.Poke().Ignore());
-        }
-
-        _timer ??= this.RegisterGrainTimer(
-            static (self, _) => self.DrainAsync(),
-            this,
-            new GrainTimerCreationOptions(TimeSpan.Zero, _options.PollInterval) { Interleave = true, KeepAlive = true });
+        var self = this.AsReference<IWebhookEndpointGrain>();
+        Pump.Start(this, () => self.Poke().Ignore(), _options.PollInterval);
     }
 
-    private void Stop()
-    {
-        if (_wakeup is not null)
-        {
-            wakeups.Unregister(_wakeup);
-            _wakeup = null;
-        }
-
-        _timer?.Dispose();
-        _timer = null;
-    }
+    private void Stop() => _pump?.Stop();
 
     /// <summary>Runs the pump now (it continues while steps find work) unless it is running, which then takes another look.</summary>
-    private void Wake()
-    {
-        if (_draining)
-        {
-            _again = true;
-        }
-        else if (state.State.Endpoint is not null)
-        {
-            DrainAsync().Ignore();
-        }
-    }
+    private void Wake() => Pump.Wake(state.State.Endpoint is not null);
 
     private async Task DrainAsync()
     {
-        if (_draining)
-        {
-            _again = true;
-            return;
-        }
-
-        _draining = true;
         try
         {
-            do
+            await Pump.RunAsync(async () =>
             {
-                _again = false;
                 while (await StepAsync())
                 {
                     // Under sustained traffic the loop may not end for long: the attempt log is written on the way.
                     await FlushLogAsync();
                 }
-            }
-            while (_again);
 
-            await FlushLogAsync();
+                await FlushLogAsync();
+                return true;
+            });
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // The next tick tries again from the durable cursor: nothing is lost, a batch may be sent twice.
             LogStepFailed(logger, ex, Key.Id);
-        }
-        finally
-        {
-            _draining = false;
         }
     }
 
@@ -411,7 +370,7 @@ public sealed partial class WebhookEndpointGrain(
             return false;
         }
 
-        _wakeup?.Reset();
+        Pump.Rearm();
         var generation = _generation;
         var budget = probing ? 1 : Math.Max(1, _options.BatchSize);
         var work = new List<Work>();

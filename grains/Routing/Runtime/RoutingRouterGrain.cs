@@ -58,15 +58,14 @@ public sealed partial class RoutingRouterGrain(
     private string? _hash;
     private string[] _types = ["-"];
     private long _read;
-    private RoutingWakeups.Registration? _wakeup;
-    private IGrainTimer? _timer;
-    private bool _draining;
-    private bool _again;
+    private EventLogPump? _pump;
     private bool _loaded;
     private InboxHours? _hours;
     private DateTimeOffset _hoursReadAt;
 
     private string Tenant => this.GetPrimaryKeyString();
+
+    private EventLogPump Pump => _pump ??= new(wakeups, Tenant, DrainAsync);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -134,10 +133,7 @@ public sealed partial class RoutingRouterGrain(
         _ruleSet = rules is null ? null : ruleSets.Get(rules);
         _hash = _ruleSet is null ? null : rules!.Hash;
         _types = _ruleSet is null ? ["-"] : TypesToRead(_ruleSet.ListenedNames);
-        if (_wakeup is not null)
-        {
-            _wakeup.Types = _types.ToHashSet(StringComparer.Ordinal);
-        }
+        Pump.SetTypes(_types.ToHashSet(StringComparer.Ordinal));
     }
 
     /// <summary>The stored event types behind the names rules listen to: inbound types are all read as inbound.received.</summary>
@@ -156,57 +152,20 @@ public sealed partial class RoutingRouterGrain(
 
     private void Start()
     {
-        if (_wakeup is null)
-        {
-            var self = this.AsReference<IRoutingRouterGrain>();
-            _wakeup = wakeups.Register(Tenant, () => self.Poke().Ignore());
-            _wakeup.Types = _types.ToHashSet(StringComparer.Ordinal);
-        }
-
-        _timer ??= this.RegisterGrainTimer(
-            static (self, _) => self.DrainAsync(),
-            this,
-            new GrainTimerCreationOptions(TimeSpan.Zero, _options.PollInterval) { Interleave = true, KeepAlive = true });
+        var self = this.AsReference<IRoutingRouterGrain>();
+        Pump.Start(this, () => self.Poke().Ignore(), _options.PollInterval, _types.ToHashSet(StringComparer.Ordinal));
     }
 
-    private void Stop()
-    {
-        if (_wakeup is not null)
-        {
-            wakeups.Unregister(_wakeup);
-            _wakeup = null;
-        }
+    private void Stop() => _pump?.Stop();
 
-        _timer?.Dispose();
-        _timer = null;
-    }
-
-    private void Wake()
-    {
-        if (_draining)
-        {
-            _again = true;
-        }
-        else if (state.State.Started)
-        {
-            DrainAsync().Ignore();
-        }
-    }
+    private void Wake() => Pump.Wake(state.State.Started);
 
     private async Task DrainAsync()
     {
-        if (_draining)
-        {
-            _again = true;
-            return;
-        }
-
-        _draining = true;
         try
         {
-            do
+            await Pump.RunAsync(async () =>
             {
-                _again = false;
                 if (!_loaded)
                 {
                     await LoadRulesAsync();
@@ -218,17 +177,13 @@ public sealed partial class RoutingRouterGrain(
                 }
 
                 await SaveCursorAsync();
-            }
-            while (_again);
+                return true;
+            });
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // The next tick tries again from where reading stopped (the durable cursor is only ever the low-water mark).
             LogStepFailed(logger, ex, Tenant);
-        }
-        finally
-        {
-            _draining = false;
         }
     }
 
@@ -241,7 +196,7 @@ public sealed partial class RoutingRouterGrain(
             return false;
         }
 
-        _wakeup?.Reset();
+        Pump.Rearm();
         var page = await eventLog.ReadAsync(Tenant, _read, _types, Math.Min(room, Math.Max(1, _options.BatchSize)));
         if (page.CursorExpired)
         {
