@@ -103,6 +103,7 @@ function buildMenu(token, changed) {
   var hint = document.createElement('p');
   hint.className = 'muted';
   hint.textContent = t('branding.avatar.hint');
+  hint.setAttribute('data-i18n', 'branding.avatar.hint'); // applyTranslations() refreshes these on a language change
   var input = document.createElement('input');
   input.type = 'file';
   input.accept = 'image/png,image/jpeg,image/webp';
@@ -112,11 +113,13 @@ function buildMenu(token, changed) {
   upload.type = 'button';
   upload.className = 'primary avatar-upload';
   upload.textContent = t('branding.avatar.upload');
+  upload.setAttribute('data-i18n', 'branding.avatar.upload');
   upload.addEventListener('click', function () { input.click(); });
   var remove = document.createElement('button');
   remove.type = 'button';
   remove.className = 'ghost avatar-remove';
   remove.textContent = t('branding.avatar.remove');
+  remove.setAttribute('data-i18n', 'branding.avatar.remove');
   var status = document.createElement('p');
   status.className = 'avatar-status';
   status.setAttribute('role', 'status');

@@ -28,6 +28,9 @@ export function textOn(hex) {
   return (1.05 / (l + 0.05)) >= ((l + 0.05) / 0.05) ? '#ffffff' : '#000000';
 }
 
+/** A text span that applyTranslations() (i18n.js) can refresh when the language changes. */
+function label(key) { return el('span', { text: t(key), 'data-i18n': key }); }
+
 function el(tag, props, children) {
   var e = document.createElement(tag);
   Object.keys(props || {}).forEach(function (k) {
@@ -40,19 +43,22 @@ function el(tag, props, children) {
 /** Adds the appearance fields and the preview to the inbox form, before its submit button. */
 export function attach(form) {
   if (!form || form.querySelector('.appearance')) { return; }
-  var picker = el('input', { type: 'color', name: 'appearanceColorPicker', value: DEFAULT, 'aria-label': t('branding.appearance.colorPicker') });
-  var color = el('input', { name: 'appearanceColor', placeholder: DEFAULT, maxlength: '7', class: 'narrow', 'aria-label': t('branding.appearance.color') });
-  var title = el('input', { name: 'appearanceTitle', maxlength: '60', placeholder: t('branding.preview.defaultTitle') });
+  var picker = el('input', { type: 'color', name: 'appearanceColorPicker', value: DEFAULT, 'aria-label': t('branding.appearance.colorPicker'),
+    'data-i18n-aria-label': 'branding.appearance.colorPicker' });
+  var color = el('input', { name: 'appearanceColor', placeholder: DEFAULT, maxlength: '7', class: 'narrow', 'aria-label': t('branding.appearance.color'),
+    'data-i18n-aria-label': 'branding.appearance.color' });
+  var title = el('input', { name: 'appearanceTitle', maxlength: '60', placeholder: t('branding.preview.defaultTitle'),
+    'data-i18n-placeholder': 'branding.preview.defaultTitle' });
   var position = el('select', { name: 'appearancePosition' }, [
-    el('option', { value: 'bottom-right', text: t('branding.appearance.right') }),
-    el('option', { value: 'bottom-left', text: t('branding.appearance.left') })]);
+    el('option', { value: 'bottom-right', text: t('branding.appearance.right'), 'data-i18n': 'branding.appearance.right' }),
+    el('option', { value: 'bottom-left', text: t('branding.appearance.left'), 'data-i18n': 'branding.appearance.left' })]);
   var error = el('span', { class: 'appearance-error error', role: 'alert' });
   var preview = buildPreview();
   var fields = el('fieldset', { class: 'appearance' }, [
-    el('legend', { text: t('branding.appearance.legend') }),
-    el('label', null, [t('branding.appearance.color') + ' ', picker, color, error]),
-    el('label', null, [t('branding.appearance.title') + ' ', title]),
-    el('label', null, [t('branding.appearance.position') + ' ', position]),
+    el('legend', { text: t('branding.appearance.legend'), 'data-i18n': 'branding.appearance.legend' }),
+    el('label', null, [label('branding.appearance.color'), picker, color, error]),
+    el('label', null, [label('branding.appearance.title'), title]),
+    el('label', null, [label('branding.appearance.position'), position]),
     preview.root]);
   var submit = form.querySelector('button[type=submit]');
   form.insertBefore(fields, submit);
@@ -68,14 +74,15 @@ export function attach(form) {
 function buildPreview() {
   var p = {};
   p.title = el('strong', { class: 'pv-title' });
-  p.subtitle = el('span', { class: 'pv-subtitle', text: t('branding.preview.subtitle') });
+  p.subtitle = el('span', { class: 'pv-subtitle', text: t('branding.preview.subtitle'), 'data-i18n': 'branding.preview.subtitle' });
   p.header = el('div', { class: 'pv-header' }, [el('div', null, [p.title, el('br'), p.subtitle])]);
   p.greeting = el('div', { class: 'pv-greeting' });
-  p.agent = el('div', { class: 'pv-msg pv-theirs', text: t('branding.preview.agentSays') });
-  p.mine = el('div', { class: 'pv-msg pv-mine', text: t('branding.preview.visitorSays') });
+  p.agent = el('div', { class: 'pv-msg pv-theirs', text: t('branding.preview.agentSays'), 'data-i18n': 'branding.preview.agentSays' });
+  p.mine = el('div', { class: 'pv-msg pv-mine', text: t('branding.preview.visitorSays'), 'data-i18n': 'branding.preview.visitorSays' });
   p.panel = el('div', { class: 'pv-panel' }, [p.header, el('div', { class: 'pv-log' }, [p.greeting, p.agent, p.mine])]);
   p.launcher = el('div', { class: 'pv-launcher', 'aria-hidden': 'true' });
-  p.root = el('div', { class: 'widget-preview', id: 'widget-preview', role: 'img', 'aria-label': t('branding.preview.label') }, [p.panel, p.launcher]);
+  p.root = el('div', { class: 'widget-preview', id: 'widget-preview', role: 'img', 'aria-label': t('branding.preview.label'),
+    'data-i18n-aria-label': 'branding.preview.label' }, [p.panel, p.launcher]);
   return p;
 }
 
