@@ -388,7 +388,7 @@
       } catch (e) { return ''; } // a time zone this browser does not know: say nothing rather than something wrong
     }
 
-    var faces = {}; // agent id -> 'ok' | 'none': one picture request per agent per page
+    var faces = {}; // agent id -> 'ok' | 'none': after a 404, no more picture requests for that agent on this page
     function tenantOf() { return (info && info.tenant) || cfg.tenant || 'default'; }
     function colorFor(id) {
       var n = 0;
