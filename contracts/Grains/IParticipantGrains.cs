@@ -110,6 +110,12 @@ public interface IAgentGrain : IGrainWithStringKey, IConnectedParticipant
 
     /// <summary>Replaces the agent's settings (validated by the caller with <see cref="AgentPreferences.Validate"/>).</summary>
     Task<Outcome<AgentPreferences>> SetPreferences(AgentPreferences preferences);
+
+    /// <summary>
+    /// From the agent's <see cref="IAgentAvatarGrain"/>: the version of its picture (null: none, initials are shown), kept
+    /// on the profile so agent lists can link the picture without asking every avatar grain.
+    /// </summary>
+    Task<Outcome<AgentProfile>> SetAvatar(string? version);
 }
 
 /// <summary>
@@ -193,7 +199,8 @@ public sealed record AgentProfile(
     [property: Id(2)] string Role,
     [property: Id(3)] DateTimeOffset CreatedAt,
     [property: Id(4)] int Capacity = AgentProfile.DefaultCapacity,
-    [property: Id(5)] bool Deactivated = false)
+    [property: Id(5)] bool Deactivated = false,
+    [property: Id(6)] string? AvatarVersion = null)
 {
     /// <summary>Open conversations an agent holds at once unless configured otherwise.</summary>
     public const int DefaultCapacity = 5;

@@ -92,6 +92,12 @@ public sealed record BusinessHours(
     }
 
     public static bool IsKnownTimeZone(string? id) => id is not null && TimeZoneInfo.TryFindSystemTimeZoneById(id, out _);
+
+    /// <summary>
+    /// When the inbox opens next: <paramref name="now"/> itself while it is open, null when it never opens (no days).
+    /// The offset of the answer is the inbox time zone's at that instant, so its clock time is the opening time.
+    /// </summary>
+    public DateTimeOffset? NextOpening(DateTimeOffset now) => BusinessHoursSchedule.NextOpening(this, now);
 }
 
 /// <summary>
@@ -110,7 +116,22 @@ public sealed record InboxConfig(
     [property: Id(7)] string? AwayMessage,
     [property: Id(8)] string? Greeting,
     [property: Id(9)] bool PreChatForm,
-    [property: Id(10)] string? IdentitySecret = null);
+    [property: Id(10)] string? IdentitySecret = null,
+    [property: Id(11)] InboxAppearance? Appearance = null);
+
+/// <summary>
+/// How an inbox's widget looks (issue #18): its colour ("#rrggbb"; the text on it is chosen for contrast), the title in
+/// its header (null: the widget's own "Chat with us" in the visitor's language) and the launcher's corner.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record InboxAppearance(
+    [property: Id(0)] string? Color = null,
+    [property: Id(1)] string? Title = null,
+    [property: Id(2)] string? Position = null)
+{
+    public const string BottomRight = "bottom-right";
+    public const string BottomLeft = "bottom-left";
+}
 
 [GenerateSerializer, Immutable]
 public sealed record TeamConfig(

@@ -74,7 +74,7 @@ public static class AgentsApi
             return Problems.From(error);
         }
 
-        return TypedResults.Created($"/api/v1/agents/{profile.AgentId}", ToResponse(created.Value!, [], null));
+        return TypedResults.Created($"/api/v1/agents/{profile.AgentId}", ToResponse(created.Value!, [], null, tenant));
     }
 
     private static async Task<Results<Ok<AgentResponse>, ProblemHttpResult>> UpdateAsync(
@@ -138,7 +138,7 @@ public static class AgentsApi
 
         var teams = await grains.GetGrain<ITenantGrain>(caller.Tenant).ListTeams();
         var load = await LoadAsync(grains, caller.Tenant);
-        return TypedResults.Ok(ToResponse(updated.Value!, teams, load?.GetValueOrDefault(agentId)));
+        return TypedResults.Ok(ToResponse(updated.Value!, teams, load?.GetValueOrDefault(agentId), caller.Tenant));
     }
 
     /// <summary>Deactivates the agent for good and hides it; its id stays taken (its messages name it).</summary>
@@ -170,7 +170,7 @@ public static class AgentsApi
 
         var agents = await grains.GetGrain<ITenantGrain>(tenant).ListAgents();
         var teams = await grains.GetGrain<ITenantGrain>(tenant).ListTeams();
-        return TypedResults.Ok(new AgentListResponse([.. agents.Select(a => ToResponse(a, teams, load.GetValueOrDefault(a.AgentId)))]));
+        return TypedResults.Ok(new AgentListResponse([.. agents.Select(a => ToResponse(a, teams, load.GetValueOrDefault(a.AgentId), tenant))]));
     }
 
     private static async Task<Results<Ok<MeResponse>, ProblemHttpResult>> MeAsync(ClaimsPrincipal user, IGrainFactory grains)
@@ -195,7 +195,7 @@ public static class AgentsApi
         var unread = summaries.Sum(s => s?.UnreadFor(caller.ParticipantKey) ?? 0);
         return TypedResults.Ok(new MeResponse(
             profile.AgentId, profile.DisplayName, profile.Role, profile.CreatedAt.UtcDateTime, profile.Capacity,
-            AgentStatusNames.Name(status), open.Length, unread));
+            AgentStatusNames.Name(status), open.Length, unread, Avatars.AvatarsApi.Url(caller.Tenant, profile.AgentId, profile.AvatarVersion)));
     }
 
     private static async Task<Results<Ok<AgentStatusResponse>, ProblemHttpResult>> SetStatusAsync(
@@ -259,10 +259,11 @@ public static class AgentsApi
         }
     }
 
-    private static AgentResponse ToResponse(AgentProfile p, TeamConfig[] teams, AgentLoad? load) => new(
+    private static AgentResponse ToResponse(AgentProfile p, TeamConfig[] teams, AgentLoad? load, string tenant) => new(
         p.AgentId, p.DisplayName, p.Role, p.CreatedAt.UtcDateTime, p.Capacity,
         [.. teams.Where(t => t.AgentIds.Contains(p.AgentId)).Select(t => t.TeamId)],
         AgentStatusNames.Name(p.Deactivated ? AgentStatus.Offline : load?.Status ?? AgentStatus.Offline),
         load?.OpenConversations.Length ?? 0,
-        Active: !p.Deactivated);
+        Active: !p.Deactivated,
+        AvatarUrl: Avatars.AvatarsApi.Url(tenant, p.AgentId, p.AvatarVersion));
 }

@@ -18,7 +18,8 @@ public sealed record AgentStatusResponse(string Status);
 
 /// <summary>The calling agent: profile, status, load and unread messages over its open conversations.</summary>
 public sealed record MeResponse(
-    string AgentId, string DisplayName, string Role, DateTime CreatedAt, int Capacity, string Status, int OpenConversations, long Unread);
+    string AgentId, string DisplayName, string Role, DateTime CreatedAt, int Capacity, string Status, int OpenConversations, long Unread,
+    string? AvatarUrl = null);
 
 public sealed record TeamRequest(string? Name, string[]? AgentIds);
 
@@ -35,16 +36,17 @@ public sealed record BusinessHoursDto(string? TimeZone, BusinessDayDto[]? Days);
 
 public sealed record InboxRequest(
     string? Name, string? AssignmentPolicy, int? MaxOpen, string[]? Teams, BusinessHoursDto? BusinessHours,
-    string? AwayMessage, string? Greeting, bool? PreChatForm);
+    string? AwayMessage, string? Greeting, bool? PreChatForm, InboxAppearanceDto? Appearance = null);
 
 public sealed record InboxDto(
     string InboxId, string Name, string PublicKey, string AssignmentPolicy, int? MaxOpen, string[] Teams,
-    BusinessHoursDto? BusinessHours, string? AwayMessage, string? Greeting, bool PreChatForm, string? IdentitySecret = null)
+    BusinessHoursDto? BusinessHours, string? AwayMessage, string? Greeting, bool PreChatForm, string? IdentitySecret = null,
+    InboxAppearanceDto? Appearance = null)
 {
     /// <summary>The identity secret (widget identification) is shown to admins only: with it anyone can claim any customer.</summary>
     public static InboxDto From(InboxConfig i, bool withSecret = false) =>
         new(i.InboxId, i.Name, i.PublicKey, i.AssignmentPolicy, i.MaxOpen, i.Teams, BusinessHoursJson.ToDto(i.BusinessHours),
-            i.AwayMessage, i.Greeting, i.PreChatForm, withSecret ? i.IdentitySecret : null);
+            i.AwayMessage, i.Greeting, i.PreChatForm, withSecret ? i.IdentitySecret : null, InboxAppearanceDto.From(i.Appearance));
 }
 
 public sealed record InboxListResponse(InboxDto[] Inboxes);
@@ -60,7 +62,24 @@ public sealed record CannedReplyListResponse(CannedReplyDto[] CannedReplies);
 
 public sealed record WidgetResponse(
     string Tenant, string InboxId, string Name, bool Available, bool WithinBusinessHours, bool AgentsOnline,
-    string? AwayMessage, string? Greeting, bool PreChatForm);
+    string? AwayMessage, string? Greeting, bool PreChatForm, WidgetAppearanceDto? Appearance = null, DateTimeOffset? NextOpening = null,
+    string? TimeZone = null);
+
+/// <summary>An inbox's widget look (issue #18): colour "#rrggbb", header title, launcher corner; absent fields are the widget's defaults.</summary>
+public sealed record InboxAppearanceDto(string? Color, string? Title, string? Position)
+{
+    public static InboxAppearanceDto? From(InboxAppearance? a) => a is null ? null : new(a.Color, a.Title, a.Position);
+
+    public InboxAppearance ToConfig() => new(Color, Title, Position);
+}
+
+/// <summary>What the widget applies: the appearance plus the text colour that contrasts with the colour.</summary>
+public sealed record WidgetAppearanceDto(string? Color, string? TextColor, string? Title, string Position)
+{
+    public static WidgetAppearanceDto? From(InboxAppearance? a) => a is null
+        ? null
+        : new(a.Color, a.Color is { } c ? Kefu.Grains.Tenants.InboxAppearanceRules.TextOn(c) : null, a.Title, a.Position ?? InboxAppearance.BottomRight);
+}
 
 public sealed record LeaveMessageRequest(string? Name, string? Email, string? Text, string? Locale = null);
 

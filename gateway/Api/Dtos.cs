@@ -25,7 +25,7 @@ public sealed record CreateAgentRequest(string? Username, string? Password, stri
 /// <summary>An agent as listed: profile, the teams it belongs to, and its load as the dispatcher sees it.</summary>
 public sealed record AgentResponse(
     string AgentId, string DisplayName, string Role, DateTime CreatedAt, int Capacity, string[] Teams, string Status, int OpenConversations,
-    bool Active = true);
+    bool Active = true, string? AvatarUrl = null);
 
 public sealed record AgentListResponse(AgentResponse[] Agents);
 

@@ -53,11 +53,14 @@ public static class WidgetApi
             return UnknownKey();
         }
 
-        var withinHours = inbox.BusinessHours?.IsOpen(time.GetUtcNow()) ?? true;
+        var now = time.GetUtcNow();
+        var withinHours = inbox.BusinessHours?.IsOpen(now) ?? true;
         var agentsOnline = await grains.GetGrain<IDispatcherGrain>(tenant).AnyAgentOnline(inbox.InboxId);
+        // Outside the hours the widget says when the inbox opens again, in the inbox's time zone (issue #18).
+        var nextOpening = withinHours ? null : inbox.BusinessHours?.NextOpening(now);
         return TypedResults.Ok(new WidgetResponse(
             tenant, inbox.InboxId, inbox.Name, withinHours && agentsOnline, withinHours, agentsOnline, inbox.AwayMessage, inbox.Greeting,
-            inbox.PreChatForm));
+            inbox.PreChatForm, WidgetAppearanceDto.From(inbox.Appearance), nextOpening, inbox.BusinessHours?.TimeZone));
     }
 
     private static async Task<Results<Created<LeaveMessageResponse>, ProblemHttpResult>> LeaveMessageAsync(

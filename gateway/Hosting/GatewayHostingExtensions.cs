@@ -1,5 +1,6 @@
 using Kefu.Contracts.Messages;
 using Kefu.Gateway.Api;
+using Kefu.Gateway.Api.Avatars;
 using Kefu.Gateway.Attachments;
 using Kefu.Gateway.Auth;
 using Kefu.Gateway.Grpc;
@@ -104,6 +105,7 @@ public static class GatewayHostingExtensions
         app.MapAuthApi();
         app.MapConversationsApi();
         app.MapAgentsApi();
+        app.MapAvatarsApi();
         app.MapTeamsApi();
         app.MapInboxesApi();
         app.MapCannedRepliesApi();

@@ -59,7 +59,9 @@
         badType: 'This type of file is not allowed.', attachFirst: 'Send a message first, then attach files.',
         greeting: 'Hi! How can we help you today?', unavailable: 'Chat is not available right now. Please try again later.',
         offline: 'You are offline. Your messages will be sent when the connection is back.', waiting: 'Waiting for the network…',
-        retry: 'Retry', discard: 'Discard'
+        retry: 'Retry', discard: 'Discard',
+        replying: '{name} is replying', backAt: 'Back at {time} ({zone})', backOn: 'Back {day} at {time} ({zone})',
+        yourTime: '{time} your time'
       },
       'zh-CN': {
         title: '在线客服', subtitle: '我们通常几分钟内回复', placeholder: '输入消息…',
@@ -78,7 +80,9 @@
         badType: '不支持此类型的文件。', attachFirst: '请先发送一条消息，再发送文件。',
         greeting: '您好！请问有什么可以帮您？', unavailable: '在线客服暂不可用，请稍后再试。',
         offline: '网络已断开，恢复后将自动发送您的消息。', waiting: '等待网络连接…',
-        retry: '重试', discard: '删除'
+        retry: '重试', discard: '删除',
+        replying: '{name} 正在为您服务', backAt: '我们将于 {time}（{zone}）回来', backOn: '我们将于{day} {time}（{zone}）回来',
+        yourTime: '您当地时间 {time}'
       }
     };
     var lang = data.lang || navigator.language || 'en';
@@ -206,7 +210,21 @@
         ':host([data-open]){right:0!important;bottom:0!important;left:0!important;top:0!important}' +
         ':host([data-open]) .bubble{display:none}' +
         '.panel{width:100vw;max-width:none;height:100vh;height:100dvh;max-height:none;border-radius:0;margin:0;box-shadow:none}' +
-        'textarea,input{font-size:16px}}'
+        'textarea,input{font-size:16px}}',
+      // The inbox's appearance (issue #18): its colour and the text colour chosen for contrast, as variables set from
+      // GET /api/v1/widget/{key}; the launcher in the bottom-left corner when the inbox says so.
+      '.bubble,header,.msg.mine .text,button.primary{background:var(--kefu-accent,#2563eb);color:var(--kefu-on-accent,#fff)}',
+      'header button{color:var(--kefu-on-accent,#fff)}',
+      '.msg .actions button{color:var(--kefu-accent,#2563eb)}',
+      ':host([data-position="bottom-left"]){left:20px!important;right:auto!important}',
+      ':host([data-position="bottom-left"]) .bubble{margin-left:0;margin-right:auto}',
+      // Agents' faces: initials on a colour from the agent's id, covered by the agent's picture once it has loaded.
+      '.face{flex:none;width:26px;height:26px;border-radius:50%;color:#fff;font-size:11px;font-weight:600;display:inline-flex;align-items:center;justify-content:center;overflow:hidden;position:relative;background:#64748b}',
+      '.face img{position:absolute;inset:0;width:100%;height:100%;object-fit:cover}',
+      '.msg.with-face{position:relative;padding-left:32px}',
+      '.msg.with-face > .face{position:absolute;left:0;bottom:18px}',
+      'header .face{width:32px;height:32px;font-size:13px;box-shadow:0 0 0 2px rgba(255,255,255,.6)}',
+      '.back-at{font-weight:600;color:#1f2933}'
     ].join('\n');
 
     // ---------------------------------------------------------------- UI
@@ -248,7 +266,7 @@
     ui.prechat = h('form', { class: 'pane prechat', hidden: true, onsubmit: onPrechatSubmit });
     ui.offline = h('form', { class: 'pane offline', hidden: true, onsubmit: onOfflineSubmit });
     ui.panel = h('section', { class: 'panel', hidden: true, role: 'dialog', 'aria-label': t('title') }, [
-      h('header', null, [h('div', { class: 'titles' }, [ui.title, ui.subtitle]),
+      h('header', null, [ui.headerFace = h('span', { class: 'face', hidden: true }), h('div', { class: 'titles' }, [ui.title, ui.subtitle]),
         h('button', { type: 'button', 'aria-label': t('close'), title: t('close'), text: '×', onclick: toggle })]),
       ui.banner, ui.chat, ui.prechat, ui.offline, ui.unavailable
     ]);
@@ -271,7 +289,11 @@
     });
 
     function mount() { (document.body || document.documentElement).appendChild(host); }
-    if (document.body) { mount(); } else { document.addEventListener('DOMContentLoaded', mount); }
+    // Shown once the inbox's colour and corner are known (or after a short wait), so the launcher never jumps or
+    // changes colour on the page.
+    var mountWhen = function () { if (document.body) { mount(); } else { document.addEventListener('DOMContentLoaded', mount); } };
+    var mountTimer = setTimeout(function () { var m = mountWhen; mountWhen = null; if (m) { m(); } }, 2500);
+    function mountNow() { clearTimeout(mountTimer); var m = mountWhen; mountWhen = null; if (m) { m(); } }
 
     // ---------------------------------------------------------------- state
     var info = null;               // GET /api/v1/widget/{key}
@@ -329,11 +351,75 @@
         if (r.status === 404) { chatUnavailable(unknownKeyWarning()); return; }
         if (!r.ok || !r.body) { return; }
         info = r.body;
+        applyAppearance(info.appearance);
         // The title stays "Chat with us": the inbox's name is an internal one ("Default", "Sales EU").
         ui.greeting.textContent = info.greeting || t('greeting');
         ui.subtitle.textContent = info.available === false ? (info.awayMessage || t('away')) : t('subtitle');
         if (ui.awayText) { ui.awayText.textContent = info.awayMessage || t('away'); }
+        if (ui.backAt) { ui.backAt.textContent = backAtText(info); ui.backAt.hidden = !ui.backAt.textContent; }
       });
+    }
+
+    // ---------------------------------------------------------------- appearance, faces, "back at" (issue #18)
+    function applyAppearance(a) {
+      a = a || {};
+      var hex = /^#[0-9a-f]{6}$/i;
+      if (hex.test(a.color || '')) { host.style.setProperty('--kefu-accent', a.color); } else { host.style.removeProperty('--kefu-accent'); }
+      if (hex.test(a.textColor || '')) { host.style.setProperty('--kefu-on-accent', a.textColor); } else { host.style.removeProperty('--kefu-on-accent'); }
+      if (a.position === 'bottom-left') { host.setAttribute('data-position', 'bottom-left'); } else { host.removeAttribute('data-position'); }
+      // The inbox's title when it has one; else "Chat with us" (the inbox's name is an internal one).
+      ui.title.textContent = a.title || t('title');
+      ui.panel.setAttribute('aria-label', a.title || t('title'));
+    }
+
+    // "Back at 09:00 (Asia/Shanghai)": the opening the server computed from the inbox's hours, shown on the inbox's
+    // clock, with the weekday when it is not today there, and the visitor's own clock time when that differs.
+    function backAtText(w) {
+      if (!w || w.withinBusinessHours !== false || !w.nextOpening || !w.timeZone) { return ''; }
+      var at = new Date(w.nextOpening);
+      try {
+        var time = new Intl.DateTimeFormat(lang, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: w.timeZone }).format(at);
+        var dayOf = new Intl.DateTimeFormat('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit', timeZone: w.timeZone });
+        var text = dayOf.format(at) === dayOf.format(new Date())
+          ? t('backAt', { time: time, zone: w.timeZone })
+          : t('backOn', { day: new Intl.DateTimeFormat(lang, { weekday: 'long', timeZone: w.timeZone }).format(at), time: time, zone: w.timeZone });
+        var mine = new Intl.DateTimeFormat(lang, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(at);
+        return mine === time ? text : text + ' · ' + t('yourTime', { time: mine });
+      } catch (e) { return ''; } // a time zone this browser does not know: say nothing rather than something wrong
+    }
+
+    var faces = {}; // agent id -> 'ok' | 'none': after a 404, no more picture requests for that agent on this page
+    function tenantOf() { return (info && info.tenant) || cfg.tenant || 'default'; }
+    function colorFor(id) {
+      var n = 0;
+      for (var i = 0; i < id.length; i++) { n = (n * 31 + id.charCodeAt(i)) >>> 0; }
+      return 'hsl(' + (n % 360) + ',55%,40%)'; // dark enough for white initials
+    }
+    function initialsOf(name) {
+      var parts = String(name || '?').trim().split(/\s+/).filter(Boolean);
+      var first = parts.length ? Array.from(parts[0])[0] : '?';
+      var last = parts.length > 1 ? Array.from(parts[parts.length - 1])[0] : '';
+      return (first + last).toUpperCase();
+    }
+    // An agent's face: initials at once; its picture (GET /api/v1/avatars/{tenant}/{agentId}) over them once loaded.
+    function fillFace(el, sender) {
+      var id = String(sender.id || '');
+      el.textContent = initialsOf(sender.name || id);
+      el.style.background = colorFor(id);
+      el.setAttribute('data-agent', id);
+      if (!id || faces[id] === 'none') { return el; }
+      var img = h('img', { alt: '', src: ORIGIN + '/api/v1/avatars/' + encodeURIComponent(tenantOf()) + '/' + encodeURIComponent(id) });
+      img.addEventListener('load', function () { faces[id] = 'ok'; el.appendChild(img); el.classList.add('has-picture'); });
+      img.addEventListener('error', function () { faces[id] = 'none'; });
+      return el;
+    }
+    function faceFor(sender) { return fillFace(h('span', { class: 'face', 'aria-hidden': 'true' }), sender); }
+    // The header says who is answering: "Ann is replying", with Ann's face.
+    function showReplier(sender) {
+      if (!sender || sender.role !== 'agent') { return; }
+      if (ui.headerFace.getAttribute('data-agent') !== String(sender.id || '')) { ui.headerFace.textContent = ''; fillFace(ui.headerFace, sender); }
+      ui.headerFace.hidden = false;
+      ui.subtitle.textContent = t('replying', { name: sender.name || t('agent') });
     }
 
     function unknownKeyWarning() {
@@ -378,12 +464,14 @@
     function buildOffline() {
       if (ui.offline.firstChild) { return; }
       ui.awayText = h('p', { text: (info && info.awayMessage) || t('away') });
+      ui.backAt = h('p', { class: 'back-at', role: 'status', text: backAtText(info) });
+      ui.backAt.hidden = !ui.backAt.textContent;
       ui.offName = h('input', { name: 'name', autocomplete: 'name', required: true, maxlength: '128' });
       ui.offEmail = h('input', { name: 'email', type: 'email', autocomplete: 'email', required: true, maxlength: '254' });
       ui.offText = h('textarea', { name: 'text', required: true, maxlength: '8192' });
       ui.offError = h('div', { class: 'error', role: 'alert', hidden: true });
       ui.offButton = h('button', { class: 'primary', type: 'submit', text: t('leave') });
-      [ui.awayText, field(t('name'), ui.offName), field(t('email'), ui.offEmail), field(t('message'), ui.offText),
+      [ui.awayText, ui.backAt, field(t('name'), ui.offName), field(t('email'), ui.offEmail), field(t('message'), ui.offText),
         ui.offError, ui.offButton].forEach(function (c) { ui.offline.appendChild(c); });
     }
 
@@ -433,6 +521,7 @@
       el.appendChild(h('div', { class: 'text' }, [body.node]));
       var who = mine ? '' : role === 'system' ? '' : ((msg.sender && msg.sender.name) || t('agent')) + ' · ';
       el.appendChild(h('div', { class: 'meta', text: who + timeOf(msg.ts) }));
+      if (role === 'agent' && !mine) { el.classList.add('with-face'); el.insertBefore(faceFor(msg.sender), el.firstChild); }
       return el;
     }
 
@@ -479,7 +568,7 @@
       placeBySeq(entry.el, msg.seq);
       if (mine) { setState(entry, msg.seq <= agentRead ? 'read' : 'sent'); }
       else if (msg.seq > highestTheirs) { highestTheirs = msg.seq; }
-      if (!mine && msg.sender && msg.sender.role !== 'system') { hideTyping(); }
+      if (!mine && msg.sender && msg.sender.role !== 'system') { hideTyping(); showReplier(msg.sender); }
       timeline.put(msg.seq, entry); // a gap: something was missed, the timeline syncs it
       scrollDown();
       markRead();
@@ -888,7 +977,9 @@
     }
 
     setView('chat');
-    loadInfo().then(identify).then(function () {
+    var firstInfo = loadInfo();
+    firstInfo.then(mountNow, mountNow);
+    firstInfo.then(identify).then(function () {
       if (saved.token && !unavailable) { connect(); }
       if (cfg.open && !isOpen()) { toggle(); } else if (isOpen()) { chooseView(); }
     });

@@ -172,6 +172,25 @@ public sealed partial class AgentGrain(
         return preferences;
     }
 
+    public async Task<Outcome<AgentProfile>> SetAvatar(string? version)
+    {
+        if (Existing is not { } profile)
+        {
+            return KefuError.NotFound("Agent");
+        }
+
+        if (profile.AvatarVersion == version)
+        {
+            return profile;
+        }
+
+        var updated = profile with { AvatarVersion = version };
+        state.State.Profile = updated;
+        await state.WriteStateAsync();
+        await GrainFactory.GetGrain<ITenantGrain>(Key.Tenant).RegisterAgent(updated); // the agent list shows the picture
+        return updated;
+    }
+
     public async Task<Outcome<AgentProfile>> Update(AgentUpdate update)
     {
         ArgumentNullException.ThrowIfNull(update);

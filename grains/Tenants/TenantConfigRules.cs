@@ -57,8 +57,15 @@ public static class TenantConfigRules
             return KefuError.Invalid($"awayMessage and greeting must be at most {MaxInboxMessageLength} characters.");
         }
 
+        var appearance = InboxAppearanceRules.Check(inbox.Appearance);
+        if (appearance.Error is { } badAppearance)
+        {
+            return badAppearance;
+        }
+
         return inbox with
         {
+            Appearance = appearance.Value,
             Name = name,
             Teams = inboxTeams,
             AwayMessage = Blank(inbox.AwayMessage),

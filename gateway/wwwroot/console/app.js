@@ -3,6 +3,8 @@
  * and ordered outbox are the module shared with the visitor widget (/kefu-client.js).
  * Every piece of user data is rendered with textContent, never as HTML. */
 import * as K from '../kefu-client.js';
+import * as Avatars from './avatars.js';
+import * as InboxPreview from './inbox-preview.js';
 
 (function () {
   'use strict';
@@ -211,6 +213,7 @@ import * as K from '../kefu-client.js';
       if (r.ok && r.body) {
         me.name = r.body.displayName || me.name;
         $('me-name').textContent = me.name;
+        Avatars.mountMe($('me-name'), r.body, function () { return session ? session.token : ''; }, function () { loadAgents(true).then(loadMe); });
         if (r.body.status) { showPresence(r.body.status); }
       }
     });
@@ -220,6 +223,7 @@ import * as K from '../kefu-client.js';
     return api('GET', '/api/v1/agents').then(function (r) {
       if (!r.ok) { return; }
       agents = listOf(r.body, 'agents');
+      Avatars.setAgents(agents);
       renderTransferTargets();
       renderAdminAgents(rebuild);
       if (current) { renderChatHeader(); renderDetails(); }
@@ -814,6 +818,7 @@ import * as K from '../kefu-client.js';
     el.appendChild(h('div', { class: body.kind === 'attachment' ? 'text attachment' : 'text' }, [body.node]));
     var who = role === 'visitor' ? (msg.sender.name || 'Visitor') : mine ? 'You' : ((msg.sender && (msg.sender.name || msg.sender.id)) || '');
     el.appendChild(h('div', { class: 'meta' }, [h('span', { class: 'who', text: who }), h('span', { class: 'when', text: ' · ' + fmtTime(msg.ts) }), h('span', { class: 'state' })]));
+    if (role === 'agent' && msg.sender && msg.sender.id) { el.lastChild.insertBefore(Avatars.forAgent(msg.sender.id, msg.sender.name, 'small'), el.lastChild.firstChild); }
     return el;
   }
 
@@ -1181,6 +1186,7 @@ import * as K from '../kefu-client.js';
     $('chat-title').textContent = visitorLabel(c);
     $('chat-subtitle').textContent = [c.status, c.assigneeId ? 'assigned to ' + assigneeLabel(c) : 'unassigned', c.inbox ? 'inbox ' + c.inbox : '']
       .filter(Boolean).join(' · ');
+    Avatars.assignee($('chat-subtitle'), c.assigneeId, assigneeLabel(c));
     var resolved = c.status === 'resolved';
     $('resolve-button').hidden = resolved;
     $('reopen-button').hidden = !(resolved || c.status === 'pending' || c.status === 'snoozed');
@@ -1329,7 +1335,7 @@ import * as K from '../kefu-client.js';
       var password = h('input', { type: 'password', placeholder: 'new password', autocomplete: 'new-password', 'aria-label': 'New password for ' + a.agentId });
       var self = a.agentId === me.agentId;
       body.appendChild(h('tr', { 'data-agent': a.agentId, class: a.active === false ? 'inactive' : null }, [
-        h('td', { text: a.agentId }), h('td', null, [display]), h('td', null, [role]), h('td', null, [capacity]),
+        h('td', { class: 'agent-id' }, [Avatars.face(a.agentId, a.displayName, a.avatarUrl), a.agentId]), h('td', null, [display]), h('td', null, [role]), h('td', null, [capacity]),
         h('td', { text: (a.teams || []).join(', ') }), h('td', { class: 'agent-status', text: agentState(a) }),
         h('td', { class: 'agent-open', text: openCount(a) }),
         h('td', null, [password,
@@ -1476,6 +1482,7 @@ import * as K from '../kefu-client.js';
     f.greeting.value = ib.greeting || '';
     f.awayMessage.value = ib.awayMessage || '';
     f.preChatForm.checked = !!ib.preChatForm;
+    InboxPreview.fill(f, ib);
     renderChecks($('inbox-teams'), teams.map(function (t) { return { value: t.teamId, label: t.name || t.teamId }; }), 'team', ib.teams || []);
     var bh = ib.businessHours;
     f.timeZone.value = bh ? bh.timeZone : '';
@@ -1486,6 +1493,7 @@ import * as K from '../kefu-client.js';
     }
     f.scrollIntoView({ behavior: 'smooth' });
   }
+  InboxPreview.attach($('inbox-form'));
   $('inbox-form').addEventListener('submit', function (e) {
     e.preventDefault();
     var f = e.target;
@@ -1493,7 +1501,7 @@ import * as K from '../kefu-client.js';
     var req = {
       name: f.name.value.trim(), assignmentPolicy: f.assignmentPolicy.value, maxOpen: parseInt(f.maxOpen.value, 10) || null,
       teams: checkedValues($('inbox-teams')), greeting: f.greeting.value.trim() || null, awayMessage: f.awayMessage.value.trim() || null,
-      preChatForm: f.preChatForm.checked, businessHours: null
+      preChatForm: f.preChatForm.checked, businessHours: null, appearance: InboxPreview.value(f)
     };
     if (f.timeZone.value.trim()) {
       req.businessHours = { timeZone: f.timeZone.value.trim(), days: checkedValues($('inbox-days')).map(function (d) {

@@ -15,6 +15,27 @@ export var strings = {
     // ---- timeline
     // ---- composer and shortcuts
     // ---- branding and avatars
+    'branding.avatar.change': 'Your picture',
+    'branding.avatar.hint': 'A PNG, JPEG or WebP picture, at most 512 KB and 2048 × 2048 pixels. Without one, your initials are shown.',
+    'branding.avatar.upload': 'Upload a picture',
+    'branding.avatar.remove': 'Remove the picture',
+    'branding.avatar.tooLarge': 'This picture is too large.',
+    'branding.avatar.badType': 'Only PNG, JPEG and WebP pictures can be used.',
+    'branding.avatar.failed': 'The picture could not be saved.',
+    'branding.appearance.legend': 'Widget appearance',
+    'branding.appearance.color': 'Colour',
+    'branding.appearance.colorPicker': 'Pick a colour',
+    'branding.appearance.badColor': 'Use a hex colour such as #2563eb.',
+    'branding.appearance.title': 'Title',
+    'branding.appearance.position': 'Launcher',
+    'branding.appearance.right': 'bottom right',
+    'branding.appearance.left': 'bottom left',
+    'branding.preview.label': 'Preview of the widget',
+    'branding.preview.defaultTitle': 'Chat with us',
+    'branding.preview.subtitle': 'We usually reply in a few minutes',
+    'branding.preview.defaultGreeting': 'Hi! How can we help you today?',
+    'branding.preview.agentSays': 'Hello! How can I help?',
+    'branding.preview.visitorSays': 'Where is my order?',
     // ---- email
   },
   zh: {
@@ -24,6 +45,27 @@ export var strings = {
     // ---- timeline
     // ---- composer and shortcuts
     // ---- branding and avatars
+    'branding.avatar.change': '我的头像',
+    'branding.avatar.hint': 'PNG、JPEG 或 WebP 图片，不超过 512 KB 和 2048 × 2048 像素。未设置时显示姓名首字母。',
+    'branding.avatar.upload': '上传头像',
+    'branding.avatar.remove': '删除头像',
+    'branding.avatar.tooLarge': '图片太大。',
+    'branding.avatar.badType': '只能使用 PNG、JPEG 或 WebP 图片。',
+    'branding.avatar.failed': '头像保存失败。',
+    'branding.appearance.legend': '聊天窗口外观',
+    'branding.appearance.color': '颜色',
+    'branding.appearance.colorPicker': '选择颜色',
+    'branding.appearance.badColor': '请使用十六进制颜色，例如 #2563eb。',
+    'branding.appearance.title': '标题',
+    'branding.appearance.position': '按钮位置',
+    'branding.appearance.right': '右下角',
+    'branding.appearance.left': '左下角',
+    'branding.preview.label': '聊天窗口预览',
+    'branding.preview.defaultTitle': '在线客服',
+    'branding.preview.subtitle': '我们通常几分钟内回复',
+    'branding.preview.defaultGreeting': '您好！请问有什么可以帮您？',
+    'branding.preview.agentSays': '您好！有什么可以帮您？',
+    'branding.preview.visitorSays': '我的订单到哪儿了？',
     // ---- email
   },
 };
