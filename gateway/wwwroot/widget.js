@@ -880,6 +880,18 @@
       });
     }
 
+    // ---------------------------------------------------------------- composer extras (composer-kit.js)
+    // The emoji picker and pasting or dropping images, loaded next to kefu-client.js; the chat works without them.
+    Object.assign(STRINGS.en, {
+      'emoji.open': 'Insert an emoji', 'emoji.title': 'Emoji', 'emoji.smileys': 'Smileys', 'emoji.gestures': 'Gestures',
+      'emoji.symbols': 'Symbols', 'emoji.objects': 'Objects', 'paste.uploading': 'Uploading {name}…'
+    });
+    Object.assign(STRINGS['zh-CN'], {
+      'emoji.open': '插入表情', 'emoji.title': '表情', 'emoji.smileys': '笑脸', 'emoji.gestures': '手势',
+      'emoji.symbols': '符号', 'emoji.objects': '物品', 'paste.uploading': '正在上传 {name}…'
+    });
+    import(new URL('composer-kit.js', MODULE).href).then(function (C) { C.enhanceWidget({ root: root, ui: ui, t: t }); }, function () { });
+
     // ---------------------------------------------------------------- start
     document.addEventListener('visibilitychange', markRead);
     if (window.visualViewport) {
