@@ -23,7 +23,9 @@ export var SHORTCUTS = [
 function isTyping(target) {
   if (!target || target === document.body) { return false; }
   var tag = (target.tagName || '').toLowerCase();
-  return tag === 'input' || tag === 'textarea' || tag === 'select' || target.isContentEditable;
+  // The emoji panel has keys of its own (arrows, Home/End): letters there are not shortcuts either.
+  return tag === 'input' || tag === 'textarea' || tag === 'select' || target.isContentEditable ||
+    !!(target.closest && target.closest('.emoji-panel'));
 }
 
 function el(tag, props, children) {
