@@ -710,7 +710,12 @@
     // over as a new visitor once; unsent messages stay queued and go out in the new conversation. If that fails too, the
     // chat is unavailable: never a reconnect loop. Resolves true when the connection should simply try again later.
     function checkToken() {
-      return api('GET', '/api/v1/visitors/me', undefined, saved.token).then(function (r) {
+      var token = saved.token;
+      // Two sockets refused at the same moment (opening the chat and sending both connect): one check starts over, and
+      // that recovery connects when it has its new token; the other must not count as a second refusal.
+      if (!token || visitorPromise) { return Promise.resolve(false); }
+      return api('GET', '/api/v1/visitors/me', undefined, token).then(function (r) {
+        if (token !== saved.token) { return false; }
         if (r.status !== 401 && r.status !== 404) { return true; } // the network or the server: retry later
         if (recovering >= 1) { chatUnavailable('Kefu widget: a new visitor token was refused as well; chat is unavailable.'); return false; }
         recovering++;

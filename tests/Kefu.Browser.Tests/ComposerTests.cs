@@ -60,6 +60,7 @@ public sealed class ComposerTests(BrowserFixture fixture)
         // Escape closes the panel and gives the focus back to its button.
         await button.ClickAsync();
         await Expect(panel).ToBeVisibleAsync();
+        await Screenshots.SaveAsync(visitor.Page, "widget-emoji");
         await visitor.Page.Keyboard.PressAsync("Escape");
         await Expect(panel).ToBeHiddenAsync();
         await Expect(button).ToBeFocusedAsync();
