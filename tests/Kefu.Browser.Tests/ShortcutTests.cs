@@ -106,4 +106,25 @@ public sealed class ShortcutTests(BrowserFixture fixture)
         await keys.PressAsync("Escape");
         await Expect(help).ToHaveCountAsync(0);
     }
+
+    [Fact]
+    public async Task A_chinese_agent_gets_the_shortcut_list_and_the_emoji_labels_in_chinese()
+    {
+        var agentId = await fixture.CreateAgentAsync("王芳");
+        await using var context = await fixture.NewContextAsync("zh-CN");
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/console/");
+        await page.Locator("#login-username").FillAsync(agentId);
+        await page.Locator("#login-password").FillAsync(BrowserFixture.AgentPassword);
+        await page.Locator("#login-submit").ClickAsync();
+        await Expect(page.Locator("#app")).ToBeVisibleAsync();
+        await Expect(page.Locator("#composer button.emoji-button")).ToHaveAttributeAsync("aria-label", "插入表情");
+        await page.EvaluateAsync("() => document.activeElement && document.activeElement.blur()");
+        await page.Keyboard.PressAsync("?");
+        var help = page.Locator("#shortcut-help");
+        await Expect(help.Locator("h2")).ToHaveTextAsync("键盘快捷键");
+        await Expect(help.Locator("tr[data-shortcut='next'] td").Last).ToHaveTextAsync("下一个会话");
+        await page.Keyboard.PressAsync("Escape");
+        await Expect(help).ToHaveCountAsync(0);
+    }
 }
