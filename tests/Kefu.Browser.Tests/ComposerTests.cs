@@ -109,6 +109,13 @@ public sealed class ComposerTests(BrowserFixture fixture)
         await Expect(visitor.Widget.Locator(".log .msg.theirs img.thumb")).ToHaveAttributeAsync("alt", "dropped.png");
         await Expect(agent.Page.Locator(".paste-preview")).ToHaveCountAsync(0);
 
+        // While writing an internal note a pasted image is refused: notes carry no files, and it must not reach the visitor.
+        await agent.Page.Locator("#mode-note").ClickAsync();
+        Assert.True(await agent.Page.EvaluateAsync<bool>(Deliver, new object[] { "paste", false, "#composer-input", Png, "private.png", "image/png" }));
+        await Expect(agent.Page.Locator("#composer .paste-error")).ToContainTextAsync("Internal notes cannot carry files");
+        await agent.Page.Locator("#mode-reply").ClickAsync();
+        await Expect(agent.Page.Locator("#log img.thumb[alt='private.png']")).ToHaveCountAsync(0);
+
         // A file the server refuses says why, on both sides, and leaves no preview behind.
         await visitor.Page.EvaluateAsync<bool>(Deliver, new object[] { "paste", true, "form.composer textarea", Disguised, "cat.png", "image/png" });
         await Expect(visitor.Widget.Locator(".upload.error")).ToContainTextAsync("This type of file is not allowed.");

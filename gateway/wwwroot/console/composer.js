@@ -54,7 +54,24 @@ export function installComposer() {
   var previews = document.createElement('div');
   previews.className = 'paste-previews';
   form.insertBefore(previews, row);
-  enableFilePaste({ input: input, zone: $('chat-main'), fileInput: $('attach-input'), busy: $('attach-button'), previewHost: previews, t: label });
+  // Internal notes carry no files: an image pasted while writing one must not go to the visitor as a reply.
+  var noteMode = function () { return form.classList.contains('note-mode'); };
+  enableFilePaste({ input: input, zone: $('chat-main'), fileInput: $('attach-input'), busy: $('attach-button'), previewHost: previews, t: label,
+    canUpload: function () { return !noteMode(); },
+    onRefused: function () {
+      var note = document.createElement('div');
+      note.className = 'paste-error error small';
+      note.setAttribute('role', 'alert');
+      note.textContent = t('composer.paste.notInNotes');
+      previews.appendChild(note);
+      setTimeout(function () { note.remove(); }, 6000);
+    } });
+  // A file dropped anywhere else would make the browser leave the console to show it.
+  ['dragover', 'drop'].forEach(function (type) {
+    window.addEventListener(type, function (e) {
+      if (e.dataTransfer && Array.prototype.indexOf.call(e.dataTransfer.types || [], 'Files') >= 0) { e.preventDefault(); }
+    });
+  });
   // Escape in the composer with nothing open (no suggestions) leaves it, so one-key shortcuts (J, K, ?) work again.
   form.addEventListener('keydown', function (e) {
     if (e.key === 'Escape' && e.target === input && $('canned-suggestions').hidden) { setTimeout(function () { input.blur(); }, 0); }
