@@ -152,4 +152,19 @@ public sealed class LinkRenderingTests(BrowserFixture fixture)
         Assert.True(await visitor.Page.EvaluateAsync<bool>("() => window.__pwned === undefined"));
         Assert.True(await agent.Page.EvaluateAsync<bool>("() => window.__pwned === undefined"));
     }
+
+    [Theory]
+    [InlineData("/linkify.js")]
+    [InlineData("/composer-kit.js")]
+    public async Task The_modules_the_widget_loads_next_to_the_client_may_be_imported_by_another_site(string path)
+    {
+        // The widget on a customer's page imports them from the gateway: a module from another origin loads only with CORS.
+        using var http = new HttpClient { BaseAddress = fixture.BaseUri };
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Add("Origin", "http://shop.example");
+        using var response = await http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        Assert.Equal("*", Assert.Single(response.Headers.GetValues("Access-Control-Allow-Origin")));
+        Assert.Equal("text/javascript", response.Content.Headers.ContentType?.MediaType);
+    }
 }
