@@ -37,6 +37,9 @@ public static class UiEndpoints
     /// </summary>
     public const string ClientModulePath = "/kefu-client.js";
 
+    /// <summary>Modules the widget loads next to the client module (safe links, emoji and paste): public like it.</summary>
+    private static readonly HashSet<string> WidgetModulePaths = [ClientModulePath, "/linkify.js", "/composer-kit.js"];
+
     private static readonly Func<object, Task> NoSniff = static response =>
     {
         ((HttpResponse)response).Headers.XContentTypeOptions = "nosniff";
@@ -72,7 +75,7 @@ public static class UiEndpoints
                 context.Response.Headers.ContentSecurityPolicy = DemoPolicy;
             }
 
-            if (path.Value == ClientModulePath)
+            if (path.Value is { } modulePath && WidgetModulePaths.Contains(modulePath))
             {
                 // widget.js imports the shared client module into the customer's page: a module script from another
                 // origin is fetched in CORS mode (without credentials), so it loads only with this header. The file is

@@ -3,6 +3,7 @@
  * classic script tag on somebody else's page) loads it with a dynamic import() from its own origin.
  * Protocol: docs/protocol.md (§4 the socket, §5.1 send, §5.3 sync, §9.4 resume, §3.5 attachments, §6.2 content).
  * Nothing here touches the page's layout; every piece of user data reaches the DOM through textContent. */
+import { linkify } from './linkify.js';
 
 /** Frames refused for now (the frame rate, a cluster hiccup): the same send goes again later, same clientMsgId. */
 const TRANSIENT = { rate_limited: true, unavailable: true };
@@ -120,10 +121,11 @@ export function createAttachments(origin, token) {
     });
     return e;
   }
-  /** A message's body: {kind, node}, the node being the file for an attachment and a text node otherwise. */
+  /** A message's body: {kind, node}, the node being the file for an attachment and the text (its URLs as safe links,
+   * linkify.js) otherwise. */
   function body(msg) {
     const c = contentOf(msg);
-    return { kind: c.kind, content: c, node: c.kind === 'attachment' ? element(c) : document.createTextNode(c.text) };
+    return { kind: c.kind, content: c, node: c.kind === 'attachment' ? element(c) : linkify(c.text) };
   }
   return { link, element, body };
 }

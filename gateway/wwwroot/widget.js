@@ -799,7 +799,12 @@
     // over as a new visitor once; unsent messages stay queued and go out in the new conversation. If that fails too, the
     // chat is unavailable: never a reconnect loop. Resolves true when the connection should simply try again later.
     function checkToken() {
-      return api('GET', '/api/v1/visitors/me', undefined, saved.token).then(function (r) {
+      var token = saved.token;
+      // Two sockets refused at the same moment (opening the chat and sending both connect): one check starts over, and
+      // that recovery connects when it has its new token; the other must not count as a second refusal.
+      if (!token || visitorPromise) { return Promise.resolve(false); }
+      return api('GET', '/api/v1/visitors/me', undefined, token).then(function (r) {
+        if (token !== saved.token) { return false; }
         if (r.status !== 401 && r.status !== 404) { return true; } // the network or the server: retry later
         if (recovering >= 1) { chatUnavailable('Kefu widget: a new visitor token was refused as well; chat is unavailable.'); return false; }
         recovering++;
@@ -968,6 +973,18 @@
         }
       });
     }
+
+    // ---------------------------------------------------------------- composer extras (composer-kit.js)
+    // The emoji picker and pasting or dropping images, loaded next to kefu-client.js; the chat works without them.
+    Object.assign(STRINGS.en, {
+      'emoji.open': 'Insert an emoji', 'emoji.title': 'Emoji', 'emoji.smileys': 'Smileys', 'emoji.gestures': 'Gestures',
+      'emoji.symbols': 'Symbols', 'emoji.objects': 'Objects', 'paste.uploading': 'Uploading {name}…'
+    });
+    Object.assign(STRINGS['zh-CN'], {
+      'emoji.open': '插入表情', 'emoji.title': '表情', 'emoji.smileys': '笑脸', 'emoji.gestures': '手势',
+      'emoji.symbols': '符号', 'emoji.objects': '物品', 'paste.uploading': '正在上传 {name}…'
+    });
+    import(new URL('composer-kit.js', MODULE).href).then(function (C) { C.enhanceWidget({ root: root, ui: ui, t: t }); }, function () { });
 
     // ---------------------------------------------------------------- start
     document.addEventListener('visibilitychange', markRead);

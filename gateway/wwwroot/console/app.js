@@ -5,6 +5,8 @@
 import * as K from '../kefu-client.js';
 import * as Avatars from './avatars.js';
 import * as InboxPreview from './inbox-preview.js';
+import * as Composer from './composer.js';
+import { installShortcuts } from './shortcuts.js';
 
 (function () {
   'use strict';
@@ -1038,10 +1040,9 @@ import * as InboxPreview from './inbox-preview.js';
 
   function updateSuggestions() {
     var ul = $('canned-suggestions');
-    var m = /^\/(\S*)$/.exec(input.value);
+    var m = /^\/([^\n]*)$/.exec(input.value);
     if (!m) { ul.hidden = true; suggestions = []; return; }
-    var prefix = m[1].toLowerCase();
-    suggestions = canned.filter(function (c) { return (c.shortcut || '').toLowerCase().indexOf(prefix) === 0; }).slice(0, 8);
+    suggestions = Composer.matchCanned(canned, m[1], 8); // by shortcut, then by content (composer.js)
     clear(ul);
     suggestionIndex = 0;
     suggestions.forEach(function (c, i) {
@@ -1054,7 +1055,7 @@ import * as InboxPreview from './inbox-preview.js';
     ul.hidden = suggestions.length === 0;
   }
   function useCanned(c) {
-    input.value = c.text;
+    input.value = Composer.fillCanned(c.text, cannedVariables());
     $('canned-suggestions').hidden = true;
     suggestions = [];
     input.focus();
@@ -1073,6 +1074,12 @@ import * as InboxPreview from './inbox-preview.js';
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); submitComposer(); }
   });
   $('composer').addEventListener('submit', function (e) { e.preventDefault(); submitComposer(); });
+  // What {{contact.name}}, {{contact.email}}, {{agent.name}} and {{conversation.id}} stand for in a canned reply.
+  function cannedVariables() {
+    var v = (current && current.visitor) || {}, contact = (current && current.contact) || {};
+    return { 'contact.name': contact.name || v.name || (current && current.conv.visitorName) || '', 'contact.email': contact.email || v.email || '',
+      'agent.name': me.name || '', 'conversation.id': current ? current.id : '' };
+  }
 
   function submitComposer() {
     if (!current) { return; }
@@ -1082,7 +1089,7 @@ import * as InboxPreview from './inbox-preview.js';
     var exact = /^\/(\S+)$/.exec(text.trim());
     if (exact) {
       var hit = canned.filter(function (c) { return c.shortcut === exact[1]; })[0];
-      if (hit) { text = hit.text; }
+      if (hit) { text = Composer.fillCanned(hit.text, cannedVariables()); }
     }
     input.value = '';
     $('canned-suggestions').hidden = true;
@@ -1543,6 +1550,14 @@ import * as InboxPreview from './inbox-preview.js';
       if (r.ok) { toast('Canned reply /' + shortcut + ' added.'); f.reset(); loadDirectory(); } else { toast(problemText(r), true); }
     });
   });
+
+  // ------------------------------------------------------------------ composer extras and keyboard shortcuts
+  Composer.installComposer();
+  installShortcuts({ open: openConversation, conversations: function () {
+    return Object.keys(conversations).map(function (k) { return conversations[k]; }).sort(listOrder).map(function (c) {
+      return { id: c.conversationId, name: visitorLabel(c), status: c.status };
+    });
+  } });
 
   // ------------------------------------------------------------------ boot
   if (session) { start(); } else {
