@@ -33,6 +33,7 @@ public sealed partial class MailReceiverService(
         var address = IPAddress.Parse(receiver.Address);
         var smtpOptions = new SmtpServerOptionsBuilder()
             .ServerName(mail.ReplyDomain)
+            .CustomSmtpGreeting(_ => $"220 {mail.ReplyDomain} ESMTP") // the whole line, code included; not the library's name and version
             .Endpoint(e => e.Endpoint(new IPEndPoint(address, receiver.Port)).SessionTimeout(receiver.Timeout))
             .MaxMessageSize((int)Math.Min(receiver.MaxMessageBytes, int.MaxValue), MaxMessageSizeHandling.Strict)
             .CommandWaitTimeout(receiver.Timeout)

@@ -144,8 +144,7 @@ public sealed class MailReceiverTests(GatewayFixture gateway)
             }
 
             await probe.WriteAsync(".\r\n");
-            var answer = await probe.ReplyAsync();
-            Assert.True(answer.Length == 0 || answer.StartsWith('5'), answer);
+            Assert.StartsWith("552", await probe.ReplyAsync());
         }
 
         Assert.DoesNotContain(await HistoryAsync(left), m => m.Str("text")?.StartsWith("Too big", StringComparison.Ordinal) == true);
@@ -166,15 +165,14 @@ public sealed class MailReceiverTests(GatewayFixture gateway)
             Assert.StartsWith("250", await probe.CommandAsync($"RCPT TO:<{address}>"));
             Assert.StartsWith("354", await probe.CommandAsync("DATA"));
             await probe.WriteAsync("\u0001\u0002 not: a\r\nmail \u00ff\u00fe at all\r\n--boundary\r\nContent-Type: multipart/mixed; boundary=\r\n\r\n\r\n.\r\n");
-            var answer = await probe.ReplyAsync();
-            Assert.Matches("^(250|554)", answer);
+            Assert.StartsWith("554", await probe.ReplyAsync());
 
-            // A broken multipart with no text: nothing to post, and the session goes on.
+            // A broken multipart with no text: nothing to post (accepted and dropped), and the session goes on.
             Assert.StartsWith("250", await probe.CommandAsync("MAIL FROM:<gu@example.com>"));
             Assert.StartsWith("250", await probe.CommandAsync($"RCPT TO:<{address}>"));
             Assert.StartsWith("354", await probe.CommandAsync("DATA"));
             await probe.WriteAsync("Content-Type: multipart/mixed; boundary=\"x\"\r\n\r\n--x\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!!\r\n.\r\n");
-            Assert.Matches("^(250|554)", await probe.ReplyAsync());
+            Assert.StartsWith("250", await probe.ReplyAsync());
             Assert.StartsWith("221", await probe.CommandAsync("QUIT"));
         }
 
