@@ -86,6 +86,13 @@ public sealed partial class InboundMailHandler(
 
     private async Task<InboundOutcome> ReplyAsync(InboundAddress address, MimeMessage message)
     {
+        if (IsAutomatic(message))
+        {
+            // An out-of-office notice or another robot's answer is not the visitor speaking (and answering it could loop).
+            LogAutomatic(logger, address.Tenant, address.Id);
+            return InboundOutcome.Accepted;
+        }
+
         var text = ReplyText.Extract(message);
         if (text.Length == 0)
         {
@@ -157,6 +164,26 @@ public sealed partial class InboundMailHandler(
         return "email-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)).AsSpan(0, 16));
     }
 
+    /// <summary>
+    /// Mail a program sent by itself: <c>Auto-Submitted</c> other than "no" (RFC 3834), the headers older responders
+    /// use instead (<c>X-Autoreply</c>, <c>X-Autorespond</c>), or a bulk/list/auto-reply <c>Precedence</c>.
+    /// </summary>
+    public static bool IsAutomatic(MimeMessage message)
+    {
+        var headers = message.Headers;
+        if (headers["Auto-Submitted"] is { } submitted && !submitted.Trim().Equals("no", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        if (headers.Contains("X-Autoreply") || headers.Contains("X-Autorespond") || headers.Contains("X-Autoresponder"))
+        {
+            return true;
+        }
+
+        return headers["Precedence"]?.Trim().ToLowerInvariant() is "bulk" or "list" or "junk" or "auto_reply";
+    }
+
     private static InboundOutcome Worst(InboundOutcome a, InboundOutcome b) => (InboundOutcome)Math.Max((int)a, (int)b);
 
     [LoggerMessage(EventId = 1801, Level = LogLevel.Information, Message = "Mail reply posted to conversation {Tenant}/{ConversationId} as seq {Seq}")]
@@ -182,6 +209,9 @@ public sealed partial class InboundMailHandler(
 
     [LoggerMessage(EventId = 1808, Level = LogLevel.Information, Message = "Mail to the bounce address of {Tenant}/{MailId} reports no failure (delivery report: {IsReport}); dropped")]
     private static partial void LogBounceIgnored(ILogger logger, string tenant, string mailId, bool isReport);
+
+    [LoggerMessage(EventId = 1810, Level = LogLevel.Information, Message = "Automatic mail (auto-reply) to conversation {Tenant}/{ConversationId}; dropped")]
+    private static partial void LogAutomatic(ILogger logger, string tenant, string conversationId);
 
     [LoggerMessage(EventId = 1809, Level = LogLevel.Warning, Message = "Mail for {Tenant}/{Id} could not be handled now; the sender is asked to try again")]
     private static partial void LogTryLater(ILogger logger, Exception exception, string tenant, string id);

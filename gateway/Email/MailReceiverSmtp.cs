@@ -80,7 +80,7 @@ public sealed partial class MailReceiverStore(InboundAddresses addresses, Inboun
         return await handler.HandleAsync(recipients, message) switch
         {
             InboundOutcome.NoConversation => new SmtpResponse(SmtpReplyCode.MailboxUnavailable, "5.1.1 This mail answers no conversation"),
-            InboundOutcome.TryLater => new SmtpResponse(SmtpReplyCode.Aborted, "4.3.0 Try again later"),
+            InboundOutcome.TryLater => new SmtpResponse((SmtpReplyCode)451, "4.3.0 Try again later"),
             _ => SmtpResponse.Ok,
         };
     }

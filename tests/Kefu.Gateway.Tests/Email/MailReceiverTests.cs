@@ -94,6 +94,22 @@ public sealed class MailReceiverTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task An_out_of_office_reply_is_not_posted()
+    {
+        var left = await LeaveMessageAsync("ib@example.com");
+        var before = (await HistoryAsync(left)).Length;
+        var automatic = Reply("ib@example.com", ReplyAddress(left), "I am out of the office until Monday.");
+        automatic.Headers.Add("Auto-Submitted", "auto-replied");
+        await SendAsync(automatic);
+        var legacy = Reply("ib@example.com", ReplyAddress(left), "Autoreply: away.");
+        legacy.Headers.Add("X-Autoreply", "yes");
+        await SendAsync(legacy);
+
+        Assert.Equal(before, (await HistoryAsync(left)).Length);
+        Assert.False(Kefu.Gateway.Email.InboundMailHandler.IsAutomatic(Reply("ib@example.com", ReplyAddress(left), "A person.")));
+    }
+
+    [Fact]
     public async Task Forged_and_unknown_recipients_are_refused_at_rcpt()
     {
         var left = await LeaveMessageAsync("ed@example.com");
