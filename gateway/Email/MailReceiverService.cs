@@ -16,9 +16,6 @@ public sealed partial class MailReceiverService(
     private SmtpServer.SmtpServer? _server;
     private Task? _running;
 
-    /// <summary>The port it listens on (the configured one; for tests that ask for a free one before starting).</summary>
-    public int Port => options.Value.Receiver.Port;
-
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var mail = options.Value;
@@ -30,7 +27,11 @@ public sealed partial class MailReceiverService(
                 "Kefu:Mail:Receiver:Port is set, but Kefu:Mail:ReplyDomain and Kefu:Mail:TokenKey (at least 32 characters) are not.");
         }
 
-        var address = IPAddress.Parse(receiver.Address);
+        if (!IPAddress.TryParse(receiver.Address, out var address))
+        {
+            throw new InvalidOperationException($"Kefu:Mail:Receiver:Address must be an IP address (got '{receiver.Address}').");
+        }
+
         var smtpOptions = new SmtpServerOptionsBuilder()
             .ServerName(mail.ReplyDomain)
             .CustomSmtpGreeting(_ => $"220 {mail.ReplyDomain} ESMTP") // the whole line, code included; not the library's name and version
@@ -51,6 +52,9 @@ public sealed partial class MailReceiverService(
             _running.GetAwaiter().GetResult();
         }
 
+        // A later failure of the listener itself (not of one session) stops receiving: it must not pass unnoticed.
+        _ = _running.ContinueWith(t => LogReceiverFailed(logger, t.Exception!), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+
         LogListening(logger, receiver.Address, receiver.Port);
         return Task.CompletedTask;
     }
@@ -67,12 +71,15 @@ public sealed partial class MailReceiverService(
         await _server.ShutdownTask.WaitAsync(cancellationToken).ConfigureAwait(false);
         if (_running is not null)
         {
-            await _running.ConfigureAwait(false);
+            await _running.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // a listener failure was logged when it happened
         }
     }
 
     [LoggerMessage(EventId = 1814, Level = LogLevel.Information, Message = "Mail receiver listening on {Address}:{Port}")]
     private static partial void LogListening(ILogger logger, string address, int port);
+
+    [LoggerMessage(EventId = 1816, Level = LogLevel.Error, Message = "The mail receiver stopped listening: replies and bounces are not received")]
+    private static partial void LogReceiverFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 1815, Level = LogLevel.Warning, Message = "An SMTP session of the mail receiver failed")]
     private static partial void LogSessionFaulted(ILogger logger, Exception exception);
