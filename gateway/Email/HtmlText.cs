@@ -5,8 +5,9 @@ namespace Kefu.Gateway.Email;
 
 /// <summary>
 /// The readable text of an HTML-only mail (MimeKit's tokenizer, which decodes entities): block elements become line
-/// breaks, scripts and styles vanish, and the quoted history HTML clients wrap in <c>&lt;blockquote&gt;</c> or Gmail's
-/// <c>gmail_quote</c> container is left out here already (the text rules of <see cref="QuoteStripper"/> catch the rest).
+/// breaks, scripts and styles vanish, quoted <c>&lt;blockquote&gt;</c>s are left out, and the text ends where a client's
+/// quoted-history container starts (Gmail's <c>gmail_quote</c>, Outlook's <c>divRplyFwdMsg</c>, …); the text rules of
+/// <see cref="QuoteStripper"/> catch the rest.
 /// The result is plain text: the console shows it with textContent like any message.
 /// </summary>
 public static class HtmlText
@@ -18,7 +19,7 @@ public static class HtmlText
         "p", "div", "br", "li", "tr", "table", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "pre", "section", "article", "header", "footer",
     };
 
-    /// <summary>Containers some clients put the quoted history in (Gmail, Yahoo, Outlook on the web).</summary>
+    /// <summary>Where some clients start the quoted history (Gmail, Yahoo, Outlook on the web, Thunderbird).</summary>
     private static readonly string[] QuoteContainers = ["gmail_quote", "yahoo_quoted", "divRplyFwdMsg", "moz-cite-prefix"];
 
     public static string ToText(string? html)
@@ -48,7 +49,10 @@ public static class HtmlText
                     }
 
                     break;
-                case HtmlTagToken tag when !tag.IsEndTag && !tag.IsEmptyElement && (Hidden.Contains(tag.Name) || IsQuoteContainer(tag)):
+                case HtmlTagToken tag when !tag.IsEndTag && IsQuoteContainer(tag):
+                    // Everything from here on is history: Outlook puts the quoted mail after its header block, not inside it.
+                    return Tidy(text);
+                case HtmlTagToken tag when !tag.IsEndTag && !tag.IsEmptyElement && Hidden.Contains(tag.Name):
                     skipping = tag.Name;
                     skipDepth = 1;
                     break;
@@ -70,7 +74,12 @@ public static class HtmlText
             }
         }
 
-        // Lines trimmed, runs of empty lines cut to one.
+        return Tidy(text);
+    }
+
+    /// <summary>Lines trimmed, runs of empty lines cut to one.</summary>
+    private static string Tidy(StringBuilder text)
+    {
         var lines = text.ToString().Split('\n').Select(l => l.Trim());
         var result = new StringBuilder();
         var blank = false;

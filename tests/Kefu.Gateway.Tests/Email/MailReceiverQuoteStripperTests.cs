@@ -125,6 +125,32 @@ public sealed class MailReceiverQuoteStripperTests
     }
 
     [Fact]
+    public void Outlook_and_thunderbird_html_end_where_the_history_starts()
+    {
+        const string outlookWeb = """
+            <html><body><div style="font-family: Calibri">Fixed, thanks.</div>
+            <hr style="display:inline-block;width:98%" tabindex="-1">
+            <div id="divRplyFwdMsg" dir="ltr"><font face="Calibri"><b>From:</b> Kefu Support &lt;support@acme.example&gt;<br>
+            <b>Sent:</b> Monday, December 7, 2026 9:12 AM<br><b>Subject:</b> Re: Router</font><div>&nbsp;</div></div>
+            <div>Hello Ann, please restart it.</div></body></html>
+            """;
+        Assert.Equal("Fixed, thanks.", QuoteStripper.Strip(HtmlText.ToText(outlookWeb)));
+
+        const string outlookDesktop = """
+            <div class="WordSection1"><p class="MsoNormal">我已经重启了。</p><p class="MsoNormal">&nbsp;</p>
+            <div style="border:none;border-top:solid #E1E1E1 1.0pt"><p class="MsoNormal"><b>发件人:</b> Kefu Support<br>
+            <b>发送时间:</b> 2026年12月7日 9:12<br><b>主题:</b> 路由器</p></div><p class="MsoNormal">请重启。</p></div>
+            """;
+        Assert.Equal("我已经重启了。", QuoteStripper.Strip(HtmlText.ToText(outlookDesktop)));
+
+        const string thunderbird = """
+            <p>See you then.</p><div class="moz-cite-prefix">On 07/12/2026 09:12, Kefu Support wrote:<br></div>
+            <blockquote type="cite">Shall we call?</blockquote><p>-- <br>Ann</p>
+            """;
+        Assert.Equal("See you then.", QuoteStripper.Strip(HtmlText.ToText(thunderbird)));
+    }
+
+    [Fact]
     public void The_plain_part_is_preferred_and_html_only_mail_is_read()
     {
         var alternative = new MimeMessage();
