@@ -3,6 +3,7 @@ using Kefu.Gateway.Api;
 using Kefu.Gateway.Api.Avatars;
 using Kefu.Gateway.Attachments;
 using Kefu.Gateway.Auth;
+using Kefu.Gateway.Email;
 using Kefu.Gateway.Grpc;
 using Kefu.Gateway.Ui;
 using Kefu.Gateway.WebSockets;
@@ -86,6 +87,7 @@ public static class GatewayHostingExtensions
             }
         });
         builder.AddKefuGrpc(); // kefu.integration.v1 on Kefu:Grpc:Url (off when unset)
+        services.AddKefuMailReceiver(configuration); // replies and bounces by SMTP on Kefu:Mail:Receiver:Port (off when 0)
         return builder;
     }
 

@@ -62,4 +62,13 @@ public sealed class MailReceiverOptions
 
     /// <summary>Mails bigger than this are refused during the SMTP conversation (552), so nothing large is buffered.</summary>
     public long MaxMessageBytes { get; set; } = 10 * 1024 * 1024;
+
+    /// <summary>
+    /// Recipients one connection may name (RCPT TO) before further ones are refused (452): a real reply names one
+    /// conversation, so many recipients on one connection is someone probing for valid addresses.
+    /// </summary>
+    public int MaxRecipients { get; set; } = 10;
+
+    /// <summary>How long one SMTP connection may stay open, and a command may take to arrive, before it is dropped.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(2);
 }

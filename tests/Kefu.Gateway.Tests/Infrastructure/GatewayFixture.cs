@@ -32,6 +32,13 @@ public class GatewayFixture : IAsyncLifetime
 
     public Uri BaseUri { get; private set; } = null!;
 
+    /// <summary>The built-in mail receiver (gateway/Email) listens here on loopback, for reply and bounce mail.</summary>
+    public int MailReceiverPort { get; } = FreePort();
+
+    public const string MailReplyDomain = "reply.kefu.test";
+    public const string MailFrom = "support@reply.kefu.test";
+    public const string MailTokenKey = "test-mail-token-key-that-is-long-enough-0123456789";
+
     /// <summary>For fixtures that need more than settings (e.g. a log capture), before the gateway is added.</summary>
     protected virtual void ConfigureBuilder(WebApplicationBuilder builder)
     {
@@ -83,6 +90,11 @@ public class GatewayFixture : IAsyncLifetime
             ["Kefu:RateLimits:WidgetPerMinute"] = "100000",
             // Tests speak for several clients through X-Forwarded-For, as a reverse proxy on loopback would.
             ["Kefu:ForwardedHeaders:KnownProxies:0"] = "127.0.0.1",
+            ["Kefu:Mail:Receiver:Port"] = MailReceiverPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Kefu:Mail:Receiver:MaxMessageBytes"] = "262144",
+            ["Kefu:Mail:ReplyDomain"] = MailReplyDomain,
+            ["Kefu:Mail:From"] = $"Kefu Support <{MailFrom}>",
+            ["Kefu:Mail:TokenKey"] = MailTokenKey,
         };
         foreach (var (key, value) in Settings)
         {
