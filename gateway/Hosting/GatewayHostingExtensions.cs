@@ -103,6 +103,7 @@ public static class GatewayHostingExtensions
         app.MapVisitorsApi();
         app.MapAuthApi();
         app.MapConversationsApi();
+        app.MapActivityApi();
         app.MapAgentsApi();
         app.MapTeamsApi();
         app.MapInboxesApi();
