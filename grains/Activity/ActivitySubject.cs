@@ -29,8 +29,20 @@ public static class ActivitySubject
             ContactChanged or WebhookEndpointDisabled => null,
 
             // A type this class does not know (email results come from another part): its data's conversationId.
-            _ => FromJson(EventJson.Data(e.Data)),
+            _ => FromData(e.Data),
         };
+    }
+
+    private static string? FromData(EventData data)
+    {
+        try
+        {
+            return FromJson(EventJson.Data(data));
+        }
+        catch (ArgumentException)
+        {
+            return null; // no JSON form: not an event the log can store anyway
+        }
     }
 
     /// <summary>The top-level <c>conversationId</c> string of an event's data object, if any.</summary>
