@@ -59,8 +59,17 @@ public sealed class TimelineTests(BrowserFixture fixture)
         await ann.OpenConversationAsync(conversationId, filter: "mine");
         await using var bo = await ConsolePage.LoginAsync(fixture, boId, BrowserFixture.AgentPassword, ConsolePage.AlertProbe);
 
+        // Typing @ in a note suggests the tenant's agents; Enter picks one (and does not send the note yet).
         await ann.Page.Locator("#mode-note").ClickAsync();
-        await ann.SendAsync($"@{boId} can you check the invoice?");
+        await ann.Input.PressSequentiallyAsync("@" + boId[..12]);
+        var suggestion = ann.Page.Locator($"#mention-suggestions li[data-agent='{boId}']");
+        await Expect(suggestion).ToBeVisibleAsync();
+        await Expect(suggestion).ToContainTextAsync("Bo");
+        await ann.Input.PressAsync("Enter");
+        await Expect(ann.Input).ToHaveValueAsync($"@{boId} ");
+        await Expect(ann.Page.Locator("#mention-suggestions")).ToBeHiddenAsync();
+        await ann.Input.PressSequentiallyAsync("can you check the invoice?");
+        await ann.Input.PressAsync("Enter");
         await Expect(ann.Page.Locator("#log .note .mention")).ToHaveTextAsync("@" + boId);
 
         var notice = bo.Page.Locator("#mention-notice");

@@ -60,6 +60,7 @@ export var strings = {
     'timeline.mentioned': '{author} mentioned you in a note',
     'timeline.openConversation': 'Open conversation',
     'timeline.dismiss': 'Dismiss',
+    'timeline.mentionSuggestions': 'Agents to mention',
     // ---- composer and shortcuts
     // ---- branding and avatars
     // ---- email
@@ -116,6 +117,7 @@ export var strings = {
     'timeline.mentioned': '{author} 在备注中提到了你',
     'timeline.openConversation': '打开会话',
     'timeline.dismiss': '关闭',
+    'timeline.mentionSuggestions': '可提及的客服',
     // ---- composer and shortcuts
     // ---- branding and avatars
     // ---- email

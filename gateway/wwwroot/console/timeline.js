@@ -4,7 +4,7 @@
  *   fetched again (after the last item seen) whenever a frame about the open conversation arrives, plus once a few
  *   seconds later for what follows an event by itself (a routing rule's execution, a CRM or email result).
  * - Mentions: a `mention` frame (docs/protocol.md) shows a notice with a link to the conversation (and a desktop
- *   notification when allowed); @names in notes are highlighted. */
+ *   notification when allowed); @names in notes are highlighted; typing @ in the note composer suggests agents. */
 import { t, fmtTime } from './i18n.js';
 
 var PAGE = 200;
@@ -224,6 +224,74 @@ export function createActivity(deps) {
     noticeTimer = setTimeout(function () { box.hidden = true; }, NOTICE_MS);
     deps.notify(t('timeline.mentioned', { author: author }), excerpt, f.conversationId);
   }
+
+  // ------------------------------------------------------------------ @ autocomplete in the note composer
+  // Listens on the composer form in the capture phase, so its keys (Enter, Tab, arrows, Escape) choose a suggestion
+  // before the composer's own handler would send the note.
+  var MAX_SUGGESTIONS = 6;
+  var picks = [];
+  var pick = 0;
+  function mentionPrefix(input) {
+    var m = /(^|[^A-Za-z0-9._-])@([A-Za-z0-9._-]*)$/.exec(input.value.slice(0, input.selectionStart));
+    return m ? m[2].toLowerCase() : null;
+  }
+  function hidePicks(list) { picks = []; if (list) { list.hidden = true; } }
+  function showPicks(form, input) {
+    var list = document.getElementById('mention-suggestions');
+    var prefix = form.classList.contains('note-mode') ? mentionPrefix(input) : null;
+    if (prefix === null) { hidePicks(list); return; }
+    var me = deps.me() || {};
+    picks = (deps.agents() || []).filter(function (a) {
+      return a.agentId !== me.agentId && a.active !== false && (a.agentId.indexOf(prefix) === 0 || String(a.displayName || '').toLowerCase().indexOf(prefix) === 0);
+    }).slice(0, MAX_SUGGESTIONS);
+    if (!list) {
+      list = el('ul', 'canned-suggestions mention-suggestions');
+      list.id = 'mention-suggestions';
+      list.setAttribute('role', 'listbox');
+      list.setAttribute('aria-label', t('timeline.mentionSuggestions'));
+      form.insertBefore(list, form.firstChild);
+    }
+    while (list.firstChild) { list.removeChild(list.firstChild); }
+    pick = 0;
+    picks.forEach(function (a, i) {
+      var li = el('li', i === 0 ? 'active' : '');
+      li.setAttribute('role', 'option');
+      li.setAttribute('data-agent', a.agentId);
+      li.appendChild(el('strong', null, '@' + a.agentId));
+      if (a.displayName && a.displayName !== a.agentId) { li.appendChild(el('span', null, ' ' + a.displayName)); }
+      li.addEventListener('mousedown', function (e) { e.preventDefault(); usePick(input, a, list); });
+      list.appendChild(li);
+    });
+    list.hidden = picks.length === 0;
+  }
+  function usePick(input, a, list) {
+    var caret = input.selectionStart;
+    var before = input.value.slice(0, caret).replace(/@[A-Za-z0-9._-]*$/, '@' + a.agentId + ' ');
+    input.value = before + input.value.slice(caret);
+    input.setSelectionRange(before.length, before.length);
+    hidePicks(list);
+    input.focus();
+  }
+  function attachComposer(form, input) {
+    if (!form || !input) { return; }
+    input.addEventListener('input', function () { showPicks(form, input); });
+    input.addEventListener('blur', function () { hidePicks(document.getElementById('mention-suggestions')); });
+    form.addEventListener('keydown', function (e) {
+      var list = document.getElementById('mention-suggestions');
+      if (e.target !== input || !picks.length || !list || list.hidden) { return; }
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        pick = (pick + (e.key === 'ArrowDown' ? 1 : picks.length - 1)) % picks.length;
+        Array.prototype.forEach.call(list.children, function (li, i) { li.classList.toggle('active', i === pick); });
+      } else if (e.key === 'Enter' || e.key === 'Tab') {
+        usePick(input, picks[pick], list);
+      } else if (e.key === 'Escape') {
+        hidePicks(list);
+      } else { return; }
+      e.preventDefault();
+      e.stopPropagation();
+    }, true);
+  }
+  attachComposer(document.getElementById('composer'), document.getElementById('composer-input'));
 
   /** Every frame passes here first: mentions, and anything about the open conversation that may add items. */
   function onFrame(f) {
