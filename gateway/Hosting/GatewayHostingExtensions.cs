@@ -106,6 +106,7 @@ public static class GatewayHostingExtensions
         app.MapVisitorsApi();
         app.MapAuthApi();
         app.MapConversationsApi();
+        app.MapActivityApi();
         app.MapAgentsApi();
         app.MapAvatarsApi();
         app.MapTeamsApi();

@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Unicode;
 using Kefu.Contracts.Events;
+using Kefu.Contracts.Grains;
 using Kefu.Contracts.Messages;
 using Kefu.Gateway.Api;
 
@@ -50,6 +51,17 @@ public static class FrameWriter
         NoteEvent n => Write(n.Note, static (w, n) =>
         {
             w.WriteString("type", "note");
+            w.WriteString("conversationId", n.ConversationId);
+            w.WriteStartObject("note");
+            w.WriteString("noteId", n.NoteId);
+            WriteSender(w, "author", n.Author);
+            w.WriteString("text", n.Text);
+            w.WriteString("ts", n.Ts.UtcDateTime);
+            w.WriteEndObject();
+        }),
+        MentionEvent n => Write(n.Note, static (w, n) =>
+        {
+            w.WriteString("type", "mention");
             w.WriteString("conversationId", n.ConversationId);
             w.WriteStartObject("note");
             w.WriteString("noteId", n.NoteId);

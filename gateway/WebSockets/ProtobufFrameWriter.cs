@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using Kefu.Contracts.Grains;
 using Kefu.Contracts.Messages;
 using Proto = Kefu.Contracts.Protocol;
 
@@ -45,6 +46,17 @@ public static class ProtobufFrameWriter
         NoteEvent n => Write(new Proto.ServerFrame
         {
             Note = new Proto.Note
+            {
+                ConversationId = ProtoValues.Ulid(n.ConversationId),
+                NoteId = ProtoValues.Ulid(n.Note.NoteId),
+                Author = ProtoValues.Sender(n.Note.Author),
+                Text = n.Note.Text,
+                Ts = ProtoValues.UnixMicroseconds(n.Note.Ts),
+            },
+        }),
+        MentionEvent n => Write(new Proto.ServerFrame
+        {
+            Mention = new Proto.Note
             {
                 ConversationId = ProtoValues.Ulid(n.ConversationId),
                 NoteId = ProtoValues.Ulid(n.Note.NoteId),

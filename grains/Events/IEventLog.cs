@@ -17,4 +17,14 @@ public interface IEventLog
 
     /// <inheritdoc cref="Contracts.Grains.IEventLogGrain.Read"/>
     ValueTask<EventPage> ReadAsync(string tenant, long after, IReadOnlyCollection<string>? types, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// One conversation's events of the given <paramref name="types"/> with a cursor greater than <paramref name="after"/>,
+    /// in cursor order, at most <paramref name="limit"/> (the activity timeline, issue #18). Besides the conversation's own
+    /// events this finds the tenant-level ones about it (a route execution, a CRM sync failure of the conversation, an
+    /// email) by the conversation id in their data. Never message.created or note.created. An index read: bounded by
+    /// the limit, not by the conversation's length.
+    /// </summary>
+    ValueTask<EventPage> ReadConversationAsync(string tenant, string conversationId, long after, IReadOnlyCollection<string> types, int limit, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"{GetType().Name} cannot read a conversation's activity.");
 }

@@ -1,4 +1,5 @@
 using Kefu.Contracts.Events;
+using Kefu.Grains.Activity;
 using Microsoft.Extensions.Options;
 
 namespace Kefu.Grains.Events;
@@ -25,7 +26,7 @@ public sealed class InMemoryEventLog(IOptions<EventLogOptions> options, TimeProv
                 {
                     if (log.Ids.Add(e.Id))
                     {
-                        log.Add(new Entry(++log.Last, e));
+                        log.Add(new Entry(++log.Last, e, ActivitySubject.ConversationOf(e)));
                     }
                 }
 
@@ -66,6 +67,29 @@ public sealed class InMemoryEventLog(IOptions<EventLogOptions> options, TimeProv
         }
     }
 
+    public ValueTask<EventPage> ReadConversationAsync(string tenant, string conversationId, long after, IReadOnlyCollection<string> types, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(types);
+        var log = Log(tenant);
+        lock (log)
+        {
+            log.Prune(time.GetUtcNow() - options.Value.Retention);
+            var page = new List<StoredEvent>(Math.Min(limit, 64));
+            if (log.ByConversation.TryGetValue(conversationId, out var events))
+            {
+                for (var i = FirstAfter(events, after); i < events.Count && page.Count < limit; i++)
+                {
+                    if (types.Contains(events[i].Type))
+                    {
+                        page.Add(events[i].Stored());
+                    }
+                }
+            }
+
+            return ValueTask.FromResult(new EventPage([.. page], page.Count > 0 ? page[^1].Cursor : after));
+        }
+    }
+
     private TenantLog Log(string tenant)
     {
         lock (_gate)
@@ -102,6 +126,9 @@ public sealed class InMemoryEventLog(IOptions<EventLogOptions> options, TimeProv
     {
         public List<Entry> Events { get; } = [];
 
+        /// <summary>The timeline index: each conversation's events (<see cref="ActivitySubject"/>), in cursor order.</summary>
+        public Dictionary<string, List<Entry>> ByConversation { get; } = new(StringComparer.Ordinal);
+
         public HashSet<Ulid> Ids { get; } = [];
 
         public long Last { get; set; }
@@ -122,6 +149,16 @@ public sealed class InMemoryEventLog(IOptions<EventLogOptions> options, TimeProv
         {
             _outOfOrder |= Events.Count > 0 && e.Time < Events[^1].Time;
             Events.Add(e);
+            if (e.Subject is { } subject)
+            {
+                if (!ByConversation.TryGetValue(subject, out var list))
+                {
+                    ByConversation[subject] = list = [];
+                }
+
+                list.Add(e);
+            }
+
             if (e.Time < _oldest)
             {
                 _oldest = e.Time;
@@ -153,6 +190,11 @@ public sealed class InMemoryEventLog(IOptions<EventLogOptions> options, TimeProv
 
             foreach (var e in removed)
             {
+                if (e.Subject is { } subject && ByConversation.TryGetValue(subject, out var list) && list.Remove(e) && list.Count == 0)
+                {
+                    ByConversation.Remove(subject);
+                }
+
                 Ids.Remove(e.Id);
                 PrunedThrough = Math.Max(PrunedThrough, e.Cursor);
             }
@@ -162,7 +204,7 @@ public sealed class InMemoryEventLog(IOptions<EventLogOptions> options, TimeProv
     }
 
     /// <summary>An event with its cursor.</summary>
-    private sealed record Entry(long Cursor, DomainEvent Event)
+    private sealed record Entry(long Cursor, DomainEvent Event, string? Subject)
     {
         public DateTimeOffset Time => Event.Time;
 

@@ -250,6 +250,53 @@ public sealed partial class MySqlEventLog(
     }
 
     /// <summary>
+    /// The timeline's read: the index on the generated column <c>activity_conversation</c> (deploy/mysql/012) holds a
+    /// conversation's events other than messages and notes, in cursor order, so this reads at most a few more rows
+    /// than it returns. Cursors become visible in order (see the class remarks), so no head is read first.
+    /// </summary>
+    public async ValueTask<EventPage> ReadConversationAsync(string tenant, string conversationId, long after, IReadOnlyCollection<string> types, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tenant);
+        ArgumentException.ThrowIfNullOrEmpty(conversationId);
+        ArgumentNullException.ThrowIfNull(types);
+        if (types.Count == 0 || limit <= 0)
+        {
+            return new EventPage([], after);
+        }
+
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new MySqlCommand { Connection = connection };
+        command.Parameters.AddWithValue("@tenant", tenant);
+        command.Parameters.AddWithValue("@conversation", conversationId);
+        command.Parameters.AddWithValue("@after", Math.Max(0, after));
+        command.Parameters.AddWithValue("@limit", limit);
+        var filter = new StringBuilder();
+        AppendTypeFilter(filter, command.Parameters, " AND type IN (", [.. types.Distinct(StringComparer.Ordinal)]);
+        command.CommandText =
+            "SELECT cursor_no, event_id, type, conversation_id, seq, created_at, causation_kind, causation_id, causation_name, data, causation_depth, causation_trigger " +
+            "FROM " + Table + " FORCE INDEX (ix_kefu_event_activity) WHERE tenant = @tenant AND activity_conversation = @conversation AND cursor_no > @after" +
+            filter + " ORDER BY cursor_no LIMIT @limit";
+        var page = new List<StoredEvent>(Math.Min(limit, 64));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            page.Add(new StoredEvent(
+                reader.GetInt64(0),
+                new Ulid(reader.GetFieldValue<byte[]>(1)),
+                reader.GetString(2),
+                tenant,
+                reader.IsDBNull(3) ? null : reader.GetString(3),
+                reader.GetInt64(4),
+                new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(5), DateTimeKind.Utc)),
+                new Causation(reader.GetString(6), reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8),
+                    reader.GetInt32(10), reader.IsDBNull(11) ? null : reader.GetString(11)),
+                reader.IsDBNull(9) ? "{}" : reader.GetString(9)));
+        }
+
+        return new EventPage([.. page], page.Count > 0 ? page[^1].Cursor : after);
+    }
+
+    /// <summary>
     /// Deletes events older than the retention, oldest cursors first, <see cref="EventLogOptions.PruneChunk"/> rows per
     /// statement with a short pause between chunks; returns how many. Safe to run on several silos at once.
     /// </summary>

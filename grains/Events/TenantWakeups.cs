@@ -129,4 +129,7 @@ public sealed class WakingEventLog(IEventLog inner, TenantWakeups wakeups) : IEv
 
     public ValueTask<EventPage> ReadAsync(string tenant, long after, IReadOnlyCollection<string>? types, int limit, CancellationToken cancellationToken = default) =>
         inner.ReadAsync(tenant, after, types, limit, cancellationToken);
+
+    public ValueTask<EventPage> ReadConversationAsync(string tenant, string conversationId, long after, IReadOnlyCollection<string> types, int limit, CancellationToken cancellationToken = default) =>
+        inner.ReadConversationAsync(tenant, conversationId, after, types, limit, cancellationToken);
 }

@@ -119,6 +119,7 @@ public static class KefuSiloBuilderExtensions
         services.TryAddSingleton<Inbound.IInboundRecordStore, Inbound.InMemoryInboundRecordStore>();
         services.AddHostedService<Inbound.InboundRetention>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Events.IConversationEventSink, Participants.AgentRosterSink>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Events.IConversationEventSink, Activity.MentionSink>()); // @mentions in notes
         services.TryAddSingleton<IMessageStore, InMemoryMessageStore>();
         services.TryAddSingleton<IConversationDirectory, InMemoryConversationDirectory>();
         services.TryAddSingleton<LocalGateways>();

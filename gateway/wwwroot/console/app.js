@@ -7,6 +7,7 @@ import * as Avatars from './avatars.js';
 import * as InboxPreview from './inbox-preview.js';
 import * as Composer from './composer.js';
 import { installShortcuts } from './shortcuts.js';
+import { createActivity } from './timeline.js';
 
 (function () {
   'use strict';
@@ -523,7 +524,12 @@ import { installShortcuts } from './shortcuts.js';
   function findReply(clientMsgId) { return replies.filter(function (x) { return x.clientMsgId === clientMsgId; })[0] || null; }
   function dropReply(entry) { var i = replies.indexOf(entry); if (i >= 0) { replies.splice(i, 1); } }
 
+  // The activity timeline and @mentions (console/timeline.js).
+  var activity = createActivity({ api: api, currentId: function () { return current ? current.id : null; }, me: function () { return me; },
+    agents: function () { return agents; }, openConversation: openConversation, notify: notify, log: function () { return $('log'); } });
+
   function onFrame(f) {
+    activity.onFrame(f);
     switch (f.type) {
       case 'conversation': upsertConversation(f, true); break;
       case 'message': onMessage(f); break;
@@ -613,6 +619,7 @@ import { installShortcuts } from './shortcuts.js';
     conv.unread = 0;
     var log = $('log');
     Array.prototype.slice.call(log.querySelectorAll('.msg, .note, .day')).forEach(function (n) { n.remove(); });
+    activity.open(id);
     $('load-earlier').hidden = true;
     $('typing').hidden = true;
     $('chat-empty').hidden = true;
@@ -973,7 +980,7 @@ import { installShortcuts } from './shortcuts.js';
     if (!current || current.notes[n.noteId]) { return; }
     var el = h('div', { class: 'note', 'data-note-id': n.noteId, 'data-ts': n.ts }, [
       h('div', { class: 'note-label', text: 'Internal note · ' + ((n.author && (n.author.name || n.author.id)) || '') + ' · ' + fmtTime(n.ts) }),
-      h('div', { class: 'text', text: n.text })
+      activity.noteText(n.text)
     ]);
     current.notes[n.noteId] = { note: n, el: el };
     placeNotes();
@@ -994,6 +1001,7 @@ import { installShortcuts } from './shortcuts.js';
       if (!next) { next = firstPendingElement(); }
       if (next) { if (item.el.nextSibling !== next) { log.insertBefore(item.el, next); } } else if (item.el.parentNode !== log || item.el.nextSibling) { log.appendChild(item.el); }
     });
+    activity.place();
   }
 
   // ------------------------------------------------------------------ composer: reply, note, canned, typing
