@@ -110,7 +110,13 @@ public sealed record InboxConfig(
     [property: Id(7)] string? AwayMessage,
     [property: Id(8)] string? Greeting,
     [property: Id(9)] bool PreChatForm,
-    [property: Id(10)] string? IdentitySecret = null);
+    [property: Id(10)] string? IdentitySecret = null,
+    [property: Id(12)] InboxEmailSettings? Email = null);
+
+/// <summary>An inbox's email settings (issue #18, docs/email.md): whether a resolved conversation's transcript is mailed to its visitor.</summary>
+[GenerateSerializer, Immutable]
+public sealed record InboxEmailSettings(
+    [property: Id(0)] bool TranscriptOnResolve = false);
 
 [GenerateSerializer, Immutable]
 public sealed record TeamConfig(
