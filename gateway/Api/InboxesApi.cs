@@ -55,7 +55,10 @@ public static class InboxesApi
         // The public key is the tenant grain's to make (new inbox) or keep (update).
         var inbox = new InboxConfig(
             inboxId, request.Name, string.Empty, request.AssignmentPolicy ?? AssignmentPolicies.LeastBusy, request.MaxOpen,
-            request.Teams ?? [], hours, request.AwayMessage, request.Greeting, request.PreChatForm ?? false);
+            request.Teams ?? [], hours, request.AwayMessage, request.Greeting, request.PreChatForm ?? false)
+        {
+            Email = request.Email?.ToSettings(),
+        };
         var outcome = await grains.GetGrain<ITenantGrain>(user.ToCaller().Tenant).PutInbox(inbox);
         return outcome.Error is { } error ? Problems.From(error) : TypedResults.Ok(InboxDto.From(outcome.Value!, withSecret: true));
     }
