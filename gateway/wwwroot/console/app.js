@@ -3,6 +3,7 @@
  * and ordered outbox are the module shared with the visitor widget (/kefu-client.js).
  * Every piece of user data is rendered with textContent, never as HTML. */
 import * as K from '../kefu-client.js';
+import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
 
 (function () {
   'use strict';
@@ -1467,6 +1468,7 @@ import * as K from '../kefu-client.js';
       });
     });
   }
+  initInboxEmail($('inbox-form'));
   function editInbox(ib) {
     var f = $('inbox-form');
     f.inboxId.value = ib.inboxId;
@@ -1476,6 +1478,7 @@ import * as K from '../kefu-client.js';
     f.greeting.value = ib.greeting || '';
     f.awayMessage.value = ib.awayMessage || '';
     f.preChatForm.checked = !!ib.preChatForm;
+    fillInboxEmail(f, ib);
     renderChecks($('inbox-teams'), teams.map(function (t) { return { value: t.teamId, label: t.name || t.teamId }; }), 'team', ib.teams || []);
     var bh = ib.businessHours;
     f.timeZone.value = bh ? bh.timeZone : '';
@@ -1493,7 +1496,7 @@ import * as K from '../kefu-client.js';
     var req = {
       name: f.name.value.trim(), assignmentPolicy: f.assignmentPolicy.value, maxOpen: parseInt(f.maxOpen.value, 10) || null,
       teams: checkedValues($('inbox-teams')), greeting: f.greeting.value.trim() || null, awayMessage: f.awayMessage.value.trim() || null,
-      preChatForm: f.preChatForm.checked, businessHours: null
+      preChatForm: f.preChatForm.checked, businessHours: null, email: inboxEmailRequest(f)
     };
     if (f.timeZone.value.trim()) {
       req.businessHours = { timeZone: f.timeZone.value.trim(), days: checkedValues($('inbox-days')).map(function (d) {

@@ -16,6 +16,7 @@ export var strings = {
     // ---- composer and shortcuts
     // ---- branding and avatars
     // ---- email
+    'email.transcriptOnResolve': 'Email the transcript to the visitor when a conversation is resolved',
   },
   zh: {
     // ---- core (login, navigation, list, chat, admin pages)
@@ -25,6 +26,7 @@ export var strings = {
     // ---- composer and shortcuts
     // ---- branding and avatars
     // ---- email
+    'email.transcriptOnResolve': '对话解决后将聊天记录发送到访客邮箱',
   },
 };
 
