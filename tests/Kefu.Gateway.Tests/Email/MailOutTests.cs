@@ -145,23 +145,39 @@ public sealed class MailOutTests(MailOutFixture fixture)
         var online = await AgentWithPreferencesAsync(notifications: true);
         await using var onlineSocket = await fixture.ConnectAsync(online.Token);
 
-        var (conversationId, _) = await fixture.LeftMessageAsync(key, "Kim", $"kim-{Guid.NewGuid():N}@example.com", "Help with an invoice");
+        var visitorName = "Kim " + Guid.NewGuid().ToString("N")[..6];
+        var (conversationId, _) = await fixture.LeftMessageAsync(key, visitorName, $"kim-{Guid.NewGuid():N}@example.com", "Help with an invoice");
         using var admin = await fixture.AdminAsync();
         foreach (var agent in new[] { optedOut, online, optedIn })
         {
             await Desk.Ok(await admin.PostAsJsonAsync($"/api/v1/conversations/{conversationId}/transfer", new { agentId = agent.Id }));
         }
 
-        var mail = await fixture.Sink.WaitForAsync(m => m.To == optedIn.Email, "the opted-in agent's notification");
+        var mail = await fixture.Sink.WaitForAsync(m => m.To == optedIn.Email && About(m), "the opted-in agent's notification");
         Assert.Contains("transferred to you", mail.Message.Subject, StringComparison.Ordinal);
-        Assert.Contains("Kim", mail.Message.Subject, StringComparison.Ordinal);
         Assert.Contains("https://kefu.test/console/", mail.Message.TextBody, StringComparison.Ordinal);
         Assert.Empty(mail.Message.ReplyTo); // an answer to a notification must not land in the conversation as the visitor
 
         // The trigger handles events in order: the earlier transfers were decided before this mail was made.
-        Assert.Empty(fixture.Sink.To(optedOut.Email));
-        Assert.Empty(fixture.Sink.To(online.Email));
-        Assert.Single(fixture.Sink.To(optedIn.Email)); // transferred, not also "assigned"
+        Assert.DoesNotContain(fixture.Sink.To(optedOut.Email), About);
+        Assert.DoesNotContain(fixture.Sink.To(online.Email), About);
+        Assert.Single(fixture.Sink.To(optedIn.Email), About); // transferred, not also "assigned"
+
+        bool About(CapturedMail m) => (m.Message.Subject ?? "").Contains(visitorName, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_new_conversation_nobody_online_can_take_is_told_to_opted_in_agents()
+    {
+        var (_, key) = await fixture.InboxAsync();
+        var agent = await AgentWithPreferencesAsync(notifications: true);
+        var visitorName = "Nia " + Guid.NewGuid().ToString("N")[..6];
+        await fixture.LeftMessageAsync(key, visitorName, $"nia-{Guid.NewGuid():N}@example.com", "Is anyone there?");
+
+        var mail = await fixture.Sink.WaitForAsync(m => m.To == agent.Email && (m.Message.Subject ?? "").Contains(visitorName, StringComparison.Ordinal),
+            "the new-conversation notification");
+        Assert.Contains($"New conversation from {visitorName}", mail.Message.Subject, StringComparison.Ordinal);
+        Assert.Contains("Is anyone there?", mail.Message.TextBody, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -182,7 +198,7 @@ public sealed class MailOutTests(MailOutFixture fixture)
         }
         finally
         {
-            fixture.Sink.RefuseNext(451, 2);
+            fixture.Sink.RefuseNext(451, 2, email);
             fixture.Sink.Resume();
         }
 
@@ -198,7 +214,7 @@ public sealed class MailOutTests(MailOutFixture fixture)
         var email = $"gone-{Guid.NewGuid():N}@example.com";
         var (conversationId, token) = await fixture.LeftMessageAsync(key, "Gus", email, "Hello");
         using var visitor = fixture.Http(token);
-        fixture.Sink.RefuseNext(550);
+        fixture.Sink.RefuseNext(550, 1, email);
         var accepted = await Desk.Ok(await visitor.PostAsJsonAsync($"/api/v1/conversations/{conversationId}/transcript", new { }));
         var mailId = accepted.Str("mailId")!;
 

@@ -25,7 +25,7 @@ public sealed record CapturedMail(string EnvelopeFrom, string[] Recipients, Mime
 public sealed class MailSink : IAsyncDisposable
 {
     private readonly ConcurrentQueue<CapturedMail> _mails = new();
-    private readonly ConcurrentQueue<int> _refusals = new();
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<int>> _refusals = new(StringComparer.OrdinalIgnoreCase);
     private CancellationTokenSource? _stop;
     private Task? _running;
 
@@ -45,13 +45,31 @@ public sealed class MailSink : IAsyncDisposable
         return sink;
     }
 
-    /// <summary>The next <paramref name="times"/> mails are answered with <paramref name="code"/> (e.g. 451 or 550).</summary>
-    public void RefuseNext(int code, int times = 1)
+    /// <summary>
+    /// The next <paramref name="times"/> mails to <paramref name="to"/> (null: to anyone) are answered with
+    /// <paramref name="code"/> (e.g. 451 or 550).
+    /// </summary>
+    public void RefuseNext(int code, int times = 1, string? to = null)
     {
+        var queue = _refusals.GetOrAdd(to ?? "", _ => new ConcurrentQueue<int>());
         for (var i = 0; i < times; i++)
         {
-            _refusals.Enqueue(code);
+            queue.Enqueue(code);
         }
+    }
+
+    private bool TryRefuse(IEnumerable<string> recipients, out int code)
+    {
+        foreach (var recipient in recipients.Append(""))
+        {
+            if (_refusals.TryGetValue(recipient, out var queue) && queue.TryDequeue(out code))
+            {
+                return true;
+            }
+        }
+
+        code = 0;
+        return false;
     }
 
     /// <summary>Listens (again) on <see cref="Port"/>.</summary>
@@ -129,7 +147,7 @@ public sealed class MailSink : IAsyncDisposable
         public override async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer,
             CancellationToken cancellationToken)
         {
-            if (sink._refusals.TryDequeue(out var code))
+            if (sink.TryRefuse(transaction.To.Select(t => $"{t.User}@{t.Host}"), out var code))
             {
                 sink.Refused++;
                 return new SmtpResponse((SmtpReplyCode)code, code >= 500 ? "no such mailbox here" : "try again later");
