@@ -20,6 +20,8 @@ public static class MailServices
             .Validate(o => o.OfflineReplyAfter >= TimeSpan.Zero && o.PollInterval > TimeSpan.Zero && o.Retry.MaxAttempts >= 1
                            && o.Smtp.Timeout > TimeSpan.Zero && o.HistoryMessages >= 0 && o.TranscriptMaxMessages >= 1,
                 "Kefu:Mail: OfflineReplyAfter must not be negative; PollInterval and Smtp:Timeout positive; Retry:MaxAttempts and TranscriptMaxMessages at least 1.")
+            .Validate(o => o.From is null || MimeKit.MailboxAddress.TryParse(o.From, out _),
+                "Kefu:Mail:From must be an address, e.g. 'Acme Support <support@acme.example>'.")
             .ValidateOnStart();
         services.TryAddSingleton<IMailSender, SmtpMailSender>();
         services.TryAddSingleton<MailWakeups>();

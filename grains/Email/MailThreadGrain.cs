@@ -50,8 +50,8 @@ public interface IMailThreadGrain : IGrainWithStringKey
     /// <summary>The visitor asks for the transcript (to <paramref name="email"/>, else the address Kefu knows): the mail id.</summary>
     Task<Outcome<string>> RequestTranscript(string? email);
 
-    /// <summary>The conversation was resolved (event <paramref name="eventId"/>) in an inbox that mails transcripts on resolve.</summary>
-    Task TranscriptOnResolve(string eventId, DateTimeOffset time);
+    /// <summary>The conversation was resolved (event <paramref name="eventId"/>, at <paramref name="at"/>) in an inbox that mails transcripts on resolve.</summary>
+    Task TranscriptOnResolve(string eventId, DateTimeOffset at);
 
     [AlwaysInterleave]
     Task<MailThreadStatus> GetStatus();
@@ -140,7 +140,7 @@ public sealed partial class MailThreadGrain(
         return mailId;
     }
 
-    public async Task TranscriptOnResolve(string eventId, DateTimeOffset time)
+    public async Task TranscriptOnResolve(string eventId, DateTimeOffset at)
     {
         var (tenant, _) = Key;
         if (await GrainFactory.GetGrain<IConversationGrain>(this.GetPrimaryKeyString()).GetSummary() is not { } summary)
@@ -154,7 +154,7 @@ public sealed partial class MailThreadGrain(
             return; // nobody to send it to
         }
 
-        await EnqueueTranscriptAsync(summary, visitor, MailIds.Of(time, "resolved:" + eventId, MailKinds.Transcript, to));
+        await EnqueueTranscriptAsync(summary, visitor, MailIds.Of(at, "resolved:" + eventId, MailKinds.Transcript, to));
     }
 
     public Task<MailThreadStatus> GetStatus()
