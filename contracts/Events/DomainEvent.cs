@@ -80,6 +80,8 @@ public static class EventTypes
     public const string WebhookEndpointDisabled = "webhook.endpoint_disabled";
     public const string RouteExecuted = "route.executed";
     public const string CrmSyncFailed = "crm.sync_failed";
+    public const string EmailSent = "email.sent";
+    public const string EmailFailed = "email.failed";
 
     /// <summary>Events a routing rule emits (<c>emit</c> action) have a type with this prefix, e.g. <c>custom.vip_order</c>.</summary>
     public const string CustomPrefix = "custom.";
@@ -88,7 +90,7 @@ public static class EventTypes
     [
         ConversationCreated, ConversationUpdated, ConversationStatusChanged, ConversationAssigned,
         ConversationTransferred, ConversationRated, MessageCreated, NoteCreated, ContactCreated, ContactUpdated,
-        InboundReceived, WebhookEndpointDisabled, RouteExecuted, CrmSyncFailed,
+        InboundReceived, WebhookEndpointDisabled, RouteExecuted, CrmSyncFailed, EmailSent, EmailFailed,
     ];
 
     public static bool IsKnown(string? type) => type is not null && (Array.IndexOf(All, type) >= 0 || IsCustom(type));
@@ -292,6 +294,38 @@ public sealed record CrmSyncFailed(
     [property: Id(6)] DateTimeOffset? FailingSince) : EventData
 {
     public override string Type => EventTypes.CrmSyncFailed;
+}
+
+/// <summary>
+/// A mail was accepted by the SMTP server (issue #18, docs/email.md). Tenant-level (no envelope seq); the conversation it
+/// is about is <see cref="ConversationId"/>. <see cref="Kind"/>: offline_reply, transcript or agent_notification.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record EmailSent(
+    [property: Id(0)] string? ConversationId,
+    [property: Id(1)] string MailId,
+    [property: Id(2)] string Kind,
+    [property: Id(3)] string To,
+    [property: Id(4)] string Subject) : EventData
+{
+    public override string Type => EventTypes.EmailSent;
+}
+
+/// <summary>
+/// A mail was given up on: refused for good (5xx), out of retries, or bounced after it was sent (<see cref="Bounced"/>).
+/// The error is the server's answer or the bounce's reason, never a message body or a credential.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record EmailFailed(
+    [property: Id(0)] string? ConversationId,
+    [property: Id(1)] string MailId,
+    [property: Id(2)] string Kind,
+    [property: Id(3)] string To,
+    [property: Id(4)] string? Error,
+    [property: Id(5)] bool Bounced,
+    [property: Id(6)] int Attempts) : EventData
+{
+    public override string Type => EventTypes.EmailFailed;
 }
 
 /// <summary>An event as stored in the outbox: its per-tenant <see cref="Cursor"/> and its data as JSON (the public form).</summary>

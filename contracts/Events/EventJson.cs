@@ -208,6 +208,22 @@ public static class EventJson
                 }
 
                 break;
+            case EmailSent m:
+                WriteOptional(json, "conversationId", m.ConversationId);
+                json.WriteString("mailId", m.MailId);
+                json.WriteString("kind", m.Kind);
+                json.WriteString("to", m.To);
+                json.WriteString("subject", m.Subject);
+                break;
+            case EmailFailed m:
+                WriteOptional(json, "conversationId", m.ConversationId);
+                json.WriteString("mailId", m.MailId);
+                json.WriteString("kind", m.Kind);
+                json.WriteString("to", m.To);
+                WriteOptional(json, "error", m.Error);
+                json.WriteBoolean("bounced", m.Bounced);
+                json.WriteNumber("attempts", m.Attempts);
+                break;
             case WebhookEndpointDisabled w:
                 json.WriteString("endpointId", w.EndpointId);
                 json.WriteString("url", w.Url);

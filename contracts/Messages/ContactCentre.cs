@@ -117,7 +117,8 @@ public sealed record InboxConfig(
     [property: Id(8)] string? Greeting,
     [property: Id(9)] bool PreChatForm,
     [property: Id(10)] string? IdentitySecret = null,
-    [property: Id(11)] InboxAppearance? Appearance = null);
+    [property: Id(11)] InboxAppearance? Appearance = null,
+    [property: Id(12)] InboxEmailSettings? Email = null);
 
 /// <summary>
 /// How an inbox's widget looks (issue #18): its colour ("#rrggbb"; the text on it is chosen for contrast), the title in
@@ -132,6 +133,11 @@ public sealed record InboxAppearance(
     public const string BottomRight = "bottom-right";
     public const string BottomLeft = "bottom-left";
 }
+
+/// <summary>An inbox's email settings (issue #18, docs/email.md): whether a resolved conversation's transcript is mailed to its visitor.</summary>
+[GenerateSerializer, Immutable]
+public sealed record InboxEmailSettings(
+    [property: Id(0)] bool TranscriptOnResolve = false);
 
 [GenerateSerializer, Immutable]
 public sealed record TeamConfig(

@@ -36,17 +36,26 @@ public sealed record BusinessHoursDto(string? TimeZone, BusinessDayDto[]? Days);
 
 public sealed record InboxRequest(
     string? Name, string? AssignmentPolicy, int? MaxOpen, string[]? Teams, BusinessHoursDto? BusinessHours,
-    string? AwayMessage, string? Greeting, bool? PreChatForm, InboxAppearanceDto? Appearance = null);
+    string? AwayMessage, string? Greeting, bool? PreChatForm, InboxAppearanceDto? Appearance = null, InboxEmailDto? Email = null);
+
+/// <summary>An inbox's email settings (docs/email.md): mail the transcript to the visitor when a conversation is resolved.</summary>
+public sealed record InboxEmailDto(bool TranscriptOnResolve)
+{
+    public static InboxEmailDto? From(InboxEmailSettings? settings) => settings is null ? null : new(settings.TranscriptOnResolve);
+
+    public InboxEmailSettings ToSettings() => new(TranscriptOnResolve);
+}
 
 public sealed record InboxDto(
     string InboxId, string Name, string PublicKey, string AssignmentPolicy, int? MaxOpen, string[] Teams,
     BusinessHoursDto? BusinessHours, string? AwayMessage, string? Greeting, bool PreChatForm, string? IdentitySecret = null,
-    InboxAppearanceDto? Appearance = null)
+    InboxAppearanceDto? Appearance = null, InboxEmailDto? Email = null)
 {
     /// <summary>The identity secret (widget identification) is shown to admins only: with it anyone can claim any customer.</summary>
     public static InboxDto From(InboxConfig i, bool withSecret = false) =>
         new(i.InboxId, i.Name, i.PublicKey, i.AssignmentPolicy, i.MaxOpen, i.Teams, BusinessHoursJson.ToDto(i.BusinessHours),
-            i.AwayMessage, i.Greeting, i.PreChatForm, withSecret ? i.IdentitySecret : null, InboxAppearanceDto.From(i.Appearance));
+            i.AwayMessage, i.Greeting, i.PreChatForm, withSecret ? i.IdentitySecret : null, InboxAppearanceDto.From(i.Appearance),
+            InboxEmailDto.From(i.Email));
 }
 
 public sealed record InboxListResponse(InboxDto[] Inboxes);

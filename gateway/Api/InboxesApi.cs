@@ -56,7 +56,7 @@ public static class InboxesApi
         var inbox = new InboxConfig(
             inboxId, request.Name, string.Empty, request.AssignmentPolicy ?? AssignmentPolicies.LeastBusy, request.MaxOpen,
             request.Teams ?? [], hours, request.AwayMessage, request.Greeting, request.PreChatForm ?? false,
-            Appearance: request.Appearance?.ToConfig());
+            Appearance: request.Appearance?.ToConfig(), Email: request.Email?.ToSettings());
         var outcome = await grains.GetGrain<ITenantGrain>(user.ToCaller().Tenant).PutInbox(inbox);
         return outcome.Error is { } error ? Problems.From(error) : TypedResults.Ok(InboxDto.From(outcome.Value!, withSecret: true));
     }

@@ -122,6 +122,7 @@ public static class GatewayHostingExtensions
         app.MapWebhooksApi();
         app.MapCrmApi();
         app.MapRoutingApi();
+        app.MapTranscriptApi();
         app.MapKefuOpenApi();
         app.MapKefuGrpc();
         return app;

@@ -61,7 +61,10 @@
         offline: 'You are offline. Your messages will be sent when the connection is back.', waiting: 'Waiting for the network…',
         retry: 'Retry', discard: 'Discard',
         replying: '{name} is replying', backAt: 'Back at {time} ({zone})', backOn: 'Back {day} at {time} ({zone})',
-        yourTime: '{time} your time'
+        yourTime: '{time} your time',
+        transcript: 'Email me the transcript', transcriptSend: 'Send', transcriptSent: 'The transcript is on its way to {email}.',
+        transcriptLimited: 'A transcript was sent a moment ago. Please try again in a minute.',
+        transcriptNone: 'Send a message first, then ask for the transcript.', transcriptOff: 'Email is not available right now.'
       },
       'zh-CN': {
         title: '在线客服', subtitle: '我们通常几分钟内回复', placeholder: '输入消息…',
@@ -82,7 +85,10 @@
         offline: '网络已断开，恢复后将自动发送您的消息。', waiting: '等待网络连接…',
         retry: '重试', discard: '删除',
         replying: '{name} 正在为您服务', backAt: '我们将于 {time}（{zone}）回来', backOn: '我们将于{day} {time}（{zone}）回来',
-        yourTime: '您当地时间 {time}'
+        yourTime: '您当地时间 {time}',
+        transcript: '将聊天记录发到我的邮箱', transcriptSend: '发送', transcriptSent: '聊天记录正在发送到 {email}。',
+        transcriptLimited: '刚刚已发送过聊天记录，请一分钟后再试。',
+        transcriptNone: '请先发送一条消息，再索取聊天记录。', transcriptOff: '暂时无法发送邮件。'
       }
     };
     var lang = data.lang || navigator.language || 'en';
@@ -200,6 +206,9 @@
       '.csat .stars button{border:0;background:transparent;font-size:26px;line-height:1;color:#cbd2d9;cursor:pointer;padding:0 2px}',
       '.csat .stars button.on{color:#f59e0b}',
       '.csat textarea{height:54px;resize:none}',
+      '.transcript{padding:2px 12px;font-size:12px;display:flex;gap:6px;align-items:center;flex-wrap:wrap}',
+      '.transcript>button.link{border:0;background:transparent;color:#52606d;text-decoration:underline;cursor:pointer;padding:0;font-size:12px}',
+      '.transcript input{flex:1;min-width:120px;font-size:12px;padding:4px 6px}',
       '.msg .actions{display:flex;gap:10px;margin-top:2px}',
       '.msg .actions button{border:0;background:transparent;color:#2563eb;font:inherit;font-size:12px;cursor:pointer;padding:0;text-decoration:underline}',
       '.notice{margin:0;font-size:12px;padding:8px 12px;background:#ecfdf5;color:#065f46;border-top:1px solid #a7f3d0}',
@@ -260,8 +269,9 @@
     ui.composer = h('form', { class: 'composer', onsubmit: onComposerSubmit }, [ui.attach, ui.file, ui.input, ui.sendButton]);
     ui.csat = h('div', { class: 'csat', hidden: true });
     ui.notice = h('p', { class: 'notice left', role: 'status', hidden: true });
+    ui.transcript = buildTranscript();
     ui.chat = h('div', { class: 'chatview' },
-      [ui.queue, ui.log, ui.typing, ui.notice, ui.csat, ui.composer]);
+      [ui.queue, ui.log, ui.typing, ui.notice, ui.csat, ui.transcript, ui.composer]);
     ui.unavailable = h('div', { class: 'pane unavailable', hidden: true }, [h('p', { text: t('unavailable') })]);
     ui.prechat = h('form', { class: 'pane prechat', hidden: true, onsubmit: onPrechatSubmit });
     ui.offline = h('form', { class: 'pane offline', hidden: true, onsubmit: onOfflineSubmit });
@@ -702,6 +712,37 @@
       [h('p', { text: t('resolved') + ' ' + t('csat') }), stars, comment, error, submit].forEach(function (c) { ui.csat.appendChild(c); });
       ui.csat.hidden = false;
       scrollDown();
+    }
+
+    // ---------------------------------------------------------------- transcript by email (docs/email.md)
+    function buildTranscript() {
+      var email = h('input', { type: 'email', name: 'transcriptEmail', 'aria-label': t('email'), placeholder: t('email'), maxlength: '254', hidden: true });
+      var send = h('button', { type: 'submit', text: t('transcriptSend'), hidden: true });
+      var note = h('span', { class: 'note', role: 'status' });
+      var form;
+      var ask = h('button', { type: 'button', class: 'link', text: t('transcript'), onclick: function () {
+        if (!conversationId || !saved.token) { note.textContent = t('transcriptNone'); return; }
+        email.value = email.value || saved.email || '';
+        email.hidden = false; send.hidden = false; ask.hidden = true; note.textContent = '';
+        email.focus();
+      } });
+      form = h('form', { class: 'transcript', onsubmit: function (e) {
+        e.preventDefault();
+        var address = email.value.trim();
+        send.disabled = true;
+        api('POST', '/api/v1/conversations/' + encodeURIComponent(conversationId) + '/transcript',
+          { email: address || undefined }, saved.token).then(function (r) {
+          send.disabled = false;
+          if (r.ok) {
+            note.textContent = t('transcriptSent', { email: (r.body && r.body.to) || address });
+            email.hidden = true; send.hidden = true; ask.hidden = false;
+          } else if (r.status === 429) { note.textContent = t('transcriptLimited'); }
+          else if (r.status === 400) { note.textContent = t('invalidEmail'); }
+          else if (r.status === 503) { note.textContent = t('transcriptOff'); }
+          else { note.textContent = t('error'); }
+        });
+      } }, [ask, email, send, note]);
+      return form;
     }
 
     // ---------------------------------------------------------------- HTTP

@@ -28,6 +28,29 @@ public sealed class MailOptions
 
     public MailReceiverOptions Receiver { get; set; } = new();
 
+    /// <summary>
+    /// An agent's reply goes to the visitor by email when the visitor is still not connected (and has not read it) this
+    /// long after the reply: a visitor who is back within the time reads it in the widget instead.
+    /// </summary>
+    public TimeSpan OfflineReplyAfter { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How many earlier messages an offline reply mail shows under the new ones.</summary>
+    public int HistoryMessages { get; set; } = 10;
+
+    /// <summary>The most messages a transcript holds (the newest ones; a note says when older ones were left out).</summary>
+    public int TranscriptMaxMessages { get; set; } = 500;
+
+    /// <summary>A visitor may ask for a conversation's transcript once per this interval.</summary>
+    public TimeSpan TranscriptInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How often a tenant's mail trigger reads the event log when nothing woke it (events of other silos).</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The console's address (e.g. <c>https://kefu.acme.example/console/</c>), linked from agent notifications; unset: no link.</summary>
+    public string? ConsoleUrl { get; set; }
+
+    public MailRetryOptions Retry { get; set; } = new();
+
     /// <summary>Sending is configured (an SMTP host and a From address).</summary>
     public bool SendingEnabled => !string.IsNullOrWhiteSpace(Smtp.Host) && !string.IsNullOrWhiteSpace(From);
 
@@ -49,6 +72,17 @@ public sealed class SmtpOptions
 
     /// <summary>How long one SMTP conversation may take before the attempt counts as failed (and is retried).</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>How a mail the SMTP server did not take (busy, down, 4xx) is tried again: full-jitter exponential backoff.</summary>
+public sealed class MailRetryOptions
+{
+    public TimeSpan BaseDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    public TimeSpan MaxDelay { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Attempts after which the mail is given up (email.failed).</summary>
+    public int MaxAttempts { get; set; } = 10;
 }
 
 /// <summary>The built-in SMTP receiver for replies and bounces (docs/email.md says why it is SMTP and not IMAP polling).</summary>

@@ -137,6 +137,7 @@ public static class KefuSiloBuilderExtensions
         Webhooks.WebhookServices.AddKefuWebhooks(services, configuration); // after the sinks above: it only wakes endpoints
         services.TryAddSingleton<ConversationEvents.ConversationEventsWakeups>(); // inbound events poke it (Kafka on or off)
         Crm.CrmServices.AddKefuCrm(services, configuration);
+        Email.MailServices.AddKefuMail(services, configuration); // after the sinks above: it only wakes or starts mail triggers
         Routing.Runtime.RoutingServices.AddKefuRouting(services, configuration); // it wraps the event log registered above
         ConversationEvents.ConversationEventsServices.AddKefuConversationEvents(services, configuration); // after routing: it wraps the event log again (only when Kafka is on)
         return silo;

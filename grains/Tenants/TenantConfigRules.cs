@@ -70,6 +70,9 @@ public static class TenantConfigRules
             Teams = inboxTeams,
             AwayMessage = Blank(inbox.AwayMessage),
             Greeting = Blank(inbox.Greeting),
+
+            // Settings that are all off are no settings: the stored inbox stays as it was before email existed.
+            Email = inbox.Email is { TranscriptOnResolve: false } ? null : inbox.Email,
         };
     }
 

@@ -8,6 +8,7 @@ import * as InboxPreview from './inbox-preview.js';
 import * as Composer from './composer.js';
 import { installShortcuts } from './shortcuts.js';
 import { createActivity } from './timeline.js';
+import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
 
 (function () {
   'use strict';
@@ -1488,6 +1489,7 @@ import { createActivity } from './timeline.js';
       });
     });
   }
+  initInboxEmail($('inbox-form'));
   function editInbox(ib) {
     var f = $('inbox-form');
     f.inboxId.value = ib.inboxId;
@@ -1498,6 +1500,7 @@ import { createActivity } from './timeline.js';
     f.awayMessage.value = ib.awayMessage || '';
     f.preChatForm.checked = !!ib.preChatForm;
     InboxPreview.fill(f, ib);
+    fillInboxEmail(f, ib);
     renderChecks($('inbox-teams'), teams.map(function (t) { return { value: t.teamId, label: t.name || t.teamId }; }), 'team', ib.teams || []);
     var bh = ib.businessHours;
     f.timeZone.value = bh ? bh.timeZone : '';
@@ -1516,7 +1519,7 @@ import { createActivity } from './timeline.js';
     var req = {
       name: f.name.value.trim(), assignmentPolicy: f.assignmentPolicy.value, maxOpen: parseInt(f.maxOpen.value, 10) || null,
       teams: checkedValues($('inbox-teams')), greeting: f.greeting.value.trim() || null, awayMessage: f.awayMessage.value.trim() || null,
-      preChatForm: f.preChatForm.checked, businessHours: null, appearance: InboxPreview.value(f)
+      preChatForm: f.preChatForm.checked, businessHours: null, appearance: InboxPreview.value(f), email: inboxEmailRequest(f)
     };
     if (f.timeZone.value.trim()) {
       req.businessHours = { timeZone: f.timeZone.value.trim(), days: checkedValues($('inbox-days')).map(function (d) {

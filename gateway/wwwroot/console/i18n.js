@@ -108,6 +108,7 @@ export var strings = {
     'branding.preview.agentSays': 'Hello! How can I help?',
     'branding.preview.visitorSays': 'Where is my order?',
     // ---- email
+    'email.transcriptOnResolve': 'Email the transcript to the visitor when a conversation is resolved',
   },
   zh: {
     // ---- core (login, navigation, list, chat, admin pages)
@@ -209,6 +210,7 @@ export var strings = {
     'branding.preview.agentSays': '您好！有什么可以帮您？',
     'branding.preview.visitorSays': '我的订单到哪儿了？',
     // ---- email
+    'email.transcriptOnResolve': '对话解决后将聊天记录发送到访客邮箱',
   },
 };
 

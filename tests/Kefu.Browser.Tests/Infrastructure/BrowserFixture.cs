@@ -29,6 +29,9 @@ public sealed class BrowserFixture : IAsyncLifetime
     /// <summary>The CRM the default tenant syncs contacts to (<c>sales</c>): it takes everything unless a test scripts it.</summary>
     public Kefu.Grains.Tests.Crm.FakeCrm Crm { get; private set; } = null!;
 
+    /// <summary>The SMTP server the gateway sends mail to (docs/email.md): a capture server on loopback.</summary>
+    public Kefu.Gateway.Tests.Email.MailSink Mail { get; } = Kefu.Gateway.Tests.Email.MailSink.Start();
+
     /// <summary>Where screenshots go: under the test output directory (a test artifact).</summary>
     public static string ArtifactsDirectory { get; } = Path.Combine(AppContext.BaseDirectory, "artifacts");
 
@@ -63,6 +66,14 @@ public sealed class BrowserFixture : IAsyncLifetime
             ["Kefu:Webhooks:RetrySchedule"] = "500ms,500ms,500ms",
             // The contact panel's CRM badge (issue #17).
             ["Kefu:Crm:PollInterval"] = "00:00:00.200",
+            ["Kefu:Mail:Smtp:Host"] = "127.0.0.1",
+            ["Kefu:Mail:Smtp:Port"] = Mail.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Kefu:Mail:Smtp:Security"] = "none",
+            ["Kefu:Mail:From"] = "Kefu <support@kefu.test>",
+            ["Kefu:Mail:ReplyDomain"] = "reply.kefu.test",
+            ["Kefu:Mail:TokenKey"] = "browser-mail-token-key-0123456789abcdef",
+            ["Kefu:Mail:OfflineReplyAfter"] = "00:00:00.500",
+            ["Kefu:Mail:PollInterval"] = "00:00:00.200",
             ["Kefu:Crm:Connectors:sales:BaseUrl"] = new Uri(Crm.BaseUrl, "sales").ToString(),
             ["Kefu:Crm:Connectors:sales:Retry:BaseDelay"] = "00:00:00.200",
             ["Kefu:Crm:Connectors:sales:Retry:MaxDelay"] = "00:00:00.500",
@@ -107,6 +118,8 @@ public sealed class BrowserFixture : IAsyncLifetime
         {
             await Crm.DisposeAsync();
         }
+
+        await Mail.DisposeAsync();
     }
 
     /// <summary>A fresh browser profile (its own storage, cookies and network switch), like a separate person.</summary>

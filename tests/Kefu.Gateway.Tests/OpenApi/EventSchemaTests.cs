@@ -137,6 +137,12 @@ public sealed class EventSchemaTests(GatewayFixture gateway)
                     ], 3001, 0, ConversationId, "the route's 3s budget ran out"),
                 new RouteExecuted(Ulid.NewUlid().ToString(), "custom.vip", new string('b', 64), "route-1", RouteOutcomes.Succeeded, [], 1, 9999, null),
             ],
+            [EventTypes.EmailSent] = [new EmailSent(ConversationId, Ulid.NewUlid().ToString(), "offline_reply", "ann@example.com", "Re: your question")],
+            [EventTypes.EmailFailed] =
+            [
+                new EmailFailed(ConversationId, Ulid.NewUlid().ToString(), "transcript", "ann@example.com", "SMTP 550: no such user", false, 1),
+                new EmailFailed(null, Ulid.NewUlid().ToString(), "agent_notification", "bo@example.com", null, true, 3),
+            ],
             [EventTypes.WebhookEndpointDisabled] = [new WebhookEndpointDisabled("wh1", "https://erp.example.com/kefu", "410 Gone")],
             [EventTypes.CrmSyncFailed] =
             [
