@@ -1,10 +1,14 @@
 using Kefu.Browser.Tests.Infrastructure;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using MimeKit;
 
 namespace Kefu.Browser.Tests;
 
 /// <summary>
-/// Outgoing mail from the browser's side (docs/email.md): the widget's "Email me the transcript" and a left message
-/// answered in the console reach the visitor's mailbox (a capture SMTP server on loopback).
+/// Mail from the browser's side (docs/email.md, docs/email-inbound.md): the widget's "Email me the transcript", and the
+/// whole loop of a left message — answered in the console, the answer in the visitor's mailbox (a capture SMTP server on
+/// loopback), the visitor's answer by mail (sent with MailKit to the gateway's own SMTP receiver) back in the console.
 /// </summary>
 [Collection(BrowserCollection.Name)]
 public sealed class MailOutBrowserTests(BrowserFixture fixture)
@@ -46,7 +50,28 @@ public sealed class MailOutBrowserTests(BrowserFixture fixture)
         await agent.SendAsync("Yes, it arrives tomorrow.");
         var reply = await fixture.Mail.WaitForAsync(m => m.To == email && (m.Message.TextBody ?? "").Contains("Yes, it arrives tomorrow.", StringComparison.Ordinal),
             "the offline reply");
-        Assert.Equal("reply.kefu.test", Assert.Single(reply.Message.ReplyTo.Mailboxes).Domain);
+        var replyTo = Assert.Single(reply.Message.ReplyTo.Mailboxes);
+        Assert.Equal("reply.kefu.test", replyTo.Domain);
         Assert.Contains("Is my order 77 on its way?", reply.Message.TextBody, StringComparison.Ordinal);
+
+        // The visitor answers from its mail program: the new text (not the quoted history) appears in the console.
+        var answer = new MimeMessage();
+        answer.From.Add(new MailboxAddress(name, email));
+        answer.To.Add(new MailboxAddress("", replyTo.Address));
+        answer.Subject = "Re: " + reply.Message.Subject;
+        answer.InReplyTo = reply.Message.MessageId;
+        answer.Body = new TextPart("plain")
+        {
+            Text = "Great, I will be home all day.\n\nOn Mon, 7 Dec 2026 at 10:00, Kefu <support@kefu.test> wrote:\n> Yes, it arrives tomorrow.\n",
+        };
+        using (var smtp = new SmtpClient())
+        {
+            await smtp.ConnectAsync("127.0.0.1", fixture.MailReceiverPort, SecureSocketOptions.None);
+            await smtp.SendAsync(answer);
+            await smtp.DisconnectAsync(quit: true);
+        }
+
+        await Expect(agent.Message("Great, I will be home all day.")).ToBeVisibleAsync();
+        await Expect(agent.Page.GetByText("On Mon, 7 Dec 2026 at 10:00")).ToHaveCountAsync(0);
     }
 }

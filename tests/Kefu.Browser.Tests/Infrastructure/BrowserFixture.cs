@@ -32,6 +32,9 @@ public sealed class BrowserFixture : IAsyncLifetime
     /// <summary>The SMTP server the gateway sends mail to (docs/email.md): a capture server on loopback.</summary>
     public Kefu.Gateway.Tests.Email.MailSink Mail { get; } = Kefu.Gateway.Tests.Email.MailSink.Start();
 
+    /// <summary>The gateway's built-in receiver of reply mail (docs/email-inbound.md): where a visitor's answer by email goes.</summary>
+    public int MailReceiverPort { get; } = FreePort();
+
     /// <summary>Where screenshots go: under the test output directory (a test artifact).</summary>
     public static string ArtifactsDirectory { get; } = Path.Combine(AppContext.BaseDirectory, "artifacts");
 
@@ -74,6 +77,7 @@ public sealed class BrowserFixture : IAsyncLifetime
             ["Kefu:Mail:TokenKey"] = "browser-mail-token-key-0123456789abcdef",
             ["Kefu:Mail:OfflineReplyAfter"] = "00:00:00.500",
             ["Kefu:Mail:PollInterval"] = "00:00:00.200",
+            ["Kefu:Mail:Receiver:Port"] = MailReceiverPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Kefu:Crm:Connectors:sales:BaseUrl"] = new Uri(Crm.BaseUrl, "sales").ToString(),
             ["Kefu:Crm:Connectors:sales:Retry:BaseDelay"] = "00:00:00.200",
             ["Kefu:Crm:Connectors:sales:Retry:MaxDelay"] = "00:00:00.500",
