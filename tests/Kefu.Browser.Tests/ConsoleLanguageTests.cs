@@ -104,6 +104,7 @@ public sealed partial class ConsoleLanguageTests(BrowserFixture fixture)
         await Expect(console.Detail("状态")).Not.ToHaveTextAsync("—");
         await Expect(page.Locator("#transfer-target option").First).ToHaveTextAsync("请选择…");
         await AssertAllChineseAsync(page, "chat and details");
+        await Screenshots.SaveAsync(page, "console-zh");
 
         await page.Locator("#mode-note").ClickAsync();
         await Expect(page.Locator("#composer-input")).ToHaveAttributeAsync("placeholder", "内部备注（仅客服可见）…");
@@ -130,6 +131,7 @@ public sealed partial class ConsoleLanguageTests(BrowserFixture fixture)
         await Expect(page.Locator("#preferences")).ToBeVisibleAsync();
         await Expect(page.Locator("#pref-language")).ToHaveValueAsync("zh");
         await AssertAllChineseAsync(page, "preferences");
+        await Screenshots.SaveAsync(page, "console-preferences-zh");
         await page.Locator("#preferences-cancel").ClickAsync();
 
         await page.GotoAsync("/console/routing.html");
