@@ -127,7 +127,7 @@ public sealed partial class ConsoleLanguageTests(BrowserFixture fixture)
             await AssertAllChineseAsync(page, view);
         }
 
-        await page.Locator("#preferences-button").ClickAsync();
+        await page.Locator("#me-name").ClickAsync();
         await Expect(page.Locator("#preferences")).ToBeVisibleAsync();
         await Expect(page.Locator("#pref-language")).ToHaveValueAsync("zh");
         await AssertAllChineseAsync(page, "preferences");
@@ -153,7 +153,7 @@ public sealed partial class ConsoleLanguageTests(BrowserFixture fixture)
         var page = console.Page;
         await Expect(page.Locator("#nav button[data-view='conversations']")).ToHaveTextAsync("Conversations");
 
-        await page.Locator("#preferences-button").ClickAsync();
+        await page.Locator("#me-name").ClickAsync();
         await Expect(page.Locator("#pref-language")).ToHaveValueAsync("");
         await page.Locator("#pref-language").SelectOptionAsync("zh");
         await page.Locator("#pref-email").FillAsync("wang@example.com");
@@ -178,7 +178,7 @@ public sealed partial class ConsoleLanguageTests(BrowserFixture fixture)
         await Expect(page.Locator("#sound-toggle")).ToHaveTextAsync("提示音：开");
 
         // A refused save shows the server's problem (its code translated) and changes nothing.
-        await page.Locator("#preferences-button").ClickAsync();
+        await page.Locator("#me-name").ClickAsync();
         await Expect(page.Locator("#pref-language")).ToHaveValueAsync("zh");
         await page.Locator("#pref-email").FillAsync("");
         await page.Locator("#preferences-save").ClickAsync();
@@ -208,7 +208,8 @@ public sealed partial class ConsoleLanguageTests(BrowserFixture fixture)
         await page.Locator("#api-key-form button[type=submit]").ClickAsync();
         var row = page.Locator("#api-keys-body tr").Filter(new() { HasText = name });
         await Expect(row.Locator("td").Nth(3)).ToHaveTextAsync(ChineseDate());
-        await Expect(row.Locator("td").Nth(5)).ToHaveTextAsync("从未");
+        await Expect(row.Locator("td").Nth(4)).ToHaveTextAsync("永不过期");
+        await Expect(row.Locator("td").Nth(5)).ToHaveTextAsync("从未使用");
 
         // The same instant in the agent's zone (UTC+5:45), in Chinese: the day and the minutes of Kathmandu.
         var shown = await page.EvaluateAsync<string[]>("""

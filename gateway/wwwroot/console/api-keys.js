@@ -68,8 +68,8 @@ import { t, problem, fmtDateTime } from './i18n.js';
       tr.appendChild(el('td', (k.scopes || []).join(', ')));
       tr.appendChild(el('td', (k.inboxes || []).length ? k.inboxes.join(', ') : t('common.all')));
       tr.appendChild(el('td', when(k.createdAt)));
-      tr.appendChild(el('td', k.expiresAt ? when(k.expiresAt) : t('common.never')));
-      tr.appendChild(el('td', k.lastUsedAt ? when(k.lastUsedAt) : t('common.never')));
+      tr.appendChild(el('td', k.expiresAt ? when(k.expiresAt) : t('apikeys.never_expires')));
+      tr.appendChild(el('td', k.lastUsedAt ? when(k.lastUsedAt) : t('apikeys.never_used')));
       var actions = el('td');
       var revoke = el('button', t('apikeys.revoke'), { type: 'button', 'class': 'danger' });
       revoke.addEventListener('click', function () {

@@ -4,7 +4,7 @@
  * Every piece of user data is rendered with textContent, never as HTML. */
 import * as K from '../kefu-client.js';
 import { t, t as i18nText, tv, problem, applyTranslations, applyPreferences, fmtTime as i18nTime, fmtDuration, fmtWeekday } from './i18n.js';
-import { loadPreferences, openPreferences } from './preferences.js';
+import { loadPreferences, attachPreferences } from './preferences.js';
 
 (function () {
   'use strict';
@@ -1541,7 +1541,7 @@ import { loadPreferences, openPreferences } from './preferences.js';
 
   // ------------------------------------------------------------------ boot
   applyTranslations(document);
-  $('preferences-button').addEventListener('click', function () { openPreferences(api); });
+  attachPreferences($('me-name'), api);
   if (session) { start(); } else {
     $('login').hidden = false;
     if (endedMessage) { $('login-error').textContent = endedMessage; $('login-error').hidden = false; }

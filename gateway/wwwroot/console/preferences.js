@@ -1,6 +1,6 @@
 /* Kefu console: the agent's own preferences (issue #18) — the console's language, an email address and whether to be
  * told by email while no console is open, and the time zone times are shown in — read at sign-in (before anything is
- * drawn, see app.js start) and edited in a dialog from the header. Saved with PUT /api/v1/agents/me/preferences; a
+ * drawn, see app.js start) and edited in a dialog opened from the agent's name in the header. Saved with PUT /api/v1/agents/me/preferences; a
  * refused save shows the server's problem details in the dialog. A new language takes effect by loading the page
  * again (the session stays), so every text, already drawn or not, is in it. */
 import { t, problem, applyPreferences, applyTranslations, language, timeZone } from './i18n.js';
@@ -43,8 +43,25 @@ function showError(text) {
   box.hidden = !text;
 }
 
+/**
+ * Makes the agent's name in the top bar open the dialog (a button for keyboards and screen readers too): the bar has no
+ * room left for one more control on a laptop screen.
+ */
+export function attachPreferences(trigger, api) {
+  trigger.classList.add('prefs-trigger');
+  trigger.setAttribute('role', 'button');
+  trigger.setAttribute('tabindex', '0');
+  trigger.setAttribute('aria-haspopup', 'dialog');
+  trigger.setAttribute('title', t('me.preferences'));
+  trigger.setAttribute('data-i18n-title', 'me.preferences');
+  trigger.addEventListener('click', function () { openPreferences(api); });
+  trigger.addEventListener('keydown', function (e) {
+    if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); openPreferences(api); }
+  });
+}
+
 /** Opens the dialog with the agent's current preferences (read again, another tab may have changed them). */
-export function openPreferences(api) {
+function openPreferences(api) {
   var dialog = $('preferences');
   listZones();
   showError(null);
