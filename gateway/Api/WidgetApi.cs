@@ -4,6 +4,7 @@ using Kefu.Contracts.Identity;
 using Kefu.Contracts.Messages;
 using Kefu.Gateway.Auth;
 using Kefu.Gateway.WebSockets;
+using Kefu.Grains.Conversations;
 using Kefu.Grains.Tenants;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -72,17 +73,17 @@ public static class WidgetApi
         var maxText = options.Value.MaxTextLength;
         if (name is not { Length: >= 1 and <= MaxNameLength })
         {
-            return Problems.Invalid($"name must be 1 to {MaxNameLength} characters.");
+            return Problems.Invalid(DefaultTexts.LeftMessageName(request?.Locale, MaxNameLength));
         }
 
         if (!IsEmail(email))
         {
-            return Problems.Invalid("email is not a valid address.");
+            return Problems.Invalid(DefaultTexts.LeftMessageEmail(request?.Locale));
         }
 
         if (string.IsNullOrWhiteSpace(request!.Text) || request.Text.Length > maxText)
         {
-            return Problems.Invalid($"text must be 1 to {maxText} characters and not blank.");
+            return Problems.Invalid(DefaultTexts.LeftMessageText(request?.Locale, maxText));
         }
 
         if (await ResolveAsync(grains, publicKey) is not var (tenant, inbox))

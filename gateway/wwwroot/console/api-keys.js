@@ -1,6 +1,8 @@
 /* Kefu console: the admin page for service API keys (docs/integration.md §7). Its own module beside app.js: it reads
  * the console's session from localStorage, shows itself when its nav button is clicked (app.js hides the other views
  * then), and renders every value with textContent. A new key's text is shown once, in the page only. */
+import { t, problem, fmtDateTime } from './i18n.js';
+
 (function () {
   'use strict';
 
@@ -18,8 +20,8 @@
   function api(method, path, body) {
     var headers = { Accept: 'application/json' };
     if (body !== undefined) { headers['Content-Type'] = 'application/json'; }
-    var t = token();
-    if (t) { headers.Authorization = 'Bearer ' + t; }
+    var bearer = token();
+    if (bearer) { headers.Authorization = 'Bearer ' + bearer; }
     return fetch(path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body) })
       .then(function (r) {
         return r.text().then(function (text) {
@@ -27,7 +29,7 @@
           try { json = text ? JSON.parse(text) : null; } catch (e) { json = null; }
           return { ok: r.ok, status: r.status, body: json };
         });
-      }, function () { return { ok: false, status: 0, body: { detail: 'The server cannot be reached.' } }; });
+      }, function () { return { ok: false, status: 0, body: { detail: t('error.unreachable') } }; });
   }
 
   function el(tag, text, attrs) {
@@ -38,19 +40,17 @@
   }
 
   function toast(text, isError) {
-    var t = $('toast');
-    if (!t) { return; }
-    t.textContent = text;
-    t.className = 'toast' + (isError ? ' error' : '');
-    t.hidden = false;
-    setTimeout(function () { t.hidden = true; }, isError ? 6000 : 2500);
+    var box = $('toast');
+    if (!box) { return; }
+    box.textContent = text;
+    box.className = 'toast' + (isError ? ' error' : '');
+    box.hidden = false;
+    setTimeout(function () { box.hidden = true; }, isError ? 6000 : 2500);
   }
 
-  function problemText(r) {
-    return (r.body && (r.body.detail || r.body.title)) || ('Request failed (' + r.status + ')');
-  }
+  function problemText(r) { return problem(r); }
 
-  function when(value) { return value ? new Date(value).toLocaleString() : '—'; }
+  function when(value) { return fmtDateTime(value); }
 
   function load() {
     api('GET', '/api/v1/api-keys').then(function (r) {
@@ -66,16 +66,16 @@
       var tr = el('tr', null, { 'data-key': k.id });
       tr.appendChild(el('td', k.name, { title: k.id }));
       tr.appendChild(el('td', (k.scopes || []).join(', ')));
-      tr.appendChild(el('td', (k.inboxes || []).length ? k.inboxes.join(', ') : 'all'));
+      tr.appendChild(el('td', (k.inboxes || []).length ? k.inboxes.join(', ') : t('common.all')));
       tr.appendChild(el('td', when(k.createdAt)));
-      tr.appendChild(el('td', k.expiresAt ? when(k.expiresAt) : 'never'));
-      tr.appendChild(el('td', k.lastUsedAt ? when(k.lastUsedAt) : 'never'));
+      tr.appendChild(el('td', k.expiresAt ? when(k.expiresAt) : t('apikeys.never_expires')));
+      tr.appendChild(el('td', k.lastUsedAt ? when(k.lastUsedAt) : t('apikeys.never_used')));
       var actions = el('td');
-      var revoke = el('button', 'Revoke', { type: 'button', 'class': 'danger' });
+      var revoke = el('button', t('apikeys.revoke'), { type: 'button', 'class': 'danger' });
       revoke.addEventListener('click', function () {
-        if (!confirm('Revoke API key ' + k.name + '? Systems using it are refused from their next request.')) { return; }
+        if (!confirm(t('apikeys.confirm_revoke', { name: k.name }))) { return; }
         api('DELETE', '/api/v1/api-keys/' + encodeURIComponent(k.id)).then(function (res) {
-          if (res.ok) { toast('Key ' + k.name + ' revoked.'); load(); } else { toast(problemText(res), true); }
+          if (res.ok) { toast(t('apikeys.revoked', { name: k.name })); load(); } else { toast(problemText(res), true); }
         });
       });
       actions.appendChild(revoke);

@@ -9,6 +9,8 @@ import * as Composer from './composer.js';
 import { installShortcuts } from './shortcuts.js';
 import { createActivity } from './timeline.js';
 import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
+import { t, t as i18nText, tv, problem, applyTranslations, applyPreferences, fmtTime as i18nTime, fmtDuration, fmtWeekday } from './i18n.js';
+import { loadPreferences, attachPreferences } from './preferences.js';
 
 (function () {
   'use strict';
@@ -37,20 +39,9 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     return el;
   }
   function clear(el) { while (el.firstChild) { el.removeChild(el.firstChild); } }
-  function fmtTime(ts) {
-    if (!ts) { return ''; }
-    var d = new Date(ts);
-    var today = new Date();
-    return d.toDateString() === today.toDateString()
-      ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
-      : d.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
-  }
-  function fmtSeconds(s) {
-    if (s === null || s === undefined) { return '—'; }
-    if (s < 60) { return Math.round(s) + ' s'; }
-    if (s < 3600) { return Math.round(s / 60) + ' min'; }
-    return (s / 3600).toFixed(1) + ' h';
-  }
+  // Dates, times and durations in the agent's language and time zone (i18n.js).
+  function fmtTime(ts) { return i18nTime(ts); }
+  function fmtSeconds(s) { return fmtDuration(s); }
   function listOf(body) {
     if (!body) { return []; }
     if (Array.isArray(body)) { return body; }
@@ -67,11 +58,11 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     toastTimer = setTimeout(function () { el.hidden = true; }, isError ? 6000 : 2500);
   }
   function problemText(r, fallback) {
-    return (r.body && (r.body.detail || r.body.title)) || fallback || ('Request failed (' + r.status + ')');
+    return problem(r, fallback);
   }
 
   // ------------------------------------------------------------------ session and HTTP
-  var ENDED = 'Your session has ended; sign in again.';
+  var ENDED = t('login.ended');
   var session = null;
   var endedMessage = sessionStorage.getItem(STORE + '.ended');
   sessionStorage.removeItem(STORE + '.ended');
@@ -98,7 +89,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
           if (r.status === 401 && session && path !== '/api/v1/auth/login') { endSession(ENDED); }
           return { ok: r.ok, status: r.status, body: json };
         });
-      }, function () { return { ok: false, status: 0, body: { detail: 'The server cannot be reached.' } }; });
+      }, function () { return { ok: false, status: 0, body: { detail: t('error.unreachable') } }; });
   }
 
   // ------------------------------------------------------------------ login
@@ -110,7 +101,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     var error = $('login-error');
     error.hidden = true;
     if (!username || !password) {
-      error.textContent = 'Enter your username and password.';
+      error.textContent = t('login.missing');
       error.hidden = false;
       return;
     }
@@ -122,7 +113,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     api('POST', '/api/v1/auth/login', { username: username, password: password, tenant: tenant || undefined }).then(function (r) {
       $('login-submit').disabled = false;
       if (!r.ok) {
-        error.textContent = r.status === 401 ? 'Wrong username or password.' : problemText(r, 'Sign-in failed.');
+        error.textContent = r.status === 401 ? t('login.wrong') : problemText(r, t('login.failed'));
         error.hidden = false;
         $('login-password').select();
         return;
@@ -194,7 +185,17 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
 
   function isAdmin() { return me.role === 'admin'; }
 
+  // The agent's preferences (language, time zone) apply before anything is drawn: in another language than this page
+  // was loaded in, the page loads again in it (remembered, so once), with the session it already has.
   function start() {
+    loadPreferences(api).then(function (prefs) {
+      if (prefs && applyPreferences(prefs)) { location.reload(); return; }
+      applyTranslations(document);
+      startSignedIn();
+    });
+  }
+
+  function startSignedIn() {
     var c = claims(session.token);
     me.agentId = session.agentId || c.sub;
     me.name = c.name || me.agentId;
@@ -204,7 +205,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     $('me-name').textContent = me.name;
     Array.prototype.forEach.call(document.querySelectorAll('[data-admin]'), function (b) { b.hidden = !isAdmin(); });
     $('sound-toggle').setAttribute('aria-pressed', String(soundOn));
-    $('sound-toggle').textContent = soundOn ? 'Sound on' : 'Sound off';
+    $('sound-toggle').textContent = soundOn ? t('me.sound_on') : t('me.sound_off');
     loadMe();
     loadDirectory();
     loadConversations();
@@ -328,7 +329,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     var changesBefore = changes;
     api('GET', '/api/v1/conversations' + listQuery()).then(function (r) {
       if (generation !== listGeneration) { return; }
-      if (!r.ok) { toast(problemText(r, 'Could not load conversations.'), true); return; }
+      if (!r.ok) { toast(problemText(r, t('list.load_failed')), true); return; }
       // The directory behind the list lags the events a little: what an event brought stays, and an event since the
       // request is newer than the list's row.
       listOf(r.body, 'conversations').forEach(function (c) {
@@ -358,7 +359,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
   function assigneeLabel(c) { return c.assigneeId ? (c.assigneeId === c.assigneeNameFor && c.assigneeName) || agentName(c.assigneeId) : null; }
   function visitorLabel(c) {
     var v = current && current.conv === c && current.visitor;
-    return c.visitorName || (v && v.name) || ('Visitor ' + (c.visitorId || '').slice(-6));
+    return c.visitorName || (v && v.name) || t('visitor.anonymous', { id: (c.visitorId || '').slice(-6) });
   }
 
   function renderList() {
@@ -372,14 +373,14 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
         'data-id': c.conversationId, tabindex: '0', role: 'button' }, [
         h('div', { class: 'conv-top' }, [
           h('span', { class: 'conv-name', text: visitorLabel(c) }),
-          unread ? h('span', { class: 'badge', 'aria-label': unread + ' unread', text: String(unread) }) : null
+          unread ? h('span', { class: 'badge', 'aria-label': t('list.unread', { n: unread }), text: String(unread) }) : null
         ]),
         h('div', { class: 'conv-preview', text: c.preview || '' }),
         h('div', { class: 'conv-meta' }, [
-          h('span', { class: 'pill status-' + c.status, text: c.status }),
-          c.priority && c.priority !== 'normal' ? h('span', { class: 'pill priority-' + c.priority, text: c.priority }) : null,
-          c.queuePosition ? h('span', { class: 'muted small', text: '#' + c.queuePosition + ' in queue' }) : null,
-          h('span', { class: 'muted small conv-assignee', text: c.assigneeId ? '→ ' + assigneeLabel(c) : 'unassigned' }),
+          h('span', { class: 'pill status-' + c.status, text: tv('status', c.status) }),
+          c.priority && c.priority !== 'normal' ? h('span', { class: 'pill priority-' + c.priority, text: tv('priority', c.priority) }) : null,
+          c.queuePosition ? h('span', { class: 'muted small', text: t('list.queue_position', { n: c.queuePosition }) }) : null,
+          h('span', { class: 'muted small conv-assignee', text: c.assigneeId ? '→ ' + assigneeLabel(c) : t('list.unassigned') }),
           h('span', { class: 'muted small right conv-time', 'data-ts': c.lastActivityAt || c.createdAt, text: fmtTime(c.lastActivityAt || c.createdAt) })
         ])
       ]);
@@ -404,7 +405,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     if (!quiet) { merged.touched = ++changes; }
     conversations[c.conversationId] = merged;
     if (isNew && !quiet && !c.assigneeId && c.status !== 'resolved') {
-      notify('New conversation', (c.visitorName || 'A visitor') + ' is waiting', c.conversationId);
+      notify(t('notify.new_conversation'), t('notify.waiting', { name: c.visitorName || t('visitor.someone') }), c.conversationId);
     }
     if (current && current.id === c.conversationId) { current.conv = merged; renderChatHeader(); renderDetails(); }
     if (!quiet) { renderList(); }
@@ -417,7 +418,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
       var c = conversations[k];
       if (c.assigneeId === me.agentId || (c.agentIds || []).indexOf(me.agentId) >= 0) { total += c.unread || 0; }
     });
-    document.title = (total ? '(' + total + ') ' : '') + 'Kefu console';
+    document.title = (total ? '(' + total + ') ' : '') + t('app.title');
   }
 
   // ------------------------------------------------------------------ notifications and sound
@@ -452,7 +453,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     soundOn = !soundOn;
     localStorage.setItem(STORE + '.sound', soundOn ? 'on' : 'off');
     $('sound-toggle').setAttribute('aria-pressed', String(soundOn));
-    $('sound-toggle').textContent = soundOn ? 'Sound on' : 'Sound off';
+    $('sound-toggle').textContent = soundOn ? t('me.sound_on') : t('me.sound_off');
     unlockAudio();
   });
 
@@ -520,7 +521,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
   function setConnection(state) {
     var el = $('connection');
     el.className = 'connection ' + state;
-    el.textContent = state === 'online' ? '' : state === 'connecting' ? 'Connecting…' : 'Offline — reconnecting…';
+    el.textContent = state === 'online' ? '' : state === 'connecting' ? t('conn.connecting') : t('conn.offline');
   }
   function findReply(clientMsgId) { return replies.filter(function (x) { return x.clientMsgId === clientMsgId; })[0] || null; }
   function dropReply(entry) { var i = replies.indexOf(entry); if (i >= 0) { replies.splice(i, 1); } }
@@ -574,7 +575,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
       joinRefused(lastJoin, f);
       return;
     }
-    if (f.code !== 'rate_limited') { toast(f.message || f.code, true); }
+    if (f.code !== 'rate_limited') { toast(frameError(f), true); }
   }
 
   // A refused join (at capacity, or assigned to someone else): what waited for it goes back into the composer, and
@@ -584,17 +585,19 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     lastJoin = null;
     var waiting = outbox.entries.filter(function (x) { return x.conversationId === id; });
     waiting.forEach(function (x) { outbox.remove(x); dropReply(x); if (x.el) { x.el.remove(); } });
-    if (!current || current.id !== id) { if (waiting.length) { toast(f.message || f.code, true); } outbox.pump(); return; }
+    if (!current || current.id !== id) { if (waiting.length) { toast(frameError(f), true); } outbox.pump(); return; }
     current.joined = false;
     current.wantJoin = false;
     var text = waiting.map(function (x) { return x.text; }).join('\n');
     if (text && !input.value) { input.value = text; }
     showBanner(f.code === 'at_capacity'
-      ? 'You already hold as many open conversations as your capacity allows, so this chat cannot be taken. Resolve or transfer one of yours, then take it over.'
-      : (f.message || 'You cannot take part in this conversation.'), f.code === 'at_capacity' ? 'Take over' : null);
+      ? t('chat.at_capacity')
+      : (f.message ? frameError(f) : t('chat.not_allowed')), f.code === 'at_capacity' ? t('chat.take_over') : null);
     renderChatHeader();
     outbox.pump();
   }
+  // An error frame's text: the server's English message, or in another language the translation of its code.
+  function frameError(f) { return problem({ status: 400, body: { code: f.code, detail: f.message || f.code } }); }
   function showBanner(text, action) {
     var b = $('chat-banner');
     clear(b);
@@ -641,7 +644,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
       var after = Math.max(0, last - PAGE);
       return api('GET', '/api/v1/conversations/' + encodeURIComponent(id) + '/messages?after=' + after + '&limit=' + PAGE).then(function (m) {
         if (state !== current) { return; }
-        if (!m.ok) { toast(problemText(m, 'Could not load messages.'), true); return; }
+        if (!m.ok) { toast(problemText(m, t('chat.load_failed')), true); return; }
         state.top = after + 1;
         state.timeline.contiguous = after;
         listOf(m.body, 'messages').forEach(showMessage);
@@ -708,28 +711,28 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     var dl = $('contact-fields');
     clear(dl);
     function row(k, v) { dl.appendChild(h('dt', { text: k })); dl.appendChild(h('dd', { text: v === null || v === undefined || v === '' ? '—' : String(v) })); }
-    row('Name', contact.name);
-    row('Email', contact.email);
-    row('External ID', contact.externalId);
+    row(t('common.name'), contact.name);
+    row(t('common.email'), contact.email);
+    row(t('contact.external_id'), contact.externalId);
     Object.keys(contact.attributes || {}).sort().forEach(function (k) { row(k, contact.attributes[k]); });
     var list = $('contact-conversations');
     clear(list);
     var ids = (contact.conversationIds || []).slice(-20).reverse(); // newest first
     ids.forEach(function (id) {
       var known = (current.pastConversations && current.pastConversations[id]) || conversations[id] || {};
-      var label = (known.createdAt ? fmtTime(known.createdAt) : id.slice(-6)) + (known.status ? ' · ' + known.status : '');
+      var label = (known.createdAt ? fmtTime(known.createdAt) : id.slice(-6)) + (known.status ? ' · ' + tv('status', known.status) : '');
       if (id === current.id) {
-        list.appendChild(h('li', { class: 'current', 'data-conversation': id, text: label + ' (this conversation)' }));
+        list.appendChild(h('li', { class: 'current', 'data-conversation': id, text: t('contact.this', { label: label }) }));
       } else {
         list.appendChild(h('li', { 'data-conversation': id }, [h('button', { type: 'button', class: 'ghost', text: label, onclick: function () { openConversation(id); } })]));
       }
     });
-    if (!ids.length) { list.appendChild(h('li', { class: 'muted', text: 'None yet.' })); }
+    if (!ids.length) { list.appendChild(h('li', { class: 'muted', text: t('contact.none') })); }
   }
 
   // Where the contact stands in each CRM the tenant syncs to (issue #17): a badge per CRM, what went wrong, and for
   // admins a retry (failed, dead) or a choice per field (conflict). Refreshed while something is on its way.
-  var CRM_LABELS = { in_sync: 'In sync', pending: 'Syncing', failed: 'Failed', conflict: 'Conflict', dead: 'Gave up' };
+  var CRM_LABELS = { in_sync: 'crm.in_sync', pending: 'crm.pending', failed: 'crm.failed', conflict: 'crm.conflict', dead: 'crm.dead' };
   function loadCrm(state) {
     var contactId = state.contact && state.contact.id;
     if (!contactId) { return; }
@@ -751,15 +754,15 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
       var path = '/api/v1/crm/sync/' + encodeURIComponent(x.crm) + '/' + x.kind + '/' + encodeURIComponent(x.recordId);
       var item = h('li', { 'data-crm': x.crm, 'data-state': x.state }, [
         h('span', { text: x.crm }),
-        h('span', { class: 'crm-state ' + x.state, text: CRM_LABELS[x.state] || x.state })
+        h('span', { class: 'crm-state ' + x.state, text: CRM_LABELS[x.state] ? t(CRM_LABELS[x.state]) : x.state })
       ]);
       if (x.lastError && x.state !== 'in_sync') {
-        item.appendChild(h('span', { class: 'crm-error', text: x.lastError + (x.attempts ? ' (' + x.attempts + ' attempts)' : '') }));
+        item.appendChild(h('span', { class: 'crm-error', text: x.lastError + (x.attempts ? t('crm.attempts', { n: x.attempts }) : '') }));
       }
       if (isAdmin() && (x.state === 'failed' || x.state === 'dead')) {
-        item.appendChild(h('button', { type: 'button', class: 'ghost crm-retry', text: 'Retry', onclick: function () {
+        item.appendChild(h('button', { type: 'button', class: 'ghost crm-retry', text: t('common.retry'), onclick: function () {
           api('POST', path + '/retry').then(function (r) {
-            if (!r.ok) { toast(problemText(r, 'Could not retry.'), true); return; }
+            if (!r.ok) { toast(problemText(r, t('crm.retry_failed')), true); return; }
             loadCrm(state);
           });
         } }));
@@ -768,14 +771,14 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
         var choose = function (side) {
           var fields = {}; fields[c.field] = side;
           api('POST', path + '/resolve', { fields: fields }).then(function (r) {
-            if (!r.ok) { toast(problemText(r, 'Could not settle the conflict.'), true); return; }
+            if (!r.ok) { toast(problemText(r, t('crm.settle_failed')), true); return; }
             loadCrm(state);
           });
         };
-        item.appendChild(h('span', { class: 'crm-error', text: c.field + ': Kefu “' + (c.local || '') + '”, CRM “' + (c.crm || '') + '”' }));
+        item.appendChild(h('span', { class: 'crm-error', text: t('crm.values', { field: c.field, local: c.local || '', crm: c.crm || '' }) }));
         if (isAdmin()) {
-          item.appendChild(h('button', { type: 'button', class: 'ghost', text: 'Keep Kefu’s', onclick: function () { choose('kefu'); } }));
-          item.appendChild(h('button', { type: 'button', class: 'ghost', text: 'Use CRM’s', onclick: function () { choose('crm'); } }));
+          item.appendChild(h('button', { type: 'button', class: 'ghost', text: t('crm.keep_kefu'), onclick: function () { choose('kefu'); } }));
+          item.appendChild(h('button', { type: 'button', class: 'ghost', text: t('crm.use_crm'), onclick: function () { choose('crm'); } }));
         }
       });
       list.appendChild(item);
@@ -826,7 +829,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     var body = attachments.body(msg);
     el.setAttribute('data-kind', body.kind);
     el.appendChild(h('div', { class: body.kind === 'attachment' ? 'text attachment' : 'text' }, [body.node]));
-    var who = role === 'visitor' ? (msg.sender.name || 'Visitor') : mine ? 'You' : ((msg.sender && (msg.sender.name || msg.sender.id)) || '');
+    var who = role === 'visitor' ? (msg.sender.name || t('visitor.label')) : mine ? t('chat.you') : ((msg.sender && (msg.sender.name || msg.sender.id)) || '');
     el.appendChild(h('div', { class: 'meta' }, [h('span', { class: 'who', text: who }), h('span', { class: 'when', text: ' · ' + fmtTime(msg.ts) }), h('span', { class: 'state' })]));
     if (role === 'agent' && msg.sender && msg.sender.id) { el.lastChild.insertBefore(Avatars.forAgent(msg.sender.id, msg.sender.name, 'small'), el.lastChild.firstChild); }
     return el;
@@ -844,13 +847,13 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
   }
   function setMsgState(entry, state) {
     entry.el.setAttribute('data-state', state);
-    var label = { sending: ' · sending…', sent: ' · sent', read: ' · read', failed: ' · not sent' }[state] || '';
+    var label = { sending: t('msg.sending'), sent: t('msg.sent'), read: t('msg.read'), failed: t('msg.failed') }[state] || '';
     var el = entry.el.querySelector('.state');
     clear(el);
     el.textContent = label;
     if (state === 'failed') {
-      el.appendChild(h('button', { type: 'button', class: 'link retry', text: 'Retry', onclick: function () { retryMessage(entry); } }));
-      el.appendChild(h('button', { type: 'button', class: 'link discard', text: 'Discard', onclick: function () { discardMessage(entry); } }));
+      el.appendChild(h('button', { type: 'button', class: 'link retry', text: t('common.retry'), onclick: function () { retryMessage(entry); } }));
+      el.appendChild(h('button', { type: 'button', class: 'link discard', text: t('msg.discard'), onclick: function () { discardMessage(entry); } }));
     }
   }
 
@@ -892,7 +895,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
         scrollDown(false);
         if (fromVisitor) {
           $('typing').hidden = true;
-          if (document.hidden) { if (c) { c.unread = (c.unread || 0) + 1; } notify(f.sender.name || 'Visitor', K.previewText(f), f.conversationId); }
+          if (document.hidden) { if (c) { c.unread = (c.unread || 0) + 1; } notify(f.sender.name || t('visitor.label'), K.previewText(f), f.conversationId); }
           else if (!current.timeline.syncing) { beep(); }
         }
         sendRead();
@@ -907,7 +910,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     } else {
       loadConversations();
     }
-    if (fromVisitor) { notify((f.sender && f.sender.name) || 'Visitor', K.previewText(f), f.conversationId); }
+    if (fromVisitor) { notify((f.sender && f.sender.name) || t('visitor.label'), K.previewText(f), f.conversationId); }
     renderList();
   }
 
@@ -961,7 +964,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     clearTimeout(typingHide);
     var el = $('typing');
     if (f.state === 'on') {
-      el.textContent = (f.sender.name || (f.sender.role === 'visitor' ? 'Visitor' : f.sender.id)) + ' is typing…';
+      el.textContent = t('chat.typing', { name: f.sender.name || (f.sender.role === 'visitor' ? t('visitor.label') : f.sender.id) });
       el.hidden = false;
       typingHide = setTimeout(function () { el.hidden = true; }, 8000);
     } else { el.hidden = true; }
@@ -980,7 +983,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
   function addNote(n) {
     if (!current || current.notes[n.noteId]) { return; }
     var el = h('div', { class: 'note', 'data-note-id': n.noteId, 'data-ts': n.ts }, [
-      h('div', { class: 'note-label', text: 'Internal note · ' + ((n.author && (n.author.name || n.author.id)) || '') + ' · ' + fmtTime(n.ts) }),
+      h('div', { class: 'note-label', text: t('chat.note_label', { author: (n.author && (n.author.name || n.author.id)) || '', time: fmtTime(n.ts) }) }),
       activity.noteText(n.text)
     ]);
     current.notes[n.noteId] = { note: n, el: el };
@@ -1014,8 +1017,8 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     $('mode-reply').setAttribute('aria-selected', String(m === 'reply'));
     $('mode-note').setAttribute('aria-selected', String(m === 'note'));
     $('composer').classList.toggle('note-mode', m === 'note');
-    $('composer-input').placeholder = m === 'note' ? 'Internal note (only agents see it)…' : 'Type a reply…';
-    $('send-button').textContent = m === 'note' ? 'Add note' : 'Send';
+    $('composer-input').placeholder = m === 'note' ? t('chat.placeholder_note') : t('chat.placeholder_reply');
+    $('send-button').textContent = m === 'note' ? t('chat.add_note') : t('chat.send');
   }
   $('mode-reply').addEventListener('click', function () { setMode('reply'); $('composer-input').focus(); });
   $('mode-note').addEventListener('click', function () { setMode('note'); stopTyping(); $('composer-input').focus(); });
@@ -1106,7 +1109,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
       var state = current;
       api('POST', '/api/v1/conversations/' + encodeURIComponent(state.id) + '/notes', { text: text }).then(function (r) {
         if (r.ok && r.body && state === current) { addNote(r.body); scrollDown(true); }
-        else if (!r.ok) { toast(problemText(r, 'Could not add the note.'), true); input.value = text; }
+        else if (!r.ok) { toast(problemText(r, t('chat.note_failed')), true); input.value = text; }
       });
       return;
     }
@@ -1121,7 +1124,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     if (!file || !current || !session) { return; }
     var state = current;
     var status = $('upload-status');
-    status.textContent = 'Uploading ' + file.name + '…';
+    status.textContent = t('chat.uploading', { name: file.name });
     status.hidden = false;
     $('attach-button').disabled = true;
     var form = new FormData();
@@ -1134,15 +1137,15 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
         try { json = body ? JSON.parse(body) : null; } catch (e) { json = null; }
         return { ok: r.ok, status: r.status, body: json };
       });
-    }, function () { return { ok: false, status: 0, body: { detail: 'The server cannot be reached.' } }; }).then(function (r) {
+    }, function () { return { ok: false, status: 0, body: { detail: t('error.unreachable') } }; }).then(function (r) {
       $('attach-button').disabled = false;
       status.hidden = true;
       if (r.ok && r.body && r.body.attachmentId) {
         if (state === current) { var a = K.attachmentSend(r.body); sendReply(a.text, a.content, a.shown); }
         return;
       }
-      toast(file.name + ': ' + (r.status === 413 ? 'the file is too large. ' : r.status === 415 ? 'this type of file is not allowed. ' : '') +
-        problemText(r, 'Upload failed.'), true);
+      toast(file.name + ': ' + (r.status === 413 ? t('chat.too_large') : r.status === 415 ? t('chat.bad_type') : '') +
+        problemText(r, t('chat.upload_failed')), true);
     });
   });
 
@@ -1200,22 +1203,22 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     if (!current) { return; }
     var c = current.conv;
     $('chat-title').textContent = visitorLabel(c);
-    $('chat-subtitle').textContent = [c.status, c.assigneeId ? 'assigned to ' + assigneeLabel(c) : 'unassigned', c.inbox ? 'inbox ' + c.inbox : '']
+    $('chat-subtitle').textContent = [tv('status', c.status), c.assigneeId ? t('chat.assigned_to', { name: assigneeLabel(c) }) : t('list.unassigned'), c.inbox ? t('chat.inbox', { inbox: c.inbox }) : '']
       .filter(Boolean).join(' · ');
     Avatars.assignee($('chat-subtitle'), c.assigneeId, assigneeLabel(c));
     var resolved = c.status === 'resolved';
     $('resolve-button').hidden = resolved;
     $('reopen-button').hidden = !(resolved || c.status === 'pending' || c.status === 'snoozed');
     $('join-button').hidden = current.joined || mayJoin(c);
-    $('join-button').textContent = c.assigneeId ? 'Join' : 'Take';
+    $('join-button').textContent = c.assigneeId ? t('chat.join') : t('chat.take');
   }
 
   function changeStatus(body) {
     if (!current) { return; }
     var id = current.id;
     api('POST', '/api/v1/conversations/' + encodeURIComponent(id) + '/status', body).then(function (r) {
-      if (r.ok && r.body) { upsertConversation(r.body); toast('Conversation ' + r.body.status + '.'); }
-      else { toast(problemText(r, 'The status could not be changed.'), true); }
+      if (r.ok && r.body) { upsertConversation(r.body); toast(t('status.changed', { status: tv('status', r.body.status) })); }
+      else { toast(problemText(r, t('chat.status_failed')), true); }
     });
   }
   $('resolve-button').addEventListener('click', function () { changeStatus({ status: 'resolved' }); });
@@ -1239,30 +1242,30 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     clear(dl);
     function row(k, v) { dl.appendChild(h('dt', { text: k })); dl.appendChild(h('dd', { text: v === null || v === undefined || v === '' ? '—' : String(v) })); }
     var v = current.visitor || {};
-    row('Visitor', visitorLabel(c));
-    row('Email', v.email);
+    row(t('details.visitor'), visitorLabel(c));
+    row(t('common.email'), v.email);
     Object.keys(v.attributes || {}).sort().forEach(function (k) { row(k, v.attributes[k]); });
-    row('Status', c.status + (c.snoozedUntil ? ' until ' + fmtTime(c.snoozedUntil) : ''));
-    row('Assignee', assigneeLabel(c));
-    row('Inbox', c.inbox);
-    row('Team', c.team);
-    if (c.queuePosition) { row('Queue position', c.queuePosition); }
-    row('First response', fmtSeconds(c.firstResponseSeconds));
-    row('Resolution', fmtSeconds(c.resolutionSeconds));
-    row('Started', fmtTime(c.createdAt));
+    row(t('details.status'), c.snoozedUntil ? t('details.until', { status: tv('status', c.status), time: fmtTime(c.snoozedUntil) }) : tv('status', c.status));
+    row(t('details.assignee'), assigneeLabel(c));
+    row(t('details.inbox'), c.inbox);
+    row(t('details.team'), c.team);
+    if (c.queuePosition) { row(t('details.queue_position'), c.queuePosition); }
+    row(t('details.first_response'), fmtSeconds(c.firstResponseSeconds));
+    row(t('details.resolution'), fmtSeconds(c.resolutionSeconds));
+    row(t('details.started'), fmtTime(c.createdAt));
     $('priority').value = c.priority || 'normal';
     var tags = $('tags');
     clear(tags);
     (c.tags || []).forEach(function (tag) {
-      tags.appendChild(h('span', { class: 'tag' }, [tag, h('button', { type: 'button', 'aria-label': 'Remove tag ' + tag, text: '×', onclick: function () {
+      tags.appendChild(h('span', { class: 'tag' }, [tag, h('button', { type: 'button', 'aria-label': t('details.remove_tag', { tag: tag }), text: '×', onclick: function () {
         patch({ tags: (current.conv.tags || []).filter(function (x) { return x !== tag; }) });
       } })]));
     });
     var csat = $('csat');
     clear(csat);
     if (c.csat) {
-      csat.appendChild(h('span', { class: 'label', text: 'Customer rating' }));
-      csat.appendChild(h('div', { class: 'stars', 'aria-label': c.csat.rating + ' of 5', text: '★★★★★'.slice(0, c.csat.rating) + '☆☆☆☆☆'.slice(0, 5 - c.csat.rating) }));
+      csat.appendChild(h('span', { class: 'label', text: t('details.rating') }));
+      csat.appendChild(h('div', { class: 'stars', 'aria-label': t('details.rating_of', { n: c.csat.rating }), text: '★★★★★'.slice(0, c.csat.rating) + '☆☆☆☆☆'.slice(0, 5 - c.csat.rating) }));
       if (c.csat.comment) { csat.appendChild(h('p', { class: 'csat-comment', text: c.csat.comment })); }
     }
     csat.hidden = !c.csat;
@@ -1278,7 +1281,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
   function patch(body) {
     if (!current) { return; }
     api('PATCH', '/api/v1/conversations/' + encodeURIComponent(current.id), body).then(function (r) {
-      if (r.ok && r.body) { upsertConversation(r.body); } else { toast(problemText(r, 'Could not update the conversation.'), true); renderDetails(); }
+      if (r.ok && r.body) { upsertConversation(r.body); } else { toast(problemText(r, t('details.update_failed')), true); renderDetails(); }
     });
   }
   $('priority').addEventListener('change', function () { patch({ priority: $('priority').value }); });
@@ -1296,14 +1299,14 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     var sel = $('transfer-target');
     var chosen = sel.value;
     clear(sel);
-    sel.appendChild(h('option', { value: '', text: 'Choose…' }));
-    var ga = h('optgroup', { label: 'Agents' });
+    sel.appendChild(h('option', { value: '', text: t('details.transfer_choose') }));
+    var ga = h('optgroup', { label: t('nav.agents') });
     agents.forEach(function (a) {
       if (a.active === false) { return; }
-      var extra = a.status ? ' (' + a.status + (a.openConversations !== undefined ? ', ' + (a.openConversations.length !== undefined ? a.openConversations.length : a.openConversations) + '/' + (a.capacity || '?') : '') + ')' : '';
+      var extra = a.status ? ' (' + tv('agentstatus', a.status) + (a.openConversations !== undefined ? ', ' + (a.openConversations.length !== undefined ? a.openConversations.length : a.openConversations) + '/' + (a.capacity || '?') : '') + ')' : '';
       ga.appendChild(h('option', { value: 'agent:' + a.agentId, 'data-status': a.status || '', text: (a.displayName || a.agentId) + extra }));
     });
-    var gt = h('optgroup', { label: 'Teams' });
+    var gt = h('optgroup', { label: t('nav.teams') });
     teams.forEach(function (t) { gt.appendChild(h('option', { value: 'team:' + t.teamId, text: t.name || t.teamId })); });
     if (agents.length) { sel.appendChild(ga); }
     if (teams.length) { sel.appendChild(gt); }
@@ -1316,7 +1319,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     if (!v || !current) { return; }
     var body = v.indexOf('agent:') === 0 ? { agentId: v.slice(6) } : { teamId: v.slice(5) };
     api('POST', '/api/v1/conversations/' + encodeURIComponent(current.id) + '/transfer', body).then(function (r) {
-      if (r.ok && r.body) { upsertConversation(r.body); toast('Transferred.'); } else { toast(problemText(r, 'Transfer failed.'), true); }
+      if (r.ok && r.body) { upsertConversation(r.body); toast(t('details.transferred')); } else { toast(problemText(r, t('details.transfer_failed')), true); }
     });
   });
 
@@ -1325,7 +1328,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     var open = a.openConversations;
     return open === undefined ? '' : String(open.length !== undefined ? open.length : open);
   }
-  function agentState(a) { return a.active === false ? 'deactivated' : (a.status || ''); }
+  function agentState(a) { return tv('agentstatus', a.active === false ? 'deactivated' : (a.status || '')); }
   // rebuild: after loading or saving; otherwise (the live refresh) only the status cells change, so what the admin is
   // typing in a row stays.
   function renderAdminAgents(rebuild) {
@@ -1344,34 +1347,34 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     }
     clear(body);
     agents.forEach(function (a) {
-      var display = h('input', { value: a.displayName || '', 'aria-label': 'Display name of ' + a.agentId });
-      var role = h('select', { 'aria-label': 'Role of ' + a.agentId }, [h('option', { value: 'agent', text: 'agent' }), h('option', { value: 'admin', text: 'admin' })]);
+      var display = h('input', { value: a.displayName || '', 'aria-label': t('agents.display_name_of', { id: a.agentId }) });
+      var role = h('select', { 'aria-label': t('agents.role_of', { id: a.agentId }) }, [h('option', { value: 'agent', text: t('role.agent') }), h('option', { value: 'admin', text: t('role.admin') })]);
       role.value = a.role || 'agent';
-      var capacity = h('input', { type: 'number', min: '1', max: '100', value: String(a.capacity || 5), 'aria-label': 'Capacity of ' + a.agentId, class: 'narrow' });
-      var password = h('input', { type: 'password', placeholder: 'new password', autocomplete: 'new-password', 'aria-label': 'New password for ' + a.agentId });
+      var capacity = h('input', { type: 'number', min: '1', max: '100', value: String(a.capacity || 5), 'aria-label': t('agents.capacity_of', { id: a.agentId }), class: 'narrow' });
+      var password = h('input', { type: 'password', placeholder: t('agents.new_password'), autocomplete: 'new-password', 'aria-label': t('agents.new_password_for', { id: a.agentId }) });
       var self = a.agentId === me.agentId;
       body.appendChild(h('tr', { 'data-agent': a.agentId, class: a.active === false ? 'inactive' : null }, [
         h('td', { class: 'agent-id' }, [Avatars.face(a.agentId, a.displayName, a.avatarUrl), a.agentId]), h('td', null, [display]), h('td', null, [role]), h('td', null, [capacity]),
         h('td', { text: (a.teams || []).join(', ') }), h('td', { class: 'agent-status', text: agentState(a) }),
         h('td', { class: 'agent-open', text: openCount(a) }),
         h('td', null, [password,
-          self ? null : h('button', { type: 'button', class: 'agent-active', text: a.active === false ? 'Reactivate' : 'Deactivate', onclick: function () {
+          self ? null : h('button', { type: 'button', class: 'agent-active', text: a.active === false ? t('agents.reactivate') : t('agents.deactivate'), onclick: function () {
             var active = a.active === false;
             api('PATCH', '/api/v1/agents/' + encodeURIComponent(a.agentId), { active: active }).then(function (r) {
-              if (r.ok) { toast((active ? 'Reactivated ' : 'Deactivated ') + a.agentId + '.'); loadAgents(true); } else { toast(problemText(r), true); }
+              if (r.ok) { toast(t(active ? 'agents.reactivated' : 'agents.deactivated', { id: a.agentId })); loadAgents(true); } else { toast(problemText(r), true); }
             });
           } }),
-          self ? null : h('button', { type: 'button', class: 'danger agent-delete', text: 'Delete', onclick: function () {
-            if (!confirm('Delete agent ' + a.agentId + '?')) { return; }
+          self ? null : h('button', { type: 'button', class: 'danger agent-delete', text: t('common.delete'), onclick: function () {
+            if (!confirm(t('agents.confirm_delete', { id: a.agentId }))) { return; }
             api('DELETE', '/api/v1/agents/' + encodeURIComponent(a.agentId)).then(function (r) {
-              if (r.ok) { toast('Deleted ' + a.agentId + '.'); loadAgents(true); } else { toast(problemText(r), true); }
+              if (r.ok) { toast(t('agents.deleted', { id: a.agentId })); loadAgents(true); } else { toast(problemText(r), true); }
             });
           } }),
-          h('button', { type: 'button', text: 'Save', onclick: function () {
+          h('button', { type: 'button', text: t('common.save'), onclick: function () {
           var req = { displayName: display.value.trim(), role: role.value, capacity: parseInt(capacity.value, 10) || undefined };
           if (password.value) { req.password = password.value; }
           api('PATCH', '/api/v1/agents/' + encodeURIComponent(a.agentId), req).then(function (r) {
-            if (r.ok) { toast('Saved ' + a.agentId + '.'); loadDirectory(); } else { toast(problemText(r), true); }
+            if (r.ok) { toast(t('agents.saved', { id: a.agentId })); loadDirectory(); } else { toast(problemText(r), true); }
           });
         } })])
       ]));
@@ -1385,7 +1388,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
       role: f.role.value, capacity: parseInt(f.capacity.value, 10) || undefined };
     api('POST', '/api/v1/agents', req).then(function (r) {
       if (!r.ok) { toast(problemText(r), true); return; }
-      toast('Agent ' + req.username + ' created.');
+      toast(t('agents.created', { id: req.username }));
       f.reset();
       loadDirectory();
     });
@@ -1412,14 +1415,14 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
       body.appendChild(h('tr', null, [
         h('td', { text: t.teamId }), h('td', { text: t.name }), h('td', { text: (t.agentIds || []).join(', ') }),
         h('td', null, [
-          h('button', { type: 'button', text: 'Edit', onclick: function () {
+          h('button', { type: 'button', text: i18nText('common.edit'), onclick: function () {
             var f = $('team-form');
             f.teamId.value = t.teamId;
             f.name.value = t.name || '';
             renderChecks($('team-members'), agents.map(function (a) { return { value: a.agentId, label: a.displayName || a.agentId }; }), 'member', t.agentIds || []);
           } }),
-          h('button', { type: 'button', class: 'danger', text: 'Delete', onclick: function () {
-            if (!confirm('Delete team ' + t.teamId + '?')) { return; }
+          h('button', { type: 'button', class: 'danger', text: i18nText('common.delete'), onclick: function () {
+            if (!confirm(i18nText('teams.confirm_delete', { id: t.teamId }))) { return; }
             api('DELETE', '/api/v1/teams/' + encodeURIComponent(t.teamId)).then(function (r) { if (r.ok) { loadDirectory(); } else { toast(problemText(r), true); } });
           } })
         ])
@@ -1432,13 +1435,13 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     var f = e.target;
     var id = f.teamId.value.trim();
     api('PUT', '/api/v1/teams/' + encodeURIComponent(id), { name: f.name.value.trim(), agentIds: checkedValues($('team-members')) }).then(function (r) {
-      if (r.ok) { toast('Team ' + id + ' saved.'); f.reset(); loadDirectory(); } else { toast(problemText(r), true); }
+      if (r.ok) { toast(t('teams.saved', { id: id })); f.reset(); loadDirectory(); } else { toast(problemText(r), true); }
     });
   });
 
   // ------------------------------------------------------------------ admin: inboxes
   var DAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
-  renderChecks($('inbox-days'), DAYS.map(function (d) { return { value: d, label: d.slice(0, 3) }; }), 'day', DAYS.slice(0, 5));
+  renderChecks($('inbox-days'), DAYS.map(function (d) { return { value: d, label: fmtWeekday(d) }; }), 'day', DAYS.slice(0, 5));
 
   function embedSnippet(key) {
     return '<script src="' + location.origin + '/widget.js" data-inbox-key="' + key + '" async></script>';
@@ -1448,40 +1451,40 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     api('GET', '/api/v1/inboxes').then(function (r) {
       var list = $('inboxes-list');
       clear(list);
-      if (!r.ok) { list.appendChild(h('p', { class: 'muted', text: problemText(r, 'Inboxes are not available.') })); return; }
+      if (!r.ok) { list.appendChild(h('p', { class: 'muted', text: problemText(r, t('inboxes.unavailable')) })); return; }
       listOf(r.body, 'inboxes').forEach(function (ib) {
-        var snippet = h('textarea', { class: 'snippet', readonly: true, rows: '3', 'aria-label': 'Embed code for ' + ib.inboxId });
+        var snippet = h('textarea', { class: 'snippet', readonly: true, rows: '3', 'aria-label': t('inboxes.embed_for', { id: ib.inboxId }) });
         snippet.value = embedSnippet(ib.publicKey || '');
         var hours = ib.businessHours ? ib.businessHours.timeZone + ': ' + (ib.businessHours.days || []).map(function (d) {
-          return String(d.day).slice(0, 3) + ' ' + d.open + '–' + d.close;
-        }).join(', ') : 'always open';
+          return fmtWeekday(d.day) + ' ' + d.open + '–' + d.close;
+        }).join(', ') : t('inboxes.always_open');
         list.appendChild(h('div', { class: 'card', 'data-inbox': ib.inboxId }, [
           h('h3', { text: (ib.name || ib.inboxId) + ' (' + ib.inboxId + ')' }),
           h('dl', { class: 'details-list' }, [
-            h('dt', { text: 'Public key' }), h('dd', null, [h('code', { class: 'public-key', text: ib.publicKey || '' })]),
-            h('dt', { text: 'Assignment' }), h('dd', { text: ib.assignmentPolicy + (ib.maxOpen ? ', max ' + ib.maxOpen + ' open' : '') }),
-            h('dt', { text: 'Teams' }), h('dd', { text: (ib.teams || []).join(', ') || 'every agent' }),
-            h('dt', { text: 'Hours' }), h('dd', { text: hours }),
-            h('dt', { text: 'Pre-chat form' }), h('dd', { text: ib.preChatForm ? 'yes' : 'no' }),
+            h('dt', { text: t('inboxes.public_key') }), h('dd', null, [h('code', { class: 'public-key', text: ib.publicKey || '' })]),
+            h('dt', { text: t('inboxes.assignment') }), h('dd', { text: tv('inboxes.policy_value', ib.assignmentPolicy) + (ib.maxOpen ? t('inboxes.max_open_value', { n: ib.maxOpen }) : '') }),
+            h('dt', { text: t('agents.teams') }), h('dd', { text: (ib.teams || []).join(', ') || t('inboxes.every_agent') }),
+            h('dt', { text: t('inboxes.hours') }), h('dd', { text: hours }),
+            h('dt', { text: t('inboxes.prechat_short') }), h('dd', { text: ib.preChatForm ? t('common.yes') : t('common.no') }),
             // Identifying signed-in customers (data-user-id / data-user-hash): only the website's server may know it.
-            h('dt', { text: 'Identity secret' }), h('dd', null, [h('code', { class: 'identity-secret', text: ib.identitySecret || 'none yet: rotate to create one' })])
+            h('dt', { text: t('inboxes.identity_secret') }), h('dd', null, [h('code', { class: 'identity-secret', text: ib.identitySecret || t('inboxes.no_secret') })])
           ]),
-          h('p', { class: 'muted', text: 'Signed-in customers: add data-user-id="<your id for them>" and data-user-hash="<hex HMAC-SHA256 of that id with the identity secret, computed on your server>" to the script tag.' }),
-          h('span', { class: 'label', text: 'Embed on your site' }), snippet,
+          h('p', { class: 'muted', text: t('inboxes.identity_help') }),
+          h('span', { class: 'label', text: t('inboxes.embed') }), snippet,
           h('div', { class: 'row' }, [
-            h('button', { type: 'button', text: 'Copy', onclick: function () {
+            h('button', { type: 'button', text: t('common.copy'), onclick: function () {
               snippet.select();
-              (navigator.clipboard ? navigator.clipboard.writeText(snippet.value) : Promise.resolve(document.execCommand('copy'))).then(function () { toast('Copied.'); });
+              (navigator.clipboard ? navigator.clipboard.writeText(snippet.value) : Promise.resolve(document.execCommand('copy'))).then(function () { toast(t('common.copied')); });
             } }),
-            h('button', { type: 'button', text: 'Edit', onclick: function () { editInbox(ib); } }),
-            h('button', { type: 'button', text: 'Rotate identity secret', onclick: function () {
-              if (!confirm('Rotate the identity secret of ' + ib.inboxId + '? Hashes made with the old secret stop working at once.')) { return; }
+            h('button', { type: 'button', text: t('common.edit'), onclick: function () { editInbox(ib); } }),
+            h('button', { type: 'button', text: t('inboxes.rotate'), onclick: function () {
+              if (!confirm(t('inboxes.confirm_rotate', { id: ib.inboxId }))) { return; }
               api('POST', '/api/v1/inboxes/' + encodeURIComponent(ib.inboxId) + '/rotate-identity-secret').then(function (d) {
-                if (d.ok) { toast('New identity secret for ' + ib.inboxId + '.'); loadInboxes(); } else { toast(problemText(d), true); }
+                if (d.ok) { toast(t('inboxes.rotated', { id: ib.inboxId })); loadInboxes(); } else { toast(problemText(d), true); }
               });
             } }),
-            ib.inboxId === 'default' ? null : h('button', { type: 'button', class: 'danger', text: 'Delete', onclick: function () {
-              if (!confirm('Delete inbox ' + ib.inboxId + '?')) { return; }
+            ib.inboxId === 'default' ? null : h('button', { type: 'button', class: 'danger', text: t('common.delete'), onclick: function () {
+              if (!confirm(t('inboxes.confirm_delete', { id: ib.inboxId }))) { return; }
               api('DELETE', '/api/v1/inboxes/' + encodeURIComponent(ib.inboxId)).then(function (d) { if (d.ok) { loadInboxes(); } else { toast(problemText(d), true); } });
             } })
           ])
@@ -1507,7 +1510,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     if (bh && bh.days && bh.days.length) {
       f.open.value = bh.days[0].open;
       f.close.value = bh.days[0].close;
-      renderChecks($('inbox-days'), DAYS.map(function (d) { return { value: d, label: d.slice(0, 3) }; }), 'day', bh.days.map(function (d) { return String(d.day).toLowerCase(); }));
+      renderChecks($('inbox-days'), DAYS.map(function (d) { return { value: d, label: fmtWeekday(d) }; }), 'day', bh.days.map(function (d) { return String(d.day).toLowerCase(); }));
     }
     f.scrollIntoView({ behavior: 'smooth' });
   }
@@ -1527,7 +1530,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
       }) };
     }
     api('PUT', '/api/v1/inboxes/' + encodeURIComponent(id), req).then(function (r) {
-      if (r.ok) { toast('Inbox ' + id + ' saved.'); loadInboxes(); } else { toast(problemText(r), true); }
+      if (r.ok) { toast(t('inboxes.saved', { id: id })); loadInboxes(); } else { toast(problemText(r), true); }
     });
   });
 
@@ -1536,17 +1539,17 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     var body = $('canned-body');
     clear(body);
     canned.forEach(function (c) {
-      var text = h('textarea', { rows: '2', 'aria-label': 'Text of /' + c.shortcut });
+      var text = h('textarea', { rows: '2', 'aria-label': t('canned.text_of', { shortcut: c.shortcut }) });
       text.value = c.text;
       body.appendChild(h('tr', null, [
         h('td', { text: '/' + c.shortcut }), h('td', null, [text]),
         h('td', null, [
-          h('button', { type: 'button', text: 'Save', onclick: function () {
+          h('button', { type: 'button', text: t('common.save'), onclick: function () {
             api('PUT', '/api/v1/canned-replies/' + encodeURIComponent(c.id), { shortcut: c.shortcut, text: text.value }).then(function (r) {
-              if (r.ok) { toast('Saved.'); loadDirectory(); } else { toast(problemText(r), true); }
+              if (r.ok) { toast(t('common.saved')); loadDirectory(); } else { toast(problemText(r), true); }
             });
           } }),
-          h('button', { type: 'button', class: 'danger', text: 'Delete', onclick: function () {
+          h('button', { type: 'button', class: 'danger', text: t('common.delete'), onclick: function () {
             api('DELETE', '/api/v1/canned-replies/' + encodeURIComponent(c.id)).then(function (r) { if (r.ok) { loadDirectory(); } else { toast(problemText(r), true); } });
           } })
         ])
@@ -1558,7 +1561,7 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
     var f = e.target;
     var shortcut = f.shortcut.value.trim().replace(/^\//, '');
     api('POST', '/api/v1/canned-replies', { shortcut: shortcut, text: f.text.value }).then(function (r) {
-      if (r.ok) { toast('Canned reply /' + shortcut + ' added.'); f.reset(); loadDirectory(); } else { toast(problemText(r), true); }
+      if (r.ok) { toast(t('canned.added', { shortcut: shortcut })); f.reset(); loadDirectory(); } else { toast(problemText(r), true); }
     });
   });
 
@@ -1571,6 +1574,8 @@ import { fillInboxEmail, inboxEmailRequest, initInboxEmail } from './email.js';
   } });
 
   // ------------------------------------------------------------------ boot
+  applyTranslations(document);
+  attachPreferences($('me-name'), api);
   if (session) { start(); } else {
     $('login').hidden = false;
     if (endedMessage) { $('login-error').textContent = endedMessage; $('login-error').hidden = false; }

@@ -1,6 +1,8 @@
 // What the console's admin pages (webhooks.html, routing.html) share: the signed-in session (the console's, same
 // origin), a small DOM builder, the toast, and the API call that turns every answer — problem details, a 401, no
 // server at all — into { ok, status, body }. An ES module: the pages import it, no build step.
+import { t, problem, fmtDateTime, applyTranslations } from './i18n.js';
+
 var STORE = 'kefu.console';
 
 export function $(id) { return document.getElementById(id); }
@@ -26,7 +28,8 @@ export function h(tag, props, children) {
 
 export function clear(el) { while (el.firstChild) { el.removeChild(el.firstChild); } }
 
-export function fmtTime(ts) { return ts ? new Date(ts).toLocaleString() : '—'; }
+/** A date and time in the agent's language and time zone (i18n.js); '—' when there is none. */
+export function fmtTime(ts) { return fmtDateTime(ts); }
 
 var toastTimer = null;
 export function toast(text, isError) {
@@ -38,7 +41,7 @@ export function toast(text, isError) {
   toastTimer = setTimeout(function () { el.hidden = true; }, isError ? 6000 : 2500);
 }
 
-export function problemText(r) { return (r.body && (r.body.detail || r.body.title)) || ('Request failed (' + r.status + ')'); }
+export function problemText(r) { return problem(r); }
 
 /** Shows the page's "signed out" panel instead of its content. */
 export function signedOut() { $('app').hidden = true; $('signed-out').hidden = false; }
@@ -60,5 +63,9 @@ export function api(session, method, path, body) {
         if (r.status === 401) { signedOut(); }
         return { ok: r.ok, status: r.status, body: json };
       });
-    }, function () { return { ok: false, status: 0, body: { detail: 'The server cannot be reached.' } }; });
+    }, function () { return { ok: false, status: 0, body: { detail: t('error.unreachable') } }; });
 }
+
+// The page's static texts (data-i18n attributes) in the language the console last used in this browser: the signed-in
+// agent's preference, remembered by i18n.js. Runs when the page's module imports this one, before the page shows.
+if (typeof document !== 'undefined') { applyTranslations(document); }

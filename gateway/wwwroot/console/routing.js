@@ -1,4 +1,5 @@
 import { $, h, clear, fmtTime, toast, problemText, signedOut, readSession, api as callApi } from './page-kit.js';
+import { t, tn, tv } from './i18n.js';
 
 // The routing rules page (docs/routing.md, docs/integration.md "Routing rules API"): edit the tenant's YAML with
 // validation (a refused save lists each problem's line and column, and a click selects that line), try an event
@@ -27,10 +28,10 @@ import { $, h, clear, fmtTime, toast, problemText, signedOut, readSession, api a
 
   function renderMeta() {
     var meta = $('rules-meta');
-    if (!saved) { meta.textContent = 'No rules yet: nothing is routed. Write some below and save.'; return; }
-    meta.textContent = 'Version ' + saved.version + ' · ' + saved.routes + (saved.routes === 1 ? ' route' : ' routes') +
-      ' · hash ' + saved.hash.slice(0, 12) + ' · from ' + (saved.source === 'file' ? 'the rules file' : 'the API') +
-      ' · updated ' + fmtTime(saved.updatedAt) + (saved.updatedBy ? ' by ' + saved.updatedBy : '');
+    if (!saved) { meta.textContent = t('routing.no_rules'); return; }
+    meta.textContent = t('routing.meta', { version: saved.version, routes: tn('routing.routes', saved.routes), hash: saved.hash.slice(0, 12),
+      source: saved.source === 'file' ? t('routing.source_file') : t('routing.source_api'), time: fmtTime(saved.updatedAt) }) +
+      (saved.updatedBy ? t('routing.meta_by', { name: saved.updatedBy }) : '');
     meta.setAttribute('data-hash', saved.hash);
   }
 
@@ -40,7 +41,7 @@ import { $, h, clear, fmtTime, toast, problemText, signedOut, readSession, api a
     clear(list);
     box.hidden = !errors || errors.length === 0;
     (errors || []).forEach(function (e) {
-      var where = e.line > 0 ? 'Line ' + e.line + ', column ' + e.column + ': ' : '';
+      var where = e.line > 0 ? t('routing.line_column', { line: e.line, column: e.column }) : '';
       list.appendChild(h('li', {
         'data-line': String(e.line), 'data-column': String(e.column), text: where + e.message,
         onclick: function () { selectLine(e.line, e.column); },
@@ -65,7 +66,7 @@ import { $, h, clear, fmtTime, toast, problemText, signedOut, readSession, api a
   function showCursor() {
     var area = $('rules-text');
     var before = area.value.slice(0, area.selectionStart).split('\n');
-    $('rules-cursor').textContent = 'Line ' + before.length + ', column ' + (before[before.length - 1].length + 1);
+    $('rules-cursor').textContent = t('routing.cursor', { line: before.length, column: before[before.length - 1].length + 1 });
   }
 
   $('rules-save').addEventListener('click', function () {
@@ -73,13 +74,13 @@ import { $, h, clear, fmtTime, toast, problemText, signedOut, readSession, api a
     api('PUT', '/api/v1/routing', { yaml: text }).then(function (r) {
       if (r.status === 400 && r.body && r.body.code === 'invalid_routing') {
         showErrors(r.body.errors || [{ line: 0, column: 0, message: problemText(r) }]);
-        toast('Not saved: the rules have problems.', true);
+        toast(t('routing.has_problems'), true);
         return;
       }
       if (!r.ok) { toast(problemText(r), true); return; }
       showErrors([]);
-      toast(r.body.unchanged ? 'No change: these are the rules in force.'
-        : 'Saved: version ' + r.body.version + ', ' + r.body.routes + (r.body.routes === 1 ? ' route.' : ' routes.'));
+      toast(r.body.unchanged ? t('routing.unchanged')
+        : t('routing.saved', { version: r.body.version, routes: tn('routing.routes', r.body.routes) }));
       loadRules();
     });
   });
@@ -104,7 +105,7 @@ import { $, h, clear, fmtTime, toast, problemText, signedOut, readSession, api a
     var data = {};
     var dataText = form.elements.data.value.trim();
     if (dataText) {
-      try { data = JSON.parse(dataText); } catch (e) { toast('Data must be a JSON object.', true); return; }
+      try { data = JSON.parse(dataText); } catch (e) { toast(t('routing.bad_data'), true); return; }
     }
     var request = {
       event: {
@@ -119,7 +120,7 @@ import { $, h, clear, fmtTime, toast, problemText, signedOut, readSession, api a
     api('POST', '/api/v1/routing/dry-run', request).then(function (r) {
       if (r.status === 400 && r.body && r.body.code === 'invalid_routing') {
         showErrors(r.body.errors || []);
-        renderPlan(null, 'The editor\'s rules have problems (listed above).');
+        renderPlan(null, t('routing.editor_problems'));
         return;
       }
       if (!r.ok) { renderPlan(null, problemText(r)); return; }
@@ -131,9 +132,9 @@ import { $, h, clear, fmtTime, toast, problemText, signedOut, readSession, api a
     var box = $('dry-run-result');
     clear(box);
     if (!plan) { box.appendChild(h('p', { class: 'error', text: problem })); return; }
-    box.appendChild(h('p', { class: 'muted small', text: 'Event ' + plan.event.name + ' against rules ' + plan.hash.slice(0, 12) + '.' }));
+    box.appendChild(h('p', { class: 'muted small', text: t('routing.plan_event', { name: plan.event.name, hash: plan.hash.slice(0, 12) }) }));
     if (plan.routes.length === 0) {
-      box.appendChild(h('p', { class: 'no-match', text: 'No route matches this event: nothing would happen.' }));
+      box.appendChild(h('p', { class: 'no-match', text: t('routing.no_match') }));
       return;
     }
     plan.routes.forEach(function (route) {
@@ -141,28 +142,28 @@ import { $, h, clear, fmtTime, toast, problemText, signedOut, readSession, api a
       var rows = route.steps.map(function (s) {
         var what;
         if (s.action === 'call') {
-          what = [h('div', { class: 'mono', text: s.method + ' ' + (s.url || '(URL known at run time)') }),
+          what = [h('div', { class: 'mono', text: s.method + ' ' + (s.url || t('routing.url_later')) }),
             s.body !== null && s.body !== undefined ? h('pre', { text: JSON.stringify(s.body, null, 2) }) : null];
         } else if (s.action === 'reply_template') {
-          what = [h('div', { class: 'reply', text: s.text !== null && s.text !== undefined ? s.text : '(rendered at run time)' })];
+          what = [h('div', { class: 'reply', text: s.text !== null && s.text !== undefined ? s.text : t('routing.rendered_later') })];
         } else {
           what = [h('div', { text: s.target || '' })];
         }
         if (s.unresolved && s.unresolved.length) {
-          what.push(h('div', { class: 'unresolved small', text: 'Known only at run time: ' + s.unresolved.join(', ') }));
+          what.push(h('div', { class: 'unresolved small', text: t('routing.unresolved', { names: s.unresolved.join(', ') }) }));
         }
         return h('tr', { 'data-step': String(s.index) }, [
           h('td', { text: String(s.index + 1) }),
           h('td', { text: s.action + (s.action === 'call' && s.target ? ' ' + s.target : '') }),
           h('td', {}, what),
-          h('td', { text: s.attempts + (s.attempts === 1 ? ' attempt' : ' attempts') + (s.timeoutMs ? ', ≤ ' + s.timeoutMs + ' ms each' : '') }),
+          h('td', { text: tn('routing.attempts', s.attempts) + (s.timeoutMs ? t('routing.timeout_each', { ms: s.timeoutMs }) : '') }),
         ]);
       });
       box.appendChild(h('div', { class: 'route-card', 'data-route': route.id }, [
-        h('h4', { text: 'Route ' + route.id + ' (priority ' + route.priority + ', budget ' + route.budgetMs + ' ms)' }),
-        extracted.length ? h('p', { class: 'extracted small', text: 'Extracted: ' + extracted.join(', ') }) : null,
+        h('h4', { text: t('routing.route_title', { id: route.id, priority: route.priority, budget: route.budgetMs }) }),
+        extracted.length ? h('p', { class: 'extracted small', text: t('routing.extracted', { values: extracted.join(', ') }) }) : null,
         h('table', { class: 'grid' }, [
-          h('thead', {}, [h('tr', {}, [h('th', { text: '#' }), h('th', { text: 'Action' }), h('th', { text: 'Would do' }), h('th', { text: 'Attempts' })])]),
+          h('thead', {}, [h('tr', {}, [h('th', { text: '#' }), h('th', { text: t('routing.action') }), h('th', { text: t('routing.would_do') }), h('th', { text: t('routing.attempts') })])]),
           h('tbody', {}, rows),
         ]),
       ]));
@@ -182,6 +183,8 @@ import { $, h, clear, fmtTime, toast, problemText, signedOut, readSession, api a
     });
   }
 
+  function outcome(value) { return tv('routing.outcome', value).replace('_', ' '); }
+
   function renderExecutions(executions) {
     var body = $('executions-body');
     clear(body);
@@ -189,18 +192,18 @@ import { $, h, clear, fmtTime, toast, problemText, signedOut, readSession, api a
     executions.forEach(function (e) {
       var steps = e.steps.map(function (s) {
         return h('div', { class: 'outcome-' + s.outcome }, [
-          (s.index + 1) + '. ' + s.action + (s.target ? ' ' + s.target : '') + ': ' + s.outcome.replace('_', ' ') +
-            (s.attempts > 1 ? ' after ' + s.attempts + ' attempts' : '') + (s.httpStatus ? ' (HTTP ' + s.httpStatus + ')' : '') +
-            ', ' + s.elapsedMs + ' ms' + (s.error ? ' — ' + s.error : ''),
+          (s.index + 1) + '. ' + s.action + (s.target ? ' ' + s.target : '') + ': ' + outcome(s.outcome) +
+            (s.attempts > 1 ? t('routing.after_attempts', { n: s.attempts }) : '') + (s.httpStatus ? ' (HTTP ' + s.httpStatus + ')' : '') +
+            ', ' + t('routing.ms', { n: s.elapsedMs }) + (s.error ? ' — ' + s.error : ''),
         ]);
       });
       body.appendChild(h('tr', { 'data-execution': e.id, 'data-outcome': e.outcome }, [
         h('td', { text: fmtTime(e.time) }),
         h('td', { text: e.routeId }),
         h('td', {}, [h('div', { text: e.triggerType }), h('div', { class: 'muted small mono', text: e.triggerEventId })]),
-        h('td', { class: 'outcome outcome-' + e.outcome }, [e.outcome.replace('_', ' '), e.error ? h('div', { class: 'small', text: e.error }) : null]),
+        h('td', { class: 'outcome outcome-' + e.outcome }, [outcome(e.outcome), e.error ? h('div', { class: 'small', text: e.error }) : null]),
         h('td', { class: 'steps small' }, steps),
-        h('td', { text: e.elapsedMs + ' ms (' + e.budgetLeftMs + ' ms left)' }),
+        h('td', { text: t('routing.ms_left', { n: e.elapsedMs, left: e.budgetLeftMs }) }),
       ]));
     });
   }

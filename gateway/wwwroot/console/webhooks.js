@@ -1,4 +1,5 @@
 import { $, h, clear, fmtTime, toast, problemText, signedOut, readSession, api as callApi } from './page-kit.js';
+import { t, tv } from './i18n.js';
 
 // The webhooks admin page (docs/integration.md §10): endpoints, their recent deliveries with status and response
 // excerpt, retry and replay. Plain DOM like the console; it uses the console's signed-in session (same origin).
@@ -16,10 +17,11 @@ import { $, h, clear, fmtTime, toast, problemText, signedOut, readSession, api a
   var selected = null;
 
   function statusOf(e) {
-    if (!e.enabled) { return { text: 'disabled' + (e.disabledReason ? ': ' + e.disabledReason : ''), cls: 'status-disabled' }; }
-    if (e.circuitOpenUntil) { return { text: 'paused (failing) until ' + fmtTime(e.circuitOpenUntil), cls: 'status-paused' }; }
-    if (e.failingSince) { return { text: 'failing since ' + fmtTime(e.failingSince) + (e.pendingRetries ? ', ' + e.pendingRetries + ' to retry' : ''), cls: 'status-paused' }; }
-    return { text: 'active' + (e.pendingRetries ? ', ' + e.pendingRetries + ' to retry' : ''), cls: 'status-ok' };
+    var retries = e.pendingRetries ? t('webhooks.to_retry', { n: e.pendingRetries }) : '';
+    if (!e.enabled) { return { text: e.disabledReason ? t('webhooks.disabled_because', { reason: e.disabledReason }) : t('webhooks.disabled'), cls: 'status-disabled' }; }
+    if (e.circuitOpenUntil) { return { text: t('webhooks.paused_until', { time: fmtTime(e.circuitOpenUntil) }), cls: 'status-paused' }; }
+    if (e.failingSince) { return { text: t('webhooks.failing_since', { time: fmtTime(e.failingSince) }) + retries, cls: 'status-paused' }; }
+    return { text: t('webhooks.active') + retries, cls: 'status-ok' };
   }
 
   function loadEndpoints() {
@@ -38,14 +40,14 @@ import { $, h, clear, fmtTime, toast, problemText, signedOut, readSession, api a
       var status = statusOf(e);
       var row = h('tr', { 'data-endpoint': e.id, class: selected === e.id ? 'selected' : null }, [
         h('td', { class: 'url' }, [h('div', { text: e.url }), e.description ? h('div', { class: 'muted', text: e.description }) : null]),
-        h('td', { text: e.events.join(', ') + (e.inboxes ? ' (inboxes: ' + e.inboxes.join(', ') + ')' : '') }),
+        h('td', { text: e.events.join(', ') + (e.inboxes ? t('webhooks.inboxes_of', { inboxes: e.inboxes.join(', ') }) : '') }),
         h('td', { class: 'status ' + status.cls, text: status.text }),
         h('td', { text: fmtTime(e.lastSuccessAt) }),
         h('td', {}, [h('div', { class: 'actions' }, [
-          h('button', { type: 'button', text: 'Deliveries', onclick: function () { select(e.id); } }),
-          h('button', { type: 'button', text: e.enabled ? 'Disable' : 'Enable', onclick: function () { setEnabled(e, !e.enabled); } }),
-          h('button', { type: 'button', text: 'Rotate secret', onclick: function () { rotate(e); } }),
-          h('button', { type: 'button', text: 'Delete', onclick: function () { remove(e); } }),
+          h('button', { type: 'button', text: t('webhooks.deliveries'), onclick: function () { select(e.id); } }),
+          h('button', { type: 'button', text: e.enabled ? t('webhooks.disable') : t('webhooks.enable'), onclick: function () { setEnabled(e, !e.enabled); } }),
+          h('button', { type: 'button', text: t('webhooks.rotate'), onclick: function () { rotate(e); } }),
+          h('button', { type: 'button', text: t('common.delete'), onclick: function () { remove(e); } }),
         ])]),
       ]);
       body.appendChild(row);
@@ -55,13 +57,13 @@ import { $, h, clear, fmtTime, toast, problemText, signedOut, readSession, api a
   function setEnabled(e, enabled) {
     api('PATCH', '/api/v1/webhooks/' + e.id, { enabled: enabled }).then(function (r) {
       if (!r.ok) { toast(problemText(r), true); return; }
-      toast(enabled ? 'Enabled.' : 'Disabled.');
+      toast(enabled ? t('webhooks.enabled_toast') : t('webhooks.disabled_toast'));
       loadEndpoints();
     });
   }
 
   function rotate(e) {
-    if (!confirm('Rotate the secret of ' + e.url + '? The old one keeps signing for 24 hours.')) { return; }
+    if (!confirm(t('webhooks.confirm_rotate', { url: e.url }))) { return; }
     api('POST', '/api/v1/webhooks/' + e.id + '/rotate-secret').then(function (r) {
       if (!r.ok) { toast(problemText(r), true); return; }
       showSecret(r.body.secret);
@@ -70,11 +72,11 @@ import { $, h, clear, fmtTime, toast, problemText, signedOut, readSession, api a
   }
 
   function remove(e) {
-    if (!confirm('Delete the endpoint ' + e.url + '?')) { return; }
+    if (!confirm(t('webhooks.confirm_delete', { url: e.url }))) { return; }
     api('DELETE', '/api/v1/webhooks/' + e.id).then(function (r) {
       if (!r.ok) { toast(problemText(r), true); return; }
       if (selected === e.id) { selected = null; $('deliveries').hidden = true; }
-      toast('Deleted.');
+      toast(t('common.deleted'));
       loadEndpoints();
     });
   }
@@ -108,18 +110,18 @@ import { $, h, clear, fmtTime, toast, problemText, signedOut, readSession, api a
     clear(body);
     $('deliveries-empty').hidden = deliveries.length > 0;
     deliveries.forEach(function (d) {
-      var next = d.status === 'failed' ? (d.final ? 'final' : 'next ' + fmtTime(d.nextAttemptAt)) : '';
+      var next = d.status === 'failed' ? (d.final ? t('webhooks.final') : t('webhooks.next', { time: fmtTime(d.nextAttemptAt) })) : '';
       body.appendChild(h('tr', { 'data-delivery': d.id, 'data-status': d.status }, [
         h('td', { text: fmtTime(d.at) }),
         h('td', {}, [h('div', { text: d.eventType }), h('div', { class: 'muted', text: d.eventId })]),
         h('td', { text: String(d.attempt) }),
-        h('td', { class: d.status === 'succeeded' ? 'status-ok' : 'status-disabled', text: d.status + (next ? ' (' + next + ')' : '') }),
+        h('td', { class: d.status === 'succeeded' ? 'status-ok' : 'status-disabled', text: tv('webhooks.status', d.status) + (next ? ' (' + next + ')' : '') }),
         h('td', { class: 'http', text: d.httpStatus === null ? '—' : String(d.httpStatus) }),
-        h('td', { text: d.latencyMs + ' ms' }),
+        h('td', { text: t('routing.ms', { n: d.latencyMs }) }),
         h('td', { class: 'excerpt', text: d.responseExcerpt || d.error || '' }),
         h('td', {}, [h('div', { class: 'actions' }, [
-          h('button', { type: 'button', text: 'Retry', onclick: function () { retry(d); } }),
-          h('button', { type: 'button', text: 'Replay from here', title: 'Deliver this event and every later one again', onclick: function () { replay(previous(d.cursor)); } }),
+          h('button', { type: 'button', text: t('common.retry'), onclick: function () { retry(d); } }),
+          h('button', { type: 'button', text: t('webhooks.replay_from_here'), title: t('webhooks.replay_title'), onclick: function () { replay(previous(d.cursor)); } }),
         ])]),
       ]));
     });
@@ -134,7 +136,7 @@ import { $, h, clear, fmtTime, toast, problemText, signedOut, readSession, api a
   function retry(d) {
     api('POST', '/api/v1/webhooks/' + selected + '/deliveries/' + d.id + '/retry').then(function (r) {
       if (!r.ok) { toast(problemText(r), true); return; }
-      toast('Sending ' + d.eventType + ' again.');
+      toast(t('webhooks.sending_again', { type: d.eventType }));
       setTimeout(loadDeliveries, 500);
     });
   }
@@ -142,7 +144,7 @@ import { $, h, clear, fmtTime, toast, problemText, signedOut, readSession, api a
   function replay(after) {
     api('POST', '/api/v1/webhooks/' + selected + '/replay', { after: after }).then(function (r) {
       if (!r.ok) { toast(problemText(r), true); return; }
-      toast('Replaying every event after ' + after + '.');
+      toast(t('webhooks.replaying', { cursor: after }));
       setTimeout(loadDeliveries, 500);
     });
   }
@@ -157,7 +159,7 @@ import { $, h, clear, fmtTime, toast, problemText, signedOut, readSession, api a
     ev.preventDefault();
     var form = ev.target;
     var events = Array.prototype.map.call(form.querySelectorAll('#endpoint-events input:checked'), function (i) { return i.value; });
-    if (events.length === 0) { toast('Choose at least one event (or all).', true); return; }
+    if (events.length === 0) { toast(t('webhooks.choose_event'), true); return; }
     var inboxes = form.elements.inboxes.value.split(',').map(function (s) { return s.trim(); }).filter(Boolean);
     api('POST', '/api/v1/webhooks', {
       url: form.elements.url.value.trim(),
@@ -168,16 +170,16 @@ import { $, h, clear, fmtTime, toast, problemText, signedOut, readSession, api a
       if (!r.ok) { toast(problemText(r), true); return; }
       showSecret(r.body.secret);
       form.reset();
-      toast('Endpoint created.');
+      toast(t('webhooks.created'));
       loadEndpoints();
     });
   });
 
   function renderEventChoices() {
     var box = $('endpoint-events');
-    box.appendChild(h('label', { class: 'check' }, [h('input', { type: 'checkbox', value: '*' }), ' all (except notes)']));
-    TYPES.forEach(function (t) {
-      box.appendChild(h('label', { class: 'check' }, [h('input', { type: 'checkbox', value: t }), ' ' + t]));
+    box.appendChild(h('label', { class: 'check' }, [h('input', { type: 'checkbox', value: '*' }), ' ' + t('webhooks.all_events')]));
+    TYPES.forEach(function (type) {
+      box.appendChild(h('label', { class: 'check' }, [h('input', { type: 'checkbox', value: type }), ' ' + type]));
     });
   }
 
