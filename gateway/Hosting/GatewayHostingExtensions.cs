@@ -65,6 +65,7 @@ public static class GatewayHostingExtensions
 
         services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
             ctx.ProblemDetails.Extensions.TryAdd("code", Problems.DefaultCode(ctx.ProblemDetails.Status)));
+        services.AddExceptionHandler<ClusterUnavailableHandler>(); // 503 unavailable, not 500, while the cluster cannot answer
         services.AddKefuAuthentication();
         services.AddKefuRateLimits(configuration);
         services.AddKefuOpenApi();

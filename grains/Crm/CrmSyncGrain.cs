@@ -82,7 +82,7 @@ public sealed partial class CrmSyncGrain(
     /// <summary>Local history beyond this many messages is left out of a conversation's transcript.</summary>
     private const int MaxTranscriptMessages = 2_000;
 
-    private IGrainTimer? _timer;
+    private DueTimer? _due;
     private Guid? _inFlight;
 
     /// <summary>A newer local change was announced while the attempt ran (its snapshot may predate it): one more attempt.</summary>
@@ -324,25 +324,14 @@ public sealed partial class CrmSyncGrain(
             return;
         }
 
-        if (await this.GetReminder(BackstopReminder) is { } reminder)
-        {
-            await this.UnregisterReminder(reminder);
-        }
+        await DueTimer.UnregisterReminderAsync(this, BackstopReminder);
 
         state.State.ReminderSet = false;
         await state.WriteStateAsync();
     }
 
     /// <summary>An attempt at <paramref name="at"/> (one timer; a sooner request replaces a later one).</summary>
-    private void Schedule(DateTimeOffset at)
-    {
-        var due = at - time.GetUtcNow();
-        _timer?.Dispose();
-        _timer = this.RegisterGrainTimer(
-            static (self, _) => self.StartAttemptAsync(),
-            this,
-            new GrainTimerCreationOptions(due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan) { KeepAlive = true });
-    }
+    private void Schedule(DateTimeOffset at) => (_due ??= new(this, time, StartAttemptAsync)).Schedule(at);
 
     private async Task StartAttemptAsync()
     {

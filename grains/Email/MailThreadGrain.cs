@@ -73,7 +73,7 @@ public sealed partial class MailThreadGrain(
 {
     private const string BackstopReminder = "mail-thread";
     private const int MaxReferences = 10;
-    private IGrainTimer? _timer;
+    private DueTimer? _due;
 
     private (string Tenant, string ConversationId) Key => Tenancy.Split(this.GetPrimaryKeyString());
 
@@ -310,24 +310,13 @@ public sealed partial class MailThreadGrain(
 
     private async Task DropReminderAsync()
     {
-        if (await this.GetReminder(BackstopReminder) is { } reminder)
-        {
-            await this.UnregisterReminder(reminder);
-        }
+        await DueTimer.UnregisterReminderAsync(this, BackstopReminder);
 
         state.State.ReminderSet = false;
         await state.WriteStateAsync();
     }
 
-    private void Schedule(DateTimeOffset at)
-    {
-        var due = at - time.GetUtcNow();
-        _timer?.Dispose();
-        _timer = this.RegisterGrainTimer(
-            static (self, _) => self.DueAsync(),
-            this,
-            new GrainTimerCreationOptions(due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan) { KeepAlive = true });
-    }
+    private void Schedule(DateTimeOffset at) => (_due ??= new(this, time, DueAsync)).Schedule(at);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Conversation {ConversationId}: agent messages {From}..{Through} not mailed ({Reason})")]
     private static partial void LogNotMailed(ILogger logger, string conversationId, long from, long through, string reason);

@@ -62,7 +62,7 @@ public sealed partial class OutboundMailGrain(
     private const string BackstopReminder = "outbound-mail";
     private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
 
-    private IGrainTimer? _timer;
+    private DueTimer? _due;
 
     private (string Tenant, string MailId) Key
     {
@@ -120,8 +120,7 @@ public sealed partial class OutboundMailGrain(
         s.State = MailStates.Failed;
         s.NextAttemptAt = null;
         s.LastError = string.IsNullOrWhiteSpace(reason) ? "bounced" : reason.Length > 500 ? reason[..500] : reason;
-        _timer?.Dispose();
-        _timer = null;
+        _due?.Cancel();
         AddFailed(mail, s);
         LogBounced(logger, Key.MailId, mail.Kind, s.LastError);
         await SaveAsync();
@@ -250,24 +249,13 @@ public sealed partial class OutboundMailGrain(
             return;
         }
 
-        if (await this.GetReminder(BackstopReminder) is { } reminder)
-        {
-            await this.UnregisterReminder(reminder);
-        }
+        await DueTimer.UnregisterReminderAsync(this, BackstopReminder);
 
         state.State.ReminderSet = false;
         await state.WriteStateAsync();
     }
 
-    private void Schedule(DateTimeOffset at)
-    {
-        var due = at - time.GetUtcNow();
-        _timer?.Dispose();
-        _timer = this.RegisterGrainTimer(
-            static (self, _) => self.AttemptAsync(),
-            this,
-            new GrainTimerCreationOptions(due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan) { KeepAlive = true });
-    }
+    private void Schedule(DateTimeOffset at) => (_due ??= new(this, time, AttemptAsync)).Schedule(at);
 
     private OutboundMailView View()
     {

@@ -57,7 +57,22 @@ public sealed class InboundClusterTests
         var other = await admin.PostAsync("/api/v1/webhook", Json(body.Replace("shipped", "lost", StringComparison.Ordinal)));
         Assert.Equal(HttpStatusCode.UnprocessableEntity, other.StatusCode);
 
-        var events = JsonDocument.Parse(await admin.GetStringAsync("/api/v1/events?types=inbound.received&limit=500")).RootElement
+        // Right after the kill the cluster may still answer 503 unavailable for a moment (a client retries it).
+        HttpResponseMessage read;
+        do
+        {
+            read = await admin.GetAsync("/api/v1/events?types=inbound.received&limit=500");
+            if (read.StatusCode != HttpStatusCode.ServiceUnavailable || DateTime.UtcNow > deadline)
+            {
+                break;
+            }
+
+            await Task.Delay(200);
+        }
+        while (true);
+
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        var events = JsonDocument.Parse(await read.Content.ReadAsStringAsync()).RootElement
             .GetProperty("events").EnumerateArray().Where(e => e.GetProperty("data").Str("sourceId") == id).ToList();
         Assert.Equal(answer.Str("eventId"), Assert.Single(events).Str("id"));
     }

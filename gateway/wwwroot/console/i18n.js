@@ -417,7 +417,7 @@ export var strings = {
     'timeline.actor.visitor': 'The visitor',
     'timeline.actor.rule': 'Rule {id}',
     'timeline.actor.bot': 'A bot',
-    'timeline.actor.system': 'Kefu',
+    'timeline.actor.system': 'System',
     'timeline.took': '{actor} took this',
     'timeline.assignedBy': '{actor} assigned this to {to}',
     'timeline.assigned': 'Assigned to {to}',
