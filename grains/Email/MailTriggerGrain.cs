@@ -58,30 +58,22 @@ public sealed partial class MailTriggerGrain(
     /// <summary>Events this much older than the trigger's start are still news (the event that started it, and its neighbours).</summary>
     private static readonly TimeSpan StartMargin = TimeSpan.FromMinutes(1);
 
-    private IGrainTimer? _timer;
-    private TenantWakeups.Registration? _wakeup;
-    private bool _running;
-    private bool _again;
+    private EventLogPump? _pump;
 
     private string Tenant => this.GetPrimaryKeyString();
+
+    private EventLogPump Pump => _pump ??= new(wakeups, Tenant, PumpAsync);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var self = this.AsReference<IMailTriggerGrain>();
-        _wakeup = wakeups.Register(Tenant, () => self.Poke().Ignore());
-        _wakeup.Types = MailTriggerRules.Types.ToHashSet(StringComparer.Ordinal);
-        _timer = this.RegisterGrainTimer(static (self, _) => self.PumpAsync(), this,
-            new GrainTimerCreationOptions(TimeSpan.Zero, options.CurrentValue.PollInterval) { KeepAlive = true, Interleave = true });
+        Pump.Start(this, () => self.Poke().Ignore(), options.CurrentValue.PollInterval, MailTriggerRules.Types.ToHashSet(StringComparer.Ordinal));
         return Task.CompletedTask;
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_wakeup is not null)
-        {
-            wakeups.Unregister(_wakeup);
-        }
-
+        _pump?.Stop();
         return Task.CompletedTask;
     }
 
@@ -109,39 +101,28 @@ public sealed partial class MailTriggerGrain(
 
     private async Task PumpAsync()
     {
-        if (_running)
-        {
-            _again = true; // a poke while a page is handled: read once more afterwards
-            return;
-        }
-
-        _running = true;
         try
         {
-            do
+            await Pump.RunAsync(async () =>
             {
-                _again = false;
-                _wakeup?.Reset();
+                Pump.Rearm();
                 if (!options.CurrentValue.SendingEnabled || state.State.StartedAt is null)
                 {
-                    return;
+                    return false;
                 }
 
                 while (await StepAsync())
                 {
                 }
-            }
-            while (_again);
+
+                return true;
+            });
         }
 #pragma warning disable CA1031 // the next tick tries again from the durable cursor
         catch (Exception ex)
 #pragma warning restore CA1031
         {
             LogPumpFailed(logger, ex, Tenant);
-        }
-        finally
-        {
-            _running = false;
         }
     }
 
