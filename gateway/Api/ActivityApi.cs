@@ -65,15 +65,34 @@ public static class ActivityApi
         }
 
         var page = await grains.GetGrain<IConversationActivityGrain>(caller.Tenant).Read(conversationId, after, limit);
-        return TypedResults.Ok(new ActivityResponse([.. page.Items.Select(ActivityItemDto.From)], EventCursor.Format(page.Next)));
+        return TypedResults.Ok(new ActivityResponse(
+            [.. page.Items.Select(ActivityItemDto.From)], EventCursor.Format(page.Next), await CrmAsync(grains, caller.Tenant, conversationId)));
+    }
+
+    /// <summary>
+    /// The conversation's record in each CRM that syncs conversations (docs/crm.md): successes are no events (one per
+    /// resolve would flood the log), so the timeline reads them here; failures are <c>crm.sync_failed</c> items.
+    /// </summary>
+    private static async Task<ActivityCrmDto[]> CrmAsync(IGrainFactory grains, string tenant, string conversationId)
+    {
+        var crms = await grains.GetGrain<ICrmSyncIndexGrain>(tenant).Crms(CrmRecordKinds.Conversation);
+        var views = await Task.WhenAll(crms.Select(crm =>
+            grains.GetGrain<ICrmSyncGrain>(CrmSyncKeys.Of(tenant, crm, CrmRecordKinds.Conversation, conversationId)).Get()));
+        return [.. views.OfType<CrmSyncView>().Select(v => new ActivityCrmDto(v.Crm, v.State, v.InSyncAt?.UtcDateTime, v.Attempts, v.LastError))];
     }
 
     private static ProblemHttpResult NotFound() =>
         Problems.Create(StatusCodes.Status404NotFound, ErrorCodes.NotFound, "Conversation was not found.");
 }
 
-/// <summary>A page of the timeline; <c>next</c> is the <c>after</c> for the items that come later.</summary>
-public sealed record ActivityResponse(ActivityItemDto[] Items, string Next);
+/// <summary>
+/// A page of the timeline; <c>next</c> is the <c>after</c> for the items that come later; <c>crm</c> is the conversation's
+/// sync state in each CRM that syncs conversations (now, not paged).
+/// </summary>
+public sealed record ActivityResponse(ActivityItemDto[] Items, string Next, ActivityCrmDto[] Crm);
+
+/// <summary>The conversation's record in one CRM: its state (<c>in_sync</c>, <c>pending</c>, <c>failing</c>, <c>dead</c>, <c>conflict</c>) and when it was last verified.</summary>
+public sealed record ActivityCrmDto(string Crm, string State, DateTime? InSyncAt, int Attempts, string? LastError);
 
 /// <summary>
 /// One timeline line: the event's type, time and cursor, who caused it (<c>actor</c>: an agent with its name, a rule by

@@ -47,8 +47,9 @@ export function createActivity(deps) {
       if (!r.ok || !r.body) { return; } // 403 after a transfer away, or offline: the messages still show
       var items = r.body.items || [];
       items.forEach(add);
+      var synced = (r.body.crm || []).filter(addCrm).length;
       if (r.body.next) { s.next = r.body.next; }
-      if (items.length) { place(); }
+      if (items.length || synced) { place(); }
       if (items.length === PAGE || s.again) { s.again = false; refresh(); }
     });
   }
@@ -82,6 +83,21 @@ export function createActivity(deps) {
     line.appendChild(el('span', 'activity-text', describe(item)));
     line.appendChild(el('span', 'activity-time', ' · ' + fmtTime(item.time)));
     state.items[item.id] = line;
+  }
+
+  /** The conversation's last verified sync to a CRM (no event: read with the page), a line at that time; true when new. */
+  function addCrm(c) {
+    if (c.state !== 'in_sync' || !c.inSyncAt) { return false; }
+    var id = 'crm:' + c.crm + ':' + c.inSyncAt;
+    if (state.items[id]) { return false; }
+    var line = el('div', 'activity');
+    line.setAttribute('data-activity-id', id);
+    line.setAttribute('data-activity-type', 'crm.in_sync');
+    line.setAttribute('data-ts', c.inSyncAt);
+    line.appendChild(el('span', 'activity-text', t('timeline.crmSynced', { crm: c.crm })));
+    line.appendChild(el('span', 'activity-time', ' · ' + fmtTime(c.inSyncAt)));
+    state.items[id] = line;
+    return true;
   }
 
   /** Each line sits by time: before the first message, note or line that is later than it (else at the end). */

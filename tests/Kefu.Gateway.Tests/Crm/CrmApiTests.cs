@@ -42,6 +42,12 @@ public sealed class CrmGatewayFixture : GatewayFixture
                 settings[$"{at}:Contacts:Fields:email"] = "email";
             }
 
+            // Resolved conversations go to "good" only (the timeline shows their sync).
+            settings["Kefu:Crm:Connectors:good:Conversations:Upsert:Path"] = "/conversations/{id}";
+            settings["Kefu:Crm:Connectors:good:Conversations:Get:Path"] = "/conversations/{id}";
+            settings["Kefu:Crm:Connectors:good:Conversations:Fields:conversationId"] = "kefu_conversation_id";
+            settings["Kefu:Crm:Connectors:good:Conversations:Fields:status"] = "status";
+
             return settings;
         }
     }
@@ -87,6 +93,39 @@ public sealed class CrmApiTests(CrmGatewayFixture gateway)
         Assert.Equal("pending", retried.Str("state"));
         await WaitAsync(admin, contactId, r => State(r, "picky") == "in_sync");
         Assert.Equal("lin@example.com", (string?)picky.Records["contacts/" + contactId]["email"]);
+    }
+
+    [Fact]
+    public async Task A_resolved_conversations_sync_shows_in_its_activity()
+    {
+        var desk = await Desk.CreateAsync(gateway, agents: 1, capacity: 3);
+        var (_, _, visitor) = await desk.VisitorAsync();
+        await using var chat = visitor;
+        var conversationId = (await visitor.SendMessageAsync("please log this")).Str("conversationId")!;
+        using var admin = gateway.Http(await gateway.LoginAsync());
+        var before = await Desk.Ok(await admin.GetAsync($"/api/v1/conversations/{conversationId}/activity"));
+        Assert.DoesNotContain(before.GetProperty("crm").EnumerateArray(), c => c.Str("state") == "in_sync");
+
+        await Desk.Ok(await admin.PostAsJsonAsync($"/api/v1/conversations/{conversationId}/status", new { status = "resolved" }));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        JsonElement synced;
+        while (true)
+        {
+            var page = await Desk.Ok(await admin.GetAsync($"/api/v1/conversations/{conversationId}/activity"));
+            var crm = page.GetProperty("crm").EnumerateArray().ToList();
+            if (crm.FirstOrDefault(c => c.Str("crm") == "good" && c.Str("state") == "in_sync") is { ValueKind: JsonValueKind.Object } found)
+            {
+                synced = found;
+                Assert.DoesNotContain(crm, c => c.Str("crm") == "picky"); // it syncs contacts only
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "the conversation did not reach the CRM in time");
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(JsonValueKind.String, synced.GetProperty("inSyncAt").ValueKind);
+        Assert.Equal("resolved", (string?)gateway.Crm.For("good").Records["conversations/" + conversationId]["status"]);
     }
 
     [Fact]
