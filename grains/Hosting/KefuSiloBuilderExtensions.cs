@@ -140,6 +140,7 @@ public static class KefuSiloBuilderExtensions
         Email.MailServices.AddKefuMail(services, configuration); // after the sinks above: it only wakes or starts mail triggers
         Routing.Runtime.RoutingServices.AddKefuRouting(services, configuration); // it wraps the event log registered above
         ConversationEvents.ConversationEventsServices.AddKefuConversationEvents(services, configuration); // after routing: it wraps the event log again (only when Kafka is on)
+        Kefu.Plugins.PluginServiceCollectionExtensions.AddKefuPlugins(services, configuration); // the sandbox engine the plugin grains call into
         return silo;
     }
 

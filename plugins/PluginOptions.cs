@@ -1,0 +1,33 @@
+namespace Kefu.Plugins;
+
+/// <summary>
+/// The server's plugin settings (<c>Kefu:Plugins</c>, docs/plugins.md "Limits"): the most any manifest may ask for, and
+/// how many guest calls run at once on this process. A manifest above a maximum is refused at upload.
+/// </summary>
+public sealed class PluginOptions
+{
+    public const string Section = "Kefu:Plugins";
+
+    public long MaxFuel { get; set; } = 1_000_000_000;
+
+    public int MaxTimeoutMs { get; set; } = 2_000;
+
+    public int MaxMemoryMb { get; set; } = 128;
+
+    /// <summary>The largest module accepted at upload.</summary>
+    public int MaxModuleBytes { get; set; } = 8 * 1024 * 1024;
+
+    /// <summary>Guest calls running at once on this process (0 = one per core): plugins never take every thread.</summary>
+    public int MaxConcurrentCalls { get; set; }
+
+    /// <summary>How often the engine's epoch advances: the granularity of wall-clock deadlines and cancellation.</summary>
+    public int EpochTickMs { get; set; } = 2;
+
+    /// <summary>Where compiled modules are kept (serialized, by SHA-256) so a restart does not compile again; empty = memory only.</summary>
+    public string? CacheDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "kefu-plugin-cache");
+
+    /// <summary>Compiled modules kept in memory (least recently used go first).</summary>
+    public int MaxCachedModules { get; set; } = 256;
+
+    internal int ConcurrentCalls => MaxConcurrentCalls > 0 ? MaxConcurrentCalls : Environment.ProcessorCount;
+}
