@@ -29,5 +29,13 @@ public sealed class PluginOptions
     /// <summary>Compiled modules kept in memory (least recently used go first).</summary>
     public int MaxCachedModules { get; set; } = 256;
 
+    /// <summary>Sandboxes one plugin keeps per silo: calls beyond this many at once wait (within their deadline).</summary>
+    public int SandboxesPerPlugin { get; set; } = 4;
+
+    /// <summary>This many failed calls in a row suspend a plugin for <see cref="SuspendFor"/> (calls fail fast meanwhile).</summary>
+    public int SuspendAfterFailures { get; set; } = 20;
+
+    public TimeSpan SuspendFor { get; set; } = TimeSpan.FromSeconds(30);
+
     internal int ConcurrentCalls => MaxConcurrentCalls > 0 ? MaxConcurrentCalls : Environment.ProcessorCount;
 }

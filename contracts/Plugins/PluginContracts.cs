@@ -61,6 +61,7 @@ public static class PluginErrorCodes
 
     // Before a call.
     public const string NotFound = "plugin_not_found";
+    public const string HookNotDeclared = "plugin_hook_not_declared";    // the manifest does not list the hook
     public const string Disabled = "plugin_disabled";
     public const string Suspended = "plugin_suspended";                   // too many failures in a row: cooling down
     public const string Busy = "plugin_busy";                             // no sandbox slot within the time left
@@ -125,7 +126,11 @@ public sealed record PluginCallResult(
         new(false, [], code, reason, log, fuelUsed, elapsedMs);
 }
 
-/// <summary>A call into a plugin: the hook, and the hook's input (docs/plugins.md "Input"), without config/limits.</summary>
+/// <summary>
+/// A call into a plugin: the hook and the hook's own input fields as a JSON object (<c>{"message": …}</c>, or
+/// <c>{"event": …, "vars": …}</c>); the plugin grain adds <c>abi</c>, <c>hook</c>, <c>tenant</c>, <c>plugin</c>,
+/// <c>config</c> and <c>time_left_ms</c> (docs/plugins.md "Input").
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record PluginCall(
     [property: Id(0)] string Hook,
