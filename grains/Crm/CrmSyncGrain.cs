@@ -10,7 +10,7 @@ using Microsoft.Extensions.Options;
 namespace Kefu.Grains.Crm;
 
 [GenerateSerializer]
-public sealed class CrmSyncState
+public sealed class CrmSyncState : IBackstopState
 {
     [Id(0)] public string State { get; set; } = CrmSyncStates.Pending;
 
@@ -317,18 +317,7 @@ public sealed partial class CrmSyncGrain(
         GrainFactory.GetGrain<ICrmSyncIndexGrain>(Key.Tenant).Report(View()).Ignore();
     }
 
-    private async Task DropReminderAsync()
-    {
-        if (!state.State.ReminderSet)
-        {
-            return;
-        }
-
-        await DueTimer.UnregisterReminderAsync(this, BackstopReminder);
-
-        state.State.ReminderSet = false;
-        await state.WriteStateAsync();
-    }
+    private Task DropReminderAsync() => DueTimer.DropBackstopAsync(this, BackstopReminder, state);
 
     /// <summary>An attempt at <paramref name="at"/> (one timer; a sooner request replaces a later one).</summary>
     private void Schedule(DateTimeOffset at) => (_due ??= new(this, time, StartAttemptAsync)).Schedule(at);

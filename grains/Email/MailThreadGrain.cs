@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 namespace Kefu.Grains.Email;
 
 [GenerateSerializer]
-public sealed class MailThreadState
+public sealed class MailThreadState : IBackstopState
 {
     /// <summary>Message-IDs of the mails sent about this conversation, oldest first (the last few: References).</summary>
     [Id(0)] public List<string> MessageIds { get; set; } = [];
@@ -171,7 +171,7 @@ public sealed partial class MailThreadGrain(
             return Task.CompletedTask;
         }
 
-        return DropReminderAsync();
+        return DueTimer.DropBackstopAsync(this, BackstopReminder, state, firing: true);
     }
 
     private async Task EnqueueTranscriptAsync(ConversationSummary summary, VisitorMailbox visitor, string mailId)
@@ -308,13 +308,7 @@ public sealed partial class MailThreadGrain(
         }
     }
 
-    private async Task DropReminderAsync()
-    {
-        await DueTimer.UnregisterReminderAsync(this, BackstopReminder);
-
-        state.State.ReminderSet = false;
-        await state.WriteStateAsync();
-    }
+    private Task DropReminderAsync() => DueTimer.DropBackstopAsync(this, BackstopReminder, state);
 
     private void Schedule(DateTimeOffset at) => (_due ??= new(this, time, DueAsync)).Schedule(at);
 

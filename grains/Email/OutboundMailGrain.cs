@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 namespace Kefu.Grains.Email;
 
 [GenerateSerializer]
-public sealed class OutboundMailState
+public sealed class OutboundMailState : IBackstopState
 {
     [Id(0)] public OutboundMail? Mail { get; set; }
 
@@ -242,18 +242,7 @@ public sealed partial class OutboundMailGrain(
         }
     }
 
-    private async Task DropReminderAsync()
-    {
-        if (!state.State.ReminderSet)
-        {
-            return;
-        }
-
-        await DueTimer.UnregisterReminderAsync(this, BackstopReminder);
-
-        state.State.ReminderSet = false;
-        await state.WriteStateAsync();
-    }
+    private Task DropReminderAsync() => DueTimer.DropBackstopAsync(this, BackstopReminder, state);
 
     private void Schedule(DateTimeOffset at) => (_due ??= new(this, time, AttemptAsync)).Schedule(at);
 

@@ -36,10 +36,14 @@ public sealed partial class MySqlEventLog(
 
     private const int MaxTransientAttempts = 3;
 
+    /// <summary>An event row as both reads select it (<see cref="ReadEvent"/> reads it back by these positions).</summary>
+    private const string EventColumns =
+        "cursor_no, event_id, type, conversation_id, seq, created_at, causation_kind, causation_id, causation_name, data, message_seq, causation_depth, causation_trigger";
+
     private const string ReadSql =
         "SELECT (SELECT last FROM kefu_event_counter WHERE tenant = @tenant), " +
         "(SELECT pruned_through FROM kefu_event_pruned WHERE tenant = @tenant);" +
-        "SELECT cursor_no, event_id, type, conversation_id, seq, created_at, causation_kind, causation_id, causation_name, data, message_seq, causation_depth, causation_trigger " +
+        "SELECT " + EventColumns + " " +
         "FROM " + Table + " WHERE tenant = @tenant AND cursor_no > @after " +
         "AND cursor_no <= GREATEST(@after, COALESCE((SELECT pruned_through FROM kefu_event_pruned WHERE tenant = @tenant), 0)) + @window{0} " +
         "ORDER BY cursor_no LIMIT @limit;" +
@@ -214,17 +218,7 @@ public sealed partial class MySqlEventLog(
                 (byReference ??= []).Add((page.Count, reader.GetInt64(10)));
             }
 
-            page.Add(new StoredEvent(
-                reader.GetInt64(0),
-                new Ulid(reader.GetFieldValue<byte[]>(1)),
-                reader.GetString(2),
-                tenant,
-                reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.GetInt64(4),
-                new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(5), DateTimeKind.Utc)),
-                new Causation(reader.GetString(6), reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8),
-                    reader.GetInt32(11), reader.IsDBNull(12) ? null : reader.GetString(12)),
-                data ?? string.Empty));
+            page.Add(ReadEvent(reader, tenant, data ?? string.Empty));
         }
 
         // Read again after the events: retention marks before it deletes, so a deletion the events statement saw is
@@ -273,24 +267,14 @@ public sealed partial class MySqlEventLog(
         var filter = new StringBuilder();
         AppendTypeFilter(filter, command.Parameters, " AND type IN (", [.. types.Distinct(StringComparer.Ordinal)]);
         command.CommandText =
-            "SELECT cursor_no, event_id, type, conversation_id, seq, created_at, causation_kind, causation_id, causation_name, data, causation_depth, causation_trigger " +
+            "SELECT " + EventColumns + " " +
             "FROM " + Table + " FORCE INDEX (ix_kefu_event_activity) WHERE tenant = @tenant AND activity_conversation = @conversation AND cursor_no > @after" +
             filter + " ORDER BY cursor_no LIMIT @limit";
         var page = new List<StoredEvent>(Math.Min(limit, 64));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            page.Add(new StoredEvent(
-                reader.GetInt64(0),
-                new Ulid(reader.GetFieldValue<byte[]>(1)),
-                reader.GetString(2),
-                tenant,
-                reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.GetInt64(4),
-                new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(5), DateTimeKind.Utc)),
-                new Causation(reader.GetString(6), reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8),
-                    reader.GetInt32(10), reader.IsDBNull(11) ? null : reader.GetString(11)),
-                reader.IsDBNull(9) ? "{}" : reader.GetString(9)));
+            page.Add(ReadEvent(reader, tenant, reader.IsDBNull(9) ? "{}" : reader.GetString(9)));
         }
 
         return new EventPage([.. page], page.Count > 0 ? page[^1].Cursor : after);
@@ -444,6 +428,19 @@ public sealed partial class MySqlEventLog(
 
     /// <summary>The whole transaction was rolled back by the server, so writing it again is safe.</summary>
     internal static bool IsTransient(MySqlException ex) => ex.ErrorCode is MySqlErrorCode.LockDeadlock;
+
+    /// <summary>One row of <see cref="EventColumns"/>; <paramref name="data"/> is given (a message.created row's data is read apart).</summary>
+    private static StoredEvent ReadEvent(MySqlDataReader reader, string tenant, string data) => new(
+        reader.GetInt64(0),
+        new Ulid(reader.GetFieldValue<byte[]>(1)),
+        reader.GetString(2),
+        tenant,
+        reader.IsDBNull(3) ? null : reader.GetString(3),
+        reader.GetInt64(4),
+        new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(5), DateTimeKind.Utc)),
+        new Causation(reader.GetString(6), reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8),
+            reader.GetInt32(11), reader.IsDBNull(12) ? null : reader.GetString(12)),
+        data);
 
     private static void AppendTypeFilter(StringBuilder filter, MySqlParameterCollection parameters, string prefix, string[] types)
     {

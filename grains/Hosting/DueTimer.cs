@@ -27,6 +27,24 @@ public sealed class DueTimer(IGrainBase grain, TimeProvider time, Func<Task> due
         _timer = null;
     }
 
+    /// <summary>
+    /// Nothing is due any more: removes the backstop reminder <paramref name="name"/> and records that it is gone (no
+    /// write when it was not set). <paramref name="firing"/>: called from the reminder itself, which therefore exists
+    /// whatever the state says.
+    /// </summary>
+    public static async Task DropBackstopAsync<TState>(IGrainBase grain, string name, IPersistentState<TState> state, bool firing = false)
+        where TState : IBackstopState
+    {
+        if (!state.State.ReminderSet && !firing)
+        {
+            return;
+        }
+
+        await UnregisterReminderAsync(grain, name);
+        state.State.ReminderSet = false;
+        await state.WriteStateAsync();
+    }
+
     /// <summary>Removes the grain's backstop reminder <paramref name="name"/> if it exists (nothing is due any more).</summary>
     public static async Task UnregisterReminderAsync(IGrainBase grain, string name)
     {
@@ -35,4 +53,10 @@ public sealed class DueTimer(IGrainBase grain, TimeProvider time, Func<Task> due
             await grain.UnregisterReminder(reminder);
         }
     }
+}
+
+/// <summary>The persisted half of the backstop: whether the grain's reminder is registered (so dropping it costs nothing when not).</summary>
+public interface IBackstopState
+{
+    bool ReminderSet { get; set; }
 }
