@@ -259,10 +259,10 @@ public static class PluginsApi
 public sealed class PluginUploadForm
 {
     /// <summary>The WebAssembly module (.wasm).</summary>
-    public IFormFile? Module { get; init; }
+    public required IFormFile Module { get; init; }
 
-    /// <summary>The manifest, JSON (docs/plugins.md "Manifest").</summary>
-    public string? Manifest { get; init; }
+    /// <summary>The manifest, JSON (docs/plugins.md "Manifest"): a file part or a plain field.</summary>
+    public required string Manifest { get; init; }
 }
 
 /// <summary>

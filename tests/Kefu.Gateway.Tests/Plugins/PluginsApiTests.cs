@@ -284,4 +284,46 @@ public sealed class PluginsApiTests(PluginGatewayFixture gateway)
         await AssertProblemAsync(await admin.PostAsJsonAsync($"/api/v1/plugins/{name}/test", new { input = new { } }), HttpStatusCode.BadRequest, "missing_field", "hook");
         await AssertProblemAsync(await admin.PostAsJsonAsync($"/api/v1/plugins/{name}/test", new { hook = "route", input = new[] { 1 } }), HttpStatusCode.BadRequest, "invalid_field", "input");
     }
+
+    [Fact]
+    public async Task The_openapi_document_describes_the_plugin_endpoints_for_admins_with_a_multipart_upload()
+    {
+        using var anonymous = gateway.Http();
+        var document = await JsonAsync(await anonymous.GetAsync("/openapi/v1.json"), HttpStatusCode.OK);
+        var paths = document.GetProperty("paths");
+        var operations = new[]
+        {
+            ("/api/v1/plugins", "get"), ("/api/v1/plugins/{name}", "put"), ("/api/v1/plugins/{name}", "get"), ("/api/v1/plugins/{name}", "delete"),
+            ("/api/v1/plugins/{name}/enable", "post"), ("/api/v1/plugins/{name}/disable", "post"), ("/api/v1/plugins/{name}/test", "post"),
+        };
+        foreach (var (path, method) in operations)
+        {
+            var operation = paths.GetProperty(path).GetProperty(method);
+            Assert.Equal("admin", operation.GetProperty("x-kefu-access").GetString());
+        }
+
+        var put = paths.GetProperty("/api/v1/plugins/{name}").GetProperty("put");
+        var schema = put.GetProperty("requestBody").GetProperty("content").GetProperty("multipart/form-data").GetProperty("schema");
+        if (schema.TryGetProperty("$ref", out var reference))
+        {
+            schema = document.GetProperty("components").GetProperty("schemas").GetProperty(reference.GetString()!.Split('/')[^1]);
+        }
+
+        var parts = schema.GetProperty("properties");
+        var module = parts.GetProperty("module");
+        if (module.TryGetProperty("$ref", out var moduleReference))
+        {
+            module = document.GetProperty("components").GetProperty("schemas").GetProperty(moduleReference.GetString()!.Split('/')[^1]);
+        }
+
+        Assert.Equal("binary", module.GetProperty("format").GetString());
+        Assert.Equal("string", parts.GetProperty("manifest").GetProperty("type").GetString());
+        Assert.Equal(["manifest", "module"], schema.GetProperty("required").EnumerateArray().Select(r => r.GetString()).Order());
+        foreach (var status in new[] { "200", "201", "409", "413", "415", "422" })
+        {
+            Assert.True(put.GetProperty("responses").TryGetProperty(status, out _), status);
+        }
+
+        Assert.True(paths.GetProperty("/api/v1/plugins/{name}/test").GetProperty("post").GetProperty("requestBody").GetProperty("content").TryGetProperty("application/json", out _));
+    }
 }
