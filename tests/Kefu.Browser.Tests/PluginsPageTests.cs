@@ -26,11 +26,17 @@ public sealed class PluginsPageTests(BrowserFixture fixture)
         // Upload: the name comes from the file's, the manifest starts from the template.
         var form = page.Locator("#upload-form");
         await Expect(form.Locator("textarea[name=manifest]")).ToHaveValueAsync(new System.Text.RegularExpressions.Regex("\"timeout_ms\": 100"));
-        await form.Locator("input[name=module]").SetInputFilesAsync(new FilePayload { Name = name + ".wasm", MimeType = "application/wasm", Buffer = wasm });
+        await form.Locator("input[name=module]").SetInputFilesAsync(
+            new FilePayload { Name = name + ".wasm", MimeType = "application/wasm", Buffer = PluginWat.Module([PluginWat.TagOrder], abiMarker: false) });
         await Expect(form.Locator("input[name=name]")).ToHaveValueAsync(name);
         await form.Locator("textarea[name=manifest]").FillAsync("""
             {"version": "2.1", "description": "Tags <b>orders</b>", "hooks": ["after_message"], "config": {"token": "s3cret-value"}}
             """);
+        await form.Locator("button[type=submit]").ClickAsync();
+        await Expect(page.Locator("#toast.error")).ToContainTextAsync("kefu_abi_v1"); // refused: the registry's reason
+        await Expect(page.Locator($"#plugins-body tr[data-plugin='{name}']")).ToHaveCountAsync(0);
+
+        await form.Locator("input[name=module]").SetInputFilesAsync(new FilePayload { Name = name + ".wasm", MimeType = "application/wasm", Buffer = wasm });
         await form.Locator("button[type=submit]").ClickAsync();
         await Expect(page.Locator("#toast")).ToHaveTextAsync($"Plugin {name} uploaded.");
 
