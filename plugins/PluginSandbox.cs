@@ -162,7 +162,11 @@ public sealed class PluginSandbox : IDisposable
     {
         if (e is TrapException trap && trap.Type == TrapCode.OutOfFuel)
             return new(PluginErrorCodes.OutOfFuel, $"the call used all of its {Manifest.Limits.Fuel} fuel");
-        var first = e.Message.Split('\n', 2)[0].Trim();
+        // Wasmtime's message starts "error while executing at wasm backtrace:" and gives the cause (e.g. "wasm trap:
+        // wasm `unreachable` instruction executed") after "Caused by:": the cause is what a plugin author needs.
+        var lines = e.Message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var causedBy = Array.IndexOf(lines, "Caused by:");
+        var first = causedBy >= 0 && causedBy + 1 < lines.Length ? lines[causedBy + 1] : lines.FirstOrDefault() ?? e.GetType().Name;
         // memory.grow past the cap returns -1; a guest that then traps ran out of memory, whatever its trap says.
         var cap = (long)Manifest.Limits.MemoryMb * 1024 * 1024;
         if (memory is not null && memory.GetLength() + PluginAbi.PageBytes > cap)

@@ -51,6 +51,8 @@ public static class GatewayHostingExtensions
         services.Configure<KefuWebSocketOptions>(configuration.GetSection(KefuWebSocketOptions.Section));
         services.Configure<PresenceOptions>(configuration.GetSection(PresenceOptions.Section));
         services.AddKefuAttachments(configuration);
+        // The upload limits of plugins (Kefu:Plugins) are checked here too, before a module crosses to a silo.
+        services.Configure<Kefu.Plugins.PluginOptions>(configuration.GetSection(Kefu.Plugins.PluginOptions.Section));
         services.AddSingleton<TokenService>();
         services.AddSingleton<AgentSessions>();
         services.AddSingleton(sp => new AgentPasswords(sp.GetRequiredService<IOptions<KefuAuthOptions>>().Value.MaxConcurrentPasswordHashes));
@@ -123,6 +125,7 @@ public static class GatewayHostingExtensions
         app.MapWebhooksApi();
         app.MapCrmApi();
         app.MapRoutingApi();
+        app.MapPluginsApi();
         app.MapTranscriptApi();
         app.MapKefuOpenApi();
         app.MapKefuGrpc();

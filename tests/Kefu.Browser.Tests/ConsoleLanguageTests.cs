@@ -143,6 +143,11 @@ public sealed partial class ConsoleLanguageTests(BrowserFixture fixture)
         await Expect(page.Locator("h2")).ToHaveTextAsync("Webhook 端点");
         await Expect(page.Locator("#endpoint-events")).ToContainTextAsync("全部（备注除外）");
         await AssertAllChineseAsync(page, "webhooks");
+
+        await page.GotoAsync("/console/plugins.html");
+        await Expect(page.Locator("h2")).ToHaveTextAsync("插件");
+        await Expect(page.Locator("#upload-form h3")).ToHaveTextAsync("上传插件");
+        await AssertAllChineseAsync(page, "plugins");
     }
 
     [Fact]

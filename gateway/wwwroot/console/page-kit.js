@@ -47,13 +47,16 @@ export function problemText(r) { return problem(r); }
 export function signedOut() { $('app').hidden = true; $('signed-out').hidden = false; }
 
 /**
- * Calls the API as the session's user. body: an object (sent as JSON) or { yaml: text } (sent as the YAML it is).
+ * Calls the API as the session's user. body: an object (sent as JSON), { yaml: text } (sent as the YAML it is) or a
+ * FormData (multipart).
  * Resolves to { ok, status, body } — never rejects; a 401 also shows the signed-out panel.
  */
 export function api(session, method, path, body) {
   var headers = { Accept: 'application/json', Authorization: 'Bearer ' + session.token };
   var payload;
-  if (body && typeof body.yaml === 'string') { headers['Content-Type'] = 'application/yaml; charset=utf-8'; payload = body.yaml; }
+  // FormData (a file upload): sent as multipart/form-data, whose boundary the browser writes into Content-Type itself.
+  if (typeof FormData !== 'undefined' && body instanceof FormData) { payload = body; }
+  else if (body && typeof body.yaml === 'string') { headers['Content-Type'] = 'application/yaml; charset=utf-8'; payload = body.yaml; }
   else if (body !== undefined) { headers['Content-Type'] = 'application/json'; payload = JSON.stringify(body); }
   return fetch(path, { method: method, headers: headers, body: payload })
     .then(function (r) {
