@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using Kefu.Contracts.Grains;
 using Kefu.Contracts.Identity;
@@ -74,6 +75,22 @@ public sealed class MessageHookChatTests(GatewayFixture gateway)
         Assert.Equal("hello " + Card, Assert.Single(await StoredAsync(allow, allowedId, ack.Str("conversationId")!)).Text);
         var error = (await refused.ReceiveUntilAsync("error"))[^1];
         Assert.Equal((ErrorCodes.Refused, "r1"), (error.Str("code"), error.Str("ref")));
+    }
+
+    [Fact]
+    public async Task A_left_message_a_plugin_drops_is_a_422_problem_with_code_refused()
+    {
+        var tenant = NewTenant();
+        await UploadAsync(tenant, "gate", TestPlugins.Emitting(["""{"action":"drop","reason":"Please do not send card numbers."}"""]));
+        var inbox = await Grains.GetGrain<ITenantGrain>(tenant).PutInbox(new InboxConfig("web", "Web", "", "manual", null, [], null, null, null, false));
+        Assert.True(inbox.IsOk, inbox.Error?.Message);
+        using var anonymous = gateway.Http();
+
+        var response = await anonymous.PostAsJsonAsync($"/api/v1/widget/{inbox.Value!.PublicKey}/messages", new { name = "Ann", email = "ann@example.com", text = Card });
+
+        Assert.Equal(System.Net.HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal((ErrorCodes.Refused, "Please do not send card numbers."), (problem.Str("code"), problem.Str("detail")));
     }
 
     [Fact]
