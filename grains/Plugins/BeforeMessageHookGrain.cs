@@ -22,6 +22,9 @@ public sealed partial class BeforeMessageHookGrain(
     TimeProvider time,
     ILogger<BeforeMessageHookGrain> logger) : Grain, IBeforeMessageHookGrain
 {
+    // A visitor's inbox never changes: remembered so a WebSocket send (which does not know it) costs no lookup after the first.
+    private const int MaxInboxesKept = 10_000;
+    private readonly Dictionary<string, string> inboxes = new(StringComparer.Ordinal);
     private PluginHookSet? hooks;
     private DateTimeOffset fetchedAt;
     private Task<PluginHookSet>? fetching;
@@ -37,7 +40,7 @@ public sealed partial class BeforeMessageHookGrain(
             return new BeforeMessageOutcome(input.Text);
         }
 
-        var inbox = input.Inbox ?? (await GrainFactory.GetGrain<IVisitorGrain>(Tenancy.Key(Tenant, input.VisitorId)).GetProfile())?.Inbox ?? Tenancy.DefaultInbox;
+        var inbox = input.Inbox ?? await InboxOfAsync(input.VisitorId);
         var text = input.Text;
         foreach (var entry in set.BeforeMessage)
         {
@@ -74,6 +77,23 @@ public sealed partial class BeforeMessageHookGrain(
         }
 
         return new BeforeMessageOutcome(text);
+    }
+
+    private async Task<string> InboxOfAsync(string visitorId)
+    {
+        if (inboxes.TryGetValue(visitorId, out var known))
+        {
+            return known;
+        }
+
+        var inbox = (await GrainFactory.GetGrain<IVisitorGrain>(Tenancy.Key(Tenant, visitorId)).GetProfile())?.Inbox ?? Tenancy.DefaultInbox;
+        if (inboxes.Count >= MaxInboxesKept)
+        {
+            inboxes.Clear();
+        }
+
+        inboxes[visitorId] = inbox;
+        return inbox;
     }
 
     /// <summary>The cached hook set, fetched again when older than the refresh time (one fetch however many messages wait).</summary>
