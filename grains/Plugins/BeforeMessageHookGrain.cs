@@ -109,12 +109,19 @@ public sealed partial class BeforeMessageHookGrain(
         var pending = fetching;
         try
         {
-            var fetched = await pending;
-            if (hooks is null || fetched.Version >= hooks.Version)
+            PluginHookSet fetched;
+            try
             {
-                hooks = fetched;
+                fetched = await pending;
+            }
+            catch (Exception ex) when (hooks is not null && ex is not OutOfMemoryException)
+            {
+                // The registry did not answer (its silo lost): the last known set is better than stopping the tenant's chat.
+                LogStale(logger, ex, Tenant);
+                return hooks;
             }
 
+            hooks = fetched; // one fetch at a time: what it answers is the newest there is
             fetchedAt = now;
             return hooks;
         }
@@ -143,6 +150,9 @@ public sealed partial class BeforeMessageHookGrain(
         var reason = JsonNode.Parse(drop.Json)?["reason"] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
         return string.IsNullOrWhiteSpace(reason) ? "The message was not accepted." : reason;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Plugins of tenant {Tenant}: the registry did not answer; the last known hooks are used")]
+    private static partial void LogStale(ILogger logger, Exception exception, string tenant);
 
     // Never the text: only who refused and why in code.
     [LoggerMessage(Level = LogLevel.Debug, Message = "Plugin {Tenant}/{Plugin} refused a visitor message ({Code})")]

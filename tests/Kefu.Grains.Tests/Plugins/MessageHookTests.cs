@@ -54,6 +54,21 @@ public sealed class MessageHookTests(DefaultClusterFixture fixture)
     }
 
     [Fact]
+    public async Task An_upload_and_a_disable_reach_the_cached_hook_set_within_its_refresh_time()
+    {
+        var tenant = Scenario.NewTenant();
+        var hook = Client.GetGrain<IBeforeMessageHookGrain>(tenant);
+        var input = new BeforeMessageInput("c1", "default", "card 4111", "v1");
+        Assert.Equal("card 4111", (await hook.Run(input)).Text); // the tenant's empty set is cached now
+
+        await UploadAsync(tenant, "redactor", TestPlugins.Emitting(["""{"action":"redact","find":"4111"}"""]), PluginHooks.BeforeMessage);
+
+        await Scenario.EventuallyAsync(() => hook.Run(input), o => o.Text == "card ****", "the new plugin in force", TimeSpan.FromSeconds(5));
+        Assert.True((await Client.GetGrain<IPluginRegistryGrain>(tenant).SetEnabled("redactor", false, "admin")).IsOk);
+        await Scenario.EventuallyAsync(() => hook.Run(input), o => o.Text == "card 4111", "the disabled plugin out of force", TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public async Task After_message_tags_and_replies_once_even_when_the_event_is_read_twice()
     {
         var tenant = Scenario.NewTenant();
