@@ -134,7 +134,7 @@ public sealed class RuntimePluginTests(RoutingRuntimeFixture fixture) : IClassFi
     {
         var tenant = Scenario.NewTenant();
         var manifest = TestPlugins.Manifest("loop", [PluginHooks.Route]) with { Limits = new PluginLimits(1_000_000_000, 2_000, 1) };
-        var put = await Client.GetGrain<IPluginRegistryGrain>(tenant).Put(new PluginUpload("loop", TestPlugins.Emitting([], "(loop $spin (br $spin))"), manifest, "admin"));
+        var put = await Client.GetGrain<IPluginRegistryGrain>(tenant).Put(new PluginUpload("loop", TestPlugins.Emitting([], Spin), manifest, "admin"));
         Assert.True(put.IsOk, put.Error?.Message);
         await SetAsync(Client, tenant, [Route("spins", "order_status", new PluginStep(0, 1, "loop"), new TagStep(1, 1, ["after"])) with { Timeout = TimeSpan.FromMilliseconds(300) }]);
 
@@ -142,12 +142,14 @@ public sealed class RuntimePluginTests(RoutingRuntimeFixture fixture) : IClassFi
         await InboundAsync(Client, tenant, "order_status", "{}");
 
         var executed = Assert.Single(await WaitForExecutionsAsync(Client, tenant, 1));
-        Assert.Equal(RouteOutcomes.TimedOut, executed.Outcome);
+        Assert.True(executed.Outcome == RouteOutcomes.TimedOut, $"{executed.Outcome} after {executed.ElapsedMs} ms (step {executed.Steps[0].ElapsedMs} ms, fuel {executed.Steps[0].Fuel}): {executed.Error}");
         Assert.Equal([RouteOutcomes.TimedOut, RouteOutcomes.Skipped], executed.Steps.Select(s => s.Outcome));
         // Stopped at the route's 300 ms, long before the plugin's own 2 s (a busy test machine adds scheduling delay).
         Assert.InRange(executed.ElapsedMs, 250, 1500);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10));
     }
+
+    private const string Spin = "(loop $spin (br $spin))";
 
     private async Task UploadAsync(string tenant, string name, byte[] wasm)
     {
