@@ -19,7 +19,8 @@ public sealed partial class PluginEngine : IDisposable
     private readonly Engine engine;
     private readonly Linker linker;
     private readonly Linker wasiLinker;
-    private readonly Timer ticker;
+    private readonly Thread ticker;
+    private readonly CancellationTokenSource stopTicking = new();
     private readonly SemaphoreSlim gate;
     private readonly ConcurrentDictionary<string, CachedModule> modules = new(StringComparer.Ordinal);
     private readonly ILogger<PluginEngine> logger;
@@ -37,8 +38,16 @@ public sealed partial class PluginEngine : IDisposable
         gate = new SemaphoreSlim(Options.ConcurrentCalls);
         // The epoch is the wall clock guest code sees: each tick lets every running call check its deadline and its
         // caller's cancellation (Store epoch callback), whatever loop the guest is in.
+        // Its own thread, not a thread-pool timer: guest calls run on pool threads, and a few looping guests on a small
+        // machine (2 cores: 2 pool threads before injection) would starve a timer for the very deadline that stops them.
         var tick = TimeSpan.FromMilliseconds(Math.Max(1, Options.EpochTickMs));
-        ticker = new Timer(_ => engine.IncrementEpoch(), null, tick, tick);
+        ticker = new Thread(() =>
+        {
+            while (!stopTicking.Token.WaitHandle.WaitOne(tick))
+                engine.IncrementEpoch();
+        })
+        { IsBackground = true, Name = "kefu-plugin-epoch", Priority = ThreadPriority.AboveNormal };
+        ticker.Start();
     }
 
     public PluginOptions Options { get; }
@@ -217,7 +226,9 @@ public sealed partial class PluginEngine : IDisposable
 
     public void Dispose()
     {
-        ticker.Dispose();
+        stopTicking.Cancel();
+        ticker.Join(TimeSpan.FromSeconds(1));
+        stopTicking.Dispose();
         linker.Dispose();
         wasiLinker.Dispose();
         gate.Dispose();

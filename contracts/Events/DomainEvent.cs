@@ -83,6 +83,9 @@ public static class EventTypes
     public const string EmailSent = "email.sent";
     public const string EmailFailed = "email.failed";
 
+    /// <summary>A plugin's <c>emit</c> action (docs/plugins.md): tenant-level, the conversation (if any) in the data.</summary>
+    public const string PluginEmitted = "plugin.emitted";
+
     /// <summary>Events a routing rule emits (<c>emit</c> action) have a type with this prefix, e.g. <c>custom.vip_order</c>.</summary>
     public const string CustomPrefix = "custom.";
 
@@ -90,7 +93,7 @@ public static class EventTypes
     [
         ConversationCreated, ConversationUpdated, ConversationStatusChanged, ConversationAssigned,
         ConversationTransferred, ConversationRated, MessageCreated, NoteCreated, ContactCreated, ContactUpdated,
-        InboundReceived, WebhookEndpointDisabled, RouteExecuted, CrmSyncFailed, EmailSent, EmailFailed,
+        InboundReceived, WebhookEndpointDisabled, RouteExecuted, CrmSyncFailed, EmailSent, EmailFailed, PluginEmitted,
     ];
 
     public static bool IsKnown(string? type) => type is not null && (Array.IndexOf(All, type) >= 0 || IsCustom(type));
@@ -233,7 +236,8 @@ public sealed record RouteExecuted(
 }
 
 /// <summary>One step of a route execution: its action kind (<c>call</c>, <c>reply_template</c>, …), a short target
-/// (e.g. <c>ERP::updateOrder</c>), outcome (<see cref="RouteOutcomes"/>), attempts made and milliseconds spent.</summary>
+/// (e.g. <c>ERP::updateOrder</c>), outcome (<see cref="RouteOutcomes"/>), attempts made and milliseconds spent; a
+/// <c>plugin</c> step also the fuel its call used (and its error code in <see cref="Error"/> when it failed).</summary>
 [GenerateSerializer, Immutable]
 public sealed record RouteStepRecord(
     [property: Id(0)] int Index,
@@ -243,7 +247,8 @@ public sealed record RouteStepRecord(
     [property: Id(4)] int Attempts,
     [property: Id(5)] long ElapsedMs,
     [property: Id(6)] string? Error = null,
-    [property: Id(7)] int? HttpStatus = null);
+    [property: Id(7)] int? HttpStatus = null,
+    [property: Id(8)] long? Fuel = null);
 
 /// <summary>Outcomes of a route and of its steps.</summary>
 public static class RouteOutcomes
@@ -257,6 +262,9 @@ public static class RouteOutcomes
 
     /// <summary>The step failed but its <c>on_error: continue</c> let the route go on.</summary>
     public const string FailedContinued = "failed_continued";
+
+    /// <summary>A plugin step's <c>drop</c> stopped the route on purpose: not a failure (docs/plugins.md).</summary>
+    public const string Dropped = "dropped";
 }
 
 /// <summary>An event a routing rule emitted (<c>emit</c>): its type starts with <see cref="EventTypes.CustomPrefix"/>.</summary>
@@ -267,6 +275,20 @@ public sealed record CustomEvent(
     [property: Id(2)] string? ConversationId = null) : EventData
 {
     public override string Type => CustomType;
+}
+
+/// <summary>
+/// A plugin asked for an event (its <c>emit</c> action, at a routing step or after a message; docs/plugins.md). Tenant-level
+/// (no envelope seq); <see cref="DataJson"/> is the plugin's <c>data</c> object as JSON text.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record PluginEmitted(
+    [property: Id(0)] string Plugin,
+    [property: Id(1)] string Name,
+    [property: Id(2)] string DataJson,
+    [property: Id(3)] string? ConversationId = null) : EventData
+{
+    public override string Type => EventTypes.PluginEmitted;
 }
 
 /// <summary>An outbound webhook endpoint was disabled (a <c>410</c> answer, or failing for too long): nothing is dropped silently.</summary>

@@ -181,6 +181,11 @@ public static class EventJson
                     }
 
                     WriteOptional(json, "error", step.Error);
+                    if (step.Fuel is { } fuel)
+                    {
+                        json.WriteNumber("fuel", fuel);
+                    }
+
                     json.WriteEndObject();
                 }
 
@@ -190,6 +195,13 @@ public static class EventJson
                 WriteOptional(json, "conversationId", c.ConversationId);
                 json.WritePropertyName("data");
                 json.WriteRawValue(c.DataJson);
+                break;
+            case PluginEmitted p:
+                json.WriteString("plugin", p.Plugin);
+                json.WriteString("name", p.Name);
+                WriteOptional(json, "conversationId", p.ConversationId);
+                json.WritePropertyName("data");
+                json.WriteRawValue(p.DataJson);
                 break;
             case CrmSyncFailed c:
                 json.WriteString("crm", c.Crm);

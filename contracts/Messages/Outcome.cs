@@ -44,4 +44,7 @@ public static class ErrorCodes
     public const string BadRequest = "bad_request";
     public const string AtCapacity = "at_capacity";
     public const string InvalidState = "invalid_state";
+
+    /// <summary>A visitor's message was refused by a tenant's before_message plugin (docs/plugins.md): not stored. HTTP 422.</summary>
+    public const string Refused = "refused";
 }

@@ -20,6 +20,7 @@ public static class Problems
         ErrorCodes.Conflict or ErrorCodes.AtCapacity or ErrorCodes.InvalidState => StatusCodes.Status409Conflict,
         ErrorCodes.Unauthorized or ErrorCodes.InvalidCredentials => StatusCodes.Status401Unauthorized,
         ErrorCodes.Unavailable => StatusCodes.Status503ServiceUnavailable,
+        ErrorCodes.Refused => StatusCodes.Status422UnprocessableEntity, // well-formed, but a tenant's plugin refused it
         _ => StatusCodes.Status400BadRequest,
     };
 

@@ -31,7 +31,7 @@ public static class RoutingApi
     public static readonly string[] YamlMediaTypes = ["application/yaml", "text/yaml", "application/x-yaml", "text/plain"];
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-    private static readonly string[] ExecutionOutcomes = [RouteOutcomes.Succeeded, RouteOutcomes.Failed, RouteOutcomes.TimedOut];
+    private static readonly string[] ExecutionOutcomes = [RouteOutcomes.Succeeded, RouteOutcomes.Failed, RouteOutcomes.TimedOut, RouteOutcomes.Dropped];
 
     /// <summary>The rules in force, compiled, for dry runs (see <see cref="CompiledCurrent"/>).</summary>
     private static RuleSet? _current;

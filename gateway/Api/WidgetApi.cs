@@ -97,8 +97,14 @@ public static class WidgetApi
         var visitorId = await VisitorsApi.RegisterAsync(grains, time, tenant, inbox.InboxId, name, email, attributes);
         var conversationId = await grains.GetGrain<IVisitorGrain>(Tenancy.Key(tenant, visitorId)).GetOrStartConversation();
         var caller = new Caller(tenant, ParticipantRole.Visitor, visitorId, name, IsAdmin: false);
+        var hooked = await grains.GetGrain<IBeforeMessageHookGrain>(tenant).Run(new BeforeMessageInput(conversationId, inbox.InboxId, request.Text, visitorId));
+        if (hooked.Refused)
+        {
+            return Problems.From(new KefuError(ErrorCodes.Refused, hooked.Reason!)); // 422: a tenant's plugin refused it
+        }
+
         var sent = await grains.GetGrain<IConversationGrain>(Tenancy.Key(tenant, conversationId))
-            .Send(new SendMessage(caller, LeftMessageId, request.Text, null, TextContent.Instance)); // typed text: never read as an attachment reference
+            .Send(new SendMessage(caller, LeftMessageId, hooked.Text, null, TextContent.Instance)); // typed text: never read as an attachment reference
         if (sent.Error is { } error)
         {
             return Problems.From(error);

@@ -121,7 +121,15 @@ public sealed partial class InboundMailHandler(
             // reopens as it does for any visitor message. The id comes from the Message-ID, so a mail delivered twice is
             // one message.
             var visitor = new Caller(address.Tenant, ParticipantRole.Visitor, summary.VisitorId, summary.VisitorName, IsAdmin: false);
-            var sent = await conversation.Send(new SendMessage(visitor, ClientMsgId(message), text, ConnectionId: null, TextContent.Instance));
+            var hooked = await grains.GetGrain<IBeforeMessageHookGrain>(address.Tenant).Run(new BeforeMessageInput(address.Id, summary.Inbox, text, summary.VisitorId));
+            if (hooked.Refused)
+            {
+                // Refused by a tenant's plugin: accepted as mail (no bounce to the sender), not stored as a message.
+                LogRefused(logger, address.Tenant, address.Id, ErrorCodes.Refused);
+                return InboundOutcome.Accepted;
+            }
+
+            var sent = await conversation.Send(new SendMessage(visitor, ClientMsgId(message), hooked.Text, ConnectionId: null, TextContent.Instance));
             if (sent.Error is { } error)
             {
                 LogRefused(logger, address.Tenant, address.Id, error.Code);

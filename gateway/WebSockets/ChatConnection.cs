@@ -476,6 +476,19 @@ public sealed partial class ChatConnection
             (content, text) = (attachment, attachment.Name);
         }
 
+        if (Caller.Role == ParticipantRole.Visitor && attachmentId is null)
+        {
+            // The tenant's before_message plugins, outside the conversation's turn. Visitor sends are chained (StartSend),
+            // so this await keeps the visitor's messages in order.
+            var hooked = await _grains.GetGrain<IBeforeMessageHookGrain>(Caller.Tenant).Run(new BeforeMessageInput(conversationId, null, text, Caller.Id));
+            if (hooked.Refused)
+            {
+                return _frames.Error(ErrorCodes.Refused, hooked.Reason!, reference);
+            }
+
+            text = hooked.Text;
+        }
+
         var outcome = await Conversation(conversationId).Send(new SendMessage(Caller, reference, text, Id, content));
         return outcome.Error is { } refused
             ? _frames.Error(refused.Code, refused.Message, reference)

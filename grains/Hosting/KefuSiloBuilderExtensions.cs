@@ -141,6 +141,7 @@ public static class KefuSiloBuilderExtensions
         Routing.Runtime.RoutingServices.AddKefuRouting(services, configuration); // it wraps the event log registered above
         ConversationEvents.ConversationEventsServices.AddKefuConversationEvents(services, configuration); // after routing: it wraps the event log again (only when Kafka is on)
         Kefu.Plugins.PluginServiceCollectionExtensions.AddKefuPlugins(services, configuration); // the sandbox engine the plugin grains call into
+        Plugins.PluginHookServices.AddKefuPluginHooks(services, configuration); // message hooks: options, the after_message readers' wake-ups
         return silo;
     }
 

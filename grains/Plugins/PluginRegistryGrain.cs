@@ -98,6 +98,9 @@ public sealed class PluginRegistryGrain(
         state.State.Version++;
         await state.WriteStateAsync();
         await GrainFactory.GetGrain<IPluginGrain>(Key(name)).Changed(revision);
+        // The after_message reader runs only for tenants that have such plugins; it stops by itself when they are gone.
+        if (state.State.Plugins.Values.Any(p => p.Enabled && p.Manifest.Hooks.Contains(PluginHooks.AfterMessage)))
+            await GrainFactory.GetGrain<IAfterMessageHookGrain>(Tenant).Start();
     }
 
     private string Key(string name) => $"{Tenant}/{name}";

@@ -84,6 +84,17 @@ internal static class Program
                 return await CrmRun.RunAsync(args[1..], cts.Token);
             }
 
+            if (args is ["plugin-isolation", ..])
+            {
+                if (args.Contains("--help"))
+                {
+                    Console.WriteLine(PluginIsolationRun.Usage);
+                    return 0;
+                }
+
+                return await PluginIsolationRun.RunAsync(args[1..], cts.Token);
+            }
+
             if (args is ["routing", ..])
             {
                 if (args.Contains("--help"))

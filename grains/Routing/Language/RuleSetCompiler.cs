@@ -47,13 +47,13 @@ internal sealed partial class RuleSetBuilder(string text)
     private static readonly string[] IntentKeys = ["keywords", "regex", "description"];
     private static readonly string[] RouteKeys = ["id", "priority", "on", "match", "when", "extract", "actions", "timeout", "retry", "continue", "once_per", "cooldown", "description"];
     private static readonly string[] ExtractKeys = ["path", "regex", "group"];
-    private static readonly string[] ActionKeys = ["call", "reply_template", "assign", "tag", "priority", "status", "emit"];
-    private static readonly string[] StepKeys = ["call", "reply_template", "assign", "tag", "priority", "status", "emit", "timeout", "retry", "on_error"];
+    private static readonly string[] ActionKeys = ["call", "reply_template", "assign", "tag", "priority", "status", "emit", "plugin"];
+    private static readonly string[] StepKeys = ["call", "reply_template", "assign", "tag", "priority", "status", "emit", "plugin", "timeout", "retry", "on_error"];
     private static readonly string[] AssignKeys = ["team", "agent"];
     private static readonly string[] EmitKeys = ["type", "data"];
     private static readonly string[] Operators = ["all", "any", "not", "eq", "ne", "in", "contains", "regex", "keywords", "exists", "gt", "lt", "business_hours", "intent"];
     private static readonly string[] Methods = ["GET", "POST", "PUT", "PATCH", "DELETE"];
-    private static readonly string[] EventFamilies = ["conversation.", "message.", "note.", "contact.", "route.", "custom.", "inbound."];
+    private static readonly string[] EventFamilies = ["conversation.", "message.", "note.", "contact.", "route.", "custom.", "inbound.", "plugin."];
 
     private readonly List<RoutingProblem> problems = [];
     private RoutingDefaults defaults = RoutingDefaults.Standard;
@@ -913,6 +913,7 @@ internal sealed partial class RuleSetBuilder(string text)
             "priority" => OneOf(value, "priority", ConversationPriority.All) is { } p ? new PriorityStep(index, line, p) : null,
             "status" => OneOf(value, "status", ConversationStatus.All) is { } s ? new StatusStep(index, line, s) : null,
             "emit" => ParseEmit(value, index, line),
+            "plugin" => ParsePlugin(value, index, line),
             _ => null,
         };
         if (step is null)
@@ -927,7 +928,15 @@ internal sealed partial class RuleSetBuilder(string text)
 
         if (entries.TryGetValue("retry", out var retryNode))
         {
-            step = step with { Retry = Retry(retryNode, defaults.Retry) };
+            if (step is PluginStep)
+            {
+                // The same input makes a plugin fail the same way (fuel is deterministic): another attempt only costs time.
+                Problem(retryNode, "a plugin step is not retried (a plugin is deterministic: the same input fails the same way); remove `retry`");
+            }
+            else
+            {
+                step = step with { Retry = Retry(retryNode, defaults.Retry) };
+            }
         }
 
         if (entries.TryGetValue("on_error", out var onErrorNode) && Str(onErrorNode, "on_error") is { } onError)
@@ -980,6 +989,26 @@ internal sealed partial class RuleSetBuilder(string text)
 
         return new CallStep(index, line, connectorName, operationName);
     }
+
+    /// <summary><c>plugin: order-triage</c>: a plugin name as uploads name them (whether it exists is known only at run time).</summary>
+    private PluginStep? ParsePlugin(YamlNode node, int index, int line)
+    {
+        if (Str(node, "plugin") is not { } name)
+        {
+            return null;
+        }
+
+        if (!PluginName().IsMatch(name))
+        {
+            Problem(node, $"invalid plugin name '{name}' (1–63 of a-z 0-9 -, starting with a letter or digit, as uploaded)");
+            return null;
+        }
+
+        return new PluginStep(index, line, name);
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")]
+    private static partial Regex PluginName();
 
     private ReplyTemplateStep? ParseReply(YamlNode node, int index, int line)
     {

@@ -35,6 +35,9 @@ public sealed record RoutingEvent(
     /// <summary>An inbound event's sender deadline (<c>Kefu-Timeout-Ms</c>): routes get no time past it.</summary>
     public DateTimeOffset? Deadline { get; init; }
 
+    /// <summary>The event's cursor in the tenant's log (0 for a dry run's event): part of the envelope a plugin step gets.</summary>
+    public long Cursor { get; init; }
+
     // Folded once per event however many routes read it; keyed by the Text instance so a `with { Text = … }` copy
     // does not reuse another text's folding. One reference: read and written atomically.
     private NormalizedText? normalized;
@@ -67,7 +70,7 @@ public sealed record RoutingEvent(
         ArgumentNullException.ThrowIfNull(stored);
         using var document = JsonDocument.Parse(stored.DataJson);
         var data = document.RootElement.Clone();
-        return Create(stored.Id.ToString(), stored.Tenant, stored.Type, stored.ConversationId, stored.Seq, stored.Time, stored.Causation, data);
+        return Create(stored.Id.ToString(), stored.Tenant, stored.Type, stored.ConversationId, stored.Seq, stored.Time, stored.Causation, data) with { Cursor = stored.Cursor };
     }
 
     /// <summary>

@@ -113,7 +113,7 @@ public sealed record RoutingFacts(DateTimeOffset Now, Func<string, DateTimeOffse
 /// <summary>One action of a route with its own limits. <see cref="Index"/>: 0-based position in the route.</summary>
 public abstract record StepSpec(int Index, int Line)
 {
-    /// <summary>The action's name as written: <c>call</c>, <c>reply_template</c>, <c>assign</c>, <c>tag</c>, <c>priority</c>, <c>status</c>, <c>emit</c>.</summary>
+    /// <summary>The action's name as written: <c>call</c>, <c>reply_template</c>, <c>assign</c>, <c>tag</c>, <c>priority</c>, <c>status</c>, <c>emit</c>, <c>plugin</c>.</summary>
     public abstract string Action { get; }
 
     /// <summary>One attempt's limit (null = the connector's, then the defaults').</summary>
@@ -178,4 +178,16 @@ public sealed record EmitStep(int Index, int Line, string Type, IReadOnlyDiction
     public override string Action => "emit";
 
     public override string Target => Type;
+}
+
+/// <summary>
+/// Runs the tenant's plugin <see cref="Plugin"/> (docs/plugins.md "Where plugins run") with the event and the route's
+/// values, then applies what it asked for; its <c>set</c> values are <c>{plugin.&lt;name&gt;}</c> for later steps. Never
+/// retried: a plugin is deterministic, the same input fails the same way.
+/// </summary>
+public sealed record PluginStep(int Index, int Line, string Plugin) : StepSpec(Index, Line)
+{
+    public override string Action => "plugin";
+
+    public override string Target => Plugin;
 }

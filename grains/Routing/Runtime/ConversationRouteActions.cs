@@ -2,6 +2,7 @@ using Kefu.Contracts.Events;
 using Kefu.Contracts.Grains;
 using Kefu.Contracts.Identity;
 using Kefu.Contracts.Messages;
+using Kefu.Contracts.Plugins;
 using Kefu.Grains.Events;
 
 namespace Kefu.Grains.Routing.Runtime;
@@ -52,6 +53,33 @@ public sealed class ConversationRouteActions(IGrainFactory grains, IEventLog eve
 
         // Tenant-level (seq 0); the id is the same on a re-run, and the log stores an id once.
         var e = new DomainEvent(eventId, tenant, ConversationId: null, Seq: 0, time.GetUtcNow(), Causation.Of(caller), new CustomEvent(type, dataJson, conversationId));
+        await eventLog.AppendAsync([e], token);
+        return null;
+    }
+
+    public Task<PluginCallResult> CallPluginAsync(string plugin, string inputJson, DateTimeOffset deadline, CancellationToken token) =>
+        grains.GetGrain<IPluginGrain>($"{tenant}/{plugin}").Call(new PluginCall(PluginHooks.Route, inputJson, deadline), token);
+
+    public async Task<KefuError?> SetAttributeAsync(string? contactId, string? conversationId, string key, string value, CancellationToken token)
+    {
+        if (contactId is null && conversationId is not null && await Conversation(conversationId).GetSummary().WaitAsync(token) is { } summary)
+        {
+            contactId = (await grains.GetGrain<IVisitorGrain>(Tenancy.Key(tenant, summary.VisitorId)).GetProfile().WaitAsync(token))?.ContactId;
+        }
+
+        if (contactId is null)
+        {
+            return null; // an anonymous visitor: there is no contact to set it on
+        }
+
+        var patch = new ContactPatch(Attributes: new Dictionary<string, string?>(StringComparer.Ordinal) { [key] = value });
+        return (await grains.GetGrain<IContactGrain>(Tenancy.Key(tenant, contactId)).Update(patch, Causation.Of(caller)).WaitAsync(token)).Error;
+    }
+
+    public async Task<KefuError?> EmitPluginAsync(Ulid eventId, string plugin, string name, string dataJson, string? conversationId, CancellationToken token)
+    {
+        // Tenant-level (seq 0), like custom.* events; the id is the same on a re-run, and the log stores an id once.
+        var e = new DomainEvent(eventId, tenant, ConversationId: null, Seq: 0, time.GetUtcNow(), Causation.Of(caller), new PluginEmitted(plugin, name, dataJson, conversationId));
         await eventLog.AppendAsync([e], token);
         return null;
     }

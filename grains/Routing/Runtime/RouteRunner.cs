@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Kefu.Contracts.Events;
 using Kefu.Contracts.Messages;
+using Kefu.Contracts.Plugins;
 
 namespace Kefu.Grains.Routing.Runtime;
 
@@ -26,6 +27,18 @@ public interface IRouteActions
 
     /// <summary>Appends a <c>custom.*</c> event with the id <paramref name="eventId"/> (the same on a re-run: stored once).</summary>
     Task<KefuError?> EmitAsync(Ulid eventId, string type, string dataJson, string? conversationId, CancellationToken token);
+
+    /// <summary>Calls the tenant's plugin at the <c>route</c> hook; the deadline and the token bound the call. Never throws for a guest failure.</summary>
+    Task<PluginCallResult> CallPluginAsync(string plugin, string inputJson, DateTimeOffset deadline, CancellationToken token);
+
+    /// <summary>
+    /// Sets one attribute of the event's contact: <paramref name="contactId"/>, else the contact of the conversation's
+    /// visitor; nothing (not an error) when there is no contact.
+    /// </summary>
+    Task<KefuError?> SetAttributeAsync(string? contactId, string? conversationId, string key, string value, CancellationToken token);
+
+    /// <summary>Appends a <c>plugin.emitted</c> event with the id <paramref name="eventId"/> (the same on a re-run: stored once).</summary>
+    Task<KefuError?> EmitPluginAsync(Ulid eventId, string plugin, string name, string dataJson, string? conversationId, CancellationToken token);
 }
 
 /// <summary>
@@ -59,6 +72,9 @@ public sealed class RouteRunner(RoutingConnector connector, TimeProvider time)
         var outcome = RouteOutcomes.Succeeded;
         string? routeError = null;
         JsonElement? last = null;
+        // Values plugin steps `set`, seen by later steps as {plugin.<name>} (after the extracted values of the same name: none, a name has no dot).
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        IReadOnlyDictionary<string, string> extracted = match.Extracted;
         foreach (var step in route.Actions)
         {
             if (outcome != RouteOutcomes.Succeeded)
@@ -76,11 +92,13 @@ public sealed class RouteRunner(RoutingConnector connector, TimeProvider time)
             }
 
             var stepClock = Stopwatch.StartNew();
-            var scope = new TemplateScope(match.Extracted, e.Data, last);
+            var scope = new TemplateScope(extracted, e.Data, last);
             StepResult result;
             try
             {
-                result = await RunStepAsync(ruleSet, route, step, e, scope, deadline, actions, stop.Token);
+                result = step is PluginStep plugin
+                    ? await RunPluginAsync(route, plugin, e, match.Extracted, values, deadline, actions, stop.Token)
+                    : await RunStepAsync(ruleSet, route, step, e, scope, deadline, actions, stop.Token);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -97,8 +115,19 @@ public sealed class RouteRunner(RoutingConnector connector, TimeProvider time)
                 last = response;
             }
 
+            if (step is PluginStep && values.Count > 0)
+            {
+                extracted = WithPluginValues(match.Extracted, values);
+            }
+
             var stepOutcome = result.Outcome;
-            if (stepOutcome == RouteOutcomes.Failed && step.OnError == OnError.Continue)
+            if (result.Dropped is { } reason)
+            {
+                // The plugin stopped the route on purpose: its step succeeded, the rest is skipped, and that is not a failure.
+                outcome = RouteOutcomes.Dropped;
+                routeError = $"step {step.Index} (plugin {step.Target}) dropped the route: {reason}";
+            }
+            else if (stepOutcome == RouteOutcomes.Failed && step.OnError == OnError.Continue)
             {
                 stepOutcome = RouteOutcomes.FailedContinued;
             }
@@ -108,7 +137,7 @@ public sealed class RouteRunner(RoutingConnector connector, TimeProvider time)
                 routeError = $"step {step.Index} ({step.Action}): {result.Error}";
             }
 
-            steps.Add(new RouteStepRecord(step.Index, step.Action, step.Target, stepOutcome, result.Attempts, stepClock.ElapsedMilliseconds, result.Error, result.HttpStatus));
+            steps.Add(new RouteStepRecord(step.Index, step.Action, step.Target, stepOutcome, result.Attempts, stepClock.ElapsedMilliseconds, result.Error, result.HttpStatus, result.Fuel));
         }
 
         var left = (long)Math.Max(0, (deadline - time.GetUtcNow()).TotalMilliseconds);
@@ -220,6 +249,91 @@ public sealed class RouteRunner(RoutingConnector connector, TimeProvider time)
         }
     }
 
+    /// <summary>
+    /// A plugin step (docs/plugins.md "Where plugins run"): one call — never retried, a plugin is deterministic — within the
+    /// route's deadline (or the step's timeout if earlier) and the route's token, then its actions in the order emitted.
+    /// A failed call fails the step like a failed connector call, with the plugin's error code and the fuel it used.
+    /// </summary>
+    private async Task<StepResult> RunPluginAsync(RouteSpec route, PluginStep step, RoutingEvent e, IReadOnlyDictionary<string, string> extracted,
+        Dictionary<string, string> values, DateTimeOffset deadline, IRouteActions actions, CancellationToken token)
+    {
+        var now = time.GetUtcNow();
+        var callDeadline = step.Timeout is { } limit && now + limit < deadline ? now + limit : deadline;
+        var result = await actions.CallPluginAsync(step.Plugin, PluginStepInput.Compose(e, extracted, values), callDeadline, token);
+        if (!result.Ok)
+        {
+            // Out of the route's own time (not the plugin's manifest limit): the route timed out, as with a connector.
+            var routeOutOfTime = token.IsCancellationRequested
+                || (result.ErrorCode is PluginErrorCodes.Timeout or PluginErrorCodes.Cancelled or PluginErrorCodes.Busy && time.GetUtcNow() >= deadline);
+            return new StepResult(routeOutOfTime ? RouteOutcomes.TimedOut : RouteOutcomes.Failed, 1, null, $"{result.ErrorCode}: {result.Reason}", null) { Fuel = result.FuelUsed };
+        }
+
+        var replies = 0;
+        for (var i = 0; i < result.Actions.Length; i++)
+        {
+            var action = result.Actions[i];
+            using var json = JsonDocument.Parse(action.Json);
+            var root = json.RootElement;
+            KefuError? error = null;
+            switch (action.Kind)
+            {
+                case PluginActionKinds.Drop:
+                    return new StepResult(RouteOutcomes.Succeeded, 1, null, null, null)
+                    {
+                        Fuel = result.FuelUsed,
+                        Dropped = root.TryGetProperty("reason", out var why) && why.ValueKind == JsonValueKind.String ? why.GetString() : "no reason given",
+                    };
+                case PluginActionKinds.Set:
+                    values[root.GetProperty("name").GetString()!] = root.GetProperty("value").GetString()!;
+                    break;
+                case PluginActionKinds.Emit:
+                    var data = root.TryGetProperty("data", out var d) ? d.GetRawText() : "{}";
+                    error = await actions.EmitPluginAsync(EventIdFor(e, route.Id, $"plugin:{step.Index}:{i}"), step.Plugin, root.GetProperty("name").GetString()!, data, e.ConversationId, token);
+                    break;
+                case PluginActionKinds.SetAttribute:
+                    error = await actions.SetAttributeAsync(ContactOf(e), e.ConversationId, root.GetProperty("key").GetString()!, root.GetProperty("value").GetString()!, token);
+                    break;
+                case PluginActionKinds.Tag when e.ConversationId is { } conversationId:
+                    error = await actions.TagAsync(conversationId, [root.GetProperty("tag").GetString()!], token);
+                    break;
+                case PluginActionKinds.Reply when e.ConversationId is { } conversationId:
+                    // Like reply_template: the same id on a re-run (one per reply of the step), so the conversation stores it once.
+                    var key = StepKey(e.EventId, replies == 0 ? route.Id : $"{route.Id}#{replies}", step.Index);
+                    replies++;
+                    error = await actions.ReplyAsync(conversationId, key, root.GetProperty("text").GetString()!, token);
+                    break;
+                case PluginActionKinds.Tag or PluginActionKinds.Reply:
+                    error = KefuError.Invalid("the event has no conversation");
+                    break;
+                default:
+                    break; // replace_text/redact are refused at this hook by the output reader
+            }
+
+            if (error is not null)
+            {
+                return new StepResult(RouteOutcomes.Failed, 1, null, $"action {i} ({action.Kind}): {error.Code}: {error.Message}", null) { Fuel = result.FuelUsed };
+            }
+        }
+
+        return new StepResult(RouteOutcomes.Succeeded, 1, null, null, null) { Fuel = result.FuelUsed };
+    }
+
+    /// <summary>An inbound event's contact (the sender named it), if any.</summary>
+    private static string? ContactOf(RoutingEvent e) =>
+        e.Type == EventTypes.InboundReceived && e.EnvelopeData.ValueKind == JsonValueKind.Object
+        && e.EnvelopeData.TryGetProperty("contactId", out var contact) && contact.ValueKind == JsonValueKind.String ? contact.GetString() : null;
+
+    private static Dictionary<string, string> WithPluginValues(IReadOnlyDictionary<string, string> extracted, Dictionary<string, string> values)
+    {
+        var merged = new Dictionary<string, string>(extracted, StringComparer.Ordinal);
+        foreach (var (name, value) in values)
+        {
+            merged["plugin." + name] = value;
+        }
+
+        return merged;
+    }
+
     private static RouteStepRecord Skipped(StepSpec step) => new(step.Index, step.Action, step.Target, RouteOutcomes.Skipped, 0, 0);
 
     private static RouteExecuted Record(RoutingEvent e, string hash, RouteSpec route, string outcome, List<RouteStepRecord> steps, Stopwatch clock, long leftMs, string? error) =>
@@ -227,6 +341,12 @@ public sealed class RouteRunner(RoutingConnector connector, TimeProvider time)
 
     private sealed record StepResult(string Outcome, int Attempts, int? HttpStatus, string? Error, JsonElement? Response)
     {
+        /// <summary>A plugin step: the fuel its call used.</summary>
+        public long? Fuel { get; init; }
+
+        /// <summary>A plugin step that asked to drop the route: its reason.</summary>
+        public string? Dropped { get; init; }
+
         public static StepResult Fail(string error) => new(RouteOutcomes.Failed, 0, null, error, null);
 
         public static StepResult Of(KefuError? error) => error is null

@@ -134,7 +134,9 @@ public sealed class EventSchemaTests(GatewayFixture gateway)
                     [
                         new RouteStepRecord(0, "call", "ERP::updateOrder", RouteOutcomes.TimedOut, 3, 3000, "timed out", 500),
                         new RouteStepRecord(1, "reply_template", null, RouteOutcomes.Skipped, 0, 0),
+                        new RouteStepRecord(2, "plugin", "order-triage", RouteOutcomes.Failed, 1, 3, "plugin_trap: unreachable", null, 1234),
                     ], 3001, 0, ConversationId, "the route's 3s budget ran out"),
+                new RouteExecuted(Ulid.NewUlid().ToString(), "message.created", new string('c', 64), "triage", RouteOutcomes.Dropped, [], 2, 9000, null, "dropped: spam"),
                 new RouteExecuted(Ulid.NewUlid().ToString(), "custom.vip", new string('b', 64), "route-1", RouteOutcomes.Succeeded, [], 1, 9999, null),
             ],
             [EventTypes.EmailSent] = [new EmailSent(ConversationId, Ulid.NewUlid().ToString(), "offline_reply", "ann@example.com", "Re: your question")],
@@ -142,6 +144,11 @@ public sealed class EventSchemaTests(GatewayFixture gateway)
             [
                 new EmailFailed(ConversationId, Ulid.NewUlid().ToString(), "transcript", "ann@example.com", "SMTP 550: no such user", false, 1),
                 new EmailFailed(null, Ulid.NewUlid().ToString(), "agent_notification", "bo@example.com", null, true, 3),
+            ],
+            [EventTypes.PluginEmitted] =
+            [
+                new PluginEmitted("order-triage", "order_question", """{"order":"123","lang":"zh"}""", ConversationId),
+                new PluginEmitted("order-triage", "ping", "{}"),
             ],
             [EventTypes.WebhookEndpointDisabled] = [new WebhookEndpointDisabled("wh1", "https://erp.example.com/kefu", "410 Gone")],
             [EventTypes.CrmSyncFailed] =

@@ -51,6 +51,8 @@ public sealed class RoutingSchemaTests
     [InlineData("routes:\n  - on: x\n    actions: [ { status: closed } ]\n")]
     [InlineData("routes:\n  - on: x\n    when: { equals: { a: 1 } }\n    actions: [ { tag: a } ]\n")]
     [InlineData("connectors:\n  ERP: { baseUrl: \"http://e\", auth: { header: X, token: t }, operations: {} }\nroutes: []\n")]
+    [InlineData("routes:\n  - on: x\n    actions: [ { plugin: Order_Triage } ]\n")]
+    [InlineData("routes:\n  - on: x\n    actions: [ { plugin: triage, retry: 2 } ]\n")]
     public void What_the_compiler_refuses_the_schema_refuses(string yaml)
     {
         Assert.NotEmpty(Kefu.Grains.Routing.RuleSetCompiler.Compile(yaml).Problems);

@@ -316,7 +316,8 @@ internal static class Rules
         var steps = d.GetProperty("steps").EnumerateArray().Select(s => new RouteStepRecord(
             s.GetProperty("index").GetInt32(), s.GetProperty("action").GetString()!, s.TryGetProperty("target", out var t) ? t.GetString() : null,
             s.GetProperty("outcome").GetString()!, s.GetProperty("attempts").GetInt32(), s.GetProperty("elapsedMs").GetInt64(),
-            s.TryGetProperty("error", out var er) ? er.GetString() : null, s.TryGetProperty("httpStatus", out var h) ? h.GetInt32() : null)).ToArray();
+            s.TryGetProperty("error", out var er) ? er.GetString() : null, s.TryGetProperty("httpStatus", out var h) ? h.GetInt32() : null,
+            s.TryGetProperty("fuel", out var f) ? f.GetInt64() : null)).ToArray();
         return new RouteExecuted(d.GetProperty("triggerEventId").GetString()!, d.GetProperty("triggerType").GetString()!, d.GetProperty("rulesetHash").GetString()!,
             d.GetProperty("routeId").GetString()!, d.GetProperty("outcome").GetString()!, steps, d.GetProperty("elapsedMs").GetInt64(),
             d.GetProperty("budgetLeftMs").GetInt64(), d.TryGetProperty("conversationId", out var c) ? c.GetString() : null,
