@@ -162,12 +162,21 @@ public sealed class PluginSandbox : IDisposable
     {
         if (e is TrapException trap && trap.Type == TrapCode.OutOfFuel)
             return new(PluginErrorCodes.OutOfFuel, $"the call used all of its {Manifest.Limits.Fuel} fuel");
-        var first = e.Message.Split('\n', 2)[0].Trim();
+        var first = Cause(e.Message);
         // memory.grow past the cap returns -1; a guest that then traps ran out of memory, whatever its trap says.
         var cap = (long)Manifest.Limits.MemoryMb * 1024 * 1024;
         if (memory is not null && memory.GetLength() + PluginAbi.PageBytes > cap)
             return new(PluginErrorCodes.MemoryLimit, $"the module reached its {Manifest.Limits.MemoryMb} MiB memory cap ({first})");
         return new(PluginErrorCodes.Trap, "the module trapped: " + first);
+    }
+
+    // Wasmtime's message starts with "error while executing at wasm backtrace:" and the frames; what happened is the
+    // last line after "Caused by:" (e.g. "wasm trap: wasm `unreachable` instruction executed").
+    internal static string Cause(string message)
+    {
+        var lines = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var caused = Array.FindIndex(lines, l => l.StartsWith("Caused by:", StringComparison.Ordinal));
+        return caused >= 0 && caused + 1 < lines.Length ? string.Join("; ", lines[(caused + 1)..]) : lines.FirstOrDefault() ?? "";
     }
 
     private void Drop()

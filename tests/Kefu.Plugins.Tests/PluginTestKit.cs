@@ -44,7 +44,8 @@ internal static class PluginTestKit
     }
 
     /// <summary>
-    /// An ABI v1 module with a bump allocator from 64 KiB (the first page is the module's own data), the kefu imports,
+    /// An ABI v1 module with a bump allocator from 64 KiB (the first page is the module's own data; it starts over when
+    /// the memory is used up), the kefu imports,
     /// and <paramref name="process"/> as the body of <c>process(ptr, len) -> i32</c> (it must leave an i32).
     /// </summary>
     public static string Module(string process, string data = "", string extra = "", int pages = 4, string imports = "") => $$"""
@@ -59,7 +60,11 @@ internal static class PluginTestKit
           {{data}}
           (func (export "kefu_abi_v1"))
           (func $alloc (export "alloc") (param $len i32) (result i32)
-            (local $p i32) (local.set $p (global.get $next))
+            (local $p i32)
+            ;; wrap around when the memory is used up: kept instances answer thousands of calls
+            (if (i32.gt_u (i32.add (global.get $next) (local.get $len)) (i32.mul (memory.size) (i32.const 65536)))
+              (then (global.set $next (i32.const 65536))))
+            (local.set $p (global.get $next))
             (global.set $next (i32.add (global.get $next) (local.get $len)))
             (local.get $p))
           {{extra}}
