@@ -16,6 +16,13 @@ internal static class HostFunctions
 {
     public const string HttpClientName = "kefu-plugins";
 
+    // Headers a plugin may not set: Host would reach another virtual host behind an allowed address (a shared proxy or
+    // CDN serves many), and the framing headers are the HTTP stack's to write.
+    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Host", "Connection", "Content-Length", "Transfer-Encoding", "Upgrade", "Proxy-Authorization", "Proxy-Connection", "TE", "Trailer", "Keep-Alive",
+    };
+
     public static Linker CreateLinker(Engine engine, bool wasi)
     {
         var linker = new Linker(engine);
@@ -114,7 +121,8 @@ internal static class HostFunctions
             message.Content = new StringContent(body, Encoding.UTF8, "application/json");
         if (request?["headers"] is JsonObject headers)
             foreach (var (name, value) in headers)
-                if (value?.GetValueKind() == JsonValueKind.String && !message.Headers.TryAddWithoutValidation(name, value.GetValue<string>()))
+                if (value?.GetValueKind() == JsonValueKind.String && !HopByHop.Contains(name) &&
+                    !message.Headers.TryAddWithoutValidation(name, value.GetValue<string>()))
                     message.Content?.Headers.TryAddWithoutValidation(name, value.GetValue<string>());
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(state.CancellationToken);
         timeout.CancelAfter(left);

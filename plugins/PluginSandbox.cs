@@ -18,6 +18,7 @@ public sealed class PluginSandbox : IDisposable
     private readonly byte[] configJson;
     private Store? store;
     private Memory? memory;
+    private long instantiatedMemoryBytes;
     private Func<int, int>? alloc;
     private Func<int, int, int>? process;
     private CallState? current;
@@ -108,6 +109,7 @@ public sealed class PluginSandbox : IDisposable
         {
             var instance = owner.LinkerFor(Manifest.Wasi).Instantiate(fresh, module);
             memory = instance.GetMemory(PluginAbi.Memory);
+            instantiatedMemoryBytes = memory?.GetLength() ?? 0;
             alloc = instance.GetFunction<int, int>(PluginAbi.Alloc);
             process = instance.GetFunction<int, int, int>(PluginAbi.Process);
             if (memory is null || alloc is null || process is null)
@@ -163,9 +165,10 @@ public sealed class PluginSandbox : IDisposable
         if (e is TrapException trap && trap.Type == TrapCode.OutOfFuel)
             return new(PluginErrorCodes.OutOfFuel, $"the call used all of its {Manifest.Limits.Fuel} fuel");
         var first = Cause(e.Message);
-        // memory.grow past the cap returns -1; a guest that then traps ran out of memory, whatever its trap says.
+        // memory.grow past the cap returns -1; a guest that then traps ran out of memory, whatever its trap says. Only a
+        // guest that grew towards the cap: one declared at its cap from the start and trapping is just a trap.
         var cap = (long)Manifest.Limits.MemoryMb * 1024 * 1024;
-        if (memory is not null && memory.GetLength() + PluginAbi.PageBytes > cap)
+        if (memory is not null && memory.GetLength() > instantiatedMemoryBytes && memory.GetLength() + PluginAbi.PageBytes > cap)
             return new(PluginErrorCodes.MemoryLimit, $"the module reached its {Manifest.Limits.MemoryMb} MiB memory cap ({first})");
         return new(PluginErrorCodes.Trap, "the module trapped: " + first);
     }

@@ -121,6 +121,24 @@ public sealed class SecurityTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task A_trap_in_a_module_declared_at_its_cap_is_a_trap_not_a_memory_limit()
+    {
+        using var sandbox = engine.CreateSandbox(Wasm(Module("unreachable", pages: 16)), Manifest(memoryMb: 1));
+        Assert.Equal(PluginErrorCodes.Trap, (await engine.CallAsync(sandbox, Call(), default)).ErrorCode);
+    }
+
+    [Fact]
+    public async Task Endless_recursion_is_a_trap_and_the_host_goes_on()
+    {
+        using var sandbox = engine.CreateSandbox(Wasm(Module("(call $deeper (i32.const 0))", extra: """
+            (func $deeper (param $n i32) (result i32) (call $deeper (i32.add (local.get $n) (i32.const 1))))
+            """)), Manifest(fuel: 100_000_000));
+        var result = await engine.CallAsync(sandbox, Call(), default);
+        Assert.Equal(PluginErrorCodes.Trap, result.ErrorCode);
+        Assert.Contains("stack", result.Reason, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public void A_module_declaring_more_memory_than_its_manifest_allows_is_refused_at_upload()
     {
         var wasm = Wasm(Module($"{EmitOk} (i32.const 0)", OkData, pages: 32)); // 2 MiB
@@ -334,6 +352,11 @@ public sealed class SecurityTests(ITestOutputHelper output) : IDisposable
             Interlocked.Increment(ref hits);
             return Results.Text($"order {id} shipped");
         });
+        app.MapGet("/host", (HttpRequest request) =>
+        {
+            Interlocked.Increment(ref hits);
+            return Results.Text("host=" + request.Host.Value);
+        });
         app.MapGet("/redirect", () =>
         {
             Interlocked.Increment(ref hits);
@@ -371,6 +394,15 @@ public sealed class SecurityTests(ITestOutputHelper output) : IDisposable
         }
         Assert.Equal(2, hits);
 
+        // The plugin cannot name another virtual host than the URL's (a shared proxy behind an allowed address).
+        using (var sandbox = http.CreateSandbox(Wasm(HttpModule), Manifest(allowedHosts: ["127.0.0.1"], timeoutMs: 2_000)))
+        {
+            var request = $$$"""{"url":"http://127.0.0.1:{{{server.Port}}}/host","headers":{"Host":"internal.example","x-trace":"1"}}""";
+            var result = await http.CallAsync(sandbox, Call(input: request), default);
+            Assert.True(result.Ok, $"{result.ErrorCode}: {result.Reason}");
+            Assert.Contains($"host=127.0.0.1:{server.Port}", result.Log, StringComparison.Ordinal);
+        }
+
         // A redirect is handed to the plugin, never followed (it could lead to a host the manifest does not allow).
         using (var sandbox = http.CreateSandbox(Wasm(HttpModule), Manifest(allowedHosts: ["127.0.0.1"], timeoutMs: 2_000)))
         {
@@ -378,6 +410,7 @@ public sealed class SecurityTests(ITestOutputHelper output) : IDisposable
             Assert.True(result.Ok, $"{result.ErrorCode}: {result.Reason}");
             Assert.Contains("\"status\":302", result.Log, StringComparison.Ordinal);
         }
+        Assert.Equal(4, hits);
         await app.StopAsync();
     }
 
