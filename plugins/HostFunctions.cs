@@ -81,12 +81,8 @@ internal static class HostFunctions
         if (keyLen > 256)
             return PluginAbi.Absent;
         var key = Encoding.UTF8.GetString(Read(state, memory, keyPtr, keyLen, "kefu.config_get"));
-        using var config = JsonDocument.Parse(sandbox.ConfigJson.ToArray());
-        if (config.RootElement.ValueKind != JsonValueKind.Object || !config.RootElement.TryGetProperty(key, out var value))
+        if (sandbox.ConfigValue(key) is not { } bytes)
             return PluginAbi.Absent;
-        var bytes = value.ValueKind == JsonValueKind.String
-            ? Encoding.UTF8.GetBytes(value.GetString()!)
-            : Encoding.UTF8.GetBytes(value.GetRawText());
         Hand(caller, state, outPtr, bytes);
         return 0;
     }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
+using System.Text.Json;
 using Kefu.Contracts.Plugins;
 using Wasmtime;
 
@@ -22,6 +23,7 @@ public sealed class PluginSandbox : IDisposable
     private Func<int, int>? alloc;
     private Func<int, int, int>? process;
     private CallState? current;
+    private Dictionary<string, byte[]>? configValues;
 
     internal PluginSandbox(PluginEngine owner, Module module, PluginManifest manifest)
     {
@@ -40,6 +42,29 @@ public sealed class PluginSandbox : IDisposable
 
     /// <summary>The configuration as parsed JSON text (the input's <c>config</c>).</summary>
     internal ReadOnlySpan<byte> ConfigJson => configJson;
+
+    /// <summary>
+    /// <c>config[key]</c> as kefu.config_get hands it over (a string as its UTF-8 text, any other value as JSON), or null.
+    /// Parsed once per sandbox, not once per call: the configuration never changes under a sandbox, and a hook on the
+    /// message path asks on every message.
+    /// </summary>
+    internal byte[]? ConfigValue(string key)
+    {
+        configValues ??= ParseConfig(configJson);
+        return configValues.GetValueOrDefault(key);
+    }
+
+    private static Dictionary<string, byte[]> ParseConfig(byte[] json)
+    {
+        var values = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        using var config = JsonDocument.Parse(json);
+        if (config.RootElement.ValueKind == JsonValueKind.Object)
+            foreach (var property in config.RootElement.EnumerateObject())
+                values[property.Name] = property.Value.ValueKind == JsonValueKind.String
+                    ? Encoding.UTF8.GetBytes(property.Value.GetString()!)
+                    : Encoding.UTF8.GetBytes(property.Value.GetRawText());
+        return values;
+    }
 
     internal CallState? Current => current;
 
