@@ -19,6 +19,11 @@ public sealed class SecurityTests(ITestOutputHelper output) : IDisposable
 {
     private readonly PluginEngine engine = Engine();
 
+    // For endless loops that only the clock or the caller may stop: fuel for minutes, so running out of it first
+    // can only mean the deadline or the cancellation did not work.
+    private const long FuelForMinutes = 100_000_000_000;
+    private readonly PluginEngine patient = Engine(new PluginOptions { CacheDirectory = null, MaxFuel = long.MaxValue, MaxTimeoutMs = 60_000 });
+
     // The fixed action a well-behaved call emits (page 0, offset 16).
     private const string OkAction = """{"action":"tag","tag":"ok"}""";
     private static readonly string OkData = $"(data (i32.const 16) {Bytes(OkAction)})";
@@ -44,21 +49,21 @@ public sealed class SecurityTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task An_endless_loop_with_fuel_to_spare_is_stopped_by_the_epoch_deadline()
     {
-        using var sandbox = engine.CreateSandbox(Wasm(Module(Spin)), Manifest(fuel: 1_000_000_000, timeoutMs: 50));
+        using var sandbox = patient.CreateSandbox(Wasm(Module(Spin)), Manifest(fuel: FuelForMinutes, timeoutMs: 50));
         var clock = Stopwatch.StartNew();
-        var result = await engine.CallAsync(sandbox, Call(), default);
+        var result = await patient.CallAsync(sandbox, Call(), default);
         Assert.Equal(PluginErrorCodes.Timeout, result.ErrorCode);
-        Assert.InRange(clock.ElapsedMilliseconds, 45, 1_000);
+        Assert.InRange(clock.ElapsedMilliseconds, 45, 2_000);
     }
 
     [Fact]
     public async Task The_callers_earlier_deadline_wins_over_the_manifests_timeout()
     {
-        using var sandbox = engine.CreateSandbox(Wasm(Module(Spin)), Manifest(fuel: 1_000_000_000, timeoutMs: 2_000));
+        using var sandbox = patient.CreateSandbox(Wasm(Module(Spin)), Manifest(fuel: FuelForMinutes, timeoutMs: 30_000));
         var clock = Stopwatch.StartNew();
-        var result = await engine.CallAsync(sandbox, Call(deadline: DateTimeOffset.UtcNow.AddMilliseconds(40)), default);
+        var result = await patient.CallAsync(sandbox, Call(deadline: DateTimeOffset.UtcNow.AddMilliseconds(40)), default);
         Assert.Equal(PluginErrorCodes.Timeout, result.ErrorCode);
-        Assert.True(clock.ElapsedMilliseconds < 1_000, $"stopped after {clock.ElapsedMilliseconds} ms; the deadline was 40 ms");
+        Assert.True(clock.ElapsedMilliseconds < 2_000, $"stopped after {clock.ElapsedMilliseconds} ms; the deadline was 40 ms, the manifest's 30 s");
     }
 
     [Fact]
@@ -72,15 +77,23 @@ public sealed class SecurityTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task A_callers_cancellation_stops_a_looping_call_promptly()
     {
-        using var sandbox = engine.CreateSandbox(Wasm(Module(Spin)), Manifest(fuel: 1_000_000_000, timeoutMs: 2_000));
-        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+        using var sandbox = patient.CreateSandbox(Wasm(Module(Spin)), Manifest(fuel: FuelForMinutes, timeoutMs: 30_000));
+        using var cancel = new CancellationTokenSource();
+        // The caller gives up 50 ms in, from its own thread (CancelAfter's timer would wait for a thread-pool thread,
+        // and the test's guest calls keep those busy).
+        var caller = new Thread(() =>
+        {
+            Thread.Sleep(50);
+            cancel.Cancel();
+        }) { IsBackground = true };
         var clock = Stopwatch.StartNew();
-        var result = await engine.CallAsync(sandbox, Call(), cancel.Token);
+        caller.Start();
+        var result = await patient.CallAsync(sandbox, Call(), cancel.Token);
         Assert.Equal(PluginErrorCodes.Cancelled, result.ErrorCode);
-        Assert.True(clock.ElapsedMilliseconds < 1_000, $"cancelled after 50 ms, stopped after {clock.ElapsedMilliseconds} ms (timeout 2 000 ms)");
+        Assert.True(clock.ElapsedMilliseconds < 2_000, $"cancelled after 50 ms, stopped after {clock.ElapsedMilliseconds} ms (timeout 30 s)");
 
         // Already cancelled: the guest does not even start.
-        var before = await engine.CallAsync(sandbox, Call(), new CancellationToken(canceled: true));
+        var before = await patient.CallAsync(sandbox, Call(), new CancellationToken(canceled: true));
         Assert.Equal(PluginErrorCodes.Cancelled, before.ErrorCode);
     }
 
@@ -519,5 +532,9 @@ public sealed class SecurityTests(ITestOutputHelper output) : IDisposable
         return sorted[Math.Clamp((int)Math.Ceiling(sorted.Length * percentile / 100) - 1, 0, sorted.Length - 1)];
     }
 
-    public void Dispose() => engine.Dispose();
+    public void Dispose()
+    {
+        engine.Dispose();
+        patient.Dispose();
+    }
 }
