@@ -18,7 +18,7 @@ internal static class HostFunctions
 
     // Headers a plugin may not set: Host would reach another virtual host behind an allowed address (a shared proxy or
     // CDN serves many), and the framing headers are the HTTP stack's to write.
-    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
+    private static readonly HashSet<string> ReservedHeaders = new(StringComparer.OrdinalIgnoreCase)
     {
         "Host", "Connection", "Content-Length", "Transfer-Encoding", "Upgrade", "Proxy-Authorization", "Proxy-Connection", "TE", "Trailer", "Keep-Alive",
     };
@@ -117,7 +117,7 @@ internal static class HostFunctions
             message.Content = new StringContent(body, Encoding.UTF8, "application/json");
         if (request?["headers"] is JsonObject headers)
             foreach (var (name, value) in headers)
-                if (value?.GetValueKind() == JsonValueKind.String && !HopByHop.Contains(name) &&
+                if (value?.GetValueKind() == JsonValueKind.String && !ReservedHeaders.Contains(name) &&
                     !message.Headers.TryAddWithoutValidation(name, value.GetValue<string>()))
                     message.Content?.Headers.TryAddWithoutValidation(name, value.GetValue<string>());
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(state.CancellationToken);
