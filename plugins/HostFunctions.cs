@@ -16,6 +16,13 @@ internal static class HostFunctions
 {
     public const string HttpClientName = "kefu-plugins";
 
+    // Headers a plugin may not set: Host would reach another virtual host behind an allowed address (a shared proxy or
+    // CDN serves many), and the framing headers are the HTTP stack's to write.
+    private static readonly HashSet<string> ReservedHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Host", "Connection", "Content-Length", "Transfer-Encoding", "Upgrade", "Proxy-Authorization", "Proxy-Connection", "TE", "Trailer", "Keep-Alive",
+    };
+
     public static Linker CreateLinker(Engine engine, bool wasi)
     {
         var linker = new Linker(engine);
@@ -74,12 +81,8 @@ internal static class HostFunctions
         if (keyLen > 256)
             return PluginAbi.Absent;
         var key = Encoding.UTF8.GetString(Read(state, memory, keyPtr, keyLen, "kefu.config_get"));
-        using var config = JsonDocument.Parse(sandbox.ConfigJson.ToArray());
-        if (config.RootElement.ValueKind != JsonValueKind.Object || !config.RootElement.TryGetProperty(key, out var value))
+        if (sandbox.ConfigValue(key) is not { } bytes)
             return PluginAbi.Absent;
-        var bytes = value.ValueKind == JsonValueKind.String
-            ? Encoding.UTF8.GetBytes(value.GetString()!)
-            : Encoding.UTF8.GetBytes(value.GetRawText());
         Hand(caller, state, outPtr, bytes);
         return 0;
     }
@@ -114,7 +117,8 @@ internal static class HostFunctions
             message.Content = new StringContent(body, Encoding.UTF8, "application/json");
         if (request?["headers"] is JsonObject headers)
             foreach (var (name, value) in headers)
-                if (value?.GetValueKind() == JsonValueKind.String && !message.Headers.TryAddWithoutValidation(name, value.GetValue<string>()))
+                if (value?.GetValueKind() == JsonValueKind.String && !ReservedHeaders.Contains(name) &&
+                    !message.Headers.TryAddWithoutValidation(name, value.GetValue<string>()))
                     message.Content?.Headers.TryAddWithoutValidation(name, value.GetValue<string>());
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(state.CancellationToken);
         timeout.CancelAfter(left);

@@ -20,7 +20,7 @@ public sealed partial class PluginEngine : IDisposable
     private readonly Linker linker;
     private readonly Linker wasiLinker;
     private readonly Thread ticker;
-    private readonly CancellationTokenSource stopTicking = new();
+    private readonly CancellationTokenSource stopTicker = new();
     private readonly SemaphoreSlim gate;
     private readonly ConcurrentDictionary<string, CachedModule> modules = new(StringComparer.Ordinal);
     private readonly ILogger<PluginEngine> logger;
@@ -38,16 +38,11 @@ public sealed partial class PluginEngine : IDisposable
         gate = new SemaphoreSlim(Options.ConcurrentCalls);
         // The epoch is the wall clock guest code sees: each tick lets every running call check its deadline and its
         // caller's cancellation (Store epoch callback), whatever loop the guest is in.
-        // Its own thread, not a thread-pool timer: guest calls run on pool threads, and a few looping guests on a small
-        // machine (2 cores: 2 pool threads before injection) would starve a timer for the very deadline that stops them.
-        var tick = TimeSpan.FromMilliseconds(Math.Max(1, Options.EpochTickMs));
-        ticker = new Thread(() =>
-        {
-            while (!stopTicking.Token.WaitHandle.WaitOne(tick))
-                engine.IncrementEpoch();
-        })
-        { IsBackground = true, Name = "kefu-plugin-epoch", Priority = ThreadPriority.AboveNormal };
-        ticker.Start();
+        // Its own thread, not a thread-pool timer: guest calls occupy pool threads (up to the gate's bound, and the pool
+        // grows slowly), and a ticker queued behind them would let a looping guest run to its fuel instead of its
+        // deadline, and a cancelled caller wait, exactly when plugins misbehave.
+        ticker = new Thread(Tick) { IsBackground = true, Name = "kefu-plugin-epoch" };
+        ticker.Start(TimeSpan.FromMilliseconds(Math.Max(1, Options.EpochTickMs)));
     }
 
     public PluginOptions Options { get; }
@@ -222,13 +217,22 @@ public sealed partial class PluginEngine : IDisposable
             modules.TryRemove(sha, out _);
     }
 
+    private void Tick(object? period)
+    {
+        var tick = (TimeSpan)period!;
+        var stop = stopTicker.Token.WaitHandle;
+        while (!stop.WaitOne(tick))
+            engine.IncrementEpoch();
+    }
+
     private static string FirstLine(string message) => message.Split('\n', 2)[0].Trim();
 
     public void Dispose()
     {
-        stopTicking.Cancel();
-        ticker.Join(TimeSpan.FromSeconds(1));
-        stopTicking.Dispose();
+        // The ticker must be gone before the engine it ticks is freed.
+        stopTicker.Cancel();
+        ticker.Join();
+        stopTicker.Dispose();
         linker.Dispose();
         wasiLinker.Dispose();
         gate.Dispose();

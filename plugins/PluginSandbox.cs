@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
+using System.Text.Json;
 using Kefu.Contracts.Plugins;
 using Wasmtime;
 
@@ -18,9 +19,11 @@ public sealed class PluginSandbox : IDisposable
     private readonly byte[] configJson;
     private Store? store;
     private Memory? memory;
+    private long instantiatedMemoryBytes;
     private Func<int, int>? alloc;
     private Func<int, int, int>? process;
     private CallState? current;
+    private Dictionary<string, byte[]>? configValues;
 
     internal PluginSandbox(PluginEngine owner, Module module, PluginManifest manifest)
     {
@@ -39,6 +42,29 @@ public sealed class PluginSandbox : IDisposable
 
     /// <summary>The configuration as parsed JSON text (the input's <c>config</c>).</summary>
     internal ReadOnlySpan<byte> ConfigJson => configJson;
+
+    /// <summary>
+    /// <c>config[key]</c> as kefu.config_get hands it over (a string as its UTF-8 text, any other value as JSON), or null.
+    /// Parsed once per sandbox, not once per call: the configuration never changes under a sandbox, and a hook on the
+    /// message path asks on every message.
+    /// </summary>
+    internal byte[]? ConfigValue(string key)
+    {
+        configValues ??= ParseConfig(configJson);
+        return configValues.GetValueOrDefault(key);
+    }
+
+    private static Dictionary<string, byte[]> ParseConfig(byte[] json)
+    {
+        var values = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        using var config = JsonDocument.Parse(json);
+        if (config.RootElement.ValueKind == JsonValueKind.Object)
+            foreach (var property in config.RootElement.EnumerateObject())
+                values[property.Name] = property.Value.ValueKind == JsonValueKind.String
+                    ? Encoding.UTF8.GetBytes(property.Value.GetString()!)
+                    : Encoding.UTF8.GetBytes(property.Value.GetRawText());
+        return values;
+    }
 
     internal CallState? Current => current;
 
@@ -108,6 +134,7 @@ public sealed class PluginSandbox : IDisposable
         {
             var instance = owner.LinkerFor(Manifest.Wasi).Instantiate(fresh, module);
             memory = instance.GetMemory(PluginAbi.Memory);
+            instantiatedMemoryBytes = memory?.GetLength() ?? 0;
             alloc = instance.GetFunction<int, int>(PluginAbi.Alloc);
             process = instance.GetFunction<int, int, int>(PluginAbi.Process);
             if (memory is null || alloc is null || process is null)
@@ -162,16 +189,22 @@ public sealed class PluginSandbox : IDisposable
     {
         if (e is TrapException trap && trap.Type == TrapCode.OutOfFuel)
             return new(PluginErrorCodes.OutOfFuel, $"the call used all of its {Manifest.Limits.Fuel} fuel");
-        // Wasmtime's message starts "error while executing at wasm backtrace:" and gives the cause (e.g. "wasm trap:
-        // wasm `unreachable` instruction executed") after "Caused by:": the cause is what a plugin author needs.
-        var lines = e.Message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        var causedBy = Array.IndexOf(lines, "Caused by:");
-        var first = causedBy >= 0 && causedBy + 1 < lines.Length ? lines[causedBy + 1] : lines.FirstOrDefault() ?? e.GetType().Name;
-        // memory.grow past the cap returns -1; a guest that then traps ran out of memory, whatever its trap says.
+        var first = Cause(e.Message);
+        // memory.grow past the cap returns -1; a guest that then traps ran out of memory, whatever its trap says. Only a
+        // guest that grew towards the cap: one declared at its cap from the start and trapping is just a trap.
         var cap = (long)Manifest.Limits.MemoryMb * 1024 * 1024;
-        if (memory is not null && memory.GetLength() + PluginAbi.PageBytes > cap)
+        if (memory is not null && memory.GetLength() > instantiatedMemoryBytes && memory.GetLength() + PluginAbi.PageBytes > cap)
             return new(PluginErrorCodes.MemoryLimit, $"the module reached its {Manifest.Limits.MemoryMb} MiB memory cap ({first})");
         return new(PluginErrorCodes.Trap, "the module trapped: " + first);
+    }
+
+    // Wasmtime's message starts with "error while executing at wasm backtrace:" and the frames; what happened is the
+    // last line after "Caused by:" (e.g. "wasm trap: wasm `unreachable` instruction executed").
+    internal static string Cause(string message)
+    {
+        var lines = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var caused = Array.FindIndex(lines, l => l.StartsWith("Caused by:", StringComparison.Ordinal));
+        return caused >= 0 && caused + 1 < lines.Length ? string.Join("; ", lines[(caused + 1)..]) : lines.FirstOrDefault() ?? "";
     }
 
     private void Drop()

@@ -36,6 +36,10 @@ if ! command -v kcat >/dev/null; then
   fi
 fi
 
+# The AssemblyScript sample plugin, which tests/Kefu.Plugins.Tests runs through the sandbox (npm from the registry).
+command -v npm >/dev/null || { echo "npm is required to build samples/plugins/order-triage (apt-get install -y npm)." >&2; exit 1; }
+samples/plugins/order-triage/build.sh >/dev/null
+
 # MariaDB for the storage and cluster tests: a private instance on loopback with our schema applied.
 eval "$(scripts/mariadb.sh start)"
 

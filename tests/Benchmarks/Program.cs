@@ -51,6 +51,17 @@ internal static class Program
                 return RoutingEvalRun.Run(args[1..]);
             }
 
+            if (args is ["plugins", ..])
+            {
+                if (args.Contains("--help"))
+                {
+                    Console.WriteLine(PluginsRun.Usage);
+                    return 0;
+                }
+
+                return await PluginsRun.RunAsync(args[1..]);
+            }
+
             if (args is ["kafka-in", ..])
             {
                 if (args.Contains("--help"))
