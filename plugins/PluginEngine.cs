@@ -11,8 +11,9 @@ namespace Kefu.Plugins;
 /// <summary>
 /// The one Wasmtime engine of a process (fuel and epoch interruption on), its epoch ticker, the compiled-module cache
 /// (by SHA-256: compiled once, serialized to <see cref="PluginOptions.CacheDirectory"/>) and the gate that bounds how
-/// many guest calls run at once. Grains reach guest code only through <see cref="CallAsync"/>, which runs it on the
-/// thread pool: never on the Orleans scheduler.
+/// many guest calls run at once. Grains reach guest code only through <see cref="CallAsync"/> and
+/// <see cref="ValidateAsync"/>, which run it on the engine's own guest threads: never on the Orleans scheduler, never on
+/// the thread pool the silo runs on.
 /// </summary>
 public sealed partial class PluginEngine : IDisposable
 {
@@ -22,6 +23,7 @@ public sealed partial class PluginEngine : IDisposable
     private readonly Thread ticker;
     private readonly CancellationTokenSource stopTicker = new();
     private readonly SemaphoreSlim gate;
+    private readonly GuestThreads guests;
     private readonly ConcurrentDictionary<string, CachedModule> modules = new(StringComparer.Ordinal);
     private readonly ILogger<PluginEngine> logger;
     private long useClock;
@@ -36,6 +38,7 @@ public sealed partial class PluginEngine : IDisposable
         linker = HostFunctions.CreateLinker(engine, wasi: false);
         wasiLinker = HostFunctions.CreateLinker(engine, wasi: true);
         gate = new SemaphoreSlim(Options.ConcurrentCalls);
+        guests = new GuestThreads(Options.ConcurrentCalls);
         // The epoch is the wall clock guest code sees: each tick lets every running call check its deadline and its
         // caller's cancellation (Store epoch callback), whatever loop the guest is in.
         // Its own thread, not a thread-pool timer: guest calls occupy pool threads (up to the gate's bound, and the pool
@@ -76,6 +79,9 @@ public sealed partial class PluginEngine : IDisposable
         return sandbox.TryInstantiate(Stopwatch.StartNew(), TimeSpan.FromMilliseconds(manifest.Limits.TimeoutMs), CancellationToken.None);
     }
 
+    /// <summary><see cref="Validate"/> on a guest thread (its trial instantiation runs the module's start function).</summary>
+    public Task<PluginProblem?> ValidateAsync(byte[] wasm, PluginManifest manifest) => guests.Run(() => Validate(wasm, manifest));
+
     /// <summary>The manifest's limits against the server's maximums.</summary>
     public PluginProblem? CheckLimits(PluginManifest manifest)
     {
@@ -99,7 +105,7 @@ public sealed partial class PluginEngine : IDisposable
     }
 
     /// <summary>
-    /// Runs one call on the thread pool, within the process-wide bound on concurrent guest calls (waiting for a slot
+    /// Runs one call on a guest thread, within the process-wide bound on concurrent guest calls (waiting for a slot
     /// counts against the deadline: <c>plugin_busy</c> when none frees up in time). Never throws for a guest failure.
     /// </summary>
     public async Task<PluginCallResult> CallAsync(PluginSandbox sandbox, PluginCall call, CancellationToken cancellationToken)
@@ -128,7 +134,7 @@ public sealed partial class PluginEngine : IDisposable
         try
         {
             var left = timeout - started.Elapsed;
-            return await Task.Run(() => sandbox.Call(call.Hook, call.InputJson, left, cancellationToken), CancellationToken.None).ConfigureAwait(false);
+            return await guests.Run(() => sandbox.Call(call.Hook, call.InputJson, left, cancellationToken)).ConfigureAwait(false);
         }
         finally
         {
@@ -233,6 +239,7 @@ public sealed partial class PluginEngine : IDisposable
         stopTicker.Cancel();
         ticker.Join();
         stopTicker.Dispose();
+        guests.Dispose();
         linker.Dispose();
         wasiLinker.Dispose();
         gate.Dispose();

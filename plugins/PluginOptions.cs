@@ -17,7 +17,10 @@ public sealed class PluginOptions
     /// <summary>The largest module accepted at upload.</summary>
     public int MaxModuleBytes { get; set; } = 8 * 1024 * 1024;
 
-    /// <summary>Guest calls running at once on this process (0 = one per core): plugins never take every thread.</summary>
+    /// <summary>
+    /// Guest calls running at once on this process (0 = one per core), each on one of this many threads of the plugin
+    /// engine's own (not the thread pool the silo runs on).
+    /// </summary>
     public int MaxConcurrentCalls { get; set; }
 
     /// <summary>How often the engine's epoch advances: the granularity of wall-clock deadlines and cancellation.</summary>

@@ -37,6 +37,11 @@ if ! command -v kcat >/dev/null; then
 fi
 
 # The AssemblyScript sample plugin, which tests/Kefu.Plugins.Tests runs through the sandbox (npm from the registry).
+if ! command -v npm >/dev/null && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+  echo "Installing npm for the sample plugin..."
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y npm >/dev/null || { apt-get update >/dev/null && apt-get install -y npm >/dev/null; } || true
+fi
 command -v npm >/dev/null || { echo "npm is required to build samples/plugins/order-triage (apt-get install -y npm)." >&2; exit 1; }
 samples/plugins/order-triage/build.sh >/dev/null
 

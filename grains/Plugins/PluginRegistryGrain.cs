@@ -35,8 +35,9 @@ public sealed class PluginRegistryGrain(
         if (previous is null && state.State.Plugins.Count >= PluginRegistryRules.MaxPluginsPerTenant)
             return new KefuError(ErrorCodes.AtCapacity, $"a tenant has at most {PluginRegistryRules.MaxPluginsPerTenant} plugins");
 
-        // Compiling is CPU work of tens of milliseconds: off the scheduler like every other guest-facing call.
-        var problem = await Task.Run(() => engine.Validate(upload.Wasm, upload.Manifest));
+        // Compiling is CPU work of tens of milliseconds and the trial instantiation runs guest code: on the engine's guest
+        // threads, like every call.
+        var problem = await engine.ValidateAsync(upload.Wasm, upload.Manifest);
         if (problem is not null)
             return new KefuError(problem.Code, problem.Reason);
 
