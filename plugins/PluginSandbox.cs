@@ -180,7 +180,9 @@ public sealed class PluginSandbox : IDisposable
 
     private PluginCallResult Fail(CallState state, string code, string reason)
     {
-        var fuel = store is null ? 0 : state.FuelUsed(store);
+        // A call stopped at an epoch tick (deadline, cancellation) has burned fuel Wasmtime has not written back to the
+        // store yet: its count is unknown, and 0 says so rather than a wrong small number (docs/plugins.md "Limits").
+        var fuel = store is null || code is PluginErrorCodes.Timeout or PluginErrorCodes.Cancelled ? 0 : state.FuelUsed(store);
         Drop();
         return PluginCallResult.Failure(code, reason, state.Log.ToString(), fuel, state.Clock.Elapsed.TotalMilliseconds);
     }
