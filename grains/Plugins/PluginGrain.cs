@@ -25,6 +25,10 @@ public sealed partial class PluginGrain(
     private PluginModule? module;
     private Task<PluginModule?>? loading;
     private int revision = -1;
+    private DateTimeOffset checkedAt;
+
+    /// <summary>How long a loaded module is used without asking the registry whether it is still current.</summary>
+    private static readonly TimeSpan RecheckAfter = TimeSpan.FromSeconds(10);
 
     private string Tenant => this.GetPrimaryKeyString().Split('/', 2)[0];
     private string Name => this.GetPrimaryKeyString().Split('/', 2)[1];
@@ -97,11 +101,26 @@ public sealed partial class PluginGrain(
     public Task<PluginStats> GetStats() => Task.FromResult(new PluginStats(breaker.Calls, breaker.Failures, breaker.ConsecutiveFailures,
         breaker.SuspendedUntil, breaker.LastErrorCode, breaker.LastError, breaker.LastErrorAt, breaker.P99Ms()));
 
-    // One load at a time however many calls arrive together (the grain is reentrant).
+    // One load at a time however many calls arrive together (the grain is reentrant). The registry tells this grain of
+    // every change (Changed), but a message lost with a silo must not leave a disabled or replaced plugin running: the
+    // module is checked against the registry's entry again when it is older than RecheckAfter.
     private async Task<PluginModule?> Module()
     {
-        if (module is not null)
+        if (module is not null && time.GetUtcNow() - checkedAt < RecheckAfter)
             return module;
+        if (module is { } held)
+        {
+            var info = await GrainFactory.GetGrain<IPluginRegistryGrain>(Tenant).Get(Name);
+            if (ReferenceEquals(module, held) && info is not null && info.Revision == held.Info.Revision)
+            {
+                module = held with { Info = info }; // enabled or not, same module
+                checkedAt = time.GetUtcNow();
+                return module;
+            }
+            if (ReferenceEquals(module, held))
+                await Changed(info?.Revision ?? -1);
+        }
+
         loading ??= GrainFactory.GetGrain<IPluginRegistryGrain>(Tenant).GetModule(Name);
         var pending = loading;
         var loaded = await pending;
@@ -109,6 +128,7 @@ public sealed partial class PluginGrain(
         {
             module = loaded;
             revision = loaded?.Info.Revision ?? -1;
+            checkedAt = time.GetUtcNow();
             loading = null;
         }
         return loaded;

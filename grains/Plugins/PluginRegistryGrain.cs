@@ -3,6 +3,7 @@ using Kefu.Contracts.Messages;
 using Kefu.Contracts.Plugins;
 using Kefu.Grains.Hosting;
 using Kefu.Plugins;
+using Microsoft.Extensions.Logging;
 
 namespace Kefu.Grains.Plugins;
 
@@ -20,12 +21,25 @@ public sealed class PluginRegistryState
 /// before anything is stored; its bytes live in <see cref="IPluginModuleGrain"/>, the list here. Every change tells
 /// the plugin's grain to drop its sandboxes. Key: the tenant.
 /// </summary>
-public sealed class PluginRegistryGrain(
+public sealed partial class PluginRegistryGrain(
     [PersistentState("pluginRegistry", KefuStorage.Name)] IPersistentState<PluginRegistryState> state,
     PluginEngine engine,
-    TimeProvider time) : Grain, IPluginRegistryGrain
+    TimeProvider time,
+    ILogger<PluginRegistryGrain> logger) : Grain, IPluginRegistryGrain
 {
     private string Tenant => this.GetPrimaryKeyString();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // A reader whose start was lost (Commit's notice is best effort) starts the next time the registry wakes up:
+        // every tenant with message hooks asks it for its hook set.
+        if (HasAfterMessagePlugins())
+            GrainFactory.GetGrain<IAfterMessageHookGrain>(Tenant).Start().Ignore();
+        return Task.CompletedTask;
+    }
+
+    private bool HasAfterMessagePlugins() =>
+        state.State.Plugins.Values.Any(p => p.Enabled && p.Manifest.Hooks.Contains(PluginHooks.AfterMessage));
 
     public async Task<Outcome<PluginInfo>> Put(PluginUpload upload)
     {
@@ -98,11 +112,24 @@ public sealed class PluginRegistryGrain(
     {
         state.State.Version++;
         await state.WriteStateAsync();
-        await GrainFactory.GetGrain<IPluginGrain>(Key(name)).Changed(revision);
-        // The after_message reader runs only for tenants that have such plugins; it stops by itself when they are gone.
-        if (state.State.Plugins.Values.Any(p => p.Enabled && p.Manifest.Hooks.Contains(PluginHooks.AfterMessage)))
-            await GrainFactory.GetGrain<IAfterMessageHookGrain>(Tenant).Start();
+        // The change is stored: telling the others is best effort (the plugin's grain checks the registry again within
+        // seconds, the after_message reader is kept alive by its reminder), so an answer lost with a silo never turns a
+        // stored change into an error.
+        try
+        {
+            await GrainFactory.GetGrain<IPluginGrain>(Key(name)).Changed(revision);
+            // The after_message reader runs only for tenants that have such plugins; it stops by itself when they are gone.
+            if (HasAfterMessagePlugins())
+                await GrainFactory.GetGrain<IAfterMessageHookGrain>(Tenant).Start();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogNotifyFailed(logger, ex, Tenant, name);
+        }
     }
 
     private string Key(string name) => $"{Tenant}/{name}";
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Plugin {Tenant}/{Plugin} changed, but its grain or the after_message reader was not told (they catch up by themselves)")]
+    private static partial void LogNotifyFailed(ILogger logger, Exception exception, string tenant, string plugin);
 }
