@@ -18,8 +18,8 @@ public sealed class PluginOptions
     public int MaxModuleBytes { get; set; } = 8 * 1024 * 1024;
 
     /// <summary>
-    /// Guest calls running at once on this process (0 = one per core), each on one of this many threads of the plugin
-    /// engine's own (not the thread pool the silo runs on).
+    /// Guest calls running at once on this process (0 = one per core); the thread pool's minimum is raised by as many,
+    /// so guests blocking threads never starve the silo.
     /// </summary>
     public int MaxConcurrentCalls { get; set; }
 

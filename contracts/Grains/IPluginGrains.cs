@@ -39,7 +39,7 @@ public sealed record PluginUpload(
     [property: Id(3)] string? By);
 
 /// <summary>
-/// One plugin of one tenant: owns its sandboxes (a small pool), runs guest code on the plugin engine's guest threads — never on the
+/// One plugin of one tenant: owns its sandboxes (a small pool), runs guest code on the thread pool — never on the
 /// Orleans scheduler, never inside a conversation's turn — and stops calling a plugin that keeps failing.
 /// Key: "{tenant}/{name}".
 /// </summary>

@@ -8,7 +8,7 @@ namespace Kefu.Grains.Plugins;
 
 /// <summary>
 /// One plugin of one tenant on this silo: a small pool of sandboxes at the registry's current revision, calls run on
-/// the engine's guest threads through <see cref="PluginEngine.CallAsync"/> (never on the scheduler or the thread pool), and a breaker that suspends a
+/// the thread pool through <see cref="PluginEngine.CallAsync"/> (never on the scheduler), and a breaker that suspends a
 /// plugin failing over and over. Reentrant so calls overlap, each on its own sandbox; the pool and the counters are
 /// only touched between awaits, on the grain's turn. Key: "{tenant}/{name}".
 /// </summary>

@@ -49,8 +49,8 @@ public sealed partial class PluginRegistryGrain(
         if (previous is null && state.State.Plugins.Count >= PluginRegistryRules.MaxPluginsPerTenant)
             return new KefuError(ErrorCodes.AtCapacity, $"a tenant has at most {PluginRegistryRules.MaxPluginsPerTenant} plugins");
 
-        // Compiling is CPU work of tens of milliseconds and the trial instantiation runs guest code: on the engine's guest
-        // threads, like every call.
+        // Compiling is CPU work of tens of milliseconds and the trial instantiation runs guest code: off the scheduler,
+        // like every call.
         var problem = await engine.ValidateAsync(upload.Wasm, upload.Manifest);
         if (problem is not null)
             return new KefuError(problem.Code, problem.Reason);
