@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using Kefu.Browser.Tests.Infrastructure;
-using Kefu.Gateway.Tests.Plugins;
+using Kefu.Grains.Tests.Plugins;
 
 namespace Kefu.Browser.Tests;
 
@@ -16,7 +16,7 @@ public sealed class PluginsPageTests(BrowserFixture fixture)
     public async Task An_admin_uploads_a_module_sees_it_listed_tests_it_and_deletes_it()
     {
         var name = $"page-{Guid.NewGuid():N}"[..13];
-        var wasm = PluginWat.Module([PluginWat.TagOrder], log: "tagged the order");
+        var wasm = TestPlugins.Module([TestPlugins.TagOrder], log: "tagged the order");
         await using var console = await ConsolePage.LoginAsync(fixture);
         var page = console.Page;
         await page.Locator("#nav-integrations > summary").ClickAsync();
@@ -27,7 +27,7 @@ public sealed class PluginsPageTests(BrowserFixture fixture)
         var form = page.Locator("#upload-form");
         await Expect(form.Locator("textarea[name=manifest]")).ToHaveValueAsync(new System.Text.RegularExpressions.Regex("\"timeout_ms\": 100"));
         await form.Locator("input[name=module]").SetInputFilesAsync(
-            new FilePayload { Name = name + ".wasm", MimeType = "application/wasm", Buffer = PluginWat.Module([PluginWat.TagOrder], abiMarker: false) });
+            new FilePayload { Name = name + ".wasm", MimeType = "application/wasm", Buffer = TestPlugins.Module([TestPlugins.TagOrder], abiMarker: false) });
         await Expect(form.Locator("input[name=name]")).ToHaveValueAsync(name);
         await form.Locator("textarea[name=manifest]").FillAsync("""
             {"version": "2.1", "description": "Tags <b>orders</b>", "hooks": ["after_message"], "config": {"token": "s3cret-value"}}
@@ -63,7 +63,7 @@ public sealed class PluginsPageTests(BrowserFixture fixture)
         await Expect(row).ToContainTextAsync("1 calls, 0 failed");
 
         // A new revision that traps: the test shows the reason, the list the last error.
-        await form.Locator("input[name=module]").SetInputFilesAsync(new FilePayload { Name = "trap.wasm", MimeType = "application/wasm", Buffer = PluginWat.Module(body: "(unreachable)") });
+        await form.Locator("input[name=module]").SetInputFilesAsync(new FilePayload { Name = "trap.wasm", MimeType = "application/wasm", Buffer = TestPlugins.Module(body: "(unreachable)") });
         await form.Locator("input[name=name]").FillAsync(name);
         await form.Locator("button[type=submit]").ClickAsync();
         await Expect(page.Locator("#toast")).ToHaveTextAsync($"Plugin {name} updated: revision 2.");

@@ -6,6 +6,7 @@ using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
+using Kefu.Gateway.Tests.Infrastructure;
 
 namespace Kefu.Gateway.Tests;
 
@@ -15,7 +16,7 @@ namespace Kefu.Gateway.Tests;
 /// </summary>
 public sealed partial class DeployTests
 {
-    private static readonly string Root = FindRepositoryRoot();
+    private static readonly string Root = Repository.Root;
     private static readonly string DeployDirectory = Path.Combine(Root, "deploy");
     private static readonly string ComposeFile = Path.Combine(DeployDirectory, "docker-compose.yml");
     private static readonly string[] Silos = ["silo1", "silo2"];
@@ -509,19 +510,6 @@ public sealed partial class DeployTests
     }
 
     // ---- repository helpers ----
-
-    private static string FindRepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Orleans.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("No Orleans.sln above " + AppContext.BaseDirectory);
-    }
 
     private static bool InsideRepository(string fullPath) =>
         fullPath == Root || fullPath.StartsWith(Root + Path.DirectorySeparatorChar, StringComparison.Ordinal);

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Kefu.Contracts.Grains;
 using Kefu.Contracts.Plugins;
+using Kefu.Grains.Tests.Plugins;
 using Kefu.Plugins;
 using Kefu.Storage.Tests.Cluster;
 using Microsoft.Extensions.Configuration;
@@ -70,25 +71,5 @@ public sealed class PluginStorageTests(MariaDbDatabase database) : IClassFixture
     }
 
     /// <summary>ABI v1 that emits one tag, with a data segment that makes the module as large as a real one.</summary>
-    private static byte[] Module()
-    {
-        const string Action = """{"action":"tag","tag":"order"}""";
-        var pages = PadBytes / 65536 + 3;
-        return Wasmtime.Module.ConvertText($$"""
-            (module
-              (import "kefu" "emit" (func $emit (param i32 i32)))
-              (memory (export "memory") {{pages}})
-              (global $next (mut i32) (i32.const {{(pages - 1) * 65536}}))
-              (data (i32.const 16) "{{Action.Replace("\"", "\\\"")}}")
-              (data (i32.const 1024) "{{new string('k', PadBytes)}}")
-              (func (export "kefu_abi_v1"))
-              (func (export "alloc") (param $len i32) (result i32)
-                (local $p i32) (local.set $p (global.get $next))
-                (global.set $next (i32.add (global.get $next) (local.get $len)))
-                (local.get $p))
-              (func (export "process") (param $ptr i32) (param $len i32) (result i32)
-                (call $emit (i32.const 16) (i32.const {{Action.Length}}))
-                (i32.const 0)))
-            """);
-    }
+    private static byte[] Module() => TestPlugins.Module([TestPlugins.TagOrder], padBytes: PadBytes);
 }

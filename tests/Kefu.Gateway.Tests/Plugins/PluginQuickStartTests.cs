@@ -23,7 +23,7 @@ public sealed class QuickStartGatewayCollection : ICollectionFixture<QuickStartG
 [Collection(QuickStartGatewayCollection.Name)]
 public sealed class PluginQuickStartTests(QuickStartGatewayFixture gateway)
 {
-    private static readonly string Sample = Path.Combine(RepositoryRoot(), "samples", "plugins", "order-triage");
+    private static readonly string Sample = Path.Combine(Repository.Root, "samples", "plugins", "order-triage");
 
     [Fact]
     public async Task The_sample_plugin_redacts_a_card_number_and_tags_an_order_question()
@@ -55,18 +55,5 @@ public sealed class PluginQuickStartTests(QuickStartGatewayFixture gateway)
             var conversation = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/conversations/{conversationId}");
             return conversation.TryGetProperty("tags", out var tags) && tags.EnumerateArray().Any(t => t.GetString() == "order");
         });
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Orleans.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("No Orleans.sln above " + AppContext.BaseDirectory);
     }
 }

@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using Kefu.Contracts.Plugins;
 using Kefu.Gateway.Tests.Infrastructure;
+using Kefu.Grains.Tests.Plugins;
 
 namespace Kefu.Gateway.Tests.Plugins;
 
@@ -81,9 +82,9 @@ public sealed class PluginsApiTests(PluginGatewayFixture gateway)
     {
         using var admin = gateway.Http(await gateway.LoginAsync());
         var name = NewName("tagger");
-        var first = PluginWat.Module([PluginWat.TagOrder]);
+        var first = TestPlugins.Module([TestPlugins.TagOrder]);
 
-        var created = await admin.PutAsync($"/api/v1/plugins/{name}", Upload(first, PluginWat.Manifest(extra: "\"description\": \"Tags orders\"")));
+        var created = await admin.PutAsync($"/api/v1/plugins/{name}", Upload(first, TestPlugins.ManifestJson(extra: "\"description\": \"Tags orders\"")));
         var plugin = await JsonAsync(created, HttpStatusCode.Created);
         Assert.Equal($"/api/v1/plugins/{name}", created.Headers.Location?.OriginalString);
         Assert.Equal(name, plugin.GetProperty("name").GetString());
@@ -99,8 +100,8 @@ public sealed class PluginsApiTests(PluginGatewayFixture gateway)
         Assert.Equal("allow", manifest.GetProperty("on_error").GetString());
 
         // The same name again (the manifest sent as a plain field this time): a new revision of the same plugin.
-        var second = PluginWat.Module(["""{"action":"tag","tag":"second"}"""]);
-        var replaced = await JsonAsync(await admin.PutAsync($"/api/v1/plugins/{name}", Upload(second, PluginWat.Manifest(), manifestAsFile: false)), HttpStatusCode.OK);
+        var second = TestPlugins.Module(["""{"action":"tag","tag":"second"}"""]);
+        var replaced = await JsonAsync(await admin.PutAsync($"/api/v1/plugins/{name}", Upload(second, TestPlugins.ManifestJson(), manifestAsFile: false)), HttpStatusCode.OK);
         Assert.Equal(2, replaced.GetProperty("revision").GetInt32());
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(second)), replaced.GetProperty("sha256").GetString());
 
@@ -115,9 +116,9 @@ public sealed class PluginsApiTests(PluginGatewayFixture gateway)
         using var admin = gateway.Http(await gateway.LoginAsync());
         var name = NewName("secret");
         const string Secret = "sk-live-0123456789abcdef";
-        var wasm = PluginWat.Module([PluginWat.TagOrder]);
+        var wasm = TestPlugins.Module([TestPlugins.TagOrder]);
         await JsonAsync(await admin.PutAsync($"/api/v1/plugins/{name}",
-            Upload(wasm, PluginWat.Manifest(extra: "\"config\": {\"api_key\": \"" + Secret + "\", \"tag\": \"order\"}"))), HttpStatusCode.Created);
+            Upload(wasm, TestPlugins.ManifestJson(extra: "\"config\": {\"api_key\": \"" + Secret + "\", \"tag\": \"order\"}"))), HttpStatusCode.Created);
 
         foreach (var path in new[] { "/api/v1/plugins", $"/api/v1/plugins/{name}" })
         {
@@ -143,10 +144,10 @@ public sealed class PluginsApiTests(PluginGatewayFixture gateway)
         var (_, agentToken) = await gateway.CreateAgentAsync();
         using var agent = gateway.Http(agentToken);
         using var anonymous = gateway.Http();
-        var wasm = PluginWat.Module([PluginWat.TagOrder]);
+        var wasm = TestPlugins.Module([TestPlugins.TagOrder]);
         foreach (var (client, status) in new[] { (agent, HttpStatusCode.Forbidden), (anonymous, HttpStatusCode.Unauthorized) })
         {
-            Assert.Equal(status, (await client.PutAsync("/api/v1/plugins/nope", Upload(wasm, PluginWat.Manifest()))).StatusCode);
+            Assert.Equal(status, (await client.PutAsync("/api/v1/plugins/nope", Upload(wasm, TestPlugins.ManifestJson()))).StatusCode);
             Assert.Equal(status, (await client.GetAsync("/api/v1/plugins")).StatusCode);
             Assert.Equal(status, (await client.GetAsync("/api/v1/plugins/nope")).StatusCode);
             Assert.Equal(status, (await client.PostAsync("/api/v1/plugins/nope/disable", null)).StatusCode);
@@ -182,11 +183,11 @@ public sealed class PluginsApiTests(PluginGatewayFixture gateway)
         var name = NewName("bad");
         var wasm = module switch
         {
-            "import" => PluginWat.Module([PluginWat.TagOrder], imports: """(import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))"""),
-            "no-abi" => PluginWat.Module([PluginWat.TagOrder], abiMarker: false),
-            "memory" => PluginWat.Module([PluginWat.TagOrder], memoryPages: 32),
+            "import" => TestPlugins.Module([TestPlugins.TagOrder], imports: """(import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))"""),
+            "no-abi" => TestPlugins.Module([TestPlugins.TagOrder], abiMarker: false),
+            "memory" => TestPlugins.Module([TestPlugins.TagOrder], memoryPages: 32),
             "garbage" => "\0asm but not really a module"u8.ToArray(),
-            _ => PluginWat.Module([PluginWat.TagOrder]),
+            _ => TestPlugins.Module([TestPlugins.TagOrder]),
         };
 
         await AssertProblemAsync(await admin.PutAsync($"/api/v1/plugins/{name}", Upload(wasm, manifest)), HttpStatusCode.UnprocessableEntity, code, detail);
@@ -200,26 +201,26 @@ public sealed class PluginsApiTests(PluginGatewayFixture gateway)
         var name = NewName("big");
 
         // Just over the module limit (the body itself is within the limit's framing room): the module's own size decides.
-        var big = PluginWat.Module([PluginWat.TagOrder], padBytes: PluginGatewayFixture.MaxModuleBytes);
+        var big = TestPlugins.Module([TestPlugins.TagOrder], padBytes: PluginGatewayFixture.MaxModuleBytes);
         Assert.True(big.Length > PluginGatewayFixture.MaxModuleBytes);
-        await AssertProblemAsync(await admin.PutAsync($"/api/v1/plugins/{name}", Upload(big, PluginWat.Manifest())),
+        await AssertProblemAsync(await admin.PutAsync($"/api/v1/plugins/{name}", Upload(big, TestPlugins.ManifestJson())),
             HttpStatusCode.RequestEntityTooLarge, PluginErrorCodes.ModuleTooLarge, $"{PluginGatewayFixture.MaxModuleBytes} bytes");
 
         // Far over it: refused by the declared length before the body is read.
         var huge = new byte[PluginGatewayFixture.MaxModuleBytes * 2];
-        await AssertProblemAsync(await admin.PutAsync($"/api/v1/plugins/{name}", Upload(huge, PluginWat.Manifest())),
+        await AssertProblemAsync(await admin.PutAsync($"/api/v1/plugins/{name}", Upload(huge, TestPlugins.ManifestJson())),
             HttpStatusCode.RequestEntityTooLarge, PluginErrorCodes.ModuleTooLarge);
 
         // A manifest over 64 KiB.
-        var longManifest = PluginWat.Manifest(extra: $"\"description\": \"{new string('d', 70 * 1024)}\"");
-        await AssertProblemAsync(await admin.PutAsync($"/api/v1/plugins/{name}", Upload(PluginWat.Module(), longManifest, manifestAsFile: false)),
+        var longManifest = TestPlugins.ManifestJson(extra: $"\"description\": \"{new string('d', 70 * 1024)}\"");
+        await AssertProblemAsync(await admin.PutAsync($"/api/v1/plugins/{name}", Upload(TestPlugins.Module(), longManifest, manifestAsFile: false)),
             HttpStatusCode.RequestEntityTooLarge, "payload_too_large");
 
-        var noManifest = new MultipartFormDataContent { { new ByteArrayContent(PluginWat.Module()), "module", "p.wasm" } };
+        var noManifest = new MultipartFormDataContent { { new ByteArrayContent(TestPlugins.Module()), "module", "p.wasm" } };
         await AssertProblemAsync(await admin.PutAsync($"/api/v1/plugins/{name}", noManifest), HttpStatusCode.BadRequest, "missing_field", "manifest");
-        var noModule = new MultipartFormDataContent { { new StringContent(PluginWat.Manifest()), "manifest" } };
+        var noModule = new MultipartFormDataContent { { new StringContent(TestPlugins.ManifestJson()), "manifest" } };
         await AssertProblemAsync(await admin.PutAsync($"/api/v1/plugins/{name}", noModule), HttpStatusCode.BadRequest, "missing_field", "module");
-        await AssertProblemAsync(await admin.PutAsync($"/api/v1/plugins/{name}", new ByteArrayContent(PluginWat.Module())),
+        await AssertProblemAsync(await admin.PutAsync($"/api/v1/plugins/{name}", new ByteArrayContent(TestPlugins.Module())),
             HttpStatusCode.UnsupportedMediaType, "unsupported_media_type");
     }
 
@@ -228,7 +229,7 @@ public sealed class PluginsApiTests(PluginGatewayFixture gateway)
     {
         using var admin = gateway.Http(await gateway.LoginAsync());
         var name = NewName("switch");
-        await JsonAsync(await admin.PutAsync($"/api/v1/plugins/{name}", Upload(PluginWat.Module([PluginWat.TagOrder]), PluginWat.Manifest())), HttpStatusCode.Created);
+        await JsonAsync(await admin.PutAsync($"/api/v1/plugins/{name}", Upload(TestPlugins.Module([TestPlugins.TagOrder]), TestPlugins.ManifestJson())), HttpStatusCode.Created);
         var test = new { hook = "after_message", input = new { message = new { text = "hi" } } };
 
         Assert.False((await JsonAsync(await admin.PostAsync($"/api/v1/plugins/{name}/disable", null), HttpStatusCode.OK)).GetProperty("enabled").GetBoolean());
@@ -252,8 +253,8 @@ public sealed class PluginsApiTests(PluginGatewayFixture gateway)
     {
         using var admin = gateway.Http(await gateway.LoginAsync());
         var name = NewName("tester");
-        var wasm = PluginWat.Module(["""{"action":"redact","find":"4111 1111 1111 1111","with":"****"}"""], log: "checked the card");
-        await JsonAsync(await admin.PutAsync($"/api/v1/plugins/{name}", Upload(wasm, PluginWat.Manifest())), HttpStatusCode.Created);
+        var wasm = TestPlugins.Module(["""{"action":"redact","find":"4111 1111 1111 1111","with":"****"}"""], log: "checked the card");
+        await JsonAsync(await admin.PutAsync($"/api/v1/plugins/{name}", Upload(wasm, TestPlugins.ManifestJson())), HttpStatusCode.Created);
 
         var ok = await JsonAsync(await admin.PostAsJsonAsync($"/api/v1/plugins/{name}/test",
             new { hook = "before_message", input = new { message = new { text = "card 4111 1111 1111 1111" } } }), HttpStatusCode.OK);
@@ -269,7 +270,7 @@ public sealed class PluginsApiTests(PluginGatewayFixture gateway)
         Assert.Equal(PluginErrorCodes.HookNotDeclared, wrongHook.GetProperty("errorCode").GetString());
 
         var trapping = NewName("trap");
-        await JsonAsync(await admin.PutAsync($"/api/v1/plugins/{trapping}", Upload(PluginWat.Module(body: "(unreachable)"), PluginWat.Manifest())), HttpStatusCode.Created);
+        await JsonAsync(await admin.PutAsync($"/api/v1/plugins/{trapping}", Upload(TestPlugins.Module(body: "(unreachable)"), TestPlugins.ManifestJson())), HttpStatusCode.Created);
         var trap = await JsonAsync(await admin.PostAsJsonAsync($"/api/v1/plugins/{trapping}/test", new { hook = "after_message", input = new { } }), HttpStatusCode.OK);
         Assert.False(trap.GetProperty("ok").GetBoolean());
         Assert.Equal(PluginErrorCodes.Trap, trap.GetProperty("errorCode").GetString());

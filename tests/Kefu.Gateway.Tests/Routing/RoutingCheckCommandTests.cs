@@ -1,4 +1,5 @@
 using Kefu.Gateway.Hosting;
+using Kefu.Gateway.Tests.Infrastructure;
 
 namespace Kefu.Gateway.Tests.Routing;
 
@@ -10,7 +11,7 @@ public sealed class RoutingCheckCommandTests : IDisposable
     [Fact]
     public void The_repository_file_is_valid()
     {
-        var file = Path.Combine(FindRepositoryRoot(), "config", "routing.yaml");
+        var file = Path.Combine(Repository.Root, "config", "routing.yaml");
 
         var (handled, exit, output) = Run("routing", "check", file);
 
@@ -87,18 +88,5 @@ public sealed class RoutingCheckCommandTests : IDisposable
         using var output = new StringWriter { NewLine = "\n" };
         var handled = RoutingCheckCommand.TryRun(args, output, out var exit);
         return (handled, exit, output.ToString());
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Orleans.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("No Orleans.sln above " + AppContext.BaseDirectory);
     }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using Kefu.Contracts.Webhooks;
+using Kefu.Gateway.Tests.Infrastructure;
 
 namespace Kefu.Gateway.Tests.Signatures;
 
@@ -34,7 +35,7 @@ public sealed class WebhookSignatureTests
     [Fact]
     public void The_docs_print_the_worked_example_exactly()
     {
-        var docs = File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "integration.md"));
+        var docs = File.ReadAllText(Path.Combine(Repository.Root, "docs", "integration.md"));
         var section = docs[docs.IndexOf("## 11.", StringComparison.Ordinal)..docs.IndexOf("## 12.", StringComparison.Ordinal)];
         foreach (var value in new[] { Secret, NewSecret, Id, Timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture), Body, Signature, NewSignature })
         {
@@ -115,18 +116,5 @@ public sealed class WebhookSignatureTests
         Assert.StartsWith(WebhookSignature.SecretPrefix, a, StringComparison.Ordinal);
         Assert.Equal(32, WebhookSignature.KeyOf(a).Length);
         Assert.NotEqual(a, WebhookSignature.NewSecret());
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Orleans.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("No Orleans.sln above " + AppContext.BaseDirectory);
     }
 }
