@@ -93,7 +93,7 @@ public static class AttachmentsApi
         }
 
         // Before the body is read (reading buffers it to disk): refuse when the disk would fall under the floor.
-        if (disk.AvailableBytes(store.Directory) is { } available && available - (request.ContentLength ?? limits.MaxBytes) < limits.MinFreeBytes)
+        if (store.Directory is { } directory && disk.AvailableBytes(directory) is { } available && available - (request.ContentLength ?? limits.MaxBytes) < limits.MinFreeBytes)
         {
             return Problems.Create(StatusCodes.Status507InsufficientStorage, InsufficientStorage, "The server is low on disk space; uploads are refused for now.");
         }
@@ -224,7 +224,7 @@ public static class AttachmentsApi
             }
         }
 
-        var bytes = store.OpenRead(info.AttachmentId);
+        var bytes = await store.OpenReadAsync(info.AttachmentId, context.RequestAborted);
         if (bytes is null)
         {
             return AttachmentNotFound();

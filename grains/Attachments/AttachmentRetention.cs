@@ -29,7 +29,7 @@ public sealed partial class AttachmentRetention(
         var deleted = 0;
         await foreach (var info in store.ListAsync(cutoff, cancellationToken))
         {
-            if (!store.Delete(info.AttachmentId))
+            if (!await store.DeleteAsync(info.AttachmentId, cancellationToken))
             {
                 continue;
             }
@@ -47,7 +47,7 @@ public sealed partial class AttachmentRetention(
             await grains.GetGrain<IAttachmentUsageGrain>(key).Release(bytes);
         }
 
-        var leftovers = store.DeleteLeftovers(now - LeftoverAge);
+        var leftovers = await store.DeleteLeftoversAsync(now - LeftoverAge, cancellationToken);
         if (deleted > 0 || leftovers > 0)
         {
             LogSwept(logger, deleted, days, leftovers);

@@ -20,7 +20,7 @@ public sealed class DiskAttachmentStore : IAttachmentStore
         System.IO.Directory.CreateDirectory(_directory);
     }
 
-    public string Directory => _directory;
+    public string? Directory => _directory;
 
     public async Task SaveAsync(AttachmentInfo info, Stream content, CancellationToken cancellationToken)
     {
@@ -54,15 +54,15 @@ public sealed class DiskAttachmentStore : IAttachmentStore
         return await ReadInfoAsync(InfoPath(CheckedId(attachmentId)), cancellationToken);
     }
 
-    public Stream? OpenRead(string attachmentId)
+    public Task<Stream?> OpenReadAsync(string attachmentId, CancellationToken cancellationToken)
     {
         try
         {
-            return new FileStream(BytesPath(CheckedId(attachmentId)), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 81920, useAsync: true);
+            return Task.FromResult<Stream?>(new FileStream(BytesPath(CheckedId(attachmentId)), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 81920, useAsync: true));
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            return null;
+            return Task.FromResult<Stream?>(null);
         }
     }
 
@@ -79,17 +79,37 @@ public sealed class DiskAttachmentStore : IAttachmentStore
         }
     }
 
-    public bool Delete(string attachmentId)
+    /// <summary>A scan of every metadata file: fine for the single-server directory, which is what this store is for.</summary>
+    public async IAsyncEnumerable<AttachmentInfo> ListByConversationAsync(string tenant, string conversationId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var found = new List<AttachmentInfo>();
+        foreach (var path in System.IO.Directory.EnumerateFiles(_directory, "*.json"))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (Ulid.TryParse(Path.GetFileNameWithoutExtension(path), out _)
+                && await ReadInfoAsync(path, cancellationToken) is { } info && info.Tenant == tenant && info.ConversationId == conversationId)
+            {
+                found.Add(info);
+            }
+        }
+
+        foreach (var info in found.OrderBy(i => i.AttachmentId, StringComparer.Ordinal))
+        {
+            yield return info;
+        }
+    }
+
+    public Task<bool> DeleteAsync(string attachmentId, CancellationToken cancellationToken)
     {
         var id = CheckedId(attachmentId);
         var existed = File.Exists(InfoPath(id));
         // Metadata first: from then on the attachment is absent (404), the bytes are only a leftover.
         File.Delete(InfoPath(id));
         File.Delete(BytesPath(id));
-        return existed;
+        return Task.FromResult(existed);
     }
 
-    public int DeleteLeftovers(DateTimeOffset before)
+    public Task<int> DeleteLeftoversAsync(DateTimeOffset before, CancellationToken cancellationToken)
     {
         var deleted = 0;
         foreach (var path in System.IO.Directory.EnumerateFiles(_directory))
@@ -104,7 +124,7 @@ public sealed class DiskAttachmentStore : IAttachmentStore
             }
         }
 
-        return deleted;
+        return Task.FromResult(deleted);
     }
 
     private static async Task<AttachmentInfo?> ReadInfoAsync(string path, CancellationToken cancellationToken)

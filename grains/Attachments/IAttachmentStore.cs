@@ -12,11 +12,14 @@ public sealed record AttachmentInfo(
     string UploaderId,
     DateTimeOffset CreatedAt);
 
-/// <summary>Where attachment bytes and their metadata live. The default is a directory (<see cref="DiskAttachmentStore"/>).</summary>
+/// <summary>
+/// Where attachment bytes and their metadata live. The default is a directory (<see cref="DiskAttachmentStore"/>); a
+/// cluster without a shared file system keeps them in MySQL or an S3-compatible store behind this same interface.
+/// </summary>
 public interface IAttachmentStore
 {
-    /// <summary>The directory the store writes to (for the free-space check).</summary>
-    string Directory { get; }
+    /// <summary>The local directory the store writes to (for the free-space check); null when the bytes are not on a local disk.</summary>
+    string? Directory { get; }
 
     /// <summary>Stores the bytes in <paramref name="content"/> (already checked) under <paramref name="info"/>'s id.</summary>
     Task SaveAsync(AttachmentInfo info, Stream content, CancellationToken cancellationToken);
@@ -25,7 +28,7 @@ public interface IAttachmentStore
     Task<AttachmentInfo?> GetInfoAsync(string attachmentId, CancellationToken cancellationToken);
 
     /// <summary>Opens the bytes for reading; null when they are gone.</summary>
-    Stream? OpenRead(string attachmentId);
+    Task<Stream?> OpenReadAsync(string attachmentId, CancellationToken cancellationToken);
 
     /// <summary>
     /// The metadata of stored attachments created before <paramref name="createdBefore"/> (for the retention job);
@@ -33,11 +36,14 @@ public interface IAttachmentStore
     /// </summary>
     IAsyncEnumerable<AttachmentInfo> ListAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken);
 
+    /// <summary>The metadata of one conversation's attachments, oldest first (export and erasure of a contact's data).</summary>
+    IAsyncEnumerable<AttachmentInfo> ListByConversationAsync(string tenant, string conversationId, CancellationToken cancellationToken);
+
     /// <summary>Deletes the bytes and the metadata; true when something was deleted.</summary>
-    bool Delete(string attachmentId);
+    Task<bool> DeleteAsync(string attachmentId, CancellationToken cancellationToken);
 
     /// <summary>Removes leftovers of interrupted uploads (temporary files, bytes without metadata) older than <paramref name="before"/>.</summary>
-    int DeleteLeftovers(DateTimeOffset before);
+    Task<int> DeleteLeftoversAsync(DateTimeOffset before, CancellationToken cancellationToken);
 }
 
 /// <summary>Free space of the disk holding a directory; injectable so tests can simulate a nearly full disk.</summary>

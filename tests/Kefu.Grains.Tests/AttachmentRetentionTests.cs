@@ -61,7 +61,7 @@ public sealed class AttachmentRetentionTests : IAsyncLifetime
         await retention.AsReference<IRemindable>().ReceiveReminder("attachment-retention", default);
 
         Assert.Null(await store.GetInfoAsync(old, CancellationToken.None));
-        Assert.Null(store.OpenRead(old));
+        Assert.Null(await store.OpenReadAsync(old, CancellationToken.None));
         Assert.NotNull(await store.GetInfoAsync(young, CancellationToken.None));
         Assert.Equal(40, await conversationUsage.GetUsedBytes());
         Assert.Equal(40, await tenantUsage.GetUsedBytes());
