@@ -37,3 +37,26 @@ public interface IPersonalDataHolder
     /// <summary>Removes (or blanks) what this store holds about the scope; returns how many records it changed.</summary>
     Task<long> EraseAsync(PersonalDataScope scope, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// How far back a tenant keeps each kind of data (issue #20 item 5); null: kept until the global default
+/// (<c>Kefu:Events:Retention</c>, <c>Kefu:Attachments:RetentionDays</c>) or forever for messages.
+/// </summary>
+public sealed record RetentionCutoffs(
+    DateTimeOffset? MessagesBefore,
+    DateTimeOffset? AttachmentsBefore,
+    DateTimeOffset? EventsBefore);
+
+/// <summary>
+/// One store whose rows a tenant's retention policy bounds. The retention reminder calls every registered holder with
+/// the tenant's cutoffs; a holder deletes at most <paramref name="limit"/> rows per call (small chunks, so writes are
+/// never slowed by a long delete) and returns how many it deleted: the job calls again while a holder returns
+/// <paramref name="limit"/>. A derived store (the search index of messages) prunes by its source's cutoff.
+/// </summary>
+public interface IRetentionHolder
+{
+    /// <summary>A stable short name (<c>messages</c>, <c>attachments</c>, <c>events</c>, <c>search</c>, …) for logs and status.</summary>
+    string Name { get; }
+
+    Task<int> PruneAsync(string tenant, RetentionCutoffs cutoffs, int limit, CancellationToken cancellationToken);
+}
