@@ -86,6 +86,9 @@ public static class EventTypes
     /// <summary>A plugin's <c>emit</c> action (docs/plugins.md): tenant-level, the conversation (if any) in the data.</summary>
     public const string PluginEmitted = "plugin.emitted";
 
+    /// <summary>A contact's personal data was erased (docs/data-protection.md): the audit record, itself without personal data.</summary>
+    public const string ContactErased = "contact.erased";
+
     /// <summary>Events a routing rule emits (<c>emit</c> action) have a type with this prefix, e.g. <c>custom.vip_order</c>.</summary>
     public const string CustomPrefix = "custom.";
 
@@ -94,6 +97,7 @@ public static class EventTypes
         ConversationCreated, ConversationUpdated, ConversationStatusChanged, ConversationAssigned,
         ConversationTransferred, ConversationRated, MessageCreated, NoteCreated, ContactCreated, ContactUpdated,
         InboundReceived, WebhookEndpointDisabled, RouteExecuted, CrmSyncFailed, EmailSent, EmailFailed, PluginEmitted,
+        ContactErased,
     ];
 
     public static bool IsKnown(string? type) => type is not null && (Array.IndexOf(All, type) >= 0 || IsCustom(type));
@@ -348,6 +352,19 @@ public sealed record EmailFailed(
     [property: Id(6)] int Attempts) : EventData
 {
     public override string Type => EventTypes.EmailFailed;
+}
+
+/// <summary>
+/// The audit record of an erasure (docs/data-protection.md): which contact, when it was asked for and how many records
+/// each store changed. Who asked is the envelope's causation. No name, email, external id or text: it outlives them.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record ContactErased(
+    [property: Id(0)] string ContactId,
+    [property: Id(1)] DateTimeOffset RequestedAt,
+    [property: Id(2)] Dictionary<string, long> Erased) : EventData
+{
+    public override string Type => EventTypes.ContactErased;
 }
 
 /// <summary>An event as stored in the outbox: its per-tenant <see cref="Cursor"/> and its data as JSON (the public form).</summary>

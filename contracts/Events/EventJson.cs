@@ -241,6 +241,18 @@ public static class EventJson
                 json.WriteString("url", w.Url);
                 json.WriteString("reason", w.Reason);
                 break;
+            case ContactErased e:
+                json.WriteString("contactId", e.ContactId);
+                json.WriteString("requestedAt", Time(e.RequestedAt));
+                json.WritePropertyName("erased");
+                json.WriteStartObject();
+                foreach (var (holder, count) in e.Erased.OrderBy(p => p.Key, StringComparer.Ordinal))
+                {
+                    json.WriteNumber(holder, count);
+                }
+
+                json.WriteEndObject();
+                break;
             default:
                 throw new ArgumentException($"No JSON form for event data {data.GetType().Name}.", nameof(data));
         }

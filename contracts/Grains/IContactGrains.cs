@@ -72,6 +72,12 @@ public interface IContactGrain : IGrainWithStringKey
     /// the contact's visitor in <paramref name="inboxId"/> when the contact has none there yet.
     /// </summary>
     Task AttachVisitor(string visitorId, string inboxId);
+
+    /// <summary>Every visitor identified as this contact (export and erasure, docs/data-protection.md); empty when it does not exist.</summary>
+    Task<string[]> GetVisitorIds();
+
+    /// <summary>Deletes the contact's state (profile, attributes, external id, links); true when there was one. Idempotent.</summary>
+    Task<bool> Erase();
 }
 
 /// <summary>
@@ -85,4 +91,7 @@ public interface IContactIndexGrain : IGrainWithStringKey
 
     /// <summary>The contact with this external id; created with <paramref name="seed"/> when there is none.</summary>
     Task<ContactLookup> FindOrCreate(ContactPatch seed, Causation causation);
+
+    /// <summary>Forgets the mapping when it names <paramref name="contactId"/> (erasure); true when it did. Idempotent.</summary>
+    Task<bool> Forget(string contactId);
 }

@@ -54,6 +54,13 @@ public interface IConversationGrain : IGrainWithStringKey
 
     /// <summary>The visitor's satisfaction rating (1-5) after resolution; once per resolution.</summary>
     Task<Outcome<ConversationSummary>> Rate(Caller visitor, int rating, string? comment);
+
+    /// <summary>
+    /// A contact's erasure (docs/data-protection.md): deletes the persisted state (visitor name, notes, rating comment,
+    /// tags…) and forgets the message window, then deactivates; afterwards the conversation does not exist. Returns the
+    /// records removed (the state and each note); 0 when nothing was there. Idempotent.
+    /// </summary>
+    Task<long> ErasePersonalData();
 }
 
 [GenerateSerializer, Immutable]

@@ -40,6 +40,9 @@ public interface IVisitorGrain : IGrainWithStringKey, IConnectedParticipant
     /// <summary>Every conversation the visitor had, oldest first (a contact lists its visitors' conversations).</summary>
     [AlwaysInterleave]
     Task<string[]> ListConversations();
+
+    /// <summary>Deletes the visitor's state (profile, conversation links) for a contact's erasure; true when there was one. Idempotent.</summary>
+    Task<bool> ErasePersonalData();
 }
 
 [GenerateSerializer, Immutable]

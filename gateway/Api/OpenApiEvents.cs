@@ -84,6 +84,9 @@ public static class OpenApiEvents
             ("plugin", String("The plugin's name."), true), ("name", String("The name the plugin gave the event."), true),
             ("conversationId", String("The conversation it was about, if any."), false),
             ("data", new OpenApiSchema { Type = JsonSchemaType.Object, Description = "The plugin's data object, as emitted." }, true)),
+        [EventTypes.ContactErased] = d => Object("A contact's personal data was erased (`DELETE /api/v1/contacts/{id}`, docs/data-protection.md): the audit record, without personal data. Who asked is the causation. No conversationId/seq in the envelope.",
+            ("contactId", String("The erased contact."), true), ("requestedAt", String("When the erasure was asked for (ISO 8601 UTC)."), true),
+            ("erased", new OpenApiSchema { Type = JsonSchemaType.Object, Description = "Records changed per store (`contact`, `conversations`, `attachments`, `events`, …): store name → count." }, true)),
         [EventTypes.WebhookEndpointDisabled] = d => Object("An outbound webhook endpoint was disabled (it answered 410, or failed for too long).",
             ("endpointId", String(), true), ("url", String(), true), ("reason", String(), true)),
     };

@@ -120,6 +120,7 @@ public static class GatewayHostingExtensions
         app.MapEventsApi();
         app.MapApiKeysApi();
         app.MapContactsApi();
+        app.MapContactDataApi(); // export and erasure (docs/data-protection.md)
         app.MapInboundApi();
         app.MapIntegrationMessagesApi();
         app.MapWebhooksApi();

@@ -160,6 +160,22 @@ public sealed class ContactGrain(
         await state.WriteStateAsync();
     }
 
+    public Task<string[]> GetVisitorIds() => Task.FromResult(state.State.Contact is null ? [] : state.State.Visitors.ToArray());
+
+    public async Task<bool> Erase()
+    {
+        // The whole row goes (profile, external id, links, unrelayed events): an erased contact is one that never was.
+        var existed = state.State.Contact is not null || state.RecordExists;
+        if (existed)
+        {
+            await state.ClearStateAsync();
+            state.State = new ContactState();
+        }
+
+        DeactivateOnIdle();
+        return existed;
+    }
+
     /// <summary>
     /// The contact's visitor in <paramref name="inboxId"/>, registered (linked to the contact) when it has none there or
     /// the one it had is gone (a visitor that never wrote expires).

@@ -37,4 +37,17 @@ public sealed class ContactIndexGrain(
 
         return new ContactLookup(await contact.Create(externalId, seed, causation), Created: true);
     }
+
+    public async Task<bool> Forget(string contactId)
+    {
+        if (state.State.ContactId != contactId)
+        {
+            return false;
+        }
+
+        await state.ClearStateAsync();
+        state.State = new ContactIndexState();
+        DeactivateOnIdle();
+        return true;
+    }
 }

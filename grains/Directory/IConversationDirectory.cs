@@ -17,6 +17,13 @@ public interface IConversationDirectory
     /// (status, assignee or unassigned only, team, inbox) combine with AND.
     /// </summary>
     ValueTask<IReadOnlyList<ConversationSummary>> ListAsync(string tenant, ConversationQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Blanks the row's personal columns (visitor name, preview, rating comment) for a contact's erasure
+    /// (docs/data-protection.md); the row stays with its status, times and counts. True when a row changed. Idempotent.
+    /// </summary>
+    ValueTask<bool> ErasePersonalAsync(string tenant, string conversationId, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"{GetType().Name} cannot erase a conversation's personal columns.");
 }
 
 public static class ConversationOrder

@@ -32,6 +32,30 @@ public sealed class InMemoryConversationDirectory : IConversationDirectory
                 ReadMarks = known.ReadMarks,
             };
 
+    public ValueTask<bool> ErasePersonalAsync(string tenant, string conversationId, CancellationToken cancellationToken = default)
+    {
+        if (!_tenants.TryGetValue(tenant, out var conversations))
+        {
+            return ValueTask.FromResult(false);
+        }
+
+        while (conversations.TryGetValue(conversationId, out var known))
+        {
+            if (known.VisitorName is null && known.Preview is null && known.Csat?.Comment is null)
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            var blanked = known with { VisitorName = null, Preview = null, Csat = known.Csat is { } csat ? csat with { Comment = null } : null };
+            if (conversations.TryUpdate(conversationId, blanked, known))
+            {
+                return ValueTask.FromResult(true);
+            }
+        }
+
+        return ValueTask.FromResult(false);
+    }
+
     public ValueTask<IReadOnlyList<ConversationSummary>> ListAsync(string tenant, ConversationQuery query, CancellationToken cancellationToken = default)
     {
         if (!_tenants.TryGetValue(tenant, out var conversations))

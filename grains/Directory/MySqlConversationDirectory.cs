@@ -75,6 +75,23 @@ public sealed class MySqlConversationDirectory(IOptions<MySqlMessageStoreOptions
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    public async ValueTask<bool> ErasePersonalAsync(string tenant, string conversationId, CancellationToken cancellationToken = default)
+    {
+        if (!Ulid.TryParse(conversationId, out var id))
+        {
+            return false;
+        }
+
+        await using var connection = new MySqlConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new MySqlCommand(
+            "UPDATE kefu_conversation SET visitor_name = NULL, preview = NULL, csat_comment = NULL " +
+            "WHERE tenant = @tenant AND conversation_id = @id AND (visitor_name IS NOT NULL OR preview IS NOT NULL OR csat_comment IS NOT NULL)", connection);
+        command.Parameters.AddWithValue("@tenant", tenant);
+        command.Parameters.AddWithValue("@id", id.ToByteArray());
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
     public async ValueTask<IReadOnlyList<ConversationSummary>> ListAsync(string tenant, ConversationQuery query, CancellationToken cancellationToken = default)
     {
         // Agent ids are [a-z0-9._-], so a comma-separated list and FIND_IN_SET are exact.

@@ -9,7 +9,7 @@ namespace Kefu.Grains.Events;
 /// One lock per tenant makes cursor assignment and visibility one step, which is what keeps cursors in order. Events
 /// are kept as they are and turned into their public JSON when read, not on the send path.
 /// </summary>
-public sealed class InMemoryEventLog(IOptions<EventLogOptions> options, TimeProvider time) : IEventLog
+public sealed class InMemoryEventLog(IOptions<EventLogOptions> options, TimeProvider time) : IEventLog, DataProtection.IPersonalEventLog
 {
     private readonly Dictionary<string, TenantLog> _tenants = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
@@ -89,6 +89,48 @@ public sealed class InMemoryEventLog(IOptions<EventLogOptions> options, TimeProv
             return ValueTask.FromResult(new EventPage([.. page], page.Count > 0 ? page[^1].Cursor : after));
         }
     }
+
+    public async IAsyncEnumerable<StoredEvent> ReadAboutAsync(
+        string tenant, string contactId, IReadOnlyCollection<string> conversationIds, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        List<StoredEvent> about;
+        var log = Log(tenant);
+        lock (log)
+        {
+            about = [.. log.Events.Where(e => IsAbout(e, contactId, conversationIds)).Select(e => e.Stored())];
+        }
+
+        foreach (var e in about)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return e;
+        }
+
+        await Task.CompletedTask;
+    }
+
+    public Task<long> EraseAboutAsync(string tenant, string contactId, IReadOnlyCollection<string> conversationIds, CancellationToken cancellationToken)
+    {
+        long changed = 0;
+        var log = Log(tenant);
+        lock (log)
+        {
+            foreach (var e in log.Events.Where(e => IsAbout(e, contactId, conversationIds)))
+            {
+                if (e.Erase())
+                {
+                    changed++;
+                }
+            }
+        }
+
+        return Task.FromResult(changed);
+    }
+
+    private static bool IsAbout(Entry e, string contactId, IReadOnlyCollection<string> conversationIds) =>
+        (e.Event.ConversationId is { } conversation && conversationIds.Contains(conversation))
+        || (e.Subject is { } subject && conversationIds.Contains(subject))
+        || e.ContactId == contactId;
 
     private TenantLog Log(string tenant)
     {
@@ -206,6 +248,35 @@ public sealed class InMemoryEventLog(IOptions<EventLogOptions> options, TimeProv
     /// <summary>An event with its cursor.</summary>
     private sealed record Entry(long Cursor, DomainEvent Event, string? Subject)
     {
+        /// <summary>Replaced by <see cref="Erase"/>: the erased event keeps only its envelope and blanked data.</summary>
+        public DomainEvent Event { get; private set; } = Event;
+
+        /// <summary>The contact the event names (contact.*, inbound.received), kept past an erasure so it is found again.</summary>
+        public string? ContactId { get; } = Event.Data switch
+        {
+            ContactChanged c => c.ContactId,
+            InboundReceived i => i.ContactId,
+            _ => null,
+        };
+
+        /// <summary>Blanks the personal fields (<see cref="DataProtection.PersonalFields"/>); false when there were none left.</summary>
+        public bool Erase()
+        {
+            var json = Event.Data is ErasedData erased ? erased.Json : EventJson.Data(Event.Data);
+            var blanked = DataProtection.PersonalFields.Blank(json);
+            var causation = Event.Causation.Kind == Causation.Visitor && Event.Causation.Name is not null
+                ? Event.Causation with { Name = null }
+                : Event.Causation;
+            if (blanked == json && causation == Event.Causation)
+            {
+                return false;
+            }
+
+            // The typed data (a message with its text) is dropped, not kept behind the blanked JSON.
+            Event = Event with { Causation = causation, Data = new ErasedData(Event.Type, blanked) };
+            return true;
+        }
+
         public DateTimeOffset Time => Event.Time;
 
         public Ulid Id => Event.Id;
@@ -213,6 +284,13 @@ public sealed class InMemoryEventLog(IOptions<EventLogOptions> options, TimeProv
         public string Type => Event.Type;
 
         public StoredEvent Stored() =>
-            new(Cursor, Event.Id, Event.Type, Event.Tenant, Event.ConversationId, Event.Seq, Event.Time, Event.Causation, EventJson.Data(Event.Data));
+            new(Cursor, Event.Id, Event.Type, Event.Tenant, Event.ConversationId, Event.Seq, Event.Time, Event.Causation,
+                Event.Data is ErasedData erased ? erased.Json : EventJson.Data(Event.Data));
+    }
+
+    /// <summary>An erased event's data: its type and blanked public JSON. Never leaves this process (not serialized).</summary>
+    private sealed record ErasedData(string ErasedType, string Json) : EventData
+    {
+        public override string Type => ErasedType;
     }
 }

@@ -89,6 +89,21 @@ public sealed partial class VisitorGrain(
 
     public Task<string[]> ListConversations() => Task.FromResult(state.State.ConversationIds.ToArray());
 
+    public async Task<bool> ErasePersonalData()
+    {
+        // Profile, attributes and conversation links go; a connected widget finds its visitor gone (like an expired one).
+        var existed = state.State.Profile is not null || state.RecordExists;
+        if (existed)
+        {
+            await state.ClearStateAsync();
+            state.State = new VisitorState();
+        }
+
+        StopWatchingExpiry();
+        DeactivateOnIdle();
+        return existed;
+    }
+
     public async Task<Outcome<string[]>> LinkContact(string contactId)
     {
         if (state.State.Profile is not { } profile)

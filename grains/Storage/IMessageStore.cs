@@ -24,6 +24,13 @@ public interface IMessageStore
 
     /// <summary>The newest <paramref name="count"/> messages, ascending; the last one carries the conversation's last seq.</summary>
     ValueTask<IReadOnlyList<ChatMessage>> ReadLatestAsync(string tenant, string conversationId, int count, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes every message of the conversation (a contact's erasure, docs/data-protection.md); returns how many.
+    /// Idempotent: a second call finds none. The conversation must not take new messages (its grain erased first).
+    /// </summary>
+    ValueTask<long> DeleteConversationAsync(string tenant, string conversationId, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"{GetType().Name} cannot delete a conversation's messages.");
 }
 
 public sealed class MessageStoreConflictException(string message) : Exception(message);

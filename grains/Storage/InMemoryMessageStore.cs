@@ -74,5 +74,8 @@ public sealed class InMemoryMessageStore(IEventLog? events = null) : IMessageSto
         }
     }
 
+    public ValueTask<long> DeleteConversationAsync(string tenant, string conversationId, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_logs.TryRemove(Key(tenant, conversationId), out var log) ? (long)log.Count : 0L);
+
     private static string Key(string tenant, string conversationId) => string.Concat(tenant, "/", conversationId);
 }

@@ -165,6 +165,31 @@ public sealed partial class MySqlMessageStore : IMessageStore, IAsyncDisposable,
     }
 
     /// <summary>
+    /// Deletes the conversation's rows in chunks (each a short transaction on one primary-key range, so writers of other
+    /// conversations are not held up by one long delete).
+    /// </summary>
+    public async ValueTask<long> DeleteConversationAsync(string tenant, string conversationId, CancellationToken cancellationToken = default)
+    {
+        var conversation = ConversationBytes(conversationId);
+        ArgumentException.ThrowIfNullOrEmpty(tenant);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new MySqlCommand(
+            "DELETE FROM " + Table + " WHERE tenant = @tenant AND conversation_id = @conversation ORDER BY seq LIMIT 1000", connection);
+        command.Parameters.AddWithValue("@tenant", tenant);
+        command.Parameters.AddWithValue("@conversation", conversation);
+        long deleted = 0;
+        while (true)
+        {
+            var n = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            deleted += n;
+            if (n < 1000)
+            {
+                return deleted;
+            }
+        }
+    }
+
+    /// <summary>
     /// The messages with the given (conversation id, seq) keys of one tenant, read in one statement on
     /// <paramref name="connection"/> (the events API builds message.created data from them). Keys that name no stored
     /// message are absent from the answer; conversation ids that are not canonical ULIDs name none.

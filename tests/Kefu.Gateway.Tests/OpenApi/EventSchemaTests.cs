@@ -150,6 +150,7 @@ public sealed class EventSchemaTests(GatewayFixture gateway)
                 new PluginEmitted("order-triage", "order_question", """{"order":"123","lang":"zh"}""", ConversationId),
                 new PluginEmitted("order-triage", "ping", "{}"),
             ],
+            [EventTypes.ContactErased] = [new ContactErased(Ulid.NewUlid().ToString(), Now, new() { ["contact"] = 1, ["conversations"] = 12 })],
             [EventTypes.WebhookEndpointDisabled] = [new WebhookEndpointDisabled("wh1", "https://erp.example.com/kefu", "410 Gone")],
             [EventTypes.CrmSyncFailed] =
             [

@@ -1,0 +1,21 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Kefu.Grains.DataProtection;
+
+public static class DataProtectionServices
+{
+    /// <summary>
+    /// The holders of the stores this part of Kefu owns (docs/data-protection.md). Other stores register their own
+    /// <see cref="IPersonalDataHolder"/>; the export and the erasure call every one registered.
+    /// </summary>
+    public static IServiceCollection AddKefuDataProtection(this IServiceCollection services)
+    {
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPersonalDataHolder, ConversationsHolder>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPersonalDataHolder, AttachmentsHolder>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPersonalDataHolder, EventsHolder>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPersonalDataHolder, VisitorsHolder>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPersonalDataHolder, ContactHolder>());
+        return services;
+    }
+}
