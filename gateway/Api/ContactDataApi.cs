@@ -23,9 +23,15 @@ public static class ContactDataApi
     public static IEndpointRouteBuilder MapContactDataApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/contacts").WithTags("contacts");
-        group.MapGet("/{contactId}/export", ExportAsync).RequireAuthorization(KefuPolicies.ForScope(Scopes.ContactsRead));
-        group.MapDelete("/{contactId}", EraseAsync).RequireAuthorization(KefuPolicies.ForScope(Scopes.ContactsWrite));
-        group.MapGet("/{contactId}/erasure", StatusAsync).RequireAuthorization(KefuPolicies.ForScope(Scopes.ContactsWrite));
+        group.MapGet("/{contactId}/export", ExportAsync).RequireAuthorization(KefuPolicies.ForScope(Scopes.ContactsRead))
+            .WithSummary("Export a contact's data").WithDescription(
+                "A zip of everything Kefu holds about the contact (contact.json, visitors/, conversations/ with messages and notes, attachments/, events.json, and every other store's part), streamed. Admin or contacts:read. docs/data-protection.md.")
+            .Produces(StatusCodes.Status200OK, contentType: "application/zip").ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapDelete("/{contactId}", EraseAsync).RequireAuthorization(KefuPolicies.ForScope(Scopes.ContactsWrite))
+            .WithSummary("Erase a contact's data").WithDescription(
+                "Erases the contact, its visitors, conversations, messages, notes, attachments and the personal fields of its events; a contact.erased audit event remains. 204 when done within the request, else 202 with the status URL in Location (a reminder finishes it; asking again resumes it). Admin or contacts:write. docs/data-protection.md.");
+        group.MapGet("/{contactId}/erasure", StatusAsync).RequireAuthorization(KefuPolicies.ForScope(Scopes.ContactsWrite))
+            .WithSummary("An erasure's status").WithDescription("running or completed, the records erased per store and the stores still to do.");
         return app;
     }
 
@@ -43,42 +49,81 @@ public static class ContactDataApi
     }
 
     /// <summary>
-    /// Writes the chunks into a zip on the response as they arrive: one entry open at a time, nothing buffered beyond the
-    /// compressor's window. A failure mid-way aborts the response, so the client never takes a cut zip for a whole one.
+    /// Writes the chunks into a zip on the response as they arrive: one entry open at a time, nothing buffered beyond one
+    /// chunk's compressed bytes. ZipArchive writes synchronously (even its async API, for a data descriptor), which
+    /// Kestrel refuses: it writes into <see cref="DrainedStream"/>, emptied to the response asynchronously after each
+    /// chunk. A failure mid-way aborts the response, so the client never takes a cut zip for a whole one.
     /// </summary>
     private static async Task WriteZipAsync(IAsyncEnumerable<ExportChunk> chunks, Stream body, CancellationToken cancellationToken)
     {
-        await using var zip = await ZipArchive.CreateAsync(body, ZipArchiveMode.Create, leaveOpen: true, entryNameEncoding: null, cancellationToken);
-        Stream? entry = null;
-        try
+        var output = new DrainedStream();
+        using (var zip = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true))
         {
-            await foreach (var chunk in chunks.WithCancellation(cancellationToken))
+            Stream? entry = null;
+            try
             {
-                if (chunk.Path is { } path)
+                await foreach (var chunk in chunks.WithCancellation(cancellationToken))
                 {
-                    if (entry is not null)
+                    if (chunk.Path is { } path)
                     {
-                        await entry.DisposeAsync();
+                        entry?.Dispose();
+                        entry = zip.CreateEntry(path, CompressionLevel.Fastest).Open();
                     }
 
-                    entry = await zip.CreateEntry(path, CompressionLevel.Fastest).OpenAsync(cancellationToken);
-                }
+                    if (entry is null)
+                    {
+                        throw new InvalidOperationException("An export chunk arrived before its file's name.");
+                    }
 
-                if (entry is null)
-                {
-                    throw new InvalidOperationException("An export chunk arrived before its file's name.");
+                    entry.Write(chunk.Data);
+                    await output.DrainToAsync(body, cancellationToken);
                 }
-
-                await entry.WriteAsync(chunk.Data, cancellationToken);
             }
-        }
-        finally
-        {
-            if (entry is not null)
+            finally
             {
-                await entry.DisposeAsync();
+                entry?.Dispose();
             }
         }
+
+        await output.DrainToAsync(body, cancellationToken); // the last entry's end and the central directory
+    }
+
+    /// <summary>A write-only, forward-only stream that keeps what is written until it is drained to another stream.</summary>
+    private sealed class DrainedStream : Stream
+    {
+        private readonly MemoryStream _pending = new();
+        private long _position;
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            _pending.Write(buffer);
+            _position += buffer.Length;
+        }
+
+        public async Task DrainToAsync(Stream destination, CancellationToken cancellationToken)
+        {
+            if (_pending.Length > 0)
+            {
+                await destination.WriteAsync(_pending.GetBuffer().AsMemory(0, (int)_pending.Length), cancellationToken);
+                _pending.SetLength(0);
+            }
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 
     private static async Task<Results<NoContent, Accepted<ErasureStatusDto>, ProblemHttpResult>> EraseAsync(

@@ -1,3 +1,5 @@
+using Kefu.Grains.Events;
+
 namespace Kefu.Grains.Conversations;
 
 /// <summary>A contact's erasure (docs/data-protection.md): the conversation forgets everything personal it holds.</summary>
@@ -16,6 +18,19 @@ public sealed partial class ConversationGrain
         // window and preview go with the activation; the message rows are deleted by the erasure right after this,
         // so an activation started meanwhile finds a conversation that does not exist.
         var removed = 1L + state.State.Notes.Count;
+        if (state.State.Created)
+        {
+            // The newest summary the sinks hold becomes one without personal fields: a directory write still waiting in
+            // the sink's interval (a recent message's preview) then writes the blanked row, never the old preview.
+            var blanked = Summary() with
+            {
+                VisitorName = null,
+                Preview = null,
+                Csat = state.State.Csat is { } csat ? csat with { Comment = null } : null,
+            };
+            sinks.Committed(new CommittedChange(_tenant, _id, [], blanked, Audience.Snapshot()));
+        }
+
         await state.ClearStateAsync();
         state.State = new ConversationState();
         _window = null;
