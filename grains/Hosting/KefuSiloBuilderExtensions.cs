@@ -142,7 +142,11 @@ public static class KefuSiloBuilderExtensions
         ConversationEvents.ConversationEventsServices.AddKefuConversationEvents(services, configuration); // after routing: it wraps the event log again (only when Kafka is on)
         Kefu.Plugins.PluginServiceCollectionExtensions.AddKefuPlugins(services, configuration); // the sandbox engine the plugin grains call into
         Plugins.PluginHookServices.AddKefuPluginHooks(services, configuration); // message hooks: options, the after_message readers' wake-ups
-        silo.AddActivityPropagation(); // a grain call continues its caller's trace (spans only when someone listens: docs/operations.md)
+        if (Telemetry.TelemetryOptions.From(configuration).PropagateTraces)
+        {
+            silo.AddActivityPropagation(); // a grain call continues its caller's trace (docs/operations.md)
+        }
+
         return silo;
     }
 

@@ -32,7 +32,7 @@ public static partial class TelemetryHostingExtensions
     public static IHostApplicationBuilder AddKefuTelemetry(this IHostApplicationBuilder builder, string serviceName)
     {
         var section = builder.Configuration.GetSection(TelemetryOptions.Section);
-        var options = section.Get<TelemetryOptions>() ?? new TelemetryOptions();
+        var options = TelemetryOptions.From(builder.Configuration);
         builder.Services.Configure<TelemetryOptions>(section);
         KefuMetrics.TenantTags = options.TenantTag;
 

@@ -25,6 +25,16 @@ public sealed class TelemetryOptions
     /// <summary>Whether any exporter wants spans (only OTLP exports them).</summary>
     public bool TracesOn => Otlp.On && Otlp.Traces;
 
+    /// <summary>
+    /// Whether grain calls carry the trace context (Orleans activity propagation): when spans are exported, or when
+    /// <see cref="TracingSettings.Enabled"/> asks for it (another listener in the process). Off otherwise, so the
+    /// default chat path has no grain call filter at all.
+    /// </summary>
+    public bool PropagateTraces => Tracing.Enabled ?? TracesOn;
+
+    public static TelemetryOptions From(Microsoft.Extensions.Configuration.IConfiguration configuration) =>
+        Microsoft.Extensions.Configuration.ConfigurationBinder.Get<TelemetryOptions>(configuration.GetSection(Section)) ?? new TelemetryOptions();
+
     public sealed class PrometheusSettings
     {
         public bool Enabled { get; set; }
@@ -63,6 +73,9 @@ public sealed class TelemetryOptions
 
     public sealed class TracingSettings
     {
+        /// <summary>Trace context through grain calls without an OTLP exporter (for a listener of its own); default: with OTLP traces.</summary>
+        public bool? Enabled { get; set; }
+
         /// <summary>The share of new traces kept (0..1); a child follows its parent's decision.</summary>
         public double SampleRatio { get; set; } = 1.0;
     }

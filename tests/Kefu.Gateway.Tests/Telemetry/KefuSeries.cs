@@ -13,7 +13,8 @@ internal static class KefuSeries
 {
     public static IReadOnlySet<string> All()
     {
-        var names = new HashSet<string>(StringComparer.Ordinal);
+        // Naming the instruments also creates them (the static class initializes on first use).
+        var names = KefuMetrics.Instruments.SelectMany(For).ToHashSet(StringComparer.Ordinal);
         using var crm = new CrmMetrics(); // its instruments exist once a host has made one: make one here
         using var listener = new MeterListener
         {
