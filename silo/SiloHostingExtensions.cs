@@ -1,5 +1,6 @@
 using System.Text;
 using Kefu.Grains.Hosting;
+using Kefu.Grains.Telemetry;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.IdentityModel.Tokens;
 using Orleans.Dashboard;
@@ -60,6 +61,7 @@ public static partial class SiloHostingExtensions
             };
         });
         builder.Services.AddAuthorizationBuilder().AddPolicy(AdminPolicy, p => p.RequireRole("admin"));
+        builder.AddKefuTelemetry("kefu-silo"); // the same telemetry as the gateway: Kefu:Telemetry (docs/operations.md)
         return builder;
     }
 
@@ -69,6 +71,7 @@ public static partial class SiloHostingExtensions
         app.UseAuthorization();
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "live" }));
         app.MapOrleansDashboard("/dashboard").RequireAuthorization(AdminPolicy);
+        app.MapKefuTelemetry(); // /metrics when Kefu:Telemetry:Prometheus:Enabled
         return app;
     }
 }

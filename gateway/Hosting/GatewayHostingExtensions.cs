@@ -8,6 +8,7 @@ using Kefu.Gateway.Grpc;
 using Kefu.Gateway.Ui;
 using Kefu.Gateway.WebSockets;
 using Kefu.Grains.Hosting;
+using Kefu.Grains.Telemetry;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -91,6 +92,7 @@ public static class GatewayHostingExtensions
         });
         builder.AddKefuGrpc(); // kefu.integration.v1 on Kefu:Grpc:Url (off when unset)
         services.AddKefuMailReceiver(configuration); // replies and bounces by SMTP on Kefu:Mail:Receiver:Port (off when 0)
+        builder.AddKefuTelemetry("kefu-gateway"); // metrics, traces, log correlation: Kefu:Telemetry (docs/operations.md)
         return builder;
     }
 
@@ -130,6 +132,7 @@ public static class GatewayHostingExtensions
         app.MapTranscriptApi();
         app.MapKefuOpenApi();
         app.MapKefuGrpc();
+        app.MapKefuTelemetry(); // /metrics when Kefu:Telemetry:Prometheus:Enabled (loopback only unless configured)
         return app;
     }
 

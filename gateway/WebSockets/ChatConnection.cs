@@ -5,6 +5,7 @@ using Kefu.Contracts.Identity;
 using Kefu.Contracts.Messages;
 using Kefu.Grains.Attachments;
 using Kefu.Grains.Conversations;
+using Kefu.Grains.Telemetry;
 
 namespace Kefu.Gateway.WebSockets;
 
@@ -87,6 +88,7 @@ public sealed partial class ChatConnection
         }
 
         Outbound item = @event is MessageEvent m ? new Outbound.Live(m.ConversationId, m.Message.Seq, frame) : new Outbound.Frame(frame);
+        if (item is Outbound.Live) KefuMetrics.Delivered(Caller);
         if (TryEnqueue(item) == Enqueued.Full && !_stop.IsCancellationRequested)
         {
             LogSlowConsumer(_logger, Id, _options.OutboundQueue);
@@ -341,9 +343,10 @@ public sealed partial class ChatConnection
     /// <summary>A send's answer frame: its ack, or the error a client can act on (null once the connection is ending).</summary>
     private async Task<byte[]?> SendAnsweredAsync(ClientFrame frame)
     {
+        using var send = KefuTraces.StartSend(Caller, frame.ConversationId, frame.ClientMsgId); // the send's own trace, and kefu.ack.duration
         try
         {
-            return await SendAsync(frame);
+            return send.Answered(await SendAsync(frame));
         }
         catch (OperationCanceledException)
         {

@@ -35,6 +35,7 @@ public sealed class ConnectionRegistry
             }
 
             Interlocked.Increment(ref _count);
+            Kefu.Grains.Telemetry.KefuMetrics.ConnectionOpened(connection.Caller);
             return true;
         }
     }
@@ -55,6 +56,7 @@ public sealed class ConnectionRegistry
             if (removed)
             {
                 Interlocked.Decrement(ref _count);
+                Kefu.Grains.Telemetry.KefuMetrics.ConnectionClosed(connection.Caller);
                 return;
             }
         }

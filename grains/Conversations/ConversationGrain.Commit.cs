@@ -53,6 +53,7 @@ public sealed partial class ConversationGrain
             : LifecycleEvents.Between(before, LifecycleFacts.Of(state.State), summary, cause, assignmentCause, stated(summary));
         var events = Outbox.Stage(changes, time.GetUtcNow());
         await WriteStateAsync();
+        Telemetry.KefuMetrics.ConversationsChanged(events);
         if (followedInTurn)
         {
             return events;
@@ -158,6 +159,7 @@ public sealed partial class ConversationGrain
     {
         var created = Outbox.ForMessage(message, cause);
         var batch = Outbox.BatchFor(created);
+        using var span = Telemetry.KefuTraces.Step("message store append");
         try
         {
             await store.AppendAsync(_tenant, message, batch);

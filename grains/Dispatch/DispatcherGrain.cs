@@ -343,6 +343,7 @@ public sealed partial class DispatcherGrain(
         }
 
         _dirty = true;
+        Telemetry.KefuMetrics.Assigned(_tenant, request.EnqueuedAt, now, claimed: !tell);
         LogAssigned(logger, _tenant, id, agentId);
     }
 

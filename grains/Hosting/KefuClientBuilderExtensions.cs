@@ -20,6 +20,11 @@ public static class KefuClientBuilderExtensions
             o.ConnectionString = connectionString;
         });
         // The same stream provider as the silos (same name, same queue mapping), so a gateway can produce and subscribe.
+        if (Telemetry.TelemetryOptions.From(configuration).PropagateTraces)
+        {
+            client.AddActivityPropagation(); // a grain call continues the gateway's trace (docs/operations.md)
+        }
+
         return client.AddKefuStreams(configuration);
     }
 }

@@ -143,6 +143,12 @@ public static class KefuSiloBuilderExtensions
         Kefu.Plugins.PluginServiceCollectionExtensions.AddKefuPlugins(services, configuration); // the sandbox engine the plugin grains call into
         Plugins.PluginHookServices.AddKefuPluginHooks(services, configuration); // message hooks: options, the after_message readers' wake-ups
         DataProtection.DataProtectionServices.AddKefuDataProtection(services); // the holders a contact's export and erasure call (docs/data-protection.md)
+
+        if (Telemetry.TelemetryOptions.From(configuration).PropagateTraces)
+        {
+            silo.AddActivityPropagation(); // a grain call continues its caller's trace (docs/operations.md)
+        }
+
         return silo;
     }
 

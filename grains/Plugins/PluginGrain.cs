@@ -82,6 +82,7 @@ public sealed partial class PluginGrain(
         }
 
         breaker.Record(result.Ok, result.ElapsedMs, result.ErrorCode, result.Reason, time.GetUtcNow());
+        Telemetry.KefuMetrics.PluginCalled(call.Hook, result.Ok ? null : result.ErrorCode ?? "error");
         if (!result.Ok)
             LogCallFailed(logger, Tenant, Name, call.Hook, result.ErrorCode!, result.Reason!);
         return result;

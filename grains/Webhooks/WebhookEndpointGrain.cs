@@ -470,6 +470,7 @@ public sealed partial class WebhookEndpointGrain(
         var succeeded = false;
         foreach (var (w, r) in results)
         {
+            Telemetry.KefuMetrics.WebhookAttempt(Key.Tenant, r.Status, r.LatencyMs);
             var e = w.Event;
             if (w.Retry is { } old)
             {

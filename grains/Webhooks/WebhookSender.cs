@@ -66,6 +66,7 @@ public sealed class WebhookSender : IDisposable
     {
         var body = Body(e);
         var id = e.Id.ToString();
+        using var delivery = Telemetry.KefuTraces.StartDelivery("webhook deliver", e.Type, id); // a trace of its own (docs/operations.md)
         var timestamp = _time.GetUtcNow().ToUnixTimeSeconds();
         using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new("application/json");

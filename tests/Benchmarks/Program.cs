@@ -106,6 +106,17 @@ internal static class Program
                 return await PluginIsolationRun.RunAsync(args[1..], cts.Token);
             }
 
+            if (args is ["telemetry", ..])
+            {
+                if (args.Contains("--help"))
+                {
+                    Console.WriteLine(TelemetryRun.Usage);
+                    return 0;
+                }
+
+                return await TelemetryRun.RunAsync(args[1..], cts.Token);
+            }
+
             if (args is ["routing", ..])
             {
                 if (args.Contains("--help"))

@@ -337,7 +337,7 @@ public sealed class RouteRunner(RoutingConnector connector, TimeProvider time)
     private static RouteStepRecord Skipped(StepSpec step) => new(step.Index, step.Action, step.Target, RouteOutcomes.Skipped, 0, 0);
 
     private static RouteExecuted Record(RoutingEvent e, string hash, RouteSpec route, string outcome, List<RouteStepRecord> steps, Stopwatch clock, long leftMs, string? error) =>
-        new(e.EventId, e.Name, hash, route.Id, outcome, [.. steps], clock.ElapsedMilliseconds, leftMs, e.ConversationId, error);
+        Telemetry.KefuMetrics.Counted(new(e.EventId, e.Name, hash, route.Id, outcome, [.. steps], clock.ElapsedMilliseconds, leftMs, e.ConversationId, error));
 
     private sealed record StepResult(string Outcome, int Attempts, int? HttpStatus, string? Error, JsonElement? Response)
     {
