@@ -15,7 +15,7 @@ public static partial class SiloHostingExtensions
     public static WebApplicationBuilder AddKefuSilo(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        builder.UseOrleans(silo => silo.AddKefu(configuration).AddDashboard());
+        builder.UseOrleans(silo => silo.AddKefu(configuration).AddKefuKubernetes(configuration).AddKefuVersioning().AddDashboard());
 
         // The dashboard accepts the same admin tokens the gateways issue (same Kefu:Auth settings). A browser opens
         // /dashboard?access_token=<admin token> once; the token then rides in an HttpOnly cookie for the page's calls.
@@ -70,6 +70,7 @@ public static partial class SiloHostingExtensions
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "live" }));
+        app.MapGet("/readyz", SiloReadiness.Check);
         app.MapOrleansDashboard("/dashboard").RequireAuthorization(AdminPolicy);
         app.MapKefuTelemetry(); // /metrics when Kefu:Telemetry:Prometheus:Enabled
         return app;
