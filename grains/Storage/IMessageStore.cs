@@ -24,6 +24,13 @@ public interface IMessageStore
 
     /// <summary>The newest <paramref name="count"/> messages, ascending; the last one carries the conversation's last seq.</summary>
     ValueTask<IReadOnlyList<ChatMessage>> ReadLatestAsync(string tenant, string conversationId, int count, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Retention (issue #20): deletes at most <paramref name="limit"/> of the tenant's messages created before
+    /// <paramref name="before"/> and returns how many. A conversation keeps its seq numbering: later appends continue
+    /// after its last seq, and reads simply start at the oldest message left.
+    /// </summary>
+    ValueTask<int> PruneAsync(string tenant, DateTimeOffset before, int limit, CancellationToken cancellationToken = default);
 }
 
 public sealed class MessageStoreConflictException(string message) : Exception(message);
