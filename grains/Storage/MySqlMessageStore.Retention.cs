@@ -45,9 +45,29 @@ public sealed partial class MySqlMessageStore
             .Select(g => (Conversation: g.First().Conversation, Seqs: g.Select(k => k.Seq).ToList()))
             .ToList();
 
-        // One transaction per chunk: each conversation's newest seq is read under a row lock (FOR UPDATE on the
-        // primary key's newest row), so an append that lands meanwhile makes that row an ordinary old message instead of
-        // leaving a message deleted that was the anchor.
+        // Each conversation's newest seq, read without locking. Only seqs below it are deleted, and it is emptied rather
+        // than deleted: should a message be appended meanwhile, the true newest is only newer, so the anchor is never
+        // lost (the emptied row then simply stays as an empty, pruned message).
+        var newest = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using (var last = new MySqlCommand { Connection = connection })
+        {
+            var sqlLast = new StringBuilder("SELECT conversation_id, MAX(seq) FROM kefu_message WHERE tenant = @tenant AND conversation_id IN (");
+            last.Parameters.AddWithValue("@tenant", tenant);
+            for (var i = 0; i < byConversation.Count; i++)
+            {
+                sqlLast.Append(i == 0 ? "@c" : ",@c").Append(i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                last.Parameters.AddWithValue("@c" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), byConversation[i].Conversation);
+            }
+
+            last.CommandText = sqlLast.Append(") GROUP BY conversation_id").ToString();
+            await using var reader = await last.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                newest[Convert.ToHexString(reader.GetFieldValue<byte[]>(0))] = reader.GetInt64(1);
+            }
+        }
+
+        // One short transaction by primary key: row locks on exactly these rows, no range of the index.
         var sql = new StringBuilder("START TRANSACTION;");
         await using var command = new MySqlCommand { Connection = connection };
         var n = 0;
@@ -61,23 +81,27 @@ public sealed partial class MySqlMessageStore
         var t = P(tenant);
         foreach (var (conversation, seqs) in byConversation)
         {
+            var anchor = newest.GetValueOrDefault(Convert.ToHexString(conversation), long.MaxValue);
             var c = P(conversation);
-            sql.Append("SET @last = NULL;SELECT seq INTO @last FROM kefu_message WHERE tenant = ").Append(t).Append(" AND conversation_id = ").Append(c)
-                .Append(" ORDER BY seq DESC LIMIT 1 FOR UPDATE;");
-            sql.Append("DELETE FROM kefu_message WHERE tenant = ").Append(t).Append(" AND conversation_id = ").Append(c)
-                .Append(" AND seq < @last AND seq IN (").AppendJoin(',', seqs.Select(s => P(s))).Append(");");
-            sql.Append("SET @deleted = @deleted + ROW_COUNT();");
-            sql.Append("UPDATE kefu_message SET pruned = 1, body = '', body_size = 0, body_codec = 0, content_kind = 0, content = NULL, sender_name = NULL WHERE tenant = ")
-                .Append(t).Append(" AND conversation_id = ").Append(c).Append(" AND seq = @last AND pruned = 0 AND seq IN (").AppendJoin(',', seqs.Select(s => P(s))).Append(");");
-            sql.Append("SET @deleted = @deleted + ROW_COUNT();");
+            var delete = seqs.Where(s => s < anchor).ToList();
+            if (delete.Count > 0)
+            {
+                sql.Append("DELETE FROM kefu_message WHERE tenant = ").Append(t).Append(" AND conversation_id = ").Append(c)
+                    .Append(" AND seq IN (").AppendJoin(',', delete.Select(s => P(s))).Append(");");
+            }
+
+            if (seqs.Contains(anchor))
+            {
+                sql.Append("UPDATE kefu_message SET pruned = 1, body = '', body_size = 0, body_codec = 0, content_kind = 0, content = NULL, sender_name = NULL WHERE tenant = ")
+                    .Append(t).Append(" AND conversation_id = ").Append(c).Append(" AND seq = ").Append(P(anchor)).Append(" AND pruned = 0;");
+            }
         }
 
-        sql.Append("COMMIT;SELECT @deleted;");
-        command.CommandText = "SET @deleted = 0;" + sql;
+        command.CommandText = sql.Append("COMMIT;").ToString();
         try
         {
-            var changed = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-            return Convert.ToInt32(changed, System.Globalization.CultureInfo.InvariantCulture);
+            // The affected rows of every statement, summed: messages deleted plus anchors emptied.
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
         {
