@@ -29,6 +29,11 @@ public sealed partial class RetentionJob(
     public async Task<RetentionRunReport> RunAsync(IReadOnlyDictionary<string, RetentionPolicy> policies, CancellationToken cancellationToken)
     {
         var settings = options.Value;
+        if (settings.ChunkSize < 1 || settings.MaxChunksPerRun < 1 || settings.ChunkPause < TimeSpan.Zero)
+        {
+            throw new InvalidOperationException($"{RetentionOptions.Section}: ChunkSize and MaxChunksPerRun must be at least 1, ChunkPause not negative.");
+        }
+
         var now = time.GetUtcNow();
         var defaults = RetentionDefaults.From(attachmentOptions.Value, eventOptions.Value);
         var deleted = _holders.ToDictionary(h => h.Name, _ => 0L, StringComparer.Ordinal);
