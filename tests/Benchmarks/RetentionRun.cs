@@ -25,7 +25,7 @@ public static class RetentionRun
           --backlog N        old messages to prune (default 200000, in conversations of 100)
           --writers N        concurrent writers, one conversation each (default 16)
           --seconds N        length of each phase (default 20)
-          --chunk N          rows per prune call (default 500), --pause-ms N between chunks (default 50)
+          --chunk N          rows per prune call (default 500), --pause-ms N between chunks (default 250)
         """;
 
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
@@ -35,7 +35,7 @@ public static class RetentionRun
         var writers = Int(args, "--writers", 16);
         var seconds = Int(args, "--seconds", 20);
         var chunk = Int(args, "--chunk", 500);
-        var pause = TimeSpan.FromMilliseconds(Int(args, "--pause-ms", 50));
+        var pause = TimeSpan.FromMilliseconds(Int(args, "--pause-ms", 250));
         var tenant = "bench-ret-" + Guid.NewGuid().ToString("N")[..8];
 
         var fill = Stopwatch.StartNew();
