@@ -19,8 +19,8 @@ public static class AttachmentServices
 }
 
 /// <summary>
-/// Makes sure the retention reminder exists (idempotent, so every gateway does it at start), or removes it when
-/// retention is off. Retries while the cluster is not reachable yet.
+/// Makes sure the retention reminder exists (idempotent, so every gateway does it at start). Retries while the cluster
+/// is not reachable yet.
 /// </summary>
 public sealed partial class AttachmentRetentionStarter(
     IGrainFactory grains, IOptions<AttachmentOptions> options, TimeProvider time, ILogger<AttachmentRetentionStarter> logger) : BackgroundService
@@ -33,7 +33,9 @@ public sealed partial class AttachmentRetentionStarter(
         {
             try
             {
-                await (options.Value.RetentionDays > 0 ? retention.Start(options.Value.RetentionInterval) : retention.Stop());
+                // Always started: the reminder is the whole retention job (grains/Retention), also when attachments
+                // are kept forever by default, because tenants' own policies and messages' retention run on it too.
+                await retention.Start(options.Value.RetentionInterval);
                 return;
             }
             catch (Exception e) when (e is not OperationCanceledException)

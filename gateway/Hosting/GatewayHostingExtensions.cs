@@ -129,6 +129,7 @@ public static class GatewayHostingExtensions
         app.MapCrmApi();
         app.MapRoutingApi();
         app.MapPluginsApi();
+        app.MapRetentionApi();
         app.MapTranscriptApi();
         app.MapKefuOpenApi();
         app.MapKefuGrpc();

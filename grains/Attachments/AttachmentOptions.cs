@@ -36,7 +36,10 @@ public sealed class AttachmentOptions
     /// </summary>
     public long MinFreeBytes { get; set; } = 512L * 1024 * 1024;
 
-    /// <summary>Attachments older than this many days are deleted by the retention job (default 90; 0 = keep forever).</summary>
+    /// <summary>
+    /// Attachments older than this many days are deleted by the retention job (default 90; 0 = keep forever), unless
+    /// the tenant's own retention policy (<c>/api/v1/retention</c>) says otherwise.
+    /// </summary>
     public int RetentionDays { get; set; } = 90;
 
     /// <summary>How often the retention job runs (an Orleans reminder: at least one minute; default one hour).</summary>
@@ -53,6 +56,20 @@ public sealed class AttachmentOptions
     /// that share that key accept each other's links.
     /// </summary>
     public string? LinkKey { get; set; }
+
+    /// <summary>
+    /// Where attachments are kept: <c>disk</c> (the directory <see cref="Path"/>), <c>mysql</c> (metadata and bytes in the
+    /// cluster's database, deploy/mysql/016) or <c>s3</c> (metadata in MySQL, bytes in the bucket of <see cref="S3"/>).
+    /// Default: <c>mysql</c> in cluster mode (a connection string is set), where gateways and silos share no disk;
+    /// <c>disk</c> when embedded. Set it the same on every gateway and silo.
+    /// </summary>
+    public string? Store { get; set; }
+
+    /// <summary><c>mysql</c> store: bytes per chunk row (default 1 MiB, 64 KiB..8 MiB), well under <c>max_allowed_packet</c>.</summary>
+    public int MySqlChunkBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>The bucket of the <c>s3</c> store.</summary>
+    public S3AttachmentOptions S3 { get; set; } = new();
 
     public static readonly string[] DefaultAllowedTypes =
         ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"];

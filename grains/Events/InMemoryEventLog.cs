@@ -9,8 +9,20 @@ namespace Kefu.Grains.Events;
 /// One lock per tenant makes cursor assignment and visibility one step, which is what keeps cursors in order. Events
 /// are kept as they are and turned into their public JSON when read, not on the send path.
 /// </summary>
-public sealed class InMemoryEventLog(IOptions<EventLogOptions> options, TimeProvider time) : IEventLog, DataProtection.IPersonalEventLog
+public sealed class InMemoryEventLog(IOptions<EventLogOptions> options, TimeProvider time) : IEventLog, DataProtection.IPersonalEventLog, Retention.ITenantEventPruning
 {
+    /// <summary>A tenant's retention policy (issue #20): drops its events older than <paramref name="before"/> (memory is quick: no chunking needed, the limit is ignored).</summary>
+    public Task<int> PruneTenantAsync(string tenant, DateTimeOffset before, int limit, CancellationToken cancellationToken)
+    {
+        var log = Log(tenant);
+        lock (log)
+        {
+            var count = log.Events.Count;
+            log.Prune(before);
+            return Task.FromResult(count - log.Events.Count);
+        }
+    }
+
     private readonly Dictionary<string, TenantLog> _tenants = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
 

@@ -115,7 +115,8 @@ public static class KefuSiloBuilderExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.Configure<Events.EventLogOptions>(configuration.GetSection(Events.EventLogOptions.Section));
         services.Configure<Inbound.InboundOptions>(configuration.GetSection(Inbound.InboundOptions.Section));
-        services.TryAddSingleton<Events.IEventLog, Events.InMemoryEventLog>();
+        services.TryAddSingleton<Events.InMemoryEventLog>(); // also the retention job's (grains/Retention) view of it
+        services.TryAddSingleton<Events.IEventLog>(sp => sp.GetRequiredService<Events.InMemoryEventLog>());
         services.TryAddSingleton<Inbound.IInboundRecordStore, Inbound.InMemoryInboundRecordStore>();
         services.AddHostedService<Inbound.InboundRetention>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Events.IConversationEventSink, Participants.AgentRosterSink>());
@@ -134,6 +135,7 @@ public static class KefuSiloBuilderExtensions
         services.AddSingleton<Events.IConversationEventSink>(sp => sp.GetRequiredService<Events.Sinks.TenantConsoleSink>());
         services.TryAddSingleton<Events.Sinks.ConversationSinks>();
         services.AddKefuAttachmentStorage(configuration); // the retention job's store (the reminder runs on a silo)
+        Retention.RetentionServices.AddKefuRetention(services, configuration); // per-tenant retention: after the stores above
         Webhooks.WebhookServices.AddKefuWebhooks(services, configuration); // after the sinks above: it only wakes endpoints
         services.TryAddSingleton<ConversationEvents.ConversationEventsWakeups>(); // inbound events poke it (Kafka on or off)
         Crm.CrmServices.AddKefuCrm(services, configuration);

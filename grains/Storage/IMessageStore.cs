@@ -31,6 +31,13 @@ public interface IMessageStore
     /// </summary>
     ValueTask<long> DeleteConversationAsync(string tenant, string conversationId, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException($"{GetType().Name} cannot delete a conversation's messages.");
+
+    /// <summary>
+    /// Retention (issue #20): deletes at most <paramref name="limit"/> of the tenant's messages created before
+    /// <paramref name="before"/> and returns how many. A conversation keeps its seq numbering: later appends continue
+    /// after its last seq, and reads simply start at the oldest message left.
+    /// </summary>
+    ValueTask<int> PruneAsync(string tenant, DateTimeOffset before, int limit, CancellationToken cancellationToken = default);
 }
 
 public sealed class MessageStoreConflictException(string message) : Exception(message);

@@ -13,6 +13,9 @@ public sealed class InMemoryMessageStore(IEventLog? events = null) : IMessageSto
 {
     private readonly ConcurrentDictionary<string, List<ChatMessage>> _logs = new(StringComparer.Ordinal);
 
+    /// <summary>Per conversation, how many of its first messages retention removed: the list's index is seq − 1 − this.</summary>
+    private readonly ConcurrentDictionary<string, long> _pruned = new(StringComparer.Ordinal);
+
     public ValueTask AppendAsync(string tenant, ChatMessage message, CancellationToken cancellationToken = default) =>
         AppendAsync(tenant, message, [], cancellationToken);
 
@@ -32,13 +35,15 @@ public sealed class InMemoryMessageStore(IEventLog? events = null) : IMessageSto
 
     private void Append(string tenant, ChatMessage message)
     {
-        var log = _logs.GetOrAdd(Key(tenant, message.ConversationId), static _ => []);
+        var key = Key(tenant, message.ConversationId);
+        var log = _logs.GetOrAdd(key, static _ => []);
         lock (log)
         {
-            if (message.Seq != log.Count + 1)
+            var last = log.Count + _pruned.GetValueOrDefault(key);
+            if (message.Seq != last + 1)
             {
                 throw new MessageStoreConflictException(
-                    $"Conversation {message.ConversationId} has {log.Count} messages; seq {message.Seq} cannot be appended.");
+                    $"Conversation {message.ConversationId} has {last} messages; seq {message.Seq} cannot be appended.");
             }
 
             log.Add(message);
@@ -54,7 +59,7 @@ public sealed class InMemoryMessageStore(IEventLog? events = null) : IMessageSto
 
         lock (log)
         {
-            var start = (int)Math.Clamp(afterSeq, 0, log.Count);
+            var start = (int)Math.Clamp(afterSeq - _pruned.GetValueOrDefault(Key(tenant, conversationId)), 0, log.Count);
             var count = Math.Min(limit, log.Count - start);
             return ValueTask.FromResult<IReadOnlyList<ChatMessage>>(log.GetRange(start, count));
         }
@@ -76,6 +81,45 @@ public sealed class InMemoryMessageStore(IEventLog? events = null) : IMessageSto
 
     public ValueTask<long> DeleteConversationAsync(string tenant, string conversationId, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(_logs.TryRemove(Key(tenant, conversationId), out var log) ? (long)log.Count : 0L);
+
+    public ValueTask<int> PruneAsync(string tenant, DateTimeOffset before, int limit, CancellationToken cancellationToken = default)
+    {
+        var prefix = string.Concat(tenant, "/");
+        var deleted = 0;
+        foreach (var (key, log) in _logs)
+        {
+            if (deleted >= limit || !key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            lock (log)
+            {
+                // Messages are in time order within a conversation, so what is old is a prefix. The newest message is
+                // blanked instead of removed: it anchors the conversation's last seq (see RetentionAnchor).
+                var old = 0;
+                while (old < log.Count - 1 && old < limit - deleted && log[old].Ts < before)
+                {
+                    old++;
+                }
+
+                if (old > 0)
+                {
+                    log.RemoveRange(0, old);
+                    _pruned.AddOrUpdate(key, old, (_, n) => n + old);
+                    deleted += old;
+                }
+
+                if (log.Count == 1 && deleted < limit && log[0].Ts < before && !RetentionAnchor.Is(log[0]))
+                {
+                    log[0] = RetentionAnchor.Of(log[0]);
+                    deleted++;
+                }
+            }
+        }
+
+        return ValueTask.FromResult(deleted);
+    }
 
     private static string Key(string tenant, string conversationId) => string.Concat(tenant, "/", conversationId);
 }

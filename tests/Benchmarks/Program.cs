@@ -40,6 +40,17 @@ internal static class Program
                 return await GrpcFanoutRun.RunAsync(args[1..], cts.Token);
             }
 
+            if (args is ["retention", ..])
+            {
+                if (args.Contains("--help"))
+                {
+                    Console.WriteLine(RetentionRun.Usage);
+                    return 0;
+                }
+
+                return await RetentionRun.RunAsync(args[1..], cts.Token);
+            }
+
             if (args is ["routing-eval", ..])
             {
                 if (args.Contains("--help"))

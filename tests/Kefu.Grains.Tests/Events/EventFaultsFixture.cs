@@ -152,6 +152,9 @@ public sealed class EventFaultsFixture : IAsyncLifetime
 
         public ValueTask<IReadOnlyList<ChatMessage>> ReadLatestAsync(string tenant, string conversationId, int count, CancellationToken cancellationToken = default) =>
             inner.ReadLatestAsync(tenant, conversationId, count, cancellationToken);
+
+        public ValueTask<int> PruneAsync(string tenant, DateTimeOffset before, int limit, CancellationToken cancellationToken = default) =>
+            inner.PruneAsync(tenant, before, limit, cancellationToken);
     }
 }
 
