@@ -126,6 +126,7 @@ public static class GatewayHostingExtensions
         app.MapCrmApi();
         app.MapRoutingApi();
         app.MapPluginsApi();
+        app.MapReportsApi();
         app.MapTranscriptApi();
         app.MapKefuOpenApi();
         app.MapKefuGrpc();

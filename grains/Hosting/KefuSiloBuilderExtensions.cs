@@ -87,6 +87,7 @@ public static class KefuSiloBuilderExtensions
             services.AddSingleton<Events.IEventLog>(sp => sp.GetRequiredService<Events.MySqlEventLog>());
             services.AddHostedService<Events.EventRetention>();
             services.AddSingleton<Inbound.IInboundRecordStore, Inbound.MySqlInboundRecordStore>();
+            services.AddSingleton<Reports.IReportStore, Reports.MySqlReportStore>(); // report rows (deploy/mysql/013)
         }
         else if (singleSilo)
         {
@@ -142,6 +143,7 @@ public static class KefuSiloBuilderExtensions
         ConversationEvents.ConversationEventsServices.AddKefuConversationEvents(services, configuration); // after routing: it wraps the event log again (only when Kafka is on)
         Kefu.Plugins.PluginServiceCollectionExtensions.AddKefuPlugins(services, configuration); // the sandbox engine the plugin grains call into
         Plugins.PluginHookServices.AddKefuPluginHooks(services, configuration); // message hooks: options, the after_message readers' wake-ups
+        Reports.ReportServices.AddKefuReports(services, configuration); // the report projection's options and wake-ups (docs/reports.md)
         return silo;
     }
 
