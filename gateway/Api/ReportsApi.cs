@@ -124,7 +124,7 @@ public static class ReportsApi
     private static string Num(double? n) => n?.ToString("0.###", CultureInfo.InvariantCulture) ?? "";
 
     /// <summary>RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled; CRLF line ends.</summary>
-    internal static void Line(StringBuilder csv, IReadOnlyList<string> fields)
+    public static void Line(StringBuilder csv, IReadOnlyList<string> fields)
     {
         for (var i = 0; i < fields.Count; i++)
         {
@@ -215,7 +215,7 @@ public static class ReportsApi
         return DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out date);
     }
 
-    internal static bool TryOffset(string text, out TimeSpan offset)
+    public static bool TryOffset(string text, out TimeSpan offset)
     {
         offset = TimeSpan.Zero;
         if (text is "" or "Z" or "z" or "UTC")
