@@ -109,15 +109,15 @@ public sealed class MySqlReportStore(IOptions<MySqlMessageStoreOptions> options)
         };
         var created = $"FROM {Table} WHERE tenant = @tenant AND created_s >= @from AND created_s < @to{filter}";
         command.CommandText = string.Join(";\n",
-            $"SELECT (created_s + @off) DIV 86400, {group}, COUNT(*) {created} GROUP BY 1, 2",
-            $"SELECT (resolved_s + @off) DIV 86400, {group}, COUNT(*) FROM {Table} WHERE tenant = @tenant AND resolved_s >= @from AND resolved_s < @to{filter} GROUP BY 1, 2",
-            $"SELECT {group}, frt_bucket, COUNT(*) {created} AND frt_bucket IS NOT NULL GROUP BY 1, 2",
-            $"SELECT {group}, res_bucket, COUNT(*) {created} AND res_bucket IS NOT NULL GROUP BY 1, 2",
-            $"SELECT {group}, rating, COUNT(*) {created} AND rating IS NOT NULL GROUP BY 1, 2",
+            $"SELECT (created_s + @off) DIV 86400, {group}, COUNT(*) {created} GROUP BY 1, 2 ORDER BY NULL",
+            $"SELECT (resolved_s + @off) DIV 86400, {group}, COUNT(*) FROM {Table} WHERE tenant = @tenant AND resolved_s >= @from AND resolved_s < @to{filter} GROUP BY 1, 2 ORDER BY NULL",
+            $"SELECT {group}, frt_bucket, COUNT(*) {created} AND frt_bucket IS NOT NULL GROUP BY 1, 2 ORDER BY NULL",
+            $"SELECT {group}, res_bucket, COUNT(*) {created} AND res_bucket IS NOT NULL GROUP BY 1, 2 ORDER BY NULL",
+            $"SELECT {group}, rating, COUNT(*) {created} AND rating IS NOT NULL GROUP BY 1, 2 ORDER BY NULL",
             // Open at the start: unresolved now, or resolved after the start. Both halves read the resolution index, so
             // they cost the open conversations and the range, not the tenant's history.
             $"SELECT g, SUM(n) FROM (SELECT {group} AS g, COUNT(*) AS n FROM {Table} WHERE tenant = @tenant AND resolved_s IS NULL AND created_s < @from{filter} GROUP BY 1"
-            + $" UNION ALL SELECT {group}, COUNT(*) FROM {Table} WHERE tenant = @tenant AND resolved_s >= @from AND created_s < @from{filter} GROUP BY 1) o GROUP BY g");
+            + $" UNION ALL SELECT {group}, COUNT(*) FROM {Table} WHERE tenant = @tenant AND resolved_s >= @from AND created_s < @from{filter} GROUP BY 1) o GROUP BY g ORDER BY NULL");
 
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var createdDays = new List<DayCount>();
