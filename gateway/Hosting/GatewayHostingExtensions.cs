@@ -130,6 +130,7 @@ public static class GatewayHostingExtensions
         app.MapRoutingApi();
         app.MapPluginsApi();
         app.MapRetentionApi();
+        app.MapReportsApi();
         app.MapTranscriptApi();
         app.MapKefuOpenApi();
         app.MapKefuGrpc();

@@ -87,6 +87,7 @@ public static class KefuSiloBuilderExtensions
             services.AddSingleton<Events.IEventLog>(sp => sp.GetRequiredService<Events.MySqlEventLog>());
             services.AddHostedService<Events.EventRetention>();
             services.AddSingleton<Inbound.IInboundRecordStore, Inbound.MySqlInboundRecordStore>();
+            services.AddSingleton<Reports.IReportStore, Reports.MySqlReportStore>(); // report rows (deploy/mysql/013)
         }
         else if (singleSilo)
         {
@@ -145,6 +146,7 @@ public static class KefuSiloBuilderExtensions
         Kefu.Plugins.PluginServiceCollectionExtensions.AddKefuPlugins(services, configuration); // the sandbox engine the plugin grains call into
         Plugins.PluginHookServices.AddKefuPluginHooks(services, configuration); // message hooks: options, the after_message readers' wake-ups
         DataProtection.DataProtectionServices.AddKefuDataProtection(services); // the holders a contact's export and erasure call (docs/data-protection.md)
+        Reports.ReportServices.AddKefuReports(services, configuration); // the report projection's options and wake-ups (docs/reports.md)
 
         if (Telemetry.TelemetryOptions.From(configuration).PropagateTraces)
         {

@@ -51,6 +51,17 @@ internal static class Program
                 return await RetentionRun.RunAsync(args[1..], cts.Token);
             }
 
+            if (args is ["reports", ..])
+            {
+                if (args.Contains("--help"))
+                {
+                    Console.WriteLine(ReportsRun.Usage);
+                    return 0;
+                }
+
+                return await ReportsRun.RunAsync(args[1..]);
+            }
+
             if (args is ["routing-eval", ..])
             {
                 if (args.Contains("--help"))
