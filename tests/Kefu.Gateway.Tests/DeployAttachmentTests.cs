@@ -2,26 +2,27 @@ using YamlDotNet.RepresentationModel;
 
 namespace Kefu.Gateway.Tests;
 
-/// <summary>Attachments in compose: one directory for every gateway and silo, writable by the images' non-root user.</summary>
+/// <summary>
+/// Attachments in compose: one store every gateway and silo reaches (MySQL, so no shared volume), and a directory the
+/// images' non-root user can write for the embedded gateway and <c>Store=disk</c>.
+/// </summary>
 public sealed partial class DeployTests
 {
     private const string AttachmentDirectory = "/app/data/attachments";
 
     [Fact]
-    public void Every_silo_and_gateway_mounts_the_same_attachments_volume()
+    public void Every_silo_and_gateway_stores_attachments_in_mysql_without_a_volume()
     {
-        var sources = new HashSet<string>(StringComparer.Ordinal);
         foreach (var name in Silos.Concat(Gateways))
         {
             var service = Mapping(Services, name);
-            var mount = Sequence(service, "volumes").OfType<YamlScalarNode>().Select(v => v.Value!.Split(':'))
-                .SingleOrDefault(parts => parts.Length >= 2 && parts[1] == AttachmentDirectory);
-            Assert.True(mount is not null, $"{name} does not mount a volume at {AttachmentDirectory}");
-            sources.Add(mount[0]);
+            Assert.True(EnvironmentOf(service).TryGetValue("Kefu__Attachments__Store", out var store) && store == "mysql",
+                $"{name} does not set Kefu__Attachments__Store=mysql");
+            var mounts = Optional(service, "volumes") is YamlSequenceNode volumes
+                ? volumes.OfType<YamlScalarNode>().Select(v => v.Value!.Split(':')).Where(p => p.Length >= 2 && p[1] == AttachmentDirectory).ToList()
+                : [];
+            Assert.True(mounts.Count == 0, $"{name} still mounts a volume at {AttachmentDirectory}, which the MySQL store does not read");
         }
-
-        var source = Assert.Single(sources);
-        Assert.True(Mapping(_compose, "volumes").Children.ContainsKey(new YamlScalarNode(source)), $"volume '{source}' is not declared");
     }
 
     [Theory]
