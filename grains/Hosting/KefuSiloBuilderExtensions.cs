@@ -142,6 +142,7 @@ public static class KefuSiloBuilderExtensions
         ConversationEvents.ConversationEventsServices.AddKefuConversationEvents(services, configuration); // after routing: it wraps the event log again (only when Kafka is on)
         Kefu.Plugins.PluginServiceCollectionExtensions.AddKefuPlugins(services, configuration); // the sandbox engine the plugin grains call into
         Plugins.PluginHookServices.AddKefuPluginHooks(services, configuration); // message hooks: options, the after_message readers' wake-ups
+        Search.SearchServices.AddKefuSearch(services, configuration); // conversation search: the index, its indexers, retention and erasure holders
         return silo;
     }
 
