@@ -6,8 +6,9 @@ namespace Kefu.Grains.Search;
 
 /// <summary>
 /// Turns text into search tokens in the application, so the database needs neither an n-gram parser (MariaDB has
-/// none) nor particular server settings (minimum token size, stopwords). Text is NFKC-normalised (full-width letters
-/// and half-width kana fold to their usual forms) and lower-cased; a run of letters and digits outside CJK is one word
+/// none) nor particular server settings (minimum token size, stopwords). Text is width-folded (full-width ASCII and
+/// half-width katakana to their usual forms, as NFKC would: the processes run with invariant globalization, so
+/// <c>string.Normalize</c> has no Unicode data and this is done here) and lower-cased; a run of letters and digits outside CJK is one word
 /// token; a run of CJK characters (Han, Kana, Hangul), which has no spaces between words, gives every character and
 /// every pair of neighbouring characters, so any one- or two-character query finds it and a longer one finds it through
 /// its pairs. Everything else (spaces, punctuation, emoji, symbols) separates tokens.
@@ -77,7 +78,7 @@ public static class SearchTokenizer
             }
         }
 
-        var normalized = text.Normalize(NormalizationForm.FormKC).ToLowerInvariant();
+        var normalized = FoldWidth(text).ToLowerInvariant();
         var word = new StringBuilder();
         var cjk = new List<string>(); // one entry per character (a Han character beyond the BMP is two chars)
 
@@ -138,6 +139,62 @@ public static class SearchTokenizer
         FlushCjk();
         return tokens;
     }
+
+    /// <summary>
+    /// Full-width ASCII (ＡＢＣ１２３) to ASCII and half-width katakana (ｷｬﾝｾﾙ, with their sound marks) to full-width, the
+    /// parts of NFKC that matter for finding text typed with a CJK input method.
+    /// </summary>
+    public static string FoldWidth(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (!text.Any(c => c is >= '\uFF01' and <= '\uFF9F'))
+        {
+            return text;
+        }
+
+        var folded = new StringBuilder(text.Length);
+        foreach (var c in text)
+        {
+            if (c is >= '\uFF01' and <= '\uFF5E')
+            {
+                folded.Append((char)(c - 0xFEE0));
+            }
+            else if (c is >= '\uFF61' and <= '\uFF9D')
+            {
+                folded.Append(HalfWidthKana[c - 0xFF61]);
+            }
+            else if (c is '\uFF9E' or '\uFF9F' && folded.Length > 0)
+            {
+                // A voiced (ﾞ) or semi-voiced (ﾟ) mark joins the kana before it: カ+ﾞ = ガ, ハ+ﾟ = パ, ウ+ﾞ = ヴ.
+                var previous = folded[^1];
+                var voiced = c == '\uFF9E';
+                if (voiced && previous == 'ウ')
+                {
+                    folded[^1] = 'ヴ';
+                }
+                else if (voiced && SoundMarkBase.Contains(previous, StringComparison.Ordinal))
+                {
+                    folded[^1] = (char)(previous + 1);
+                }
+                else if (!voiced && "ハヒフヘホ".Contains(previous, StringComparison.Ordinal))
+                {
+                    folded[^1] = (char)(previous + 2);
+                }
+            }
+            else
+            {
+                folded.Append(c);
+            }
+        }
+
+        return folded.ToString();
+    }
+
+    /// <summary>U+FF61 to U+FF9D as full-width punctuation and katakana.</summary>
+    private const string HalfWidthKana = "。「」、・ヲァィゥェォャュョッーアイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワン";
+
+    /// <summary>The kana whose voiced form is the next code point (the ones a half-width kana can be).</summary>
+    private const string SoundMarkBase = "カキクケコサシスセソタチツテトハヒフヘホ";
 
     private static bool IsWordPart(Rune rune) => Rune.GetUnicodeCategory(rune) switch
     {
