@@ -47,7 +47,8 @@ public sealed class MySqlSearchIndex(IOptions<MySqlMessageStoreOptions> options)
                 command.Parameters.AddWithValue($"@a{i}", d.CreatedAt.UtcDateTime);
                 command.Parameters.AddWithValue($"@r{i}", d.SenderRole);
                 command.Parameters.AddWithValue($"@e{i}", SearchText.Excerpt(d.Text));
-                command.Parameters.AddWithValue($"@w{i}", SearchTokenizer.IndexWords(d.Tenant, d.Text));
+                command.Parameters.AddWithValue($"@w{i}", SearchTokenizer.IndexWords(d.Tenant, d.Text) + " "
+                    + string.Join(' ', SearchTokenizer.BucketTokens(d.CreatedAt).Select(b => SearchTokenizer.Hash(d.Tenant, b))));
             }
 
             command.CommandText = sql.ToString();
@@ -67,32 +68,49 @@ public sealed class MySqlSearchIndex(IOptions<MySqlMessageStoreOptions> options)
         await using var connection = await MySqlConnections.OpenAsync(_connectionString, cancellationToken);
 
         // 1. The page: matching conversations by their newest matching row. The full-text index finds the rows (each
-        //    token's posting list, intersected), the join keeps those the caller may see, and grouping orders them.
+        //    token's posting list, intersected), the join keeps those the caller may see, and grouping orders them. The
+        //    cost is per matching row, so the newest time buckets are asked first (windows from a start until now: a
+        //    conversation with a hit in the window has its newest hit there too, so the order is exact) and the window
+        //    widens only while it holds less than a page.
         var page = new List<(byte[] Id, DateTime LastHit)>();
-        await using (var command = new MySqlCommand { Connection = connection })
+        foreach (var (start, buckets) in Windows(DateTime.UtcNow))
         {
-            var filters = Filters(command, tenant, query, words, conversationLevel: true);
-            command.CommandText = $"""
-                SELECT s.conversation_id, MAX(s.created_at) AS last_hit
-                FROM kefu_search_message s
-                JOIN kefu_conversation c ON c.tenant = s.tenant AND c.conversation_id = s.conversation_id
-                WHERE {filters}
-                GROUP BY s.conversation_id
-                {(query.After is null ? "" : "HAVING last_hit < @afterAt OR (last_hit = @afterAt AND s.conversation_id < @afterId)")}
-                ORDER BY last_hit DESC, s.conversation_id DESC
-                LIMIT @limit
-                """;
-            if (query.After is { } after)
+            if (start is { } s && ((query.After is { } a && a.LastHitAt.UtcDateTime < s) || (query.To is { } to && to.UtcDateTime <= s)))
             {
-                command.Parameters.AddWithValue("@afterAt", after.LastHitAt.UtcDateTime);
-                command.Parameters.AddWithValue("@afterId", Ulid.Parse(after.ConversationId).ToByteArray());
+                continue; // nothing in this window can come after the cursor or before the end
             }
 
-            command.Parameters.AddWithValue("@limit", query.Limit + 1);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
+            page.Clear();
+            await using (var command = new MySqlCommand { Connection = connection })
             {
-                page.Add((reader.GetFieldValue<byte[]>(0), reader.GetDateTime(1)));
+                var filters = Filters(command, tenant, query, words, conversationLevel: true, buckets);
+                command.CommandText = $"""
+                    SELECT s.conversation_id, MAX(s.created_at) AS last_hit
+                    FROM kefu_search_message s
+                    JOIN kefu_conversation c ON c.tenant = s.tenant AND c.conversation_id = s.conversation_id
+                    WHERE {filters}
+                    GROUP BY s.conversation_id
+                    {(query.After is null ? "" : "HAVING last_hit < @afterAt OR (last_hit = @afterAt AND s.conversation_id < @afterId)")}
+                    ORDER BY last_hit DESC, s.conversation_id DESC
+                    LIMIT @limit
+                    """;
+                if (query.After is { } after)
+                {
+                    command.Parameters.AddWithValue("@afterAt", after.LastHitAt.UtcDateTime);
+                    command.Parameters.AddWithValue("@afterId", Ulid.Parse(after.ConversationId).ToByteArray());
+                }
+
+                command.Parameters.AddWithValue("@limit", query.Limit + 1);
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    page.Add((reader.GetFieldValue<byte[]>(0), reader.GetDateTime(1)));
+                }
+            }
+
+            if (page.Count > query.Limit)
+            {
+                break;
             }
         }
 
@@ -112,7 +130,7 @@ public sealed class MySqlSearchIndex(IOptions<MySqlMessageStoreOptions> options)
         var conversations = new Dictionary<string, SearchResult>(StringComparer.Ordinal);
         await using (var command = new MySqlCommand { Connection = connection })
         {
-            var filters = Filters(command, tenant, query with { ConversationIds = null }, words, conversationLevel: false);
+            var filters = Filters(command, tenant, query with { ConversationIds = null }, words, conversationLevel: false, buckets: null);
             var ids = string.Join(',', page.Select((_, i) => $"@p{i}"));
             for (var i = 0; i < page.Count; i++)
             {
@@ -193,10 +211,16 @@ public sealed class MySqlSearchIndex(IOptions<MySqlMessageStoreOptions> options)
     /// The WHERE clause of a search (its parameters added): the tokens, the tenant and the row filters, and with
     /// <paramref name="conversationLevel"/> the directory's (alias <c>c</c>) too.
     /// </summary>
-    private static string Filters(MySqlCommand command, string tenant, SearchQuery query, IReadOnlyList<string> words, bool conversationLevel)
+    private static string Filters(MySqlCommand command, string tenant, SearchQuery query, IReadOnlyList<string> words, bool conversationLevel, string[]? buckets)
     {
         var where = new StringBuilder("MATCH(s.tokens) AGAINST(@match IN BOOLEAN MODE) AND s.tenant = @tenant");
-        command.Parameters.AddWithValue("@match", string.Join(' ', words.Select(w => "+" + SearchTokenizer.Hash(tenant, w))));
+        var match = string.Join(' ', words.Select(w => "+" + SearchTokenizer.Hash(tenant, w)));
+        if (buckets is not null)
+        {
+            match += " +(" + string.Join(' ', buckets.Select(b => SearchTokenizer.Hash(tenant, b))) + ")"; // in any of the window's buckets
+        }
+
+        command.Parameters.AddWithValue("@match", match);
         command.Parameters.AddWithValue("@tenant", tenant);
         if (!query.IncludeNotes)
         {
@@ -264,6 +288,27 @@ public sealed class MySqlSearchIndex(IOptions<MySqlMessageStoreOptions> options)
         }
 
         return where.ToString();
+    }
+
+    /// <summary>
+    /// The windows a search tries in turn, each from its start until now (and a day or a month beyond, for clocks a little
+    /// ahead): two days, eight days, two months, six months, then everything (no bucket term).
+    /// </summary>
+    private static IEnumerable<(DateTime? Start, string[]? Buckets)> Windows(DateTime now)
+    {
+        var today = now.Date;
+        var month = new DateTime(now.Year, now.Month, 1, 0, 0, 0, DateTimeKind.Utc);
+        foreach (var days in new[] { 2, 8 })
+        {
+            yield return (today.AddDays(1 - days), [.. Enumerable.Range(-1, days + 1).Select(d => SearchTokenizer.DayBucket(today.AddDays(-d)))]);
+        }
+
+        foreach (var months in new[] { 2, 6 })
+        {
+            yield return (month.AddMonths(1 - months), [.. Enumerable.Range(-1, months + 1).Select(m => SearchTokenizer.MonthBucket(month.AddMonths(-m)))]);
+        }
+
+        yield return (null, null);
     }
 
     private static byte KindCode(string kind) => kind == SearchKinds.Note ? (byte)1 : (byte)0;

@@ -12,6 +12,7 @@ public sealed class SearchBrowserTests(BrowserFixture fixture)
         var n = Random.Shared.Next(0, 20_000);
         var cn = string.Concat((char)(0x4E00 + n), (char)(0x4E00 + ((n * 7) % 20_000))); // two Han characters no other test writes
         var en = "zb" + Guid.NewGuid().ToString("N")[..10];
+        await using var agent = await ConsolePage.NewAgentAsync(fixture, "Sam"); // someone online, so the widget offers the chat
         await using var visitor = await VisitorPage.OpenAsync(fixture);
         var conversationId = await visitor.StartConversationAsync($"我想申请{cn}退款");
         await visitor.SendAsync($"order {en} arrived broken");

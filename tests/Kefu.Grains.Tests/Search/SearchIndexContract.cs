@@ -143,6 +143,39 @@ public abstract class SearchIndexContract
     }
 
     [Fact]
+    public async Task Order_and_paging_hold_across_recent_and_old_messages()
+    {
+        // The MySQL index asks the newest days and months first and widens: a conversation with a hit today and one long
+        // ago must come once, first, and one with only old hits after it.
+        var tenant = NewTenant();
+        var now = SearchText.Micros(DateTimeOffset.UtcNow);
+        var both = await ConversationAsync(tenant, now.AddDays(-200));
+        var old = await ConversationAsync(tenant, now.AddDays(-100));
+        var month = await ConversationAsync(tenant, now.AddDays(-20));
+        await AddAsync(tenant, both, 1, now.AddDays(-200), "warranty claim");
+        await AddAsync(tenant, old, 1, now.AddDays(-50), "warranty claim");
+        await AddAsync(tenant, month, 1, now.AddDays(-20), "warranty claim");
+        await AddAsync(tenant, both, 2, now.AddMinutes(-1), "warranty claim again");
+
+        Assert.Equal([both, month, old], Ids(await SearchAsync(tenant, "warranty")));
+        var seen = new List<string>();
+        SearchPosition? after = null;
+        for (var i = 0; i < 5; i++)
+        {
+            var page = await SearchAsync(tenant, "warranty", q => q with { Limit = 1, After = after });
+            seen.AddRange(Ids(page));
+            if ((after = page.Next) is null)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal([both, month, old], seen);
+        Assert.Equal(now.AddMinutes(-1), (await SearchAsync(tenant, "claim")).Results[0].LastHitAt);
+        Assert.Equal([old, both], Ids(await SearchAsync(tenant, "warranty", q => q with { To = now.AddDays(-30) })));
+    }
+
+    [Fact]
     public async Task Erasure_removes_the_conversations_rows_and_retention_prunes_old_ones_in_chunks()
     {
         var tenant = NewTenant();
