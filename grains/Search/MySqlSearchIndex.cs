@@ -130,7 +130,21 @@ public sealed class MySqlSearchIndex(IOptions<MySqlMessageStoreOptions> options)
         var conversations = new Dictionary<string, SearchResult>(StringComparer.Ordinal);
         await using (var command = new MySqlCommand { Connection = connection })
         {
-            var filters = Filters(command, tenant, query with { ConversationIds = null }, words, conversationLevel: false, buckets: null);
+            // No MATCH here: the full-text index would read every row of a common word again. The page's conversations
+            // are few and their rows are found by the primary key; the tokens are checked as words of the column.
+            var filters = new StringBuilder("s.tenant = @tenant");
+            command.Parameters.AddWithValue("@tenant", tenant);
+            for (var i = 0; i < words.Count; i++)
+            {
+                filters.Append(CultureInfo.InvariantCulture, $" AND INSTR(CONCAT(' ', s.tokens, ' '), @w{i}) > 0");
+                command.Parameters.AddWithValue($"@w{i}", " " + SearchTokenizer.Hash(tenant, words[i]) + " ");
+            }
+
+            filters.Append(query.IncludeNotes ? "" : " AND s.kind = 0")
+                .Append(query.From is null ? "" : " AND s.created_at >= @from")
+                .Append(query.To is null ? "" : " AND s.created_at < @to");
+            command.Parameters.AddWithValue("@from", query.From?.UtcDateTime);
+            command.Parameters.AddWithValue("@to", query.To?.UtcDateTime);
             var ids = string.Join(',', page.Select((_, i) => $"@p{i}"));
             for (var i = 0; i < page.Count; i++)
             {
@@ -291,21 +305,16 @@ public sealed class MySqlSearchIndex(IOptions<MySqlMessageStoreOptions> options)
     }
 
     /// <summary>
-    /// The windows a search tries in turn, each from its start until now (and a day or a month beyond, for clocks a little
-    /// ahead): two days, eight days, two months, six months, then everything (no bucket term).
+    /// The windows a search tries in turn, each from its start until now (and a day beyond, for clocks a little ahead):
+    /// two days, eight days, then everything (no bucket term). Only days: a bucket term costs the full-text index its
+    /// whole posting list, and a month's list is as long as a common word's (a rare word would pay it in every window).
     /// </summary>
     private static IEnumerable<(DateTime? Start, string[]? Buckets)> Windows(DateTime now)
     {
         var today = now.Date;
-        var month = new DateTime(now.Year, now.Month, 1, 0, 0, 0, DateTimeKind.Utc);
         foreach (var days in new[] { 2, 8 })
         {
             yield return (today.AddDays(1 - days), [.. Enumerable.Range(-1, days + 1).Select(d => SearchTokenizer.DayBucket(today.AddDays(-d)))]);
-        }
-
-        foreach (var months in new[] { 2, 6 })
-        {
-            yield return (month.AddMonths(1 - months), [.. Enumerable.Range(-1, months + 1).Select(m => SearchTokenizer.MonthBucket(month.AddMonths(-m)))]);
         }
 
         yield return (null, null);

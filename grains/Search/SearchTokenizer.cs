@@ -58,19 +58,16 @@ public static class SearchTokenizer
     }
 
     /// <summary>
-    /// The time-bucket tokens of a row written at <paramref name="at"/>: its UTC day and month. Text never makes a token with
+    /// The time-bucket token of a row written at <paramref name="at"/>: its UTC day. Text never makes a token with
     /// ':' (punctuation separates words), so these cannot collide with words. The MySQL index adds them to every row and a
     /// search first asks for the newest buckets only (docs/search.md, "Searching").
     /// </summary>
     public static string[] BucketTokens(DateTimeOffset at)
     {
-        var utc = at.UtcDateTime;
-        return [DayBucket(utc), MonthBucket(utc)];
+        return [DayBucket(at.UtcDateTime)];
     }
 
     public static string DayBucket(DateTime utc) => "d:" + utc.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-
-    public static string MonthBucket(DateTime utc) => "m:" + utc.ToString("yyyy-MM", CultureInfo.InvariantCulture);
 
     /// <summary>The indexed column's value for a text: its hashed tokens separated by spaces.</summary>
     public static string IndexWords(string tenant, string? text) =>

@@ -24,6 +24,7 @@ public static class SearchRun
           --messages N        messages to index (default 1000000)
           --per-conversation N  messages per conversation (default 20)
           --writers N         parallel index writers (default 2)
+          --tenant T          query the messages an earlier run loaded for tenant T (skips loading; --messages must match)
           --queries N         timed queries per case (default 200, after a tenth as many, at least 2, for warm-up)
         """;
 
@@ -48,7 +49,8 @@ public static class SearchRun
         var perConversation = int.Parse(BenchHost.Arg(args, "--per-conversation") ?? "20", CultureInfo.InvariantCulture);
         var writers = int.Parse(BenchHost.Arg(args, "--writers") ?? "2", CultureInfo.InvariantCulture);
         var queries = int.Parse(BenchHost.Arg(args, "--queries") ?? "200", CultureInfo.InvariantCulture);
-        var tenant = "bench-" + Guid.NewGuid().ToString("N")[..8];
+        var reuse = BenchHost.Arg(args, "--tenant");
+        var tenant = reuse ?? "bench-" + Guid.NewGuid().ToString("N")[..8];
         var index = new MySqlSearchIndex(Options.Create(new MySqlMessageStoreOptions { ConnectionString = connectionString }));
         var conversations = Math.Max(1, messages / perConversation);
         var start = DateTimeOffset.UtcNow.AddDays(-90);
@@ -57,60 +59,63 @@ public static class SearchRun
         // Conversations: a fifth resolved, a third assigned to one of 50 agents, tags on a tenth.
         var ids = new byte[conversations][];
         var load = Stopwatch.StartNew();
-        await using (var connection = new MySqlConnection(connectionString))
+        if (reuse is null)
         {
-            await connection.OpenAsync(cancellationToken);
-            for (var from = 0; from < conversations; from += 1000)
+            await using (var connection = new MySqlConnection(connectionString))
             {
-                var sql = new StringBuilder("INSERT INTO kefu_conversation (tenant, conversation_id, inbox, visitor_id, visitor_name, status, assignee_id, agent_ids, last_seq, created_at, updated_at, tags) VALUES ");
-                for (var i = from; i < Math.Min(conversations, from + 1000); i++)
+                await connection.OpenAsync(cancellationToken);
+                for (var from = 0; from < conversations; from += 1000)
                 {
-                    var created = start.AddSeconds(i * (90.0 * 86400 / conversations));
-                    ids[i] = Ulid.NewUlid(created).ToByteArray();
-                    var agent = i % 3 == 0 ? $"'agent{i % 50}'" : "NULL";
-                    sql.Append(i == from ? "" : ",").Append(CultureInfo.InvariantCulture,
-                        $"('{tenant}', 0x{Convert.ToHexString(ids[i])}, 'default', 'v{i}', 'Visitor {i}', '{(i % 5 == 0 ? "resolved" : "open")}', {agent}, {(i % 3 == 0 ? $"'agent{i % 50}'" : "''")}, {perConversation}, '{created:yyyy-MM-dd HH:mm:ss.ffffff}', UTC_TIMESTAMP(6), {(i % 10 == 0 ? "'[\"vip\"]'" : "NULL")})");
-                }
+                    var sql = new StringBuilder("INSERT INTO kefu_conversation (tenant, conversation_id, inbox, visitor_id, visitor_name, status, assignee_id, agent_ids, last_seq, created_at, updated_at, tags) VALUES ");
+                    for (var i = from; i < Math.Min(conversations, from + 1000); i++)
+                    {
+                        var created = start.AddSeconds(i * (90.0 * 86400 / conversations));
+                        ids[i] = Ulid.NewUlid(created).ToByteArray();
+                        var agent = i % 3 == 0 ? $"'agent{i % 50}'" : "NULL";
+                        sql.Append(i == from ? "" : ",").Append(CultureInfo.InvariantCulture,
+                            $"('{tenant}', 0x{Convert.ToHexString(ids[i])}, 'default', 'v{i}', 'Visitor {i}', '{(i % 5 == 0 ? "resolved" : "open")}', {agent}, {(i % 3 == 0 ? $"'agent{i % 50}'" : "''")}, {perConversation}, '{created:yyyy-MM-dd HH:mm:ss.ffffff}', UTC_TIMESTAMP(6), {(i % 10 == 0 ? "'[\"vip\"]'" : "NULL")})");
+                    }
 
-                await using var command = new MySqlCommand(sql.ToString(), connection);
-                await command.ExecuteNonQueryAsync(cancellationToken);
+                    await using var command = new MySqlCommand(sql.ToString(), connection);
+                    await command.ExecuteNonQueryAsync(cancellationToken);
+                }
             }
+
+            var directorySeconds = load.Elapsed.TotalSeconds;
+            Console.WriteLine($"tenant {tenant}: {conversations} conversations in {directorySeconds:F1} s");
+
+            // Messages: half English, half Chinese sentences of 4-12 words; "zebra" in 1 of 20000 messages (the rare word).
+            var next = -1;
+            var index0 = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
+            {
+                var rng = new Random(w + 1);
+                var batch = new List<SearchDocument>(500);
+                while (true)
+                {
+                    var first = Interlocked.Add(ref next, 500) - 499;
+                    if (first >= messages)
+                    {
+                        break;
+                    }
+
+                    batch.Clear();
+                    for (var m = first; m < Math.Min(messages, first + 500); m++)
+                    {
+                        var c = m / perConversation;
+                        var seq = (m % perConversation) + 1;
+                        var at = start.AddSeconds(c * (90.0 * 86400 / conversations)).AddMinutes(seq);
+                        batch.Add(new SearchDocument(tenant, new Ulid(ids[Math.Min(c, conversations - 1)]).ToString(), SearchKinds.Message, seq, at,
+                            seq % 2 == 0 ? "agent" : "visitor", Sentence(rng, m)));
+                    }
+
+                    await index.AddAsync(batch, cancellationToken);
+                }
+            }, cancellationToken)));
+            index0.Stop();
+            var rate = messages / index0.Elapsed.TotalSeconds;
+            Console.WriteLine($"indexed {messages} messages in {index0.Elapsed.TotalSeconds:F1} s: {rate:F0} messages/s with {writers} writers");
         }
-
-        var directorySeconds = load.Elapsed.TotalSeconds;
-        Console.WriteLine($"tenant {tenant}: {conversations} conversations in {directorySeconds:F1} s");
-
-        // Messages: half English, half Chinese sentences of 4-12 words; "zebra" in 1 of 20000 messages (the rare word).
-        var next = -1;
-        var index0 = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
-        {
-            var rng = new Random(w + 1);
-            var batch = new List<SearchDocument>(500);
-            while (true)
-            {
-                var first = Interlocked.Add(ref next, 500) - 499;
-                if (first >= messages)
-                {
-                    break;
-                }
-
-                batch.Clear();
-                for (var m = first; m < Math.Min(messages, first + 500); m++)
-                {
-                    var c = m / perConversation;
-                    var seq = (m % perConversation) + 1;
-                    var at = start.AddSeconds(c * (90.0 * 86400 / conversations)).AddMinutes(seq);
-                    batch.Add(new SearchDocument(tenant, new Ulid(ids[Math.Min(c, conversations - 1)]).ToString(), SearchKinds.Message, seq, at,
-                        seq % 2 == 0 ? "agent" : "visitor", Sentence(rng, m)));
-                }
-
-                await index.AddAsync(batch, cancellationToken);
-            }
-        }, cancellationToken)));
-        index0.Stop();
-        var rate = messages / index0.Elapsed.TotalSeconds;
-        Console.WriteLine($"indexed {messages} messages in {index0.Elapsed.TotalSeconds:F1} s: {rate:F0} messages/s with {writers} writers");
 
         var now = DateTimeOffset.UtcNow;
         var cases = new (string Name, SearchQuery Query)[]
