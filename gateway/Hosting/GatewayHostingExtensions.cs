@@ -112,6 +112,7 @@ public static class GatewayHostingExtensions
         app.MapAuthApi();
         app.MapConversationsApi();
         app.MapActivityApi();
+        app.MapSearchApi(); // GET /api/v1/conversations/search (docs/search.md)
         app.MapAgentsApi();
         app.MapAvatarsApi();
         app.MapTeamsApi();

@@ -147,6 +147,7 @@ public static class KefuSiloBuilderExtensions
         Plugins.PluginHookServices.AddKefuPluginHooks(services, configuration); // message hooks: options, the after_message readers' wake-ups
         DataProtection.DataProtectionServices.AddKefuDataProtection(services); // the holders a contact's export and erasure call (docs/data-protection.md)
         Reports.ReportServices.AddKefuReports(services, configuration); // the report projection's options and wake-ups (docs/reports.md)
+        Search.SearchServices.AddKefuSearch(services, configuration); // conversation search: the index, its indexers, retention and erasure holders
 
         if (Telemetry.TelemetryOptions.From(configuration).PropagateTraces)
         {

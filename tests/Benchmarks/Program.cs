@@ -62,6 +62,17 @@ internal static class Program
                 return await ReportsRun.RunAsync(args[1..]);
             }
 
+            if (args is ["search", ..])
+            {
+                if (args.Contains("--help"))
+                {
+                    Console.WriteLine(SearchRun.Usage);
+                    return 0;
+                }
+
+                return await SearchRun.RunAsync(args[1..], cts.Token);
+            }
+
             if (args is ["routing-eval", ..])
             {
                 if (args.Contains("--help"))

@@ -612,6 +612,9 @@ import { loadPreferences, attachPreferences } from './preferences.js';
   function hideBanner() { $('chat-banner').hidden = true; }
 
   // ------------------------------------------------------------------ chat view
+  // Other console modules (search.js) open a conversation through this event.
+  document.addEventListener('kefu:open-conversation', function (e) { if (session && e.detail && e.detail.conversationId) { openConversation(e.detail.conversationId); } });
+
   function openConversation(id) {
     showView('conversations');
     if (current && current.id === id) { return; }

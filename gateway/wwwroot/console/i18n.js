@@ -589,6 +589,16 @@ export var strings = {
     'plugins.result_failed': 'Failed: {code} {reason}',
     'plugins.no_actions': '(no actions)',
     'plugins.result_meta': 'Fuel used {fuel} · {ms} ms',
+    // ---- search
+    'search.placeholder': 'Search messages',
+    'search.submit': 'Search',
+    'search.clear': 'Clear',
+    'search.more': 'More results',
+    'search.results': 'Search results',
+    'search.searching': 'Searching…',
+    'search.none': 'Nothing found for “{q}”.',
+    'search.found': '{n} conversations with “{q}”',
+    'search.note': 'Note',
   },
   zh: {
     // ---- core (login, navigation, list, chat, admin pages)
@@ -1171,6 +1181,16 @@ export var strings = {
     'plugins.result_failed': '失败：{code} {reason}',
     'plugins.no_actions': '（无动作）',
     'plugins.result_meta': '消耗燃料 {fuel} · {ms} 毫秒',
+    // ---- search
+    'search.placeholder': '搜索消息',
+    'search.submit': '搜索',
+    'search.clear': '清除',
+    'search.more': '更多结果',
+    'search.results': '搜索结果',
+    'search.searching': '正在搜索…',
+    'search.none': '没有找到“{q}”。',
+    'search.found': '{n} 个会话包含“{q}”',
+    'search.note': '备注',
   },
 };
 
