@@ -59,7 +59,7 @@ public sealed class AttachmentOptions
 
     /// <summary>
     /// Where attachments are kept: <c>disk</c> (the directory <see cref="Path"/>), <c>mysql</c> (metadata and bytes in the
-    /// cluster's database, deploy/mysql/016) or <c>s3</c> (metadata in MySQL, bytes in the bucket of <see cref="S3"/>).
+    /// cluster's database, deploy/mysql/015) or <c>s3</c> (metadata in MySQL, bytes in the bucket of <see cref="S3"/>).
     /// Default: <c>mysql</c> in cluster mode (a connection string is set), where gateways and silos share no disk;
     /// <c>disk</c> when embedded. Set it the same on every gateway and silo.
     /// </summary>

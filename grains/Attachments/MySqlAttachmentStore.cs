@@ -4,7 +4,7 @@ using MySqlConnector;
 namespace Kefu.Grains.Attachments;
 
 /// <summary>
-/// Attachments for a cluster (deploy/mysql/016): metadata in <c>kefu_attachment</c> (indexed by (tenant, conversation)
+/// Attachments for a cluster (deploy/mysql/015): metadata in <c>kefu_attachment</c> (indexed by (tenant, conversation)
 /// and by creation time), bytes through <see cref="IAttachmentBytes"/> — chunk rows of <c>kefu_attachment_chunk</c>
 /// (<see cref="MySqlChunkBytes"/>) or an S3 bucket (<see cref="S3AttachmentBytes"/>). Every gateway and silo sees the
 /// same attachments without a shared file system. A save writes the row first as incomplete, then the bytes, then marks

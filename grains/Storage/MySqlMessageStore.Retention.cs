@@ -3,7 +3,7 @@ using MySqlConnector;
 
 namespace Kefu.Grains.Storage;
 
-/// <summary>Retention (issue #20, deploy/mysql/016): a tenant's old messages, deleted a small chunk at a time.</summary>
+/// <summary>Retention (issue #20, deploy/mysql/015): a tenant's old messages, deleted a small chunk at a time.</summary>
 public sealed partial class MySqlMessageStore
 {
     /// <summary>

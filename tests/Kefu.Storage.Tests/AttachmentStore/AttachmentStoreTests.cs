@@ -10,7 +10,7 @@ using MySqlConnector;
 namespace Kefu.Storage.Tests.AttachmentStore;
 
 /// <summary>
-/// The cluster attachment stores (deploy/mysql/016): <see cref="MySqlAttachmentStore"/> (bytes in chunk rows) and
+/// The cluster attachment stores (deploy/mysql/015): <see cref="MySqlAttachmentStore"/> (bytes in chunk rows) and
 /// <see cref="S3AttachmentStore"/> (bytes in a bucket, here a fake S3 server on loopback) behind the same contract —
 /// round trip of a file larger than one chunk, a conversation's listing, listing by age, delete, leftovers of an
 /// interrupted upload — and the retention holder pruning one tenant's attachments through the store.

@@ -10,7 +10,7 @@ using MySqlConnector;
 namespace Kefu.Storage.Tests.Retention;
 
 /// <summary>
-/// Retention on MariaDB (deploy/mysql/016): one tenant's old messages and events are deleted in chunks while another
+/// Retention on MariaDB (deploy/mysql/015): one tenant's old messages and events are deleted in chunks while another
 /// tenant's stay; a conversation's newest message stays as an empty anchor, so its seq continues.
 /// </summary>
 public sealed class RetentionStorageTests : IAsyncLifetime

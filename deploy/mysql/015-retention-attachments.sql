@@ -46,4 +46,4 @@ CREATE TABLE IF NOT EXISTS kefu_attachment_chunk
     PRIMARY KEY (attachment_id, chunk_no)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 
-INSERT INTO kefu_schema_version (version, description) VALUES (16, 'retention: kefu_message.pruned and its (tenant, pruned, created_at) index; attachments in MySQL (kefu_attachment, kefu_attachment_chunk) or S3');
+INSERT INTO kefu_schema_version (version, description) VALUES (15, 'retention: kefu_message.pruned and its (tenant, pruned, created_at) index; attachments in MySQL (kefu_attachment, kefu_attachment_chunk) or S3');
