@@ -12,7 +12,7 @@ namespace Kefu.Gateway.Tests.DataProtection;
 /// <summary>
 /// A contact's export and erasure over HTTP (issue #20 item 5, docs/data-protection.md), embedded mode: the export holds
 /// everything Kefu has about the contact; after the erasure no API returns any of it (contact, conversation, messages,
-/// notes, list preview, events, activity timeline, export, attachment download), and the audit event remains.
+/// notes, list preview, events, activity timeline, search, export, attachment download), and the audit event remains.
 /// </summary>
 [Collection(DataProtectionGatewayCollection.Name)]
 public sealed class ContactDataApiTests(DataProtectionGatewayFixture gateway)
@@ -41,6 +41,11 @@ public sealed class ContactDataApiTests(DataProtectionGatewayFixture gateway)
         Assert.Contains(c.MessageText, files["events.json"]);
         Assert.True(files.ContainsKey("flaky-test/note.json"), "every registered holder writes its part");
 
+        // Search finds the conversation by the message's marker before the erasure (the indexer reads the log moments
+        // after the commit), so the check after it can fail.
+        var search = $"/api/v1/conversations/search?q={Uri.EscapeDataString(c.Secrets[0])}";
+        await WaitAsync(async () => (await Desk.Ok(await admin.GetAsync(search))).GetProperty("results").GetArrayLength() > 0);
+
         // The erasure, done within the request.
         var erased = await admin.DeleteAsync($"/api/v1/contacts/{c.ContactId}");
         Assert.Equal(HttpStatusCode.NoContent, erased.StatusCode);
@@ -61,6 +66,9 @@ public sealed class ContactDataApiTests(DataProtectionGatewayFixture gateway)
         Assert.Equal(HttpStatusCode.NotFound, await Read($"/api/v1/attachments/{c.AttachmentId}"));
         await Read($"/api/v1/conversations/{c.ConversationId}/activity");
         await Read($"/api/v1/visitors/{c.VisitorId}");
+        var searched = await Desk.Ok(await admin.GetAsync(search));
+        Assert.Empty(searched.GetProperty("results").EnumerateArray());
+        seen.AppendLine(searched.GetRawText());
         var found = await Desk.Ok(await admin.GetAsync($"/api/v1/contacts?externalId={Uri.EscapeDataString(c.UserId)}"));
         Assert.Empty(found.GetProperty("contacts").EnumerateArray());
 
