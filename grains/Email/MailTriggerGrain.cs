@@ -99,32 +99,7 @@ public sealed partial class MailTriggerGrain(
 
     public Task<MailTriggerStatus> GetStatus() => Task.FromResult(new MailTriggerStatus(state.State.Cursor, state.State.StartedAt));
 
-    private async Task PumpAsync()
-    {
-        try
-        {
-            await Pump.RunAsync(async () =>
-            {
-                Pump.Rearm();
-                if (!options.CurrentValue.SendingEnabled || state.State.StartedAt is null)
-                {
-                    return false;
-                }
-
-                while (await StepAsync())
-                {
-                }
-
-                return true;
-            });
-        }
-#pragma warning disable CA1031 // the next tick tries again from the durable cursor
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            LogPumpFailed(logger, ex, Tenant);
-        }
-    }
+    private Task PumpAsync() => Pump.DrainPagesAsync(() => options.CurrentValue.SendingEnabled && state.State.StartedAt is not null, StepAsync, ex => LogPumpFailed(logger, ex, Tenant));
 
     /// <summary>One page: its mail handed over, the cursor stored. True when the page was full (more may follow).</summary>
     private async Task<bool> StepAsync()

@@ -72,6 +72,42 @@ public sealed class EventLogPump(TenantWakeups wakeups, string tenant, Func<Task
     public void Rearm() => _wakeup?.Reset();
 
     /// <summary>
+    /// The drain most readers run: rearm the wake-up, then <paramref name="step"/> (one page read, handled and its cursor
+    /// stored; true when the page was full) until a page is not full. A failure goes to <paramref name="failed"/> and ends
+    /// the drain: the next poke or poll tick tries again from the durable cursor. Nothing runs unless
+    /// <paramref name="mayRun"/> says so when the pass begins.
+    /// </summary>
+    public async Task DrainPagesAsync(Func<bool> mayRun, Func<Task<bool>> step, Action<Exception> failed)
+    {
+        ArgumentNullException.ThrowIfNull(mayRun);
+        ArgumentNullException.ThrowIfNull(step);
+        ArgumentNullException.ThrowIfNull(failed);
+        try
+        {
+            await RunAsync(async () =>
+            {
+                Rearm();
+                if (!mayRun())
+                {
+                    return false;
+                }
+
+                while (await step())
+                {
+                }
+
+                return true;
+            });
+        }
+#pragma warning disable CA1031 // the next poke or tick tries again from the durable cursor
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            failed(ex);
+        }
+    }
+
+    /// <summary>
     /// Runs <paramref name="pass"/> (read until there is nothing more), again as long as wake-ups arrived meanwhile and the
     /// pass says another may follow (false: e.g. backing off after a failure). Returns at once if a drain is running:
     /// that one takes another pass. Exceptions reach the caller, after which a new drain may start.

@@ -98,32 +98,7 @@ public sealed partial class ReportProjectorGrain(
         Pump.Start(this, () => self.Poke().Ignore(), options.Value.PollInterval, ReportProjection.Types.ToHashSet(StringComparer.Ordinal));
     }
 
-    private async Task PumpAsync()
-    {
-        if (state.State.StartedAt is null)
-        {
-            return;
-        }
-
-        try
-        {
-            await Pump.RunAsync(async () =>
-            {
-                Pump.Rearm();
-                while (await StepAsync())
-                {
-                }
-
-                return true;
-            });
-        }
-#pragma warning disable CA1031 // the next poke or tick tries again from the durable cursor
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            LogPumpFailed(logger, ex, Tenant);
-        }
-    }
+    private Task PumpAsync() => Pump.DrainPagesAsync(() => state.State.StartedAt is not null, StepAsync, ex => LogPumpFailed(logger, ex, Tenant));
 
     /// <summary>One page: its facts written in one batch, then the cursor. True when the page was full (more may follow).</summary>
     private async Task<bool> StepAsync()
