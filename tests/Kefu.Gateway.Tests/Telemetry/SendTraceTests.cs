@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using Kefu.Gateway.Tests.Infrastructure;
+using Kefu.Gateway.Tests.Webhooks;
 using Kefu.Grains.Telemetry;
 
 namespace Kefu.Gateway.Tests.Telemetry;
@@ -10,7 +11,7 @@ using Activity = System.Diagnostics.Activity; // not the Kefu.Gateway.Tests.Acti
 
 /// <summary>
 /// Issue #20 item 1: one send is one trace, from the gateway's receive through the conversation grain to the store
-/// append, with one trace id. Spans are collected by an ActivityListener on the sources the OTLP pipeline exports.
+/// append, with one trace id; a webhook delivery is a trace of its own whose W3C traceparent the receiver gets. Spans are collected by an ActivityListener on the sources the OTLP pipeline exports.
 /// </summary>
 [Collection(TracingGatewayCollection.Name)]
 public sealed class SendTraceTests(TracingGatewayFixture gateway)
@@ -57,11 +58,55 @@ public sealed class SendTraceTests(TracingGatewayFixture gateway)
     }
 
     [Fact]
+    public async Task A_webhook_delivery_is_a_trace_of_its_own_whose_traceparent_the_receiver_gets()
+    {
+        var spans = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == KefuTraces.SourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        await using var receiver = await WebhookReceiver.StartAsync();
+        using var admin = gateway.Http(await gateway.LoginAsync());
+        await WebhookDeliveryTests.CreateAsync(admin, receiver, ["message.created"]);
+
+        var (_, visitorToken) = await gateway.CreateVisitorAsync("Hooked");
+        await using var visitor = await gateway.ConnectAsync(visitorToken);
+        var conversationId = (await visitor.SendMessageAsync("deliver me")).Str("conversationId")!;
+
+        var delivered = await WaitForWebhookAsync(receiver, conversationId);
+        // W3C: version-traceid-parentid-flags (the flags may carry the random-trace-id bit as well as sampled).
+        Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$", delivered.Traceparent);
+        var traceId = delivered.Traceparent!.Split('-')[1];
+        var span = await WaitForAsync(spans, a => a.OperationName == "webhook deliver" && a.TraceId.ToHexString() == traceId);
+        Assert.Equal(ActivityKind.Producer, span.Kind);
+        Assert.DoesNotContain(spans, a => a.OperationName == "ws send" && a.TraceId.ToHexString() == traceId); // its own trace, not the send's
+    }
+
+    [Fact]
     public async Task Metrics_endpoint_is_off_by_default()
     {
         using var http = gateway.Http();
         var response = await http.GetAsync("/metrics");
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    private static async Task<ReceivedWebhook> WaitForWebhookAsync(WebhookReceiver receiver, string conversationId)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (receiver.Received.FirstOrDefault(r => r.Envelope.Str("conversationId") == conversationId) is { } found)
+            {
+                return found;
+            }
+
+            await Task.Delay(20); // poll interval of the wait, not a pause before an assertion
+        }
+
+        throw new TimeoutException($"no webhook for {conversationId} within 20 s");
     }
 
     private static bool IsInside(Activity inner, Activity outer, List<Activity> trace)
@@ -108,6 +153,7 @@ public sealed class TracingGatewayFixture : GatewayFixture
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
         ["Kefu:Telemetry:Tracing:Enabled"] = "true",
+        ["Kefu:Webhooks:AllowPrivateTargets"] = "true", // the test receiver listens on loopback
     };
 }
 

@@ -17,7 +17,7 @@ public sealed record ReceiverAnswer(int Status, int? RetryAfterSeconds = null, T
 }
 
 /// <summary>One request as the receiver saw it, with its own verdict on the signature.</summary>
-public sealed record ReceivedWebhook(string Id, long Timestamp, string Signature, string Body, bool SignatureValid, int Attempt, int Answered, DateTimeOffset At)
+public sealed record ReceivedWebhook(string Id, long Timestamp, string Signature, string Body, bool SignatureValid, int Attempt, int Answered, DateTimeOffset At, string? Traceparent = null)
 {
     public JsonElement Envelope => JsonDocument.Parse(Body).RootElement.Clone();
 }
@@ -88,7 +88,8 @@ public sealed class WebhookReceiver : IAsyncDisposable
             }
         }
 
-        Received.Enqueue(new ReceivedWebhook(id, timestamp, signature, body, valid, attempt, answer.Delay is null ? answer.Status : 0, DateTimeOffset.UtcNow));
+        Received.Enqueue(new ReceivedWebhook(id, timestamp, signature, body, valid, attempt, answer.Delay is null ? answer.Status : 0, DateTimeOffset.UtcNow,
+            context.Request.Headers.TryGetValue("traceparent", out var traceparent) ? traceparent.ToString() : null));
         if (context.RequestAborted.IsCancellationRequested)
         {
             return;
