@@ -88,7 +88,11 @@ public sealed partial class ChatConnection
         }
 
         Outbound item = @event is MessageEvent m ? new Outbound.Live(m.ConversationId, m.Message.Seq, frame) : new Outbound.Frame(frame);
-        if (item is Outbound.Live) KefuMetrics.Delivered(Caller);
+        if (item is Outbound.Live)
+        {
+            KefuMetrics.Delivered(Caller);
+        }
+
         if (TryEnqueue(item) == Enqueued.Full && !_stop.IsCancellationRequested)
         {
             LogSlowConsumer(_logger, Id, _options.OutboundQueue);
