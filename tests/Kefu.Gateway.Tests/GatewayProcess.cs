@@ -33,13 +33,19 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
     /// <param name="workingDirectory">Where it is started from (default: its own folder).</param>
     public static async Task<GatewayProcess> StartAsync(string statePath, string? workingDirectory = null, params string[] extraArguments)
     {
-        var start = new ProcessStartInfo("dotnet")
+        // Through `env --default-signal=INT`: a process started in the background by a non-interactive shell (CI's
+        // test run, `cmd &`) inherits SIGINT as *ignored*, .NET keeps an inherited ignore (Ctrl+C then does nothing),
+        // and Process.Start passes the test host's disposition on. Ctrl+C in a terminal reaches a gateway with SIGINT at
+        // its default, so that is what this test gives it. env execs dotnet: the PID stays the gateway's.
+        var start = new ProcessStartInfo("env")
         {
             WorkingDirectory = workingDirectory ?? AppContext.BaseDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        start.ArgumentList.Add("--default-signal=INT");
+        start.ArgumentList.Add("dotnet");
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Kefu.Gateway.dll"));
         start.ArgumentList.Add($"--urls=http://127.0.0.1:{GatewayFixture.FreePort()}");
         start.ArgumentList.Add($"--Kefu:Silo:SiloPort={GatewayFixture.FreePort()}");
