@@ -205,36 +205,18 @@ public static class GrpcFanoutRun
     private static string Ms(LongHistogram h, double percentile) =>
         (h.GetValueAtPercentile(percentile) / 1000.0).ToString("F1", CultureInfo.InvariantCulture);
 
-    private static async Task<WebApplication> StartGatewayAsync(int grpcPort, int pollMs)
-    {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+    private static Task<WebApplication> StartGatewayAsync(int grpcPort, int pollMs) =>
+        BenchHost.StartGatewayAsync("grpc", new Dictionary<string, string?>
         {
-            ["Urls"] = "http://127.0.0.1:0",
             ["Kefu:Grpc:Url"] = $"http://127.0.0.1:{grpcPort}",
             ["Kefu:Grpc:PollInterval"] = TimeSpan.FromMilliseconds(pollMs).ToString(),
-            ["Kefu:Silo:SiloPort"] = BenchHost.FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Kefu:Silo:GatewayPort"] = BenchHost.FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Kefu:Bootstrap:AdminPassword"] = AdminPassword,
-            ["Kefu:Auth:SigningKey"] = "benchmark-signing-key-that-is-long-enough-0123456789",
-            ["Kefu:Embedded:StatePath"] = Path.Combine(Path.GetTempPath(), $"kefu-bench-grpc-{Guid.NewGuid():N}.json"),
             ["Kefu:ApiKeys:RequestsPerSecond"] = "0",
-            ["Kefu:Routing:File"] = Path.Combine(Path.GetTempPath(), "kefu-bench-no-rules.yaml"),
         });
-        builder.Logging.ClearProviders();
-        builder.AddKefuGateway();
-        var app = builder.Build();
-        app.MapKefuGateway();
-        await app.StartAsync();
-        return app;
-    }
-
-    private const string AdminPassword = "benchmark-admin-password";
 
     private static async Task<string> CreateKeyAsync(Uri http, CancellationToken cancellationToken)
     {
         using var client = new HttpClient { BaseAddress = http };
-        var login = await client.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = AdminPassword }, cancellationToken);
+        var login = await client.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = BenchHost.AdminPassword }, cancellationToken);
         login.EnsureSuccessStatusCode();
         var token = (await login.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("token").GetString();
         client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);

@@ -36,7 +36,6 @@ public static class PluginIsolationRun
           --no-breaker        the plugin is never suspended (every one of A's calls really runs and traps)
         """;
 
-    private const string AdminPassword = "benchmark-admin-password";
     private const string Card = "4111 1111 1111 1111";
 
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
@@ -250,18 +249,10 @@ public static class PluginIsolationRun
             """);
     }
 
-    private static async Task<WebApplication> StartGatewayAsync(bool noBreaker)
+    private static Task<WebApplication> StartGatewayAsync(bool noBreaker)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
         var settings = new Dictionary<string, string?>
         {
-            ["Urls"] = "http://127.0.0.1:0",
-            ["Kefu:Silo:SiloPort"] = BenchHost.FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Kefu:Silo:GatewayPort"] = BenchHost.FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Kefu:Bootstrap:AdminPassword"] = AdminPassword,
-            ["Kefu:Auth:SigningKey"] = "benchmark-signing-key-that-is-long-enough-0123456789",
-            ["Kefu:Embedded:StatePath"] = Path.Combine(Path.GetTempPath(), $"kefu-bench-plugins-{Guid.NewGuid():N}.json"),
-            ["Kefu:Routing:File"] = Path.Combine(Path.GetTempPath(), "kefu-bench-no-rules.yaml"),
             ["Kefu:WebSocket:FramesPerSecond"] = "100000",
             ["Kefu:WebSocket:FrameBurst"] = "100000",
         };
@@ -270,12 +261,6 @@ public static class PluginIsolationRun
             settings["Kefu:Plugins:SuspendAfterFailures"] = int.MaxValue.ToString(CultureInfo.InvariantCulture);
         }
 
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.Logging.ClearProviders();
-        builder.AddKefuGateway();
-        var app = builder.Build();
-        app.MapKefuGateway();
-        await app.StartAsync();
-        return app;
+        return BenchHost.StartGatewayAsync("plugins", settings);
     }
 }

@@ -36,8 +36,6 @@ public static class TelemetryRun
                             time of the instrumented calls against the CPU time of the whole chat path per message
         """;
 
-    private const string AdminPassword = "benchmark-admin-password";
-
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
         var rounds = int.Parse(BenchHost.Arg(args, "--rounds") ?? "3", CultureInfo.InvariantCulture);
@@ -160,7 +158,7 @@ public static class TelemetryRun
         var options = new BenchmarkOptions
         {
             Urls = [url],
-            AdminPassword = AdminPassword,
+            AdminPassword = BenchHost.AdminPassword,
             Mode = BenchmarkMode.Closed,
             Visitors = visitors,
             Agents = agents,
@@ -199,18 +197,10 @@ public static class TelemetryRun
         }
     }
 
-    private static async Task<WebApplication> StartGatewayAsync(bool on, Uri collector, bool metricsOnly, string sample)
+    private static Task<WebApplication> StartGatewayAsync(bool on, Uri collector, bool metricsOnly, string sample)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
         var settings = new Dictionary<string, string?>
         {
-            ["Urls"] = "http://127.0.0.1:0",
-            ["Kefu:Silo:SiloPort"] = BenchHost.FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Kefu:Silo:GatewayPort"] = BenchHost.FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Kefu:Bootstrap:AdminPassword"] = AdminPassword,
-            ["Kefu:Auth:SigningKey"] = "benchmark-signing-key-that-is-long-enough-0123456789",
-            ["Kefu:Embedded:StatePath"] = Path.Combine(Path.GetTempPath(), $"kefu-bench-telemetry-{Guid.NewGuid():N}.json"),
-            ["Kefu:Routing:File"] = Path.Combine(Path.GetTempPath(), "kefu-bench-no-rules.yaml"),
             ["Kefu:WebSocket:FramesPerSecond"] = "100000",
             ["Kefu:WebSocket:FrameBurst"] = "100000",
             ["Kefu:RateLimits:LoginsPerMinute"] = "100000",
@@ -229,13 +219,7 @@ public static class TelemetryRun
             settings["Kefu:Telemetry:Otlp:Logs"] = metricsOnly ? "false" : "true";
         }
 
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.Logging.ClearProviders();
-        builder.AddKefuGateway();
-        var app = builder.Build();
-        app.MapKefuGateway();
-        await app.StartAsync();
-        return app;
+        return BenchHost.StartGatewayAsync("telemetry", settings);
     }
 
     private static string Markdown(List<(bool On, RunResult Run)> results, CollectorStub collector)
