@@ -35,8 +35,29 @@ public static class SearchApi
                 "optional `status`, `tag`, `contact` (contact id), `inbox`, `from` / `to` (ISO 8601 times or dates, on the message's " +
                 "time; a date `to` includes that day), `cursor` (the `next` of an earlier answer) and `limit` (1-" + MaxLimit + ").")
             .RequireAuthorization(ApiKeyPolicies.AgentsOr(Scopes.ConversationsRead));
+
+        // The backfill from the message store (docs/search.md "Backfill"), admins only. Literal segments again.
+        app.MapPost("/api/v1/conversations/search/reindex", ReindexAsync)
+            .WithTags("conversations")
+            .WithSummary("Re-index the tenant's messages for search")
+            .WithDescription("Starts indexing every message in the message store (history older than the event log), in small paced steps; " +
+                "`202` with its progress. Idempotent: while a run is on, asking again returns it. Watch it with `GET` on the same path.")
+            .RequireAuthorization(KefuPolicies.Admin);
+        app.MapGet("/api/v1/conversations/search/reindex", ReindexStatusAsync)
+            .WithTags("conversations")
+            .WithSummary("Progress of the search re-index")
+            .WithDescription("`state` (`none`, `running`, `done`), `startedAt`, `completedAt`, `conversations` walked, `messages` read and " +
+                "`indexed` (those with text) in the current or last run, and `runs`.")
+            .RequireAuthorization(KefuPolicies.Admin);
         return app;
     }
+
+    private static async Task<Accepted<SearchReindexDto>> ReindexAsync(ClaimsPrincipal user, IGrainFactory grains) =>
+        TypedResults.Accepted("/api/v1/conversations/search/reindex",
+            SearchReindexDto.From(await grains.GetGrain<ISearchBackfillGrain>(user.ToCaller().Tenant).Start()));
+
+    private static async Task<Ok<SearchReindexDto>> ReindexStatusAsync(ClaimsPrincipal user, IGrainFactory grains) =>
+        TypedResults.Ok(SearchReindexDto.From(await grains.GetGrain<ISearchBackfillGrain>(user.ToCaller().Tenant).GetStatus()));
 
     // The query is read by hand: a binding failure would answer a generic bad_request without the field's code.
     private static async Task<Results<Ok<SearchResponse>, ProblemHttpResult>> SearchAsync(HttpRequest request, ClaimsPrincipal user, IGrainFactory grains)
@@ -183,6 +204,16 @@ public sealed record SearchResultDto(
         ArgumentNullException.ThrowIfNull(r);
         return new(r.ConversationId, r.Inbox, r.Status, r.VisitorId, r.VisitorName, r.AssigneeId, r.AssigneeName, r.Tags, r.CreatedAt, r.LastHitAt,
             [.. r.Hits.Select(h => new SearchHitDto(h.Kind, h.Seq, h.SenderRole, h.At, h.Snippet))]);
+    }
+}
+
+public sealed record SearchReindexDto(
+    string State, DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt, long Conversations, long Messages, long Indexed, int Runs)
+{
+    public static SearchReindexDto From(SearchBackfillStatus s)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        return new(s.State, s.StartedAt, s.CompletedAt, s.Conversations, s.Messages, s.Indexed, s.Runs);
     }
 }
 

@@ -37,6 +37,12 @@ public interface ISearchIndex
     /// <summary>Deletes every row of these conversations (erasure); returns how many.</summary>
     ValueTask<long> DeleteConversationsAsync(string tenant, IReadOnlyCollection<string> conversationIds, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Deletes these documents of one conversation (the backfill's undo of messages that were erased or pruned while it
+    /// indexed them); returns how many were there.
+    /// </summary>
+    ValueTask<long> DeleteAsync(string tenant, string conversationId, string kind, IReadOnlyCollection<long> seqs, CancellationToken cancellationToken = default);
+
     /// <summary>Deletes at most <paramref name="limit"/> rows written before <paramref name="before"/> (retention); returns how many.</summary>
     ValueTask<int> PruneAsync(string tenant, DateTimeOffset before, int limit, CancellationToken cancellationToken = default);
 }

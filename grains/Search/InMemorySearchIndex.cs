@@ -113,6 +113,13 @@ public sealed class InMemorySearchIndex(IConversationDirectory directory) : ISea
         return ValueTask.FromResult((long)Remove(tenant, e => ids.Contains(e.Document.ConversationId), int.MaxValue));
     }
 
+    public ValueTask<long> DeleteAsync(string tenant, string conversationId, string kind, IReadOnlyCollection<long> seqs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(seqs);
+        var keys = seqs.Select(seq => new DocumentKey(conversationId, kind, seq)).ToHashSet();
+        return ValueTask.FromResult((long)Remove(tenant, e => keys.Contains(new DocumentKey(e.Document.ConversationId, e.Document.Kind, e.Document.Seq)), int.MaxValue));
+    }
+
     public ValueTask<int> PruneAsync(string tenant, DateTimeOffset before, int limit, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(Remove(tenant, e => e.Document.CreatedAt < before, limit));
 

@@ -210,6 +210,25 @@ public sealed class MySqlSearchIndex(IOptions<MySqlMessageStoreOptions> options)
         return deleted;
     }
 
+    public async ValueTask<long> DeleteAsync(string tenant, string conversationId, string kind, IReadOnlyCollection<long> seqs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(seqs);
+        long deleted = 0;
+        await using var connection = await MySqlConnections.OpenAsync(_connectionString, cancellationToken);
+        foreach (var chunk in seqs.Chunk(500))
+        {
+            await using var command = new MySqlCommand { Connection = connection };
+            command.Parameters.AddWithValue("@tenant", tenant);
+            command.Parameters.AddWithValue("@conversation", Ulid.Parse(conversationId).ToByteArray());
+            command.Parameters.AddWithValue("@kind", KindCode(kind));
+            command.CommandText = "DELETE FROM kefu_search_message WHERE tenant = @tenant AND conversation_id = @conversation AND kind = @kind AND seq IN ("
+                + string.Join(',', chunk.Select(seq => seq.ToString(CultureInfo.InvariantCulture))) + ")";
+            deleted += await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        return deleted;
+    }
+
     public async ValueTask<int> PruneAsync(string tenant, DateTimeOffset before, int limit, CancellationToken cancellationToken = default)
     {
         await using var connection = await MySqlConnections.OpenAsync(_connectionString, cancellationToken);

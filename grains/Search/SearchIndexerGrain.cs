@@ -24,7 +24,8 @@ public sealed class SearchIndexerState
 /// cursor (the <see cref="EventLogPump"/> pattern), turns each into a <see cref="SearchDocument"/> and adds a page of them
 /// to the index before it moves the cursor. At least once, and harmless: the index keeps a document it already has.
 /// Started by the first such event a silo commits for the tenant (<see cref="SearchIndexSink"/>); a reminder keeps it
-/// running, since there is no list of tenants to start at boot.
+/// running, since there is no list of tenants to start at boot. It also starts the tenant's one-time backfill
+/// (<see cref="SearchBackfillGrain"/>) for messages older than the event log.
 /// </summary>
 public sealed partial class SearchIndexerGrain(
     [PersistentState("searchIndexer", KefuStorage.Name)] IPersistentState<SearchIndexerState> state,
@@ -48,6 +49,7 @@ public sealed partial class SearchIndexerGrain(
         if (state.State.Started)
         {
             StartPump();
+            StartBackfill();
         }
 
         return Task.CompletedTask;
@@ -74,6 +76,7 @@ public sealed partial class SearchIndexerGrain(
 
         StartPump();
         Pump.Wake(mayStart: true);
+        StartBackfill();
     }
 
     public Task Poke() => PumpAsync();
@@ -81,6 +84,12 @@ public sealed partial class SearchIndexerGrain(
     public Task<SearchIndexerStatus> GetStatus() => Task.FromResult(new SearchIndexerStatus(state.State.Cursor, state.State.Indexed));
 
     public Task ReceiveReminder(string reminderName, TickStatus status) => Task.CompletedTask; // activation is the point
+
+    /// <summary>
+    /// The event log holds only recent messages: the first time a tenant's indexer runs, the backfill indexes the rest
+    /// from the message store. Not awaited: once done this is one cheap call per activation.
+    /// </summary>
+    private void StartBackfill() => GrainFactory.GetGrain<ISearchBackfillGrain>(Tenant).StartIfNew().Ignore();
 
     private void StartPump()
     {

@@ -21,6 +21,12 @@ public sealed class SearchOptions
 
     /// <summary>Events one indexer step reads and indexes (one INSERT per 200 of them).</summary>
     public int BatchSize { get; set; } = 500;
+
+    /// <summary>Messages one backfill step reads from the message store and indexes (docs/search.md "Backfill").</summary>
+    public int BackfillBatchSize { get; set; } = 500;
+
+    /// <summary>The backfill's rest between two steps: what keeps it from competing with chat for the database.</summary>
+    public TimeSpan BackfillPause { get; set; } = TimeSpan.FromMilliseconds(200);
 }
 
 /// <summary>Wakes a tenant's search indexer when a message or note is committed on this silo.</summary>
@@ -30,18 +36,24 @@ public static class SearchServices
 {
     /// <summary>
     /// Search on a silo: the index (MySQL when the message store has a connection string, memory otherwise), the
-    /// indexers' start and wake-ups, and the index's retention and erasure holders.
+    /// indexers' start and wake-ups, the backfill from the message store, and the index's retention and erasure holders.
     /// </summary>
     public static IServiceCollection AddKefuSearch(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<SearchOptions>()
             .Bind(configuration.GetSection(SearchOptions.Section))
             .Validate(o => o.PollInterval > TimeSpan.Zero && o.BatchSize is >= 1 and <= 5000, "Kefu:Search: PollInterval must be positive; BatchSize 1 to 5000.")
+            .Validate(o => o.BackfillPause > TimeSpan.Zero && o.BackfillBatchSize is >= 1 and <= 5000, "Kefu:Search: BackfillPause must be positive; BackfillBatchSize 1 to 5000.")
             .ValidateOnStart();
         services.TryAddSingleton<ISearchIndex>(sp =>
             sp.GetService<IOptions<MySqlMessageStoreOptions>>()?.Value.ConnectionString is { Length: > 0 }
                 ? ActivatorUtilities.CreateInstance<MySqlSearchIndex>(sp)
                 : ActivatorUtilities.CreateInstance<InMemorySearchIndex>(sp));
+        services.TryAddSingleton<ISearchBackfillSource>(sp =>
+            sp.GetService<IOptions<MySqlMessageStoreOptions>>()?.Value.ConnectionString is { Length: > 0 }
+                ? ActivatorUtilities.CreateInstance<MySqlSearchBackfillSource>(sp)
+                : ActivatorUtilities.CreateInstance<DirectorySearchBackfillSource>(sp));
+        services.TryAddSingleton<SearchBackfill>();
         services.TryAddSingleton<SearchWakeups>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConversationEventSink, SearchIndexSink>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRetentionHolder, SearchRetentionHolder>());

@@ -62,6 +62,17 @@ internal static class Program
                 return await ReportsRun.RunAsync(args[1..]);
             }
 
+            if (args is ["search-backfill", ..])
+            {
+                if (args.Contains("--help"))
+                {
+                    Console.WriteLine(SearchBackfillRun.Usage);
+                    return 0;
+                }
+
+                return await SearchBackfillRun.RunAsync(args[1..], cts.Token);
+            }
+
             if (args is ["search", ..])
             {
                 if (args.Contains("--help"))
