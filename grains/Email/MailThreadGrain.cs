@@ -229,7 +229,7 @@ public sealed partial class MailThreadGrain(
     }
 
     /// <summary>The recorded mail ids and those named by the thread's Message-IDs ("{mailId}[.{reply}]@{domain}", threads older than the record).</summary>
-    private static string[] AllMailIds(MailThreadState s) =>
+    internal static string[] AllMailIds(MailThreadState s) =>
     [
         .. s.MailIds.Concat(s.MessageIds.Select(id => id.IndexOfAny(['.', '@']) is var end and > 0 ? id[..end] : id).Where(id => Ulid.TryParse(id, out _)))
             .Distinct(StringComparer.Ordinal),
