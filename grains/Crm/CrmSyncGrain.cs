@@ -51,6 +51,31 @@ public sealed class CrmSyncState : IBackstopState
 
     /// <summary>Fields a person settled in a conflict: not treated as CRM-side edits by the next attempt.</summary>
     [Id(16)] public List<string> Settled { get; set; } = [];
+
+    /// <summary>
+    /// The record's contact was erased (docs/data-protection.md): nothing else is kept, and the record never syncs again,
+    /// whatever a trigger, the reconciliation sweep, a reminder or a person asks later.
+    /// </summary>
+    [Id(17)] public bool Erased { get; set; }
+}
+
+/// <summary>What a sync record holds about its Kefu record, for a contact's export (docs/data-protection.md).</summary>
+[GenerateSerializer, Immutable]
+public sealed record CrmSyncRecordData(
+    [property: Id(0)] CrmSyncView View,
+    [property: Id(1)] Dictionary<string, string?>? ConfirmedFields);
+
+/// <summary>A sync record's side of a contact's export and erasure: internal to the silo (the data-protection holders).</summary>
+public interface ICrmSyncRecordData : IGrainWithStringKey
+{
+    /// <summary>Null when the record holds nothing (never touched, or erased).</summary>
+    Task<CrmSyncRecordData?> Export();
+
+    /// <summary>
+    /// Forgets the record's state (the CRM's confirmed values, conflicts, errors, any pending attempt) for good and stops
+    /// it from ever syncing again; true when there was something to forget. Never calls the CRM.
+    /// </summary>
+    Task<bool> Erase();
 }
 
 /// <summary>The record's grain hears how its attempt (run off the grain's turn) ended: internal to the silo.</summary>
@@ -74,16 +99,23 @@ public sealed partial class CrmSyncGrain(
     IOptionsMonitor<CrmOptions> options,
     IEventLog eventLog,
     TimeProvider time,
-    ILogger<CrmSyncGrain> logger) : Grain, ICrmSyncGrain, ICrmSyncAttemptSink, IRemindable
+    ILogger<CrmSyncGrain> logger) : Grain, ICrmSyncGrain, ICrmSyncAttemptSink, ICrmSyncRecordData, IRemindable
 {
     private const string BackstopReminder = "crm-sync";
+    private const string ErasedState = "erased";
     private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long an erasure waits for an attempt already on its way to the CRM (each CRM call has its own, shorter timeout).</summary>
+    private static readonly TimeSpan AttemptDrain = TimeSpan.FromSeconds(30);
 
     /// <summary>Local history beyond this many messages is left out of a conversation's transcript.</summary>
     private const int MaxTranscriptMessages = 2_000;
 
     private DueTimer? _due;
     private Guid? _inFlight;
+
+    /// <summary>Ends when the running attempt's CRM calls are over (before its result is handed back).</summary>
+    private Task? _attemptCalls;
 
     /// <summary>A newer local change was announced while the attempt ran (its snapshot may predate it): one more attempt.</summary>
     private bool _touchedDuringAttempt;
@@ -102,6 +134,11 @@ public sealed partial class CrmSyncGrain(
     public async Task Touch(long version)
     {
         var s = state.State;
+        if (s.Erased)
+        {
+            return; // a trigger or the sweep behind the erasure: the record is never synced again
+        }
+
         var now = time.GetUtcNow();
         var newer = version > s.DesiredVersion;
         if (s.Touched && !newer && !(s.State == CrmSyncStates.InSync && version == 0))
@@ -187,10 +224,52 @@ public sealed partial class CrmSyncGrain(
         return View();
     }
 
+    public Task<CrmSyncRecordData?> Export() =>
+        Task.FromResult(state.State is { Erased: false, Touched: true } s ? new CrmSyncRecordData(View(), s.ConfirmedFields) : null);
+
+    public async Task<bool> Erase()
+    {
+        // An attempt already on its way finishes its CRM calls first, so none of them reaches the CRM after the erasure
+        // has answered; its result then finds no attempt in flight and is ignored.
+        if (_attemptCalls is { IsCompleted: false } calls)
+        {
+            try
+            {
+                await calls.WaitAsync(AttemptDrain);
+            }
+            catch (TimeoutException)
+            {
+                // A CRM that hangs past every timeout: the erasure goes on; the attempt's result is ignored all the same.
+            }
+        }
+
+        _inFlight = null;
+        _attemptCalls = null;
+        _due?.Cancel();
+        var old = state.State;
+        if (old.Erased)
+        {
+            return false;
+        }
+
+        // Events written with the state and not yet relayed (crm.sync_failed) go out first, so the event log's own
+        // erasure blanks them like every other event of the contact (docs/data-protection.md).
+        if (!await GrainEvents.RelayAsync(eventLog, old.PendingEvents))
+        {
+            throw new InvalidOperationException("The event log is unavailable; the erasure of the CRM sync record is retried.");
+        }
+
+        var had = old.Touched || old.ConfirmedFields is not null;
+        state.State = new CrmSyncState { Erased = true, State = ErasedState, ReminderSet = old.ReminderSet };
+        await state.WriteStateAsync();
+        await DropReminderAsync();
+        return had;
+    }
+
     public Task ReceiveReminder(string reminderName, TickStatus status)
     {
         var s = state.State;
-        if (s.State == CrmSyncStates.Pending)
+        if (s.State == CrmSyncStates.Pending && !s.Erased)
         {
             Schedule(s.NextAttemptAt is { } next && next > time.GetUtcNow() ? next : time.GetUtcNow());
             return Task.CompletedTask;
@@ -325,7 +404,7 @@ public sealed partial class CrmSyncGrain(
     private async Task StartAttemptAsync()
     {
         var s = state.State;
-        if (_inFlight is not null || s.State != CrmSyncStates.Pending)
+        if (_inFlight is not null || s.State != CrmSyncStates.Pending || s.Erased)
         {
             return;
         }
@@ -356,6 +435,8 @@ public sealed partial class CrmSyncGrain(
         _inFlight = id;
         _touchedDuringAttempt = false;
         var self = this.AsReference<ICrmSyncAttemptSink>();
+        var calls = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _attemptCalls = calls.Task;
 
         // Off the grain's turn (the thread pool, not the grain's scheduler): the grain keeps answering while the CRM is slow.
         _ = Task.Run(async () =>
@@ -372,6 +453,7 @@ public sealed partial class CrmSyncGrain(
                 result = new CrmAttemptResult(CrmAttemptOutcome.Retry, Error: ex.Message);
             }
 
+            calls.TrySetResult();
             try
             {
                 await self.Completed(id, snapshot.Version, result);

@@ -13,6 +13,10 @@ public static class DataProtectionServices
     {
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPersonalDataHolder, ConversationsHolder>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPersonalDataHolder, AttachmentsHolder>());
+        // CRM sync records and mail before the events: their erasure relays any event still waiting in their state,
+        // which the events' erasure then blanks with the rest.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPersonalDataHolder, CrmSyncHolder>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPersonalDataHolder, MailHolder>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPersonalDataHolder, EventsHolder>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPersonalDataHolder, VisitorsHolder>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPersonalDataHolder, ContactHolder>());

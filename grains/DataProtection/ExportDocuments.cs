@@ -6,6 +6,9 @@ namespace Kefu.Grains.DataProtection;
 /// <summary>The documents of a contact's export (docs/data-protection.md, "Export format"), written as camelCase JSON.</summary>
 public static class ExportDocuments
 {
+    /// <summary>A field changed on both sides: Kefu's value and the CRM's.</summary>
+    public sealed record CrmConflictDocument(string Field, string? Kefu, string? Crm);
+
     public sealed record ContactDocument(
         string Id, string? ExternalId, string? Name, string? Email, IReadOnlyDictionary<string, string> Attributes,
         IReadOnlyList<string> VisitorIds, IReadOnlyList<string> ConversationIds, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
@@ -40,6 +43,29 @@ public static class ExportDocuments
     }
 
     public sealed record RatingDocument(int Rating, string? Comment, DateTimeOffset Ts);
+
+    /// <summary>
+    /// A CRM sync record (<c>crm/{crm}/{kind}/{recordId}.json</c>): where it stands and the values the CRM was last
+    /// confirmed to hold (<see cref="ConfirmedFields"/>, by Kefu field name), with any conflict's both sides.
+    /// </summary>
+    public sealed record CrmRecordDocument(
+        string Crm, string Kind, string RecordId, string State, DateTimeOffset? InSyncAt, DateTimeOffset? LastAttemptAt, string? LastError,
+        IReadOnlyDictionary<string, string?> ConfirmedFields, IReadOnlyList<CrmConflictDocument> Conflicts)
+    {
+        public static CrmRecordDocument From(Kefu.Grains.Crm.CrmSyncRecordData d) => new(
+            d.View.Crm, d.View.Kind, d.View.RecordId, d.View.State, d.View.InSyncAt, d.View.LastAttemptAt, d.View.LastError,
+            d.ConfirmedFields ?? [], [.. d.View.Conflicts.Select(c => new CrmConflictDocument(c.Field, c.Local, c.Crm))]);
+    }
+
+    /// <summary>A mail Kefu sent or meant to send to the customer (<c>mail/{mailId}.json</c>): recipient, subject and text as sent.</summary>
+    public sealed record MailDocument(
+        string MailId, string Kind, string? ConversationId, string State, string To, string? ToName, string Subject, string Text,
+        DateTimeOffset CreatedAt, DateTimeOffset? SentAt, bool Bounced, string? LastError)
+    {
+        public static MailDocument From(Kefu.Grains.Email.OutboundMailRecord r) => new(
+            r.View.MailId, r.Mail.Kind, r.Mail.ConversationId, r.View.State, r.Mail.To, r.Mail.ToName, r.Mail.Subject, r.Mail.Text,
+            r.CreatedAt, r.View.SentAt, r.View.Bounced, r.View.LastError);
+    }
 
     /// <summary>
     /// One conversation: what the list shows about it, its internal notes (they are about the customer, so the customer

@@ -18,6 +18,9 @@ public static class MailStates
     public const string Pending = "pending";
     public const string Sent = "sent";
     public const string Failed = "failed";
+
+    /// <summary>Its recipient's contact was erased before it went out: never sent (docs/data-protection.md).</summary>
+    public const string Erased = "erased";
 }
 
 /// <summary>

@@ -30,6 +30,32 @@ public sealed class MailThreadState : IBackstopState
 
     /// <summary>The agent messages already mailed (or found seen) reach this seq.</summary>
     [Id(7)] public long SettledSeq { get; set; }
+
+    /// <summary>
+    /// Every mail about this conversation (offline replies, transcripts, agent notifications), oldest first, recorded before
+    /// it is enqueued: a contact's export and erasure find the mails through it (their ids are derived, not listed anywhere else).
+    /// </summary>
+    [Id(8)] public List<string> MailIds { get; set; } = [];
+
+    /// <summary>The conversation's contact was erased: the thread sends nothing ever again and keeps only <see cref="MailIds"/>.</summary>
+    [Id(9)] public bool Erased { get; set; }
+}
+
+/// <summary>A mail thread's side of a contact's export and erasure, and the record of its mails: internal to the silo.</summary>
+public interface IMailThreadRecords : IGrainWithStringKey
+{
+    /// <summary>Records a mail about the conversation before it is enqueued; false when the thread was erased (the mail must not be made).</summary>
+    Task<bool> Track(string mailId);
+
+    /// <summary>The ids of every mail known about the conversation (recorded, or named by the thread's Message-IDs).</summary>
+    [AlwaysInterleave]
+    Task<string[]> ListMails();
+
+    /// <summary>
+    /// Stops the thread for good (no pending offline reply goes out, no transcript or notification is made any more) and
+    /// returns the ids of its mails, for their erasure. Idempotent: a retry gets the same ids.
+    /// </summary>
+    Task<string[]> Erase();
 }
 
 /// <summary>What a conversation's mail thread is doing, for tests and diagnostics.</summary>
@@ -69,7 +95,7 @@ public sealed partial class MailThreadGrain(
     [PersistentState("mailThread", KefuStorage.Name)] IPersistentState<MailThreadState> state,
     IOptionsMonitor<MailOptions> options,
     TimeProvider time,
-    ILogger<MailThreadGrain> logger) : Grain, IMailThreadGrain, IRemindable
+    ILogger<MailThreadGrain> logger) : Grain, IMailThreadGrain, IMailThreadRecords, IRemindable
 {
     private const string BackstopReminder = "mail-thread";
     private const int MaxReferences = 10;
@@ -90,7 +116,7 @@ public sealed partial class MailThreadGrain(
     public async Task AgentReplied(long seq)
     {
         var s = state.State;
-        if (seq <= s.AgentSeq || seq <= s.SettledSeq)
+        if (s.Erased || seq <= s.AgentSeq || seq <= s.SettledSeq)
         {
             return; // told before (a replayed event)
         }
@@ -115,6 +141,11 @@ public sealed partial class MailThreadGrain(
     {
         var s = state.State;
         var now = time.GetUtcNow();
+        if (s.Erased)
+        {
+            return KefuError.NotFound("Conversation");
+        }
+
         if (s.LastTranscriptAt is { } last && now - last < options.CurrentValue.TranscriptInterval)
         {
             return new KefuError(ErrorCodes.RateLimited, "A transcript was sent a moment ago; try again in a minute.");
@@ -143,7 +174,7 @@ public sealed partial class MailThreadGrain(
     public async Task TranscriptOnResolve(string eventId, DateTimeOffset at)
     {
         var (tenant, _) = Key;
-        if (await GrainFactory.GetGrain<IConversationGrain>(this.GetPrimaryKeyString()).GetSummary() is not { } summary)
+        if (state.State.Erased || await GrainFactory.GetGrain<IConversationGrain>(this.GetPrimaryKeyString()).GetSummary() is not { } summary)
         {
             return;
         }
@@ -162,6 +193,47 @@ public sealed partial class MailThreadGrain(
         var s = state.State;
         return Task.FromResult(new MailThreadStatus(s.AgentSeq, s.PendingFromSeq, s.DueAt, [.. s.MessageIds], s.SettledSeq));
     }
+
+    public async Task<bool> Track(string mailId)
+    {
+        var s = state.State;
+        if (s.Erased)
+        {
+            return false;
+        }
+
+        if (!s.MailIds.Contains(mailId))
+        {
+            s.MailIds.Add(mailId);
+            await state.WriteStateAsync();
+        }
+
+        return true;
+    }
+
+    public Task<string[]> ListMails() => Task.FromResult(AllMailIds(state.State));
+
+    public async Task<string[]> Erase()
+    {
+        var old = state.State;
+        var ids = AllMailIds(old);
+        _due?.Cancel();
+        if (!old.Erased)
+        {
+            state.State = new MailThreadState { Erased = true, MailIds = [.. ids], ReminderSet = old.ReminderSet };
+            await state.WriteStateAsync();
+            await DropReminderAsync();
+        }
+
+        return ids;
+    }
+
+    /// <summary>The recorded mail ids and those named by the thread's Message-IDs ("{mailId}[.{reply}]@{domain}", threads older than the record).</summary>
+    internal static string[] AllMailIds(MailThreadState s) =>
+    [
+        .. s.MailIds.Concat(s.MessageIds.Select(id => id.IndexOfAny(['.', '@']) is var end and > 0 ? id[..end] : id).Where(id => Ulid.TryParse(id, out _)))
+            .Distinct(StringComparer.Ordinal),
+    ];
 
     public Task ReceiveReminder(string reminderName, TickStatus status)
     {
@@ -192,7 +264,7 @@ public sealed partial class MailThreadGrain(
     private async Task DueAsync()
     {
         var s = state.State;
-        if (s.DueAt is not { } due || s.PendingFromSeq is not { } from)
+        if (s.Erased || s.DueAt is not { } due || s.PendingFromSeq is not { } from)
         {
             return;
         }
@@ -274,6 +346,13 @@ public sealed partial class MailThreadGrain(
         var replyLocalPart = addresses.ReplyLocalPart(tenant, conversationId);
         var messageId = addresses.MessageId(mailId, replyLocalPart);
         var previous = s.MessageIds.Where(id => id != messageId).ToList();
+        if (!s.MailIds.Contains(mailId))
+        {
+            // Recorded before the mail exists, so a contact's erasure finds every mail, even one a lost silo left behind.
+            s.MailIds.Add(mailId);
+            await state.WriteStateAsync();
+        }
+
         var mail = new OutboundMail(kind, conversationId, visitor.Email!, visitor.Name, rendered.Subject, rendered.Text, rendered.Html,
             replyLocalPart, previous.Count > 0 ? previous[^1] : null, [.. previous.TakeLast(MaxReferences)]);
         await GrainFactory.GetGrain<IOutboundMailControl>(MailIds.Key(tenant, mailId)).Enqueue(mail);

@@ -185,6 +185,11 @@ public sealed partial class MailTriggerGrain(
             var rendered = MailTemplates.AgentNotification(language, notify.Notice, inbox.Value.Name, notify.VisitorName, notify.ByName, preview,
                 options.CurrentValue.ConsoleUrl);
             var mailId = MailIds.Of(notify.Time, "event:" + notify.EventId, MailKinds.AgentNotification, agentId);
+            if (!await GrainFactory.GetGrain<IMailThreadRecords>(Tenancy.Key(Tenant, notify.ConversationId)).Track(mailId))
+            {
+                continue; // the conversation's contact was erased: no mail names it any more
+            }
+
             var mail = new OutboundMail(MailKinds.AgentNotification, notify.ConversationId, email, null, rendered.Subject, rendered.Text, rendered.Html,
                 ReplyLocalPart: null, InReplyTo: null, References: []);
             await GrainFactory.GetGrain<IOutboundMailControl>(MailIds.Key(Tenant, mailId)).Enqueue(mail);

@@ -31,7 +31,17 @@ public sealed class OutboundMailState : IBackstopState
     [Id(8)] public List<DomainEvent> PendingEvents { get; set; } = [];
 
     [Id(9)] public bool ReminderSet { get; set; }
+
+    /// <summary>The recipient's contact was erased: the mail (address, subject, bodies) is gone and is never sent nor made again.</summary>
+    [Id(10)] public bool Erased { get; set; }
 }
+
+/// <summary>A stored mail as a contact's export shows it.</summary>
+[GenerateSerializer, Immutable]
+public sealed record OutboundMailRecord(
+    [property: Id(0)] OutboundMailView View,
+    [property: Id(1)] OutboundMail Mail,
+    [property: Id(2)] DateTimeOffset CreatedAt);
 
 /// <summary>What the silo's own mail code asks of a mail grain (the base <see cref="IOutboundMailGrain"/> is the receiver's side).</summary>
 public interface IOutboundMailControl : IGrainWithStringKey
@@ -41,6 +51,16 @@ public interface IOutboundMailControl : IGrainWithStringKey
 
     [AlwaysInterleave]
     Task<OutboundMailView?> Get();
+
+    /// <summary>The whole stored mail (a contact's export); null when there is none.</summary>
+    [AlwaysInterleave]
+    Task<OutboundMailRecord?> Read();
+
+    /// <summary>
+    /// Deletes the stored mail (address, subject, bodies) and makes sure it is never sent, nor stored again under this id;
+    /// true when there was a mail. A running attempt finishes first (the grain is not reentrant).
+    /// </summary>
+    Task<bool> Erase();
 }
 
 /// <summary>
@@ -87,6 +107,11 @@ public sealed partial class OutboundMailGrain(
     {
         ArgumentNullException.ThrowIfNull(mail);
         var s = state.State;
+        if (s.Erased)
+        {
+            return ErasedView(mail.Kind); // the recipient's contact was erased: a replayed cause makes no mail
+        }
+
         if (s.Mail is not null)
         {
             return View(); // handled before: the same cause never makes a second mail
@@ -101,6 +126,30 @@ public sealed partial class OutboundMailGrain(
     }
 
     public Task<OutboundMailView?> Get() => Task.FromResult(state.State.Mail is null ? null : View());
+
+    public Task<OutboundMailRecord?> Read() =>
+        Task.FromResult(state.State is { Mail: { } mail } s ? new OutboundMailRecord(View(), mail, s.CreatedAt) : null);
+
+    public async Task<bool> Erase()
+    {
+        _due?.Cancel();
+        var old = state.State;
+        if (old.Erased)
+        {
+            return false;
+        }
+
+        // email.sent / email.failed not yet relayed go out first, so the event log's erasure blanks them with the others.
+        if (!await GrainEvents.RelayAsync(eventLog, old.PendingEvents))
+        {
+            throw new InvalidOperationException("The event log is unavailable; the erasure of the mail is retried.");
+        }
+
+        state.State = new OutboundMailState { Erased = true, State = MailStates.Erased, CreatedAt = old.CreatedAt, ReminderSet = old.ReminderSet };
+        await state.WriteStateAsync();
+        await DropReminderAsync();
+        return old.Mail is not null;
+    }
 
     public async Task Bounced(string reason)
     {
@@ -245,6 +294,9 @@ public sealed partial class OutboundMailGrain(
     private Task DropReminderAsync() => DueTimer.DropBackstopAsync(this, BackstopReminder, state);
 
     private void Schedule(DateTimeOffset at) => (_due ??= new(this, time, AttemptAsync)).Schedule(at);
+
+    private OutboundMailView ErasedView(string kind) =>
+        new(Key.MailId, MailStates.Erased, kind, string.Empty, 0, null, null, null, false, string.Empty);
 
     private OutboundMailView View()
     {
