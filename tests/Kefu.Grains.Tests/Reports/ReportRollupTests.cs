@@ -128,7 +128,7 @@ public sealed class ReportRollupTests
         var created = Day0.AddHours(2);
         StoredEvent Message(long seq, ParticipantRole role, DateTimeOffset ts) =>
             new(seq, Ulid.NewUlid(ts), EventTypes.MessageCreated, Tenant, id, seq, ts, Causation.Of("test"),
-                EventJson.Data(new MessageCreated(new ChatMessage(id, Ulid.NewUlid(ts), seq, new Sender(role, "x-" + role), "text", ts, null))));
+                EventJson.Data(new MessageCreated(new ChatMessage(id, Ulid.NewUlid(ts), seq, new Sender(role, "x-" + role, null), "text", ts, null))));
         StoredEvent[] page =
         [
             Event(1, 1, new ConversationCreated(Summary(Tenant, id, created)), created),
