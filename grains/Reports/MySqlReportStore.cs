@@ -33,9 +33,6 @@ public sealed class MySqlReportStore(IOptions<MySqlMessageStoreOptions> options)
 
     private const int MaxRollupRowsPerStatement = 2_000;
 
-    // The open end of "since the start of the range" (year ~ 19 500): a whole number of top-level periods.
-    private static readonly long FarEnd = ReportRollup.Floor(1L << 39, ReportRollup.Levels[^1]);
-
     private readonly string _connectionString = options.Value.ConnectionString;
 
     public async ValueTask UpsertAsync(IReadOnlyList<ReportFact> facts, IReadOnlyList<FirstResponse>? firstResponses = null, CancellationToken cancellationToken = default)
@@ -249,12 +246,11 @@ public sealed class MySqlReportStore(IOptions<MySqlMessageStoreOptions> options)
     /// <summary>
     /// A report from the rollup. Per day: the hourly counters of the query's row set (the filter's key, else the
     /// dimension-less one). Per group: the range split into the fewest whole periods (<see cref="ReportRollup.Split"/>),
-    /// one statement per level piece, summed here. Open at the start of the range, per group, is
-    /// open now + resolved since the start − created since the start: a conversation created since the start adds 1 to
-    /// "created since" and 1 to either "open now" or "resolved since" (its resolution is never before its creation), so it
-    /// cancels; one created before counts once exactly when it is open now or was resolved after the start — the
-    /// definition. "Open now" reads the facts' resolution index (the open conversations, as before); the rest is rollup.
-    /// All statements run in one snapshot, so a projector committing meanwhile cannot make the parts disagree.
+    /// one statement per level piece, summed here. Open at the start of the range, per group, is created before the start
+    /// − resolved before the start: a conversation resolved before the start was created before it (a resolution never
+    /// precedes its creation: the projector clamps it), so the difference counts exactly those created before the start
+    /// and not resolved before it — unresolved, or resolved after the start: the definition. Those two counts are the
+    /// history up to the start, a few top-level periods per key. All statements read one snapshot.
     /// </summary>
     private async ValueTask<ReportAggregates> AggregateRollupAsync(string tenant, ReportQuery query, char dim, string? key, CancellationToken cancellationToken)
     {
@@ -278,15 +274,16 @@ public sealed class MySqlReportStore(IOptions<MySqlMessageStoreOptions> options)
         else
         {
             // Grouped, no filter: the dimension's keys first, so every piece below is a few ranges per key of the
-            // primary key (MariaDB has no skip scan over a leading column).
-            command.CommandText = $"SELECT DISTINCT gkey FROM {RollupTable} WHERE tenant = @t AND dim = '{dim}'";
+            // primary key (MariaDB has no skip scan over a leading column). One index dive per key: a DISTINCT (or a
+            // recursive CTE of MIN()s) reads every counter of the dimension instead — seconds over a million conversations.
             var list = new List<string>();
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            var last = p.AddWithValue("@last", "");
+            command.CommandText = $"SELECT gkey FROM {RollupTable} WHERE tenant = @t AND dim = '{dim}' ORDER BY gkey LIMIT 1";
+            while (await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string next)
             {
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    list.Add(reader.GetString(0));
-                }
+                list.Add(next);
+                last.Value = next;
+                command.CommandText = $"SELECT gkey FROM {RollupTable} WHERE tenant = @t AND dim = '{dim}' AND gkey > @last ORDER BY gkey LIMIT 1";
             }
 
             if (list.Count == 0)
@@ -308,9 +305,9 @@ public sealed class MySqlReportStore(IOptions<MySqlMessageStoreOptions> options)
             + "AND metric IN ('c', 'r') AND period_s >= @from AND period_s < @to GROUP BY 1, 2 HAVING SUM(n) <> 0 ORDER BY NULL",
         };
         var inRange = ReportRollup.Split(from, to);
-        var since = ReportRollup.Split(to, FarEnd);
-        // In the range: every metric (created, resolved, histograms, ratings); after it, the counts for the backlog.
-        foreach (var (pieces, metrics) in new[] { (inRange, "'c', 'r', 'f', 's', 'q'"), (since, "'c', 'r'") })
+        var before = ReportRollup.Split(0, from);
+        // In the range: every metric (created, resolved, histograms, ratings); before it, the counts for the backlog.
+        foreach (var (pieces, metrics) in new[] { (inRange, "'c', 'r', 'f', 's', 'q'"), (before, "'c', 'r'") })
         {
             foreach (var (level, start, end) in pieces)
             {
@@ -320,28 +317,12 @@ public sealed class MySqlReportStore(IOptions<MySqlMessageStoreOptions> options)
             }
         }
 
-        var openGroup = ReportRollup.DimOf(query.GroupBy) switch
-        {
-            ReportRollup.AgentDim => "agent",
-            ReportRollup.TeamDim => "team",
-            ReportRollup.InboxDim => "inbox",
-            _ => "''",
-        };
-        var openFilter = key is null ? "" : dim switch
-        {
-            ReportRollup.AgentDim => " AND agent = @k",
-            ReportRollup.TeamDim => " AND team = @k",
-            ReportRollup.InboxDim => " AND inbox = @k",
-            _ => "",
-        };
-        statements.Add($"SELECT {openGroup}, COUNT(*) FROM {Table} WHERE tenant = @t AND resolved_s IS NULL{openFilter} GROUP BY 1 ORDER BY NULL");
         command.CommandText = string.Join(";\n", statements);
 
         var createdDays = new List<DayCount>();
         var resolvedDays = new List<DayCount>();
         var range = new Dictionary<(string Group, char Metric, int Bucket), long>();
-        var after = new Dictionary<(string Group, char Metric), long>();
-        var openNow = new Dictionary<string, long>(StringComparer.Ordinal);
+        var history = new Dictionary<(string Group, char Metric), long>();
         string Label(string gkey) => grouped ? gkey : "";
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -351,7 +332,7 @@ public sealed class MySqlReportStore(IOptions<MySqlMessageStoreOptions> options)
                 (reader.GetString(1) == "c" ? createdDays : resolvedDays).Add(day);
             }
 
-            for (var piece = 0; piece < inRange.Count + since.Count; piece++)
+            for (var piece = 0; piece < inRange.Count + before.Count; piece++)
             {
                 await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -366,16 +347,9 @@ public sealed class MySqlReportStore(IOptions<MySqlMessageStoreOptions> options)
                     }
                     else
                     {
-                        after[(group, metric)] = after.GetValueOrDefault((group, metric)) + n;
+                        history[(group, metric)] = history.GetValueOrDefault((group, metric)) + n;
                     }
                 }
-            }
-
-            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                var group = reader.GetString(0);
-                openNow[group] = openNow.GetValueOrDefault(group) + reader.GetInt64(1);
             }
         }
 
@@ -388,18 +362,9 @@ public sealed class MySqlReportStore(IOptions<MySqlMessageStoreOptions> options)
             [.. range.Where(r => r.Key.Metric == metric && r.Value != 0).Select(r => new BucketCount(r.Key.Group, r.Key.Bucket, r.Value))];
         var created = Counts(ReportRollup.Created);
         var resolved = Counts(ReportRollup.Resolved);
-        var open = new List<GroupCount>();
-        foreach (var group in openNow.Keys.Concat(created.Select(c => c.Group)).Concat(resolved.Select(r => r.Group))
-            .Concat(after.Keys.Select(a => a.Group)).Distinct(StringComparer.Ordinal))
-        {
-            long Since(List<GroupCount> inside, char metric) =>
-                inside.Where(c => c.Group == group).Sum(c => c.Count) + after.GetValueOrDefault((group, metric));
-            var n = openNow.GetValueOrDefault(group) + Since(resolved, ReportRollup.Resolved) - Since(created, ReportRollup.Created);
-            if (n != 0)
-            {
-                open.Add(new GroupCount(group, n));
-            }
-        }
+        var open = history.Keys.Select(k => k.Group).Distinct(StringComparer.Ordinal)
+            .Select(g => new GroupCount(g, history.GetValueOrDefault((g, ReportRollup.Created)) - history.GetValueOrDefault((g, ReportRollup.Resolved))))
+            .Where(g => g.Count != 0).ToList();
 
         return new ReportAggregates(
             [.. createdDays.Where(d => d.Count != 0)], [.. resolvedDays.Where(d => d.Count != 0)], created, resolved,
