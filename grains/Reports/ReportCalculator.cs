@@ -17,8 +17,8 @@ public static class ReportCalculator
 
         var firstDay = ReportDays.Of(query.From.ToUnixTimeSeconds(), query.OffsetMinutes);
         var endDay = ReportDays.Of(query.To.ToUnixTimeSeconds() - 1, query.OffsetMinutes);
-        var created = a.Created.GroupBy(c => c.Day).ToDictionary(g => g.Key, g => g.Sum(c => c.Count));
-        var resolved = a.Resolved.GroupBy(c => c.Day).ToDictionary(g => g.Key, g => g.Sum(c => c.Count));
+        var created = a.CreatedDays.GroupBy(c => c.Day).ToDictionary(g => g.Key, g => g.Sum(c => c.Count));
+        var resolved = a.ResolvedDays.GroupBy(c => c.Day).ToDictionary(g => g.Key, g => g.Sum(c => c.Count));
         var backlog = a.OpenAtStart.Sum(o => o.Count);
         var days = new List<ReportDay>();
         for (var day = firstDay; day <= endDay; day++)

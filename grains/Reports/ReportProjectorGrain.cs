@@ -21,11 +21,11 @@ public sealed class ReportProjectorState
 }
 
 /// <summary>
-/// A tenant's report projection (docs/reports.md): reads conversation.* events after a durable cursor (the
-/// <see cref="EventLogPump"/> pattern) and writes one fact row per conversation of each page in one store batch — no
-/// conversation grain is called. At least once and idempotent: a page is written before its cursor is stored, and a row
-/// is a function of the newest event, so a replay writes the same rows. Started by the first report query, kept alive by
-/// a reminder.
+/// A tenant's report projection (docs/reports.md): reads conversation.* and message.created events after a durable cursor
+/// (the <see cref="EventLogPump"/> pattern) and writes one fact row per conversation of each page, with its rollup
+/// differences, in one store batch — no conversation grain is called. At least once and idempotent: a page is written
+/// before its cursor is stored, and the store merges a replayed event into the same row (and so the same counters).
+/// Started by the first report query, kept alive by a reminder.
 /// </summary>
 public sealed partial class ReportProjectorGrain(
     [PersistentState("reportProjector", KefuStorage.Name)] IPersistentState<ReportProjectorState> state,
@@ -95,7 +95,7 @@ public sealed partial class ReportProjectorGrain(
     private void StartPump()
     {
         var self = this.AsReference<IReportProjectorGrain>();
-        Pump.Start(this, () => self.Poke().Ignore(), options.Value.PollInterval, ReportProjection.Types.ToHashSet(StringComparer.Ordinal));
+        Pump.Start(this, () => self.Poke().Ignore(), options.Value.PollInterval, ReportProjection.ReadTypes.ToHashSet(StringComparer.Ordinal));
     }
 
     private Task PumpAsync() => Pump.DrainPagesAsync(() => state.State.StartedAt is not null, StepAsync, ex => LogPumpFailed(logger, ex, Tenant));
@@ -105,15 +105,15 @@ public sealed partial class ReportProjectorGrain(
     {
         var s = state.State;
         var batch = options.Value.BatchSize;
-        var page = await eventLog.ReadAsync(Tenant, s.Cursor, ReportProjection.Types, batch);
+        var page = await eventLog.ReadAsync(Tenant, s.Cursor, ReportProjection.ReadTypes, batch);
         if (page.CursorExpired && !s.CursorExpired)
         {
             s.CursorExpired = true;
             LogCursorExpired(logger, Tenant, s.Cursor);
         }
 
-        var facts = ReportProjection.Project(page.Events);
-        await store.UpsertAsync(facts);
+        var changes = ReportProjection.ProjectPage(page.Events);
+        await store.UpsertAsync(changes.Facts, changes.FirstResponses);
         if (page.Next != s.Cursor)
         {
             s.Cursor = page.Next;

@@ -70,6 +70,28 @@ public sealed class ReportsApiTests(DeskGatewayFixture gateway)
         Assert.EndsWith(",3,2,1", dayLines[^1], StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task An_answered_chat_with_no_later_event_shows_its_first_response()
+    {
+        var desk = await Desk.CreateAsync(gateway, agents: 1, capacity: 5);
+        await using var agent = await gateway.ConnectAsync(desk.Agents[0].Token);
+        var (_, _, visitor) = await desk.VisitorAsync();
+        await using var _ = visitor;
+        var conversationId = (await visitor.SendMessageAsync("hello")).Str("conversationId")!;
+        await desk.WaitForAsync(conversationId, c => c.Str("status") == "open" && c.Str("assigneeId") == desk.Agents[0].Id, "assigned");
+        await visitor.SendMessageAsync("are you there?"); // a visitor message is no response
+
+        // The agent's reply is the conversation's last event: the first response comes from its message.created.
+        await agent.SendMessageAsync("Here is your answer", conversationId);
+
+        var report = await WaitForReportAsync(desk.Admin, $"inbox={desk.Inbox}",
+            r => r.GetProperty("totals").GetProperty("firstResponse").GetProperty("count").GetInt64() == 1);
+        var totals = report.GetProperty("totals");
+        Assert.Equal(1, totals.GetProperty("conversations").GetInt64());
+        Assert.Equal(1, totals.GetProperty("backlog").GetInt64());
+        Assert.InRange(totals.GetProperty("firstResponse").GetProperty("medianSeconds").GetDouble(), 0, 60);
+    }
+
     [Theory]
     [InlineData("from=2026-03-10&to=2026-03-01", "invalid_range")]
     [InlineData("from=2026-03-10&to=2026-03-10", "invalid_range")]
