@@ -92,11 +92,12 @@ public static class HistoryRun
         var layout = Layout.Create(options.Messages, options.Conversations, DateTimeOffset.UtcNow);
         var bulkConnection = new MySqlConnectionStringBuilder(options.ConnectionString) { AllowLoadLocalInfile = true }.ConnectionString;
 
-        await ExecuteAsync(options.ConnectionString, $"CREATE TABLE `{plain}` LIKE {MessageTable}", cancellationToken);
-        await ExecuteAsync(options.ConnectionString, $"ALTER TABLE `{plain}` REMOVE PARTITIONING", cancellationToken);
-        var bytesBefore = await TableBytesAsync(options.ConnectionString, MessageTable, cancellationToken);
         try
         {
+            // Same columns and keys as the product's table (whatever later scripts added), only the partitioning removed.
+            await ExecuteAsync(options.ConnectionString, $"CREATE TABLE `{plain}` LIKE {MessageTable}", cancellationToken);
+            await ExecuteAsync(options.ConnectionString, $"ALTER TABLE `{plain}` REMOVE PARTITIONING", cancellationToken);
+            var bytesBefore = await TableBytesAsync(options.ConnectionString, MessageTable, cancellationToken);
             log($"history: tenant {tenant}, {options.Messages} messages over {options.Conversations} conversations ({layout.LongConversations} long ones of {layout.LongLength}), {options.Connections} connections");
             var compression = new CompressionTally();
             var loadPartitioned = await LoadAsync(bulkConnection, MessageTable, tenant, layout, compress: true, compression, options.Connections, cancellationToken);
