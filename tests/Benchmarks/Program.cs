@@ -172,6 +172,17 @@ internal static class Program
                 return await RoutingRun.RunAsync(args[1..], cts.Token);
             }
 
+            if (args is ["history", ..])
+            {
+                if (args.Contains("--help"))
+                {
+                    Console.WriteLine(HistoryRun.Usage);
+                    return 0;
+                }
+
+                return await HistoryRun.RunAsync(args[1..], cts.Token);
+            }
+
             var result = await BenchmarkRunner.RunAsync(BenchmarkOptions.Parse(args), cts.Token, args);
             Console.WriteLine(result.Markdown);
             return result.Runs.Any(r => r.Errors.Total > 0) || result.Idle is { Errors.Total: > 0 } || result.Inbound is { Errors: > 0 } ? 3 : 0;
