@@ -40,6 +40,7 @@ public static class GrpcFanoutRun
           --poll-ms N       the gateway's Kefu:Grpc:PollInterval in ms (default 100)
           --direct          append the events straight to the gateway's event log (custom.bench events) instead of
                             publishing them over gRPC: the fan-out alone, without the cost of Publish
+          --result FILE.json  write the headline figures as JSON (deliveries/s, commit→subscriber p50/p99)
         Stops by itself: setup and each phase are bounded (60 s + the time the events take at the rate, twice over).
         """;
 
@@ -119,6 +120,8 @@ public static class GrpcFanoutRun
                 $"{Ms(latency, 50)} / {Ms(latency, 99)} / {latency.GetMaxValue() / 1000.0:F1} | {reads / elapsed.TotalSeconds:F1} | {(complete ? "yes" : $"no: {delivered} of {(long)events * subscribers}")} |"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{(direct ? "appended to the log" : "published over gRPC")}; poll interval {pollMs} ms; {tails.Dropped} subscriber(s) dropped from the tail for falling behind; measured {elapsed.TotalSeconds:F1} s."));
+            await new PathResult("grpc-fanout", delivered / elapsed.TotalSeconds, "deliveries", latency.TotalCount > 0 ? latency.GetValueAtPercentile(50) / 1000.0 : null,
+                latency.TotalCount > 0 ? latency.GetValueAtPercentile(99) / 1000.0 : null, complete, "commit→subscriber").WriteIfAskedAsync(args);
             return complete ? 0 : 3;
         }
         finally

@@ -27,6 +27,7 @@ public static class KafkaOutRun
           --bytes S             size of each event's text (default 200)
           --format json|protobuf   record values (default json)
           --bootstrap HOST:PORT  a broker to use instead of an in-process mock cluster (loopback only)
+          --result FILE.json    write the headline figures as JSON (events/s, relay step p50/p99)
         """;
 
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
@@ -89,9 +90,14 @@ public static class KafkaOutRun
         var produced = 0L;
         var steps = 0;
         var relayed = Stopwatch.StartNew();
+        // Each step's duration (read a page, produce it, every acknowledgement in): the delay the relay adds to the
+        // last event of a page, the latency figure of this path.
+        var stepMs = new List<double>();
         while (true)
         {
+            var stepStart = Stopwatch.GetTimestamp();
             var step = await relay.StepAsync(tenant, cursor, DateTimeOffset.UtcNow, cancellationToken);
+            stepMs.Add(Stopwatch.GetElapsedTime(stepStart).TotalMilliseconds);
             if (step.Failure is { } failure)
             {
                 throw new InvalidOperationException("delivery failed: " + failure);
@@ -112,6 +118,8 @@ public static class KafkaOutRun
         read.Stop();
 
         var rate = produced / relayed.Elapsed.TotalSeconds;
+        stepMs.Sort();
+        double StepAt(double q) => stepMs[Math.Min(stepMs.Count - 1, (int)(q * stepMs.Count))];
         Console.WriteLine($"""
             ## kafka-out: {count:N0} events, {conversations:N0} conversations, {bytes} B text, {format}, batch {batch}, {(mock is null ? "broker " + bootstrap : "in-process mock cluster (3 brokers)")}
 
@@ -121,8 +129,11 @@ public static class KafkaOutRun
             | relayed (produced, every delivery report in, acks=all) | {produced:N0} events in {relayed.Elapsed.TotalSeconds:F2} s = **{rate:N0} events/s** ({steps} steps) |
             | on the topic (sum of the partitions' end offsets) | {onTopic:N0} records |
             | read back (what the broker still keeps) | {readBack:N0} records in {read.Elapsed.TotalSeconds:F2} s |
+            | relay step (read, produce, all acks) p50 / p99 | {StepAt(0.5):F1} / {StepAt(0.99):F1} ms |
             """);
-        return onTopic >= count && produced == count ? 0 : 3;
+        var ok = onTopic >= count && produced == count;
+        await new PathResult("kafka-out", rate, "events relayed", StepAt(0.5), StepAt(0.99), ok, "relay step").WriteIfAskedAsync(args);
+        return ok ? 0 : 3;
     }
 
     private static IAdminClient MockCluster(out string bootstrap)

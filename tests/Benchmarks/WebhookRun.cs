@@ -31,6 +31,7 @@ public static class WebhookRun
           --visitors N           visitors sending (default 100; each under the per-connection frame limit)
           --rate R               messages/s in total (default 2000)
           --warmup S / --duration S   seconds (default 5 / 20)
+          --result FILE.json     write the headline figures as JSON (deliveries/s, commit→delivery p50/p99)
         """;
 
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
@@ -150,7 +151,10 @@ public static class WebhookRun
             .AppendLine(CultureInfo.InvariantCulture, $"| commit→delivery p50 / p90 / p99 / max (ms) | {receiver.FromCommit.Summary()} |")
             .AppendLine(CultureInfo.InvariantCulture, $"| send→delivery p50 / p90 / p99 / max (ms) | {receiver.FromSend.Summary()} |");
         Console.WriteLine(report.ToString());
-        return receiver.Invalid > 0 || receiver.InWindow < sentInWindow ? 3 : 0;
+        var ok = receiver.Invalid == 0 && receiver.InWindow >= sentInWindow;
+        await new PathResult("webhooks", receiver.InWindow / seconds, "deliveries", receiver.FromCommit.At(0.5), receiver.FromCommit.At(0.99), ok, "commit→delivery")
+            .WriteIfAskedAsync(args);
+        return ok ? 0 : 3;
     }
 
     private static async Task<string> CreateEndpointAsync(Uri gateway, string admin, string url, CancellationToken cancellationToken)
@@ -177,6 +181,21 @@ public static class WebhookRun
             lock (_values)
             {
                 _values.Add(ms);
+            }
+        }
+
+        /// <summary>The <paramref name="q"/> quantile in ms, or null without values (for --result).</summary>
+        public double? At(double q)
+        {
+            lock (_values)
+            {
+                if (_values.Count == 0)
+                {
+                    return null;
+                }
+
+                _values.Sort();
+                return _values[Math.Min(_values.Count - 1, (int)(q * _values.Count))];
             }
         }
 
