@@ -2,11 +2,32 @@ namespace Kefu.Benchmarks;
 
 internal static class Program
 {
+    /// <summary>The subcommands (the first argument); anything else is the chat load tool (<see cref="BenchmarkOptions"/>).</summary>
+    private static readonly (string Name, string Usage, Func<string[], CancellationToken, Task<int>> Run)[] Runs =
+    [
+        ("webhooks", WebhookRun.Usage, (a, ct) => WebhookRun.RunAsync(a, ct)),
+        ("grpc-fanout", GrpcFanoutRun.Usage, (a, ct) => GrpcFanoutRun.RunAsync(a, ct)),
+        ("retention", RetentionRun.Usage, (a, ct) => RetentionRun.RunAsync(a, ct)),
+        ("reports", ReportsRun.Usage, (a, _) => ReportsRun.RunAsync(a)),
+        ("search-backfill", SearchBackfillRun.Usage, (a, ct) => SearchBackfillRun.RunAsync(a, ct)),
+        ("search", SearchRun.Usage, (a, ct) => SearchRun.RunAsync(a, ct)),
+        ("routing-eval", RoutingEvalRun.Usage, (a, _) => Task.FromResult(RoutingEvalRun.Run(a))),
+        ("plugins", PluginsRun.Usage, (a, _) => PluginsRun.RunAsync(a)),
+        ("kafka-in", KafkaInboundRun.Usage, (a, ct) => KafkaInboundRun.RunAsync(a, ct)),
+        ("kafka-out", KafkaOutRun.Usage, (a, ct) => KafkaOutRun.RunAsync(a, ct)),
+        ("crm", CrmRun.Usage, (a, ct) => CrmRun.RunAsync(a, ct)),
+        ("plugin-isolation", PluginIsolationRun.Usage, (a, ct) => PluginIsolationRun.RunAsync(a, ct)),
+        ("telemetry", TelemetryRun.Usage, (a, ct) => TelemetryRun.RunAsync(a, ct)),
+        ("routing", RoutingRun.Usage, (a, ct) => RoutingRun.RunAsync(a, ct)),
+        ("history", HistoryRun.Usage, (a, ct) => HistoryRun.RunAsync(a, ct)),
+    ];
+
     public static async Task<int> Main(string[] args)
     {
+        var run = args is [var name, ..] ? Array.Find(Runs, r => r.Name == name) : default;
         if (args.Contains("--help") || args.Contains("-h"))
         {
-            Console.WriteLine(BenchmarkOptions.Usage);
+            Console.WriteLine(run.Run is null ? BenchmarkOptions.Usage : run.Usage);
             return 0;
         }
 
@@ -18,169 +39,9 @@ internal static class Program
         };
         try
         {
-            if (args is ["webhooks", ..])
+            if (run.Run is not null)
             {
-                if (args.Contains("--help"))
-                {
-                    Console.WriteLine(WebhookRun.Usage);
-                    return 0;
-                }
-
-                return await WebhookRun.RunAsync(args[1..], cts.Token);
-            }
-
-            if (args is ["grpc-fanout", ..])
-            {
-                if (args.Contains("--help"))
-                {
-                    Console.WriteLine(GrpcFanoutRun.Usage);
-                    return 0;
-                }
-
-                return await GrpcFanoutRun.RunAsync(args[1..], cts.Token);
-            }
-
-            if (args is ["retention", ..])
-            {
-                if (args.Contains("--help"))
-                {
-                    Console.WriteLine(RetentionRun.Usage);
-                    return 0;
-                }
-
-                return await RetentionRun.RunAsync(args[1..], cts.Token);
-            }
-
-            if (args is ["reports", ..])
-            {
-                if (args.Contains("--help"))
-                {
-                    Console.WriteLine(ReportsRun.Usage);
-                    return 0;
-                }
-
-                return await ReportsRun.RunAsync(args[1..]);
-            }
-
-            if (args is ["search-backfill", ..])
-            {
-                if (args.Contains("--help"))
-                {
-                    Console.WriteLine(SearchBackfillRun.Usage);
-                    return 0;
-                }
-
-                return await SearchBackfillRun.RunAsync(args[1..], cts.Token);
-            }
-
-            if (args is ["search", ..])
-            {
-                if (args.Contains("--help"))
-                {
-                    Console.WriteLine(SearchRun.Usage);
-                    return 0;
-                }
-
-                return await SearchRun.RunAsync(args[1..], cts.Token);
-            }
-
-            if (args is ["routing-eval", ..])
-            {
-                if (args.Contains("--help"))
-                {
-                    Console.WriteLine(RoutingEvalRun.Usage);
-                    return 0;
-                }
-
-                return RoutingEvalRun.Run(args[1..]);
-            }
-
-            if (args is ["plugins", ..])
-            {
-                if (args.Contains("--help"))
-                {
-                    Console.WriteLine(PluginsRun.Usage);
-                    return 0;
-                }
-
-                return await PluginsRun.RunAsync(args[1..]);
-            }
-
-            if (args is ["kafka-in", ..])
-            {
-                if (args.Contains("--help"))
-                {
-                    Console.WriteLine(KafkaInboundRun.Usage);
-                    return 0;
-                }
-
-                return await KafkaInboundRun.RunAsync(args[1..], cts.Token);
-            }
-
-            if (args is ["kafka-out", ..])
-            {
-                if (args.Contains("--help"))
-                {
-                    Console.WriteLine(KafkaOutRun.Usage);
-                    return 0;
-                }
-
-                return await KafkaOutRun.RunAsync(args[1..], cts.Token);
-            }
-
-            if (args is ["crm", ..])
-            {
-                if (args.Contains("--help"))
-                {
-                    Console.WriteLine(CrmRun.Usage);
-                    return 0;
-                }
-
-                return await CrmRun.RunAsync(args[1..], cts.Token);
-            }
-
-            if (args is ["plugin-isolation", ..])
-            {
-                if (args.Contains("--help"))
-                {
-                    Console.WriteLine(PluginIsolationRun.Usage);
-                    return 0;
-                }
-
-                return await PluginIsolationRun.RunAsync(args[1..], cts.Token);
-            }
-
-            if (args is ["telemetry", ..])
-            {
-                if (args.Contains("--help"))
-                {
-                    Console.WriteLine(TelemetryRun.Usage);
-                    return 0;
-                }
-
-                return await TelemetryRun.RunAsync(args[1..], cts.Token);
-            }
-
-            if (args is ["routing", ..])
-            {
-                if (args.Contains("--help"))
-                {
-                    Console.WriteLine(RoutingRun.Usage);
-                    return 0;
-                }
-
-                return await RoutingRun.RunAsync(args[1..], cts.Token);
-            }
-
-            if (args is ["history", ..])
-            {
-                if (args.Contains("--help"))
-                {
-                    Console.WriteLine(HistoryRun.Usage);
-                    return 0;
-                }
-
-                return await HistoryRun.RunAsync(args[1..], cts.Token);
+                return await run.Run(args[1..], cts.Token);
             }
 
             var result = await BenchmarkRunner.RunAsync(BenchmarkOptions.Parse(args), cts.Token, args);
