@@ -60,6 +60,9 @@ public static class GatewayHostingExtensions
         services.AddSingleton<GatewayIdentity>();
         services.AddSingleton<GatewayReadiness>();
         services.AddSingleton<ConnectionRegistry>();
+        // The chat path asks a tenant's before_message worker only when the tenant has such plugins (Kefu:PluginHooks).
+        services.AddOptions<Kefu.Grains.Plugins.PluginHookOptions>().Bind(configuration.GetSection(Kefu.Grains.Plugins.PluginHookOptions.Section));
+        services.AddSingleton(sp => new BeforeMessageGate(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IOptions<Kefu.Grains.Plugins.PluginHookOptions>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<GatewayObserver>();
         services.AddHostedService<AdminBootstrapService>();
         services.AddHostedService<GatewayRegistrationService>();

@@ -40,14 +40,18 @@ public sealed partial class ChatConnection
     /// <summary>The latest send started per conversation: the next send of it starts after that one.</summary>
     private Dictionary<string, Task<byte[]?>>? _lastSendOf;
 
+    /// <summary>Skips the before_message worker for tenants without such plugins; null: always ask it.</summary>
+    private readonly BeforeMessageGate? _hooks;
+
     /// <summary>A visitor's current conversation once known (see <see cref="LearnVisitorConversation"/>).</summary>
     private string? _visitorConversation;
 
     public ChatConnection(
         Caller caller, string gatewayId, IGrainFactory grains, KefuWebSocketOptions options, ILogger logger, FrameEncoding encoding = FrameEncoding.Json,
-        IAttachmentStore? attachments = null)
+        IAttachmentStore? attachments = null, BeforeMessageGate? hooks = null)
     {
         _attachments = attachments;
+        _hooks = hooks;
         Caller = caller;
         Encoding = encoding;
         _frames = FrameEncoder.For(encoding);
@@ -483,7 +487,7 @@ public sealed partial class ChatConnection
             (content, text) = (attachment, attachment.Name);
         }
 
-        if (Caller.Role == ParticipantRole.Visitor && attachmentId is null)
+        if (Caller.Role == ParticipantRole.Visitor && attachmentId is null && (_hooks is null || await _hooks.MustRunAsync(Caller.Tenant)))
         {
             // The tenant's before_message plugins, outside the conversation's turn. Visitor sends are chained (StartSend),
             // so this await keeps the visitor's messages in order.

@@ -34,7 +34,8 @@ public static partial class WebSocketApi
             services.GetRequiredService<GatewayIdentity>(),
             services.GetRequiredService<IOptions<KefuWebSocketOptions>>().Value,
             services.GetRequiredService<ILoggerFactory>().CreateLogger<ChatConnection>(),
-            services.GetService<IAttachmentStore>());
+            services.GetService<IAttachmentStore>(),
+            services.GetRequiredService<BeforeMessageGate>());
         return app.Use(next => context => IsWebSocketPath(context.Request.Path) ? handler.HandleAsync(context) : next(context));
     }
 
@@ -43,7 +44,7 @@ public static partial class WebSocketApi
 
     private sealed class Handler(
         TokenService tokens, IGrainFactory grains, ConnectionRegistry registry, GatewayIdentity gateway, KefuWebSocketOptions options, ILogger logger,
-        IAttachmentStore? attachments)
+        IAttachmentStore? attachments, BeforeMessageGate hooks)
     {
         public async Task HandleAsync(HttpContext context)
         {
@@ -81,7 +82,7 @@ public static partial class WebSocketApi
                 return;
             }
 
-            var connection = new ChatConnection(caller, gateway.Id, grains, options, logger, encoding, attachments);
+            var connection = new ChatConnection(caller, gateway.Id, grains, options, logger, encoding, attachments, hooks);
             if (!await connection.OpenAsync(registry, options.MaxConnectionsPerParticipant))
             {
                 // Refused rather than closing the oldest: two tabs over the cap would otherwise take turns closing each

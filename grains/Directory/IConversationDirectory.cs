@@ -13,6 +13,18 @@ public interface IConversationDirectory
     ValueTask UpsertAsync(ConversationSummary summary, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// The rows of several conversations (each at most once). A store that can write them in one statement does
+    /// (<see cref="MySqlConversationDirectory"/>): the directory sink batches what is due.
+    /// </summary>
+    async ValueTask UpsertManyAsync(IReadOnlyList<ConversationSummary> summaries, CancellationToken cancellationToken = default)
+    {
+        foreach (var summary in summaries)
+        {
+            await UpsertAsync(summary, cancellationToken);
+        }
+    }
+
+    /// <summary>
     /// In <see cref="ConversationOrder.InListOrder"/> order; a non-admin sees unassigned conversations, its own, and those it joined. The query's filters
     /// (status, assignee or unassigned only, team, inbox) combine with AND.
     /// </summary>

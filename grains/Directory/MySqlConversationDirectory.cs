@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using Kefu.Contracts.Grains;
 using Kefu.Contracts.Messages;
@@ -15,14 +17,16 @@ namespace Kefu.Grains.Directory;
 /// </summary>
 public sealed class MySqlConversationDirectory(IOptions<MySqlMessageStoreOptions> options) : IConversationDirectory
 {
-    private const string Upsert = """
+    private const string Columns = """
         INSERT INTO kefu_conversation
             (tenant, conversation_id, inbox, visitor_id, visitor_name, status, assignee_id, agent_ids, last_seq, created_at, updated_at, team, priority,
              preview, last_activity_at, unread, assignee_name, queued_at,
              tags, queue_position, snoozed_until, first_response_at, resolved_at, csat_rating, csat_comment, csat_at, read_marks)
-        VALUES (@tenant, @id, @inbox, @visitor, @visitorName, @status, @assignee, @agents, @lastSeq, @createdAt, UTC_TIMESTAMP(6), @team, @priority,
-                @preview, @lastActivityAt, @unread, @assigneeName, @queuedAt,
-                @tags, @queuePosition, @snoozedUntil, @firstResponseAt, @resolvedAt, @csatRating, @csatComment, @csatAt, @readMarks)
+        VALUES
+        """;
+
+    private const string OnDuplicate = """
+
         ON DUPLICATE KEY UPDATE
             -- Message-derived columns before last_seq (assignments see the ones before them): a late write from an
             -- older view of the conversation never replaces a newer preview (or moves read marks back).
@@ -39,40 +43,94 @@ public sealed class MySqlConversationDirectory(IOptions<MySqlMessageStoreOptions
             csat_rating = VALUES(csat_rating), csat_comment = VALUES(csat_comment), csat_at = VALUES(csat_at)
         """;
 
+    /// <summary>MariaDB's deadlock error: a batch that lost a lock-order race with another silo's is simply run again.</summary>
+    private const int Deadlock = 1213;
+
     private readonly string _connectionString = options.Value.ConnectionString;
 
-    public async ValueTask UpsertAsync(ConversationSummary summary, CancellationToken cancellationToken = default)
+    public ValueTask UpsertAsync(ConversationSummary summary, CancellationToken cancellationToken = default) =>
+        UpsertManyAsync([summary], cancellationToken);
+
+    /// <summary>
+    /// One multi-row statement (one commit) for many conversations' rows: under load the directory sink hands over
+    /// every row that is due at once, so a busy silo writes a few statements a second instead of one per conversation.
+    /// Rows go in key order, so two silos' batches take their row locks in the same order.
+    /// </summary>
+    public async ValueTask UpsertManyAsync(IReadOnlyList<ConversationSummary> summaries, CancellationToken cancellationToken = default)
     {
+        if (summaries.Count == 0)
+        {
+            return;
+        }
+
+        var rows = summaries
+            .Select(s => (Summary: s, Id: Ulid.Parse(s.ConversationId).ToByteArray()))
+            .OrderBy(r => r.Summary.Tenant, StringComparer.Ordinal)
+            .ThenBy(r => r.Id, ByteOrder.Instance)
+            .ToArray();
         await using var connection = new MySqlConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
-        await using var command = new MySqlCommand(Upsert, connection);
-        command.Parameters.AddWithValue("@tenant", summary.Tenant);
-        command.Parameters.AddWithValue("@id", Ulid.Parse(summary.ConversationId).ToByteArray());
-        command.Parameters.AddWithValue("@inbox", summary.Inbox);
-        command.Parameters.AddWithValue("@visitor", summary.VisitorId);
-        command.Parameters.AddWithValue("@visitorName", summary.VisitorName);
-        command.Parameters.AddWithValue("@status", summary.Status);
-        command.Parameters.AddWithValue("@assignee", summary.AssigneeId);
-        command.Parameters.AddWithValue("@agents", string.Join(',', summary.AgentIds));
-        command.Parameters.AddWithValue("@lastSeq", summary.LastSeq);
-        command.Parameters.AddWithValue("@createdAt", summary.CreatedAt.UtcDateTime);
-        command.Parameters.AddWithValue("@team", summary.Team);
-        command.Parameters.AddWithValue("@priority", summary.Priority);
-        command.Parameters.AddWithValue("@preview", summary.Preview);
-        command.Parameters.AddWithValue("@lastActivityAt", summary.ActivityAt.UtcDateTime);
-        command.Parameters.AddWithValue("@unread", summary.Unread);
-        command.Parameters.AddWithValue("@assigneeName", Truncate(summary.AssigneeName, 255));
-        command.Parameters.AddWithValue("@queuedAt", summary.QueuedAt?.UtcDateTime);
-        command.Parameters.AddWithValue("@tags", summary.Tags is { Length: > 0 } tags ? JsonSerializer.Serialize(tags) : null);
-        command.Parameters.AddWithValue("@queuePosition", summary.QueuePosition);
-        command.Parameters.AddWithValue("@snoozedUntil", summary.SnoozedUntil?.UtcDateTime);
-        command.Parameters.AddWithValue("@firstResponseAt", summary.FirstResponseAt?.UtcDateTime);
-        command.Parameters.AddWithValue("@resolvedAt", summary.ResolvedAt?.UtcDateTime);
-        command.Parameters.AddWithValue("@csatRating", summary.Csat?.Rating);
-        command.Parameters.AddWithValue("@csatComment", Truncate(summary.Csat?.Comment, 1000));
-        command.Parameters.AddWithValue("@csatAt", summary.Csat?.Ts.UtcDateTime);
-        command.Parameters.AddWithValue("@readMarks", summary.ReadMarks is { Count: > 0 } marks ? JsonSerializer.Serialize(marks) : null);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await using var command = new MySqlCommand { Connection = connection };
+        var sql = new StringBuilder(Columns, Columns.Length + OnDuplicate.Length + (rows.Length * 260));
+        for (var i = 0; i < rows.Length; i++)
+        {
+            AddRow(sql, command.Parameters, i, rows[i].Summary, rows[i].Id);
+        }
+
+        command.CommandText = sql.Append(OnDuplicate).ToString();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await command.ExecuteNonQueryAsync(cancellationToken);
+                return;
+            }
+            catch (MySqlException ex) when (ex.Number == Deadlock && attempt < 3)
+            {
+                // Rolled back whole: nothing of it landed, so running it again is safe.
+            }
+        }
+    }
+
+    private static void AddRow(StringBuilder sql, MySqlParameterCollection p, int i, ConversationSummary summary, byte[] id)
+    {
+        sql.Append(i == 0 ? "\n    (" : ",\n    (")
+            .Append(CultureInfo.InvariantCulture, $"@t{i}, @i{i}, @ib{i}, @v{i}, @vn{i}, @s{i}, @a{i}, @ag{i}, @ls{i}, @c{i}, UTC_TIMESTAMP(6), @tm{i}, @p{i}, ")
+            .Append(CultureInfo.InvariantCulture, $"@pv{i}, @la{i}, @u{i}, @an{i}, @q{i}, @tg{i}, @qp{i}, @sn{i}, @fr{i}, @r{i}, @cr{i}, @cc{i}, @ca{i}, @rm{i})");
+        p.AddWithValue($"@t{i}", summary.Tenant);
+        p.AddWithValue($"@i{i}", id);
+        p.AddWithValue($"@ib{i}", summary.Inbox);
+        p.AddWithValue($"@v{i}", summary.VisitorId);
+        p.AddWithValue($"@vn{i}", summary.VisitorName);
+        p.AddWithValue($"@s{i}", summary.Status);
+        p.AddWithValue($"@a{i}", summary.AssigneeId);
+        p.AddWithValue($"@ag{i}", string.Join(',', summary.AgentIds));
+        p.AddWithValue($"@ls{i}", summary.LastSeq);
+        p.AddWithValue($"@c{i}", summary.CreatedAt.UtcDateTime);
+        p.AddWithValue($"@tm{i}", summary.Team);
+        p.AddWithValue($"@p{i}", summary.Priority);
+        p.AddWithValue($"@pv{i}", summary.Preview);
+        p.AddWithValue($"@la{i}", summary.ActivityAt.UtcDateTime);
+        p.AddWithValue($"@u{i}", summary.Unread);
+        p.AddWithValue($"@an{i}", Truncate(summary.AssigneeName, 255));
+        p.AddWithValue($"@q{i}", summary.QueuedAt?.UtcDateTime);
+        p.AddWithValue($"@tg{i}", summary.Tags is { Length: > 0 } tags ? JsonSerializer.Serialize(tags) : null);
+        p.AddWithValue($"@qp{i}", summary.QueuePosition);
+        p.AddWithValue($"@sn{i}", summary.SnoozedUntil?.UtcDateTime);
+        p.AddWithValue($"@fr{i}", summary.FirstResponseAt?.UtcDateTime);
+        p.AddWithValue($"@r{i}", summary.ResolvedAt?.UtcDateTime);
+        p.AddWithValue($"@cr{i}", summary.Csat?.Rating);
+        p.AddWithValue($"@cc{i}", Truncate(summary.Csat?.Comment, 1000));
+        p.AddWithValue($"@ca{i}", summary.Csat?.Ts.UtcDateTime);
+        p.AddWithValue($"@rm{i}", summary.ReadMarks is { Count: > 0 } marks ? JsonSerializer.Serialize(marks) : null);
+    }
+
+    /// <summary>Binary conversation ids in the table's (memcmp) order.</summary>
+    private sealed class ByteOrder : IComparer<byte[]>
+    {
+        public static readonly ByteOrder Instance = new();
+
+        public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
     }
 
     public async ValueTask<bool> ErasePersonalAsync(string tenant, string conversationId, CancellationToken cancellationToken = default)

@@ -39,6 +39,34 @@ public sealed class ConversationDirectoryTests(MariaDbDatabase database) : IClas
     }
 
     [Fact]
+    public async Task Many_rows_in_one_statement_insert_update_and_never_move_a_newer_row_back()
+    {
+        var tenant = NewTenant();
+        var created = DateTimeOffset.UtcNow;
+        var summaries = Enumerable.Range(0, 150)
+            .Select(i => new ConversationSummary(Ulid.NewUlid(created.AddSeconds(i)).ToString(), tenant, "default", $"v{i}", $"访客 {i}", ConversationStatus.Open, null, 5, created, [])
+                with { Preview = $"p{i}-5" })
+            .Reverse() // handed over in no particular order: the store sorts them
+            .ToArray();
+        await Directory.UpsertManyAsync(summaries);
+
+        // The next batch: some rows newer, one older than what is stored (a late view), plus a new conversation.
+        var late = summaries[0] with { LastSeq = 2, Preview = "stale", Status = ConversationStatus.Open };
+        var newer = summaries[1] with { LastSeq = 9, Preview = "fresh", AssigneeId = "bob", AgentIds = ["bob"] };
+        var added = new ConversationSummary(Ulid.NewUlid().ToString(), tenant, "sales", "v-new", null, ConversationStatus.Queued, null, 1, created, []);
+        await Directory.UpsertManyAsync([newer, late, added]);
+
+        var listed = (await Directory.ListAsync(tenant, Query("admin", admin: true, limit: 500))).ToDictionary(c => c.ConversationId);
+        Assert.Equal(151, listed.Count);
+        Assert.Equal("p149-5", listed[summaries[0].ConversationId].Preview); // the late view did not replace the newer preview
+        Assert.Equal(5, listed[summaries[0].ConversationId].LastSeq);
+        Assert.Equal(("fresh", 9L, "bob"), (listed[newer.ConversationId].Preview, listed[newer.ConversationId].LastSeq, listed[newer.ConversationId].AssigneeId));
+        Assert.Equal(ConversationStatus.Queued, listed[added.ConversationId].Status);
+        Assert.All(summaries.Skip(2), s => Assert.Equal(s.Preview, listed[s.ConversationId].Preview));
+        Assert.Equal("访客 7", listed[summaries.Single(s => s.VisitorId == "v7").ConversationId].VisitorName);
+    }
+
+    [Fact]
     public async Task Listing_filters_by_status_and_visibility_newest_first_like_the_in_memory_directory()
     {
         var tenant = NewTenant();

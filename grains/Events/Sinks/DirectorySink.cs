@@ -15,7 +15,8 @@ namespace Kefu.Grains.Events.Sinks;
 /// at most once per <see cref="ConversationOptions.DirectoryWriteInterval"/> per conversation: in cluster mode a row
 /// write is a MySQL statement, and a busy chat sends many messages a second. Each write carries the newest summary,
 /// one write per conversation is in flight at a time (so rows never go back in time), and a failed write is retried
-/// after the interval. A note changes nothing the list shows.
+/// after the interval. A note changes nothing the list shows. The rows due at the same time are written together
+/// (<see cref="DirectoryBatcher"/>: one statement for many conversations in cluster mode).
 /// </summary>
 public sealed partial class DirectorySink(
     IConversationDirectory directory,
@@ -23,12 +24,9 @@ public sealed partial class DirectorySink(
     TimeProvider time,
     ILogger<DirectorySink> logger) : IConversationEventSink, IAsyncDisposable
 {
-    /// <summary>Directory writes running at once across all conversations (bounds the database connections used).</summary>
-    internal const int MaxConcurrentWrites = 16;
-
     // Keyed by (tenant, conversation id): no key string built per message.
     private readonly ConcurrentDictionary<(string Tenant, string Id), Row> _rows = new();
-    private readonly SemaphoreSlim _writers = new(MaxConcurrentWrites);
+    private readonly DirectoryBatcher _batcher = new(directory);
     private readonly TimeSpan _interval = options.Value.DirectoryWriteInterval;
 
     public void OnCommitted(CommittedChange change)
@@ -191,20 +189,16 @@ public sealed partial class DirectorySink(
         }
 
         var failed = false;
-        await _writers.WaitAsync(cancellationToken);
         try
         {
-            await directory.UpsertAsync(summary, cancellationToken);
+            // Together with every other row due now: one statement for many conversations (DirectoryBatcher).
+            await _batcher.WriteAsync(summary, cancellationToken);
         }
         catch (Exception ex)
         {
             // Retried after the interval, with whatever is newest then.
             LogWriteFailed(logger, ex, summary.ConversationId);
             failed = true;
-        }
-        finally
-        {
-            _writers.Release();
         }
 
         lock (row)
