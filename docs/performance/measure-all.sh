@@ -22,6 +22,9 @@
 #   INBOUND_SENDERS=64  KAFKA_IN_EVENTS=5000  KAFKA_OUT_EVENTS=50000  GRPC_SUBSCRIBERS=100  GRPC_RATE=200
 #   KAFKA_IN_RATE=1500  events/s of the Kafka-in latency run (WARMUP × rate warm-up events, DURATION × rate measured);
 #                       0 = no rate run (the backlog only)
+#   KAFKA_IN_FETCH_WAIT_MS=10  the rate run's fetch.wait.max.ms: librdkafka's mock broker holds every fetch that long
+#                       even when records arrive meanwhile (a real broker answers as soon as there are any), so with
+#                       the default 500 the latency is mostly that wait; empty = librdkafka's default (docs/performance/paths.md)
 #   PORT_BASE=46000     ports used: PORT_BASE+0..+3 (embedded), +10..+13 (cluster); loopback only
 #   MARIADB_PORT=33112 MARIADB_DIR=.tmp/mariadb-all   the private MariaDB for cluster mode (started and stopped here)
 # Defaults take ~14–17 min with RUNS=3 on 2 cores. Every process started here is stopped by its PID, also on
@@ -35,7 +38,7 @@ PATHS=${PATHS:-inbound webhooks kafka-in kafka-out grpc-fanout}
 WEBHOOK_RATE=${WEBHOOK_RATE:-1000} WEBHOOK_RATE_CLUSTER=${WEBHOOK_RATE_CLUSTER:-300}
 INBOUND_SENDERS=${INBOUND_SENDERS:-64} KAFKA_IN_EVENTS=${KAFKA_IN_EVENTS:-5000} KAFKA_OUT_EVENTS=${KAFKA_OUT_EVENTS:-50000}
 GRPC_SUBSCRIBERS=${GRPC_SUBSCRIBERS:-100} GRPC_RATE=${GRPC_RATE:-200}
-KAFKA_IN_RATE=${KAFKA_IN_RATE:-1500}
+KAFKA_IN_RATE=${KAFKA_IN_RATE:-1500} KAFKA_IN_FETCH_WAIT_MS=${KAFKA_IN_FETCH_WAIT_MS-10}
 PORT_BASE=${PORT_BASE:-46000}
 export KEFU_MARIADB_PORT=${MARIADB_PORT:-33112} KEFU_MARIADB_DIR=${MARIADB_DIR:-$ROOT/.tmp/mariadb-all}
 R=.tmp/perf/results
@@ -163,7 +166,7 @@ case " $MODES " in *" embedded "*)
   for i in $(seq 1 "$RUNS"); do
     wants kafka-in && run_one kafka-in embedded "$i" result kafka-in --events "$KAFKA_IN_EVENTS" --contacts 0
     wants kafka-in && [ "$KAFKA_IN_RATE" -gt 0 ] && run_one kafka-in-rate embedded "$i" result kafka-in --rate "$KAFKA_IN_RATE" \
-      --warmup $((WARMUP * KAFKA_IN_RATE)) --events $((DURATION * KAFKA_IN_RATE)) --contacts 0
+      --warmup $((WARMUP * KAFKA_IN_RATE)) --events $((DURATION * KAFKA_IN_RATE)) --contacts 0 ${KAFKA_IN_FETCH_WAIT_MS:+--fetch-wait-ms "$KAFKA_IN_FETCH_WAIT_MS"}
     wants kafka-out && run_one kafka-out embedded "$i" result kafka-out --events "$KAFKA_OUT_EVENTS"
     wants grpc-fanout && run_one grpc-fanout embedded "$i" result grpc-fanout --subscribers "$GRPC_SUBSCRIBERS" --rate "$GRPC_RATE" \
       --warmup $((WARMUP * GRPC_RATE)) --events $((DURATION * GRPC_RATE))

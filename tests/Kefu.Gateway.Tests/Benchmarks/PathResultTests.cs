@@ -63,7 +63,7 @@ public sealed class PathResultTests : IDisposable
     {
         var path = Path.Combine(_dir, "kafka-in.json");
 
-        var code = await KafkaInboundRun.RunAsync(["--events", "200", "--rate", "100", "--warmup", "50", "--contacts", "0", "--result", path], CancellationToken.None);
+        var code = await KafkaInboundRun.RunAsync(["--events", "200", "--rate", "100", "--warmup", "50", "--contacts", "0", "--fetch-wait-ms", "10", "--result", path], CancellationToken.None);
 
         Assert.Equal(0, code);
         using var json = JsonDocument.Parse(await File.ReadAllTextAsync(path));
