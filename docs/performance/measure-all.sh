@@ -3,6 +3,10 @@
 # loopback receiver inside the tool), Kafka in and Kafka out (librdkafka's mock cluster in the tool's process), gRPC
 # fan-out — embedded, and in cluster mode (private MariaDB + 1 silo + 1 gateway) for the runs that load a gateway by
 # URL (inbound, webhooks; the others host their silo/gateway in the tool's process, so they have no cluster mode).
+# Kafka in runs twice per RUNS: a backlog produced at once (its row: applied events/s, no latency, since the last event
+# waits for all the others) and a fixed-rate run, KAFKA_IN_RATE events/s (its own row, "Kafka in, N/s": produce →
+# inbound.received p50/p99; the rate is ~30 % of the backlog's throughput on the idle machine, so the consumer keeps up
+# and the latency is the path's, not a queue's). See docs/performance/paths.md for what each row's latency measures.
 # Each figure is the median of RUNS runs with the range (min–max). Each run writes its figures as JSON (--out for
 # inbound, --result for the others); the table is built from those files, never from console text.
 # Writes ONE markdown table to .tmp/perf/results/measure-all.md and stdout; the runs' own output is kept next to it
@@ -16,9 +20,14 @@
 #   PATHS="inbound webhooks kafka-in kafka-out grpc-fanout"   which paths to run
 #   WEBHOOK_RATE=1000 WEBHOOK_RATE_CLUSTER=300   messages/s offered (each makes one delivery)
 #   INBOUND_SENDERS=64  KAFKA_IN_EVENTS=5000  KAFKA_OUT_EVENTS=50000  GRPC_SUBSCRIBERS=100  GRPC_RATE=200
+#   KAFKA_IN_RATE=1500  events/s of the Kafka-in latency run (WARMUP × rate warm-up events, DURATION × rate measured);
+#                       0 = no rate run (the backlog only)
+#   KAFKA_IN_FETCH_WAIT_MS=10  the rate run's fetch.wait.max.ms: librdkafka's mock broker holds every fetch that long
+#                       even when records arrive meanwhile (a real broker answers as soon as there are any), so with
+#                       the default 500 the latency is mostly that wait; empty = librdkafka's default (docs/performance/paths.md)
 #   PORT_BASE=46000     ports used: PORT_BASE+0..+3 (embedded), +10..+13 (cluster); loopback only
 #   MARIADB_PORT=33112 MARIADB_DIR=.tmp/mariadb-all   the private MariaDB for cluster mode (started and stopped here)
-# Defaults take ~12–15 min with RUNS=3 on 2 cores. Every process started here is stopped by its PID, also on
+# Defaults take ~14–17 min with RUNS=3 on 2 cores. Every process started here is stopped by its PID, also on
 # Ctrl+C or a failure (trap).
 set -u
 cd "$(dirname "$0")/../.."
@@ -29,6 +38,7 @@ PATHS=${PATHS:-inbound webhooks kafka-in kafka-out grpc-fanout}
 WEBHOOK_RATE=${WEBHOOK_RATE:-1000} WEBHOOK_RATE_CLUSTER=${WEBHOOK_RATE_CLUSTER:-300}
 INBOUND_SENDERS=${INBOUND_SENDERS:-64} KAFKA_IN_EVENTS=${KAFKA_IN_EVENTS:-5000} KAFKA_OUT_EVENTS=${KAFKA_OUT_EVENTS:-50000}
 GRPC_SUBSCRIBERS=${GRPC_SUBSCRIBERS:-100} GRPC_RATE=${GRPC_RATE:-200}
+KAFKA_IN_RATE=${KAFKA_IN_RATE:-1500} KAFKA_IN_FETCH_WAIT_MS=${KAFKA_IN_FETCH_WAIT_MS-10}
 PORT_BASE=${PORT_BASE:-46000}
 export KEFU_MARIADB_PORT=${MARIADB_PORT:-33112} KEFU_MARIADB_DIR=${MARIADB_DIR:-$ROOT/.tmp/mariadb-all}
 R=.tmp/perf/results
@@ -155,6 +165,8 @@ case " $MODES " in *" embedded "*)
   fi
   for i in $(seq 1 "$RUNS"); do
     wants kafka-in && run_one kafka-in embedded "$i" result kafka-in --events "$KAFKA_IN_EVENTS" --contacts 0
+    wants kafka-in && [ "$KAFKA_IN_RATE" -gt 0 ] && run_one kafka-in-rate embedded "$i" result kafka-in --rate "$KAFKA_IN_RATE" \
+      --warmup $((WARMUP * KAFKA_IN_RATE)) --events $((DURATION * KAFKA_IN_RATE)) --contacts 0 ${KAFKA_IN_FETCH_WAIT_MS:+--fetch-wait-ms "$KAFKA_IN_FETCH_WAIT_MS"}
     wants kafka-out && run_one kafka-out embedded "$i" result kafka-out --events "$KAFKA_OUT_EVENTS"
     wants grpc-fanout && run_one grpc-fanout embedded "$i" result grpc-fanout --subscribers "$GRPC_SUBSCRIBERS" --rate "$GRPC_RATE" \
       --warmup $((WARMUP * GRPC_RATE)) --events $((DURATION * GRPC_RATE))
@@ -176,10 +188,10 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 # The table: one row per path and mode, each figure the median of its runs with (min–max).
-python3 - "$OUT/runs.tsv" "$R/measure-all.md" "$RUNS" "$WARMUP" "$DURATION" "$LOAD_BEFORE" "$LOAD_AFTER" "$STARTED" "$COMMIT" "$MODES" "$PATHS" <<'PY'
+python3 - "$OUT/runs.tsv" "$R/measure-all.md" "$RUNS" "$WARMUP" "$DURATION" "$LOAD_BEFORE" "$LOAD_AFTER" "$STARTED" "$COMMIT" "$MODES" "$PATHS" "$KAFKA_IN_RATE" <<'PY'
 import json, statistics, sys
 from collections import OrderedDict
-tsv, md, runs, warmup, duration, load_before, load_after, started, commit, modes, paths = sys.argv[1:]
+tsv, md, runs, warmup, duration, load_before, load_after, started, commit, modes, paths, kafka_in_rate = sys.argv[1:]
 rows = OrderedDict()
 try:
     lines = open(tsv, encoding="utf-8").read().splitlines()
@@ -214,19 +226,22 @@ def fig(values, digits):
     return f(med) if len(values) == 1 else f"{f(med)} ({f(min(values))}–{f(max(values))})"
 
 names = {"inbound": "inbound events (HTTP webhook in)", "webhooks": "webhook deliveries (out)", "kafka-in": "Kafka in (customer_events)",
-         "kafka-out": "Kafka out (conversation_events relay)", "grpc-fanout": "gRPC fan-out (100 subscribers)"}
+         "kafka-out": "Kafka out (conversation_events relay)", "grpc-fanout": "gRPC fan-out (100 subscribers)",
+         "kafka-in-rate": f"Kafka in, {kafka_in_rate}/s (latency)"}
+# kafka-in is two rows: the backlog (throughput) and, unless KAFKA_IN_RATE=0, the fixed-rate run (latency).
+row_paths = [q for p in paths.split() for q in ([p, "kafka-in-rate"] if p == "kafka-in" and kafka_in_rate != "0" else [p])]
 out = [f"Integration paths, {started}, commit {commit}: RUNS={runs}, WARMUP={warmup}s, DURATION={duration}s; "
        f"load average before {load_before}, after {load_after}. Each figure: median of the runs (min–max).", "",
        "| path | mode | throughput (/s) | p50 ms | p99 ms | latency measured | runs ok | command |",
        "|---|---|---:|---:|---:|---|---|---|"]
 # Every asked-for path and mode has a row: measured, not applicable, or not run (a start failed: see the logs).
 for mode in modes.split():
-    for path in paths.split():
+    for path in row_paths:
         r = rows.get((path, mode))
         if r is not None:
             out.append(f"| {names.get(path, path)} | {mode} | {fig(r['t'], 0)} {r['unit']} | {fig(r['p50'], 1)} | {fig(r['p99'], 1)} | "
                        f"{r['lat'] or '—'} | {r['ok']}/{r['n']} | `{r['cmd']}` |")
-        elif mode == "cluster" and path in ("kafka-in", "kafka-out", "grpc-fanout"):
+        elif mode == "cluster" and path in ("kafka-in", "kafka-in-rate", "kafka-out", "grpc-fanout"):
             out.append(f"| {names[path]} | cluster | n/a | | | | | the run hosts its silo/gateway in the tool's process (no --url) |")
         else:
             out.append(f"| {names.get(path, path)} | {mode} | not run | | | | 0/0 | a process did not start: see .tmp/perf/results/all/*.log |")

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO.Compression;
 using System.Text;
+using System.Text.Json;
 using Kefu.Grains.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -16,6 +17,8 @@ namespace Kefu.Benchmarks;
 /// <see cref="MySqlMessageStoreOptions.CompressAboveBytes"/> Brotli-compressed, as the store writes them) and the same
 /// rows into a plain copy (same columns and keys, no partitioning, bodies uncompressed), then times the history reads
 /// through <see cref="MySqlMessageStore"/> against the same SQL on the plain table, and reports disk bytes per message.
+/// The reads are repeated <c>--passes</c> times over the one load (issue #21 item 6: each figure is the median of the
+/// passes with the range, so one noisy pass does not make the table); every pass reads other random conversations.
 /// Needs a database with deploy/mysql applied (<c>eval "$(scripts/mariadb.sh start)"</c>: KEFU_MYSQL).
 /// </summary>
 public static class HistoryRun
@@ -27,6 +30,9 @@ public static class HistoryRun
           --queries N        timed reads of each kind on each table (default 2000)
           --connections N    parallel bulk-load connections (default 2)
           --mysql CS         connection string of a database with deploy/mysql applied (default: $KEFU_MYSQL)
+          --passes N         times the read measurement is repeated after the one load; each figure is the median of
+                             the passes with (min–max) (default 3)
+          --result FILE.json write the whole result (every pass, the medians and ranges) as JSON
           --keep             keep the loaded rows and the plain table (default: both removed at the end)
         """;
 
@@ -67,10 +73,18 @@ public static class HistoryRun
             Conversations: int.Parse(BenchHost.Arg(args, "--conversations") ?? "100000", CultureInfo.InvariantCulture),
             Queries: int.Parse(BenchHost.Arg(args, "--queries") ?? "2000", CultureInfo.InvariantCulture),
             Connections: int.Parse(BenchHost.Arg(args, "--connections") ?? "2", CultureInfo.InvariantCulture),
-            Keep: args.Contains("--keep"));
+            Keep: args.Contains("--keep"),
+            Passes: int.Parse(BenchHost.Arg(args, "--passes") ?? "3", CultureInfo.InvariantCulture));
         var result = await RunAsync(options, Console.WriteLine, cancellationToken);
         Console.WriteLine();
         Console.WriteLine(result.Markdown());
+        if (BenchHost.Arg(args, "--result") is { } path)
+        {
+            var full = Path.GetFullPath(path);
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            await File.WriteAllTextAsync(full, JsonSerializer.Serialize(result, BenchmarkRunner.Json), CancellationToken.None);
+        }
+
         return result.CountPartitioned == options.Messages && result.CountPlain == options.Messages ? 0 : 1;
     }
 
@@ -81,9 +95,9 @@ public static class HistoryRun
             throw new ArgumentException("--messages must be at least 2 × --conversations.");
         }
 
-        if (options.Queries < 1 || options.Connections is < 1 or > 16)
+        if (options.Queries < 1 || options.Connections is < 1 or > 16 || options.Passes is < 1 or > 100)
         {
-            throw new ArgumentException("--queries must be at least 1 and --connections 1 to 16.");
+            throw new ArgumentException("--queries must be at least 1, --connections 1 to 16 and --passes 1 to 100.");
         }
 
         var runId = Guid.NewGuid().ToString("N")[..10];
@@ -113,10 +127,10 @@ public static class HistoryRun
             var partitions = await PartitionsWithRowsAsync(options.ConnectionString, cancellationToken);
             log($"  rows: {countPartitioned} partitioned ({partitions} partitions hold rows), {countPlain} plain; {brotliRows} bodies Brotli-compressed");
 
-            var queries = await QueryAsync(options, tenant, plain, layout, log, cancellationToken);
+            var passes = await QueryAsync(options, tenant, plain, layout, log, cancellationToken);
             return new HistoryResult(
                 tenant, plain, options.Messages, options.Conversations, loadPartitioned, loadPlain, countPartitioned, countPlain, partitions,
-                queries, (double)bytesPartitioned / options.Messages, (double)bytesPlain / options.Messages,
+                passes, (double)bytesPartitioned / options.Messages, (double)bytesPlain / options.Messages,
                 rawBody, storedBody, plainBody, brotliRows, compression.RawBytesOfCompressed, compression.StoredBytesOfCompressed);
         }
         finally
@@ -135,7 +149,7 @@ public static class HistoryRun
         }
     }
 
-    private static async Task<IReadOnlyList<QueryStats>> QueryAsync(
+    private static async Task<IReadOnlyList<IReadOnlyList<QueryStats>>> QueryAsync(
         HistoryOptions options, string tenant, string plain, Layout layout, Action<string> log, CancellationToken cancellationToken)
     {
         // The product's read path: the store the silo uses (its own pooled connection per read, decoding every body).
@@ -160,13 +174,32 @@ public static class HistoryRun
             ($"sync after an old seq (≤ {SyncLimit})", () => random.Next(layout.Ids.Length), i => (random.Next(Math.Max(1, layout.Counts[i] / 10)), SyncLimit, false)),
         };
 
+        var passes = new List<IReadOnlyList<QueryStats>>();
+        for (var pass = 0; pass < options.Passes; pass++)
+        {
+            // One Random over all passes: each pass reads other conversations (not the rows the previous pass just cached).
+            passes.Add(await QueryPassAsync(kinds, options.Queries, store, plainReader, tenant, layout, cancellationToken));
+            foreach (var s in passes[^1])
+            {
+                log(string.Create(CultureInfo.InvariantCulture,
+                    $"  pass {pass + 1}/{options.Passes}, {s.Name}: kefu_message p50 {s.P50Partitioned:0.000} ms p99 {s.P99Partitioned:0.000} ms; plain p50 {s.P50Plain:0.000} ms p99 {s.P99Plain:0.000} ms; rows {s.RowsPartitioned} / {s.RowsPlain}"));
+            }
+        }
+
+        return passes;
+    }
+
+    private static async Task<IReadOnlyList<QueryStats>> QueryPassAsync(
+        (string Name, Func<int> Pick, Func<int, (long After, int Limit, bool Newest)> Read)[] kinds, int queries, MySqlMessageStore store,
+        PlainReader plainReader, string tenant, Layout layout, CancellationToken cancellationToken)
+    {
         var stats = new List<QueryStats>();
         foreach (var (name, pick, read) in kinds)
         {
-            var warm = Math.Min(100, options.Queries);
+            var warm = Math.Min(100, queries);
             List<double> kefu = [], flat = [];
             long rowsKefu = 0, rowsPlain = 0;
-            for (var q = 0; q < warm + options.Queries; q++)
+            for (var q = 0; q < warm + queries; q++)
             {
                 var i = pick();
                 var (after, limit, newest) = read(i);
@@ -199,8 +232,6 @@ public static class HistoryRun
 
             var s = new QueryStats(name, Percentile(kefu, 0.50), Percentile(kefu, 0.99), Percentile(flat, 0.50), Percentile(flat, 0.99), rowsKefu, rowsPlain);
             stats.Add(s);
-            log(string.Create(CultureInfo.InvariantCulture,
-                $"  {name}: kefu_message p50 {s.P50Partitioned:0.000} ms p99 {s.P99Partitioned:0.000} ms; plain p50 {s.P50Plain:0.000} ms p99 {s.P99Plain:0.000} ms; rows {rowsKefu} / {rowsPlain}"));
         }
 
         return stats;
@@ -533,26 +564,76 @@ public static class HistoryRun
     }
 }
 
-public sealed record HistoryOptions(string ConnectionString, long Messages, int Conversations, int Queries, int Connections, bool Keep);
+public sealed record HistoryOptions(string ConnectionString, long Messages, int Conversations, int Queries, int Connections, bool Keep, int Passes = 3);
 
+/// <summary>One read kind's figures in one pass.</summary>
 public sealed record QueryStats(string Name, double P50Partitioned, double P99Partitioned, double P50Plain, double P99Plain, long RowsPartitioned, long RowsPlain);
+
+/// <summary>A figure over several passes: the median (the mean of the middle two for an even count) and the range.</summary>
+public sealed record Figure(double Median, double Min, double Max)
+{
+    public static Figure Of(IReadOnlyCollection<double> values)
+    {
+        if (values.Count == 0)
+        {
+            throw new ArgumentException("A figure needs at least one value.", nameof(values));
+        }
+
+        var sorted = values.Order().ToArray();
+        var mid = sorted.Length / 2;
+        return new Figure(sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2, sorted[0], sorted[^1]);
+    }
+
+    /// <summary>"median (min–max)", or the median alone when the range is one value (a single pass).</summary>
+    public string Format(string format, string unit) =>
+        Min == Max
+            ? string.Create(CultureInfo.InvariantCulture, $"{Median.ToString(format, CultureInfo.InvariantCulture)}{unit}")
+            : string.Create(CultureInfo.InvariantCulture, $"{Median.ToString(format, CultureInfo.InvariantCulture)}{unit} ({Min.ToString(format, CultureInfo.InvariantCulture)}–{Max.ToString(format, CultureInfo.InvariantCulture)})");
+}
+
+/// <summary>One read kind over all passes: each figure the median of the passes with the range; rows summed over the passes.</summary>
+public sealed record QuerySummary(
+    string Name, Figure P50Partitioned, Figure P99Partitioned, Figure P50Plain, Figure P99Plain, Figure PlainOverKefuP50, long RowsPartitioned, long RowsPlain)
+{
+    public static IReadOnlyList<QuerySummary> Of(IReadOnlyList<IReadOnlyList<QueryStats>> passes) =>
+        passes.Count == 0
+            ? []
+            : passes[0].Select((first, k) =>
+            {
+                var kind = passes.Select(p => p[k]).ToArray();
+                return new QuerySummary(
+                    first.Name,
+                    Figure.Of(kind.Select(q => q.P50Partitioned).ToArray()),
+                    Figure.Of(kind.Select(q => q.P99Partitioned).ToArray()),
+                    Figure.Of(kind.Select(q => q.P50Plain).ToArray()),
+                    Figure.Of(kind.Select(q => q.P99Plain).ToArray()),
+                    // The ratio per pass, then its median: both tables were read in the same pass, under the same load.
+                    Figure.Of(kind.Select(q => q.P50Plain / q.P50Partitioned).ToArray()),
+                    kind.Sum(q => q.RowsPartitioned),
+                    kind.Sum(q => q.RowsPlain));
+            }).ToArray();
+}
 
 public sealed record HistoryResult(
     string Tenant, string PlainTable, long Messages, int Conversations, double LoadSecondsPartitioned, double LoadSecondsPlain, long CountPartitioned, long CountPlain,
-    int PartitionsWithRows, IReadOnlyList<QueryStats> Queries, double BytesPerMessagePartitioned, double BytesPerMessagePlain,
+    int PartitionsWithRows, IReadOnlyList<IReadOnlyList<QueryStats>> Passes, double BytesPerMessagePartitioned, double BytesPerMessagePlain,
     long BodyBytesRaw, long BodyBytesStored, long BodyBytesPlain, long BrotliRows, long RawBytesOfCompressed, long StoredBytesOfCompressed)
 {
+    /// <summary>Each read kind's figures as the median of the passes with the range (in the JSON too).</summary>
+    public IReadOnlyList<QuerySummary> Summary => QuerySummary.Of(Passes);
+
     public string Markdown()
     {
         var md = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
         md.AppendLine(inv, $"{Messages:N0} messages, {Conversations:N0} conversations; load {Messages / LoadSecondsPartitioned:N0} rows/s (kefu_message), {Messages / LoadSecondsPlain:N0} rows/s (plain)");
+        md.AppendLine(inv, $"Reads: each figure is the median of {Passes.Count} pass{(Passes.Count == 1 ? "" : "es")} over the one load (min–max); rows summed over the passes.");
         md.AppendLine();
         md.AppendLine("| read | kefu_message p50 | p99 | plain p50 | p99 | plain ÷ kefu (p50) | rows (kefu / plain) |");
         md.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
-        foreach (var q in Queries)
+        foreach (var q in Summary)
         {
-            md.AppendLine(inv, $"| {q.Name} | {q.P50Partitioned:0.00} ms | {q.P99Partitioned:0.00} ms | {q.P50Plain:0.00} ms | {q.P99Plain:0.00} ms | {q.P50Plain / q.P50Partitioned:0.00}× | {q.RowsPartitioned} / {q.RowsPlain} |");
+            md.AppendLine(inv, $"| {q.Name} | {q.P50Partitioned.Format("0.00", " ms")} | {q.P99Partitioned.Format("0.00", " ms")} | {q.P50Plain.Format("0.00", " ms")} | {q.P99Plain.Format("0.00", " ms")} | {q.PlainOverKefuP50.Format("0.00", "×")} | {q.RowsPartitioned} / {q.RowsPlain} |");
         }
 
         md.AppendLine();

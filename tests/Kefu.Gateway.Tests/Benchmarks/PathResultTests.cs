@@ -57,4 +57,23 @@ public sealed class PathResultTests : IDisposable
         var p50 = root.GetProperty("p50Ms").GetDouble();
         Assert.True(p50 > 0 && p50 <= root.GetProperty("p99Ms").GetDouble());
     }
+
+    [Fact]
+    public async Task KafkaIn_at_a_fixed_rate_has_its_produce_to_applied_latency()
+    {
+        var path = Path.Combine(_dir, "kafka-in.json");
+
+        var code = await KafkaInboundRun.RunAsync(["--events", "200", "--rate", "100", "--warmup", "50", "--contacts", "0", "--fetch-wait-ms", "10", "--result", path], CancellationToken.None);
+
+        Assert.Equal(0, code);
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(path));
+        var root = json.RootElement;
+        Assert.True(root.GetProperty("ok").GetBoolean());
+        Assert.Equal(KafkaInboundRun.RateLatency, root.GetProperty("latency").GetString());
+        // The events were produced over 2 s at 100/s: the applied rate cannot be far above the offered one.
+        var throughput = root.GetProperty("throughput").GetDouble();
+        Assert.True(throughput is > 0 and < 150, $"{throughput} events/s");
+        var p50 = root.GetProperty("p50Ms").GetDouble();
+        Assert.True(p50 > 0 && p50 <= root.GetProperty("p99Ms").GetDouble(), json.RootElement.ToString());
+    }
 }
