@@ -92,14 +92,17 @@ public static class LatencySvg
            .Append(CultureInfo.InvariantCulture,
             $"""<text x="{F(Left + PlotWidth - 4)}" y="{F(Y(target.Ms) - 6)}" text-anchor="end" fill="{TargetColour}">target: {Esc(target.Mode)} p99 ≤ {Num(target.Ms)} ms at {target.Level} %</text></g>""").Append('\n');
 
-        // The series: modes side by side around each level (a small x offset) so their bars do not hide each other.
+        // The series side by side around each level (a small x offset per mode and percentile) so that their min–max
+        // bars, which overlap in latency when runs are noisy, do not hide each other.
+        var slots = modes.Count * Percentiles.Length;
         for (var mi = 0; mi < modes.Count; mi++)
         {
             var mode = modes[mi];
-            var offset = (mi - (modes.Count - 1) / 2.0) * 1.5;
             var points = report.Points.Where(p => p.Mode == mode).OrderBy(p => p.Level).ToList();
-            foreach (var (name, colour, value) in Percentiles)
+            for (var pi = 0; pi < Percentiles.Length; pi++)
             {
+                var (name, colour, value) = Percentiles[pi];
+                var offset = (mi * Percentiles.Length + pi - (slots - 1) / 2.0) * 0.8;
                 var measured = points.Where(p => value(p) is not null).ToList();
                 if (measured.Count == 0)
                 {
