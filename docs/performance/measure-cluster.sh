@@ -20,6 +20,12 @@ t() { awk '{print $14+$15}' /proc/$1/stat; }
 a=($(t $SILO) $(t $GW) $(t $MDB) $(t $BENCH)); sleep 5; b=($(t $SILO) $(t $GW) $(t $MDB) $(t $BENCH))
 echo "cpu% silo=$(( (b[0]-a[0])*100/500 )) gateway=$(( (b[1]-a[1])*100/500 )) mariadb=$(( (b[2]-a[2])*100/500 )) bench=$(( (b[3]-a[3])*100/500 ))" | tee .tmp/perf/results/cluster-cpu.txt
 wait $BP
+# CPU µs per delivered message per process: clock ticks (1/100 s) over the 5 s sample ÷ the run's delivered msgs/s.
+rate=$(awk -F'|' '$2 ~ /kefu/ {gsub(/ /, "", $3); print $3}' .tmp/perf/results/cluster-closed.md)
+awk -v r="$rate" -v s=$((b[0]-a[0])) -v g=$((b[1]-a[1])) -v m=$((b[2]-a[2])) -v c=$((b[3]-a[3])) 'BEGIN {
+  if (r <= 0) exit; u = 1e6 / 100 / 5 / r;
+  printf "cpu us per delivered message at %.0f msgs/s: silo=%.0f gateway=%.0f mariadb=%.0f bench=%.0f total-server=%.0f\n", r, s*u, g*u, m*u, c*u, (s+g+m)*u }' |
+  tee -a .tmp/perf/results/cluster-cpu.txt
 # Fixed rate on the same (now warm) processes: 2 500 visitor messages/s, each answered = 5 000 deliveries/s.
 $B --visitors 200 --agents 20 --mode rate --rate 2500 --warmup 30s --duration 20s --markdown .tmp/perf/results/cluster-rate5k.md > /dev/null 2>&1
 
