@@ -20,6 +20,7 @@ internal static class Program
         ("telemetry", TelemetryRun.Usage, (a, ct) => TelemetryRun.RunAsync(a, ct)),
         ("routing", RoutingRun.Usage, (a, ct) => RoutingRun.RunAsync(a, ct)),
         ("history", HistoryRun.Usage, (a, ct) => HistoryRun.RunAsync(a, ct)),
+        ("idle-merge", IdleMergeRun.Usage, (a, ct) => IdleMergeRun.RunAsync(a, ct)),
     ];
 
     public static async Task<int> Main(string[] args)
