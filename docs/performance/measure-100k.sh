@@ -178,7 +178,11 @@ for p in $(seq 0 $((P - 1))); do
   if alive "$pid"; then NOTES+=("generator $((p + 1)) did not finish in time (stopped)"); stop_pid "$pid"; continue; fi
   wait "$pid"; code=$?
   keep=(); for q in "${PIDS[@]}"; do [ "$q" != "$pid" ] && keep+=("$q"); done; PIDS=("${keep[@]}")
-  [ "$code" -ne 0 ] && NOTES+=("generator $((p + 1)) exit code $code: $(grep -m1 '^error' "$OUT/generator-$((p + 1)).log" | cut -c1-200)")
+  if [ "$code" -ne 0 ]; then
+    why=$(grep -m1 '^error' "$OUT/generator-$((p + 1)).log" | cut -c1-200)
+    [ -z "$why" ] && [ "$code" = 3 ] && why="errors were counted (samples below)"
+    NOTES+=("generator $((p + 1)) exit code $code: $why")
+  fi
 done
 for i in "${!GWS[@]}"; do
   alive "${GWS[$i]}" || NOTES+=("gateway $((i + 1)) exited during the run: $(tail -1 "$OUT/gateway-$((i + 1)).log" | cut -c1-200)")

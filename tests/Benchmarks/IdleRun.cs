@@ -55,8 +55,14 @@ internal sealed class IdleRun(BenchmarkOptions options, Uri[] urls)
                 rssBefore = GatewayRss.ReadKb(o, BenchmarkTarget.Kefu);
                 _phase = "connect";
                 var connectStart = Stopwatch.GetTimestamp();
+                var outOfFiles = false;
                 await Parallel.ForAsync(0, o.Connections, new ParallelOptions { MaxDegreeOfParallelism = o.ConnectConcurrency, CancellationToken = ct }, async (i, c) =>
                 {
+                    if (Volatile.Read(ref outOfFiles))
+                    {
+                        return;
+                    }
+
                     try
                     {
                         // Connection i goes to gateway i mod G, so one visitor's connections are spread over every
@@ -72,10 +78,22 @@ internal sealed class IdleRun(BenchmarkOptions options, Uri[] urls)
                         _metrics.ConnectFailure(e.Message);
                         if (ClientConnection.IsTooManyOpenFiles(e))
                         {
-                            throw new TooManyOpenFilesException(e);
+                            // Alone, stop with the advice to raise the limit. Coordinated (a script waits for this
+                            // generator), keep what is open so the run reports the number reached.
+                            if (o.ReadyPath is null)
+                            {
+                                throw new TooManyOpenFilesException(e);
+                            }
+
+                            Volatile.Write(ref outOfFiles, true);
                         }
                     }
                 });
+                if (outOfFiles)
+                {
+                    opened -= await FreeFilesAsync(32);
+                }
+
                 connectSeconds = Stopwatch.GetElapsedTime(connectStart).TotalSeconds;
                 connectRate = opened / connectSeconds;
                 rssAfter = GatewayRss.ReadKb(o, BenchmarkTarget.Kefu);
@@ -224,6 +242,28 @@ internal sealed class IdleRun(BenchmarkOptions options, Uri[] urls)
         public static readonly Delivery None = new(0, 0, 0, 0, 0);
     }
 
+    /// <summary>
+    /// Out of files: closes the last <paramref name="count"/> connections, which then count as never opened, so the
+    /// ready and result files can still be written (each needs a file descriptor).
+    /// </summary>
+    private async Task<int> FreeFilesAsync(int count)
+    {
+        var freed = 0;
+        for (var i = _connections.Length - 1; i >= 0 && freed < count; i--)
+        {
+            if (_connections[i] is { } c)
+            {
+                _connections[i] = null;
+                c.Forget();
+                await c.DisposeAsync();
+                freed++;
+            }
+        }
+
+        _metrics.OtherError($"too many open files: stopped connecting; closed {freed} connections again to keep files for the results");
+        return freed;
+    }
+
     /// <summary>Write then rename, so a script polling for the file never reads half of it.</summary>
     private static async Task WriteAtomicallyAsync(string path, string text)
     {
@@ -336,7 +376,12 @@ internal sealed class IdleRun(BenchmarkOptions options, Uri[] urls)
             _receiveLoop = ReceiveAsync(lifetime);
         }
 
+        private volatile bool _forgotten;
+
         public bool IsOpen => !_closed && _connection.State == System.Net.WebSockets.WebSocketState.Open;
+
+        /// <summary>Closed on purpose by the run: its end is not counted as a disconnect.</summary>
+        public void Forget() => _forgotten = true;
 
         private async Task ReceiveAsync(CancellationToken lifetime)
         {
@@ -344,7 +389,7 @@ internal sealed class IdleRun(BenchmarkOptions options, Uri[] urls)
             var reason = await _connection.ReceiveLoopAsync(OnFrame, lifetime);
             _closed = true;
             _run._metrics.Closed();
-            if (!lifetime.IsCancellationRequested)
+            if (!lifetime.IsCancellationRequested && !_forgotten)
             {
                 _run._metrics.Disconnect(reason);
             }
