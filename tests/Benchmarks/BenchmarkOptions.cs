@@ -82,6 +82,27 @@ public sealed class BenchmarkOptions
     /// <summary>Bind client sockets round-robin to 127.0.0.2 … 127.0.0.(N+1); 0 = let the OS choose (127.0.0.1).</summary>
     public int SourceAddresses { get; set; }
 
+    /// <summary>Idle mode: the first source address is 127.0.0.(this); several generator processes take disjoint ranges.</summary>
+    public int SourceAddressFirst { get; set; } = 2;
+
+    /// <summary>
+    /// Idle mode, coordinated: once every connection is open the run writes this file (its opened count as JSON) so a
+    /// script knows this generator is ready.
+    /// </summary>
+    public string? ReadyPath { get; set; }
+
+    /// <summary>Idle mode, coordinated: after opening, wait until this file exists before the hold starts.</summary>
+    public string? BarrierPath { get; set; }
+
+    /// <summary>
+    /// Idle mode: at the end of the hold, this many visitors each send one message on one connection; every other
+    /// connection of those visitors must receive it (<see cref="IdleRun"/>).
+    /// </summary>
+    public int DeliverSample { get; set; }
+
+    /// <summary>Idle mode: write this generator's figures (the <see cref="IdleResult"/> alone) as JSON here.</summary>
+    public string? ResultPath { get; set; }
+
     /// <summary>Parallel connection attempts (and parallel HTTP account creations) during setup.</summary>
     public int ConnectConcurrency { get; set; } = 64;
 
@@ -117,6 +138,12 @@ public sealed class BenchmarkOptions
           --connections-per-visitor K  idle mode: connections sharing one visitor (default 100)
           --ping-sample N --ping-interval T   idle mode: pings (default 100 every 5s)
           --source-addresses N      bind client sockets to 127.0.0.2..127.0.0.(N+1) (default 0 = OS choice)
+          --source-address-first A  first source address is 127.0.0.A (default 2), for disjoint ranges per process
+          --ready FILE              idle mode: write FILE (JSON: opened count) once every connection is open
+          --barrier FILE            idle mode: then wait until FILE exists before the hold (bounded by --setup-timeout)
+          --deliver-sample S        idle mode: after the hold, S visitors send one message each; all their other
+                                    connections must receive it (default 0: none)
+          --result FILE.json        idle mode: this generator's figures as JSON (merged by `idle-merge`)
           --connect-concurrency N   parallel connects / account creations (default 64)
           --gateway-pid PID         report gateway RSS per connection from /proc/PID/status
           --out FILE.json           write the result as JSON
@@ -209,6 +236,21 @@ public sealed class BenchmarkOptions
                 case "--source-addresses":
                     o.SourceAddresses = Int(name, Value());
                     break;
+                case "--source-address-first":
+                    o.SourceAddressFirst = Int(name, Value());
+                    break;
+                case "--ready":
+                    o.ReadyPath = Value();
+                    break;
+                case "--barrier":
+                    o.BarrierPath = Value();
+                    break;
+                case "--deliver-sample":
+                    o.DeliverSample = Int(name, Value());
+                    break;
+                case "--result":
+                    o.ResultPath = Value();
+                    break;
                 case "--connect-concurrency":
                     o.ConnectConcurrency = Int(name, Value());
                     break;
@@ -259,6 +301,11 @@ public sealed class BenchmarkOptions
         Check(ConnectionsPerVisitor is >= 1 and <= 10_000, "--connections-per-visitor must be 1..10000.");
         Check(PingSample >= 0 && PingInterval >= TimeSpan.FromMilliseconds(100), "--ping-sample >= 0, --ping-interval >= 100ms.");
         Check(SourceAddresses is >= 0 and <= 250, "--source-addresses must be 0..250.");
+        Check(SourceAddressFirst is >= 2 and <= 254 && SourceAddressFirst + Math.Max(SourceAddresses, 1) - 1 <= 254,
+            "--source-address-first must be 2..254 and leave room for --source-addresses (up to 127.0.0.254).");
+        Check(DeliverSample is >= 0 and <= 100_000, "--deliver-sample must be 0..100000.");
+        Check(Mode == BenchmarkMode.Idle || (ReadyPath, BarrierPath, ResultPath, DeliverSample) is (null, null, null, 0),
+            "--ready, --barrier, --result and --deliver-sample are for --mode idle.");
         Check(ConnectConcurrency is >= 1 and <= 10_000, "--connect-concurrency must be 1..10000.");
         Check(!(CompareRelay && Mode == BenchmarkMode.Idle), "--compare-relay is for the load modes.");
         Check(Senders is >= 1 and <= 10_000 && Contacts is >= 0 and <= 1_000_000 && Duplicates is >= 0 and <= 100,

@@ -99,11 +99,41 @@ public sealed class IdleResult
 
     public double ConnectPerSecond { get; init; }
 
+    /// <summary>Seconds spent creating the visitors (HTTP), before any WebSocket.</summary>
+    public double VisitorsSeconds { get; init; }
+
+    /// <summary>Seconds from the first connection attempt to the last one finished.</summary>
+    public double ConnectSeconds { get; init; }
+
+    /// <summary>Seconds waited at <c>--barrier</c> for the other generators.</summary>
+    public double BarrierWaitSeconds { get; init; }
+
+    /// <summary>Connections opened but not open at the end (closed by the server or the network during the run).</summary>
+    public int Dropped => Opened - StillOpen;
+
     public long PingsSent { get; init; }
 
     public long PongsReceived { get; init; }
 
     public required LatencySummary PingRoundTrip { get; init; }
+
+    /// <summary>The ping round trips as [microseconds, count] pairs, so several generators merge exactly.</summary>
+    public List<long[]> PingHistogramUs { get; init; } = [];
+
+    /// <summary>Visitors in the delivery sample (<c>--deliver-sample</c>).</summary>
+    public int DeliverVisitors { get; init; }
+
+    /// <summary>Sample visitors that still had an open connection to send from.</summary>
+    public int DeliverSenders { get; init; }
+
+    /// <summary>Senders that got their ack.</summary>
+    public int DeliverAcks { get; init; }
+
+    /// <summary>Other connections of the sample visitors that should receive the message.</summary>
+    public int DeliverExpected { get; init; }
+
+    /// <summary>Of those, how many received it in time.</summary>
+    public int Delivered { get; init; }
 
     public required ErrorCounts Errors { get; init; }
 

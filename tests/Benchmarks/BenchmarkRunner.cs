@@ -19,7 +19,9 @@ public static class BenchmarkRunner
         // The hard cap: setup + warmup + duration (+ the relay run) + margins for draining and closing.
         using var cap = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var runs = options.CompareRelay ? 2 : 1;
-        cap.CancelAfter(runs * (options.SetupTimeout + options.Warmup + options.Duration + TimeSpan.FromMinutes(1)));
+        // A coordinated idle run may wait at its barrier for as long as the setup timeout again.
+        var barrier = options.BarrierPath is null ? TimeSpan.Zero : options.SetupTimeout;
+        cap.CancelAfter(runs * (options.SetupTimeout + options.Warmup + options.Duration + TimeSpan.FromMinutes(1)) + barrier);
         var ct = cap.Token;
 
         var result = new BenchmarkResult { StartedAt = DateTimeOffset.UtcNow, CommandLine = Redact(commandLine) };

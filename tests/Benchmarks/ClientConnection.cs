@@ -92,7 +92,7 @@ public sealed class ClientConnection : IAsyncDisposable
     }
 
     /// <summary>A handler that binds every new client socket to the next of the source addresses (or none).</summary>
-    public static HttpMessageInvoker CreateInvoker(int sourceAddresses)
+    public static HttpMessageInvoker CreateInvoker(int sourceAddresses, int firstAddress = 2)
     {
         var next = -1;
         var handler = new SocketsHttpHandler
@@ -109,7 +109,7 @@ public sealed class ClientConnection : IAsyncDisposable
                     if (sourceAddresses > 0)
                     {
                         var index = (int)((uint)Interlocked.Increment(ref next) % (uint)sourceAddresses);
-                        socket.Bind(new IPEndPoint(new IPAddress([127, 0, 0, (byte)(2 + index)]), 0));
+                        socket.Bind(new IPEndPoint(new IPAddress([127, 0, 0, (byte)(firstAddress + index)]), 0));
                     }
 
                     var host = context.DnsEndPoint.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(context.DnsEndPoint.Host);

@@ -21,6 +21,7 @@ internal static class Program
         ("routing", RoutingRun.Usage, (a, ct) => RoutingRun.RunAsync(a, ct)),
         ("history", HistoryRun.Usage, (a, ct) => HistoryRun.RunAsync(a, ct)),
         ("latency-plot", LatencyPlotRun.Usage, (a, ct) => LatencyPlotRun.RunAsync(a, ct)),
+        ("idle-merge", IdleMergeRun.Usage, (a, ct) => IdleMergeRun.RunAsync(a, ct)),
     ];
 
     public static async Task<int> Main(string[] args)
