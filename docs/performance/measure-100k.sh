@@ -13,8 +13,8 @@
 # Each generator writes its figures as JSON (--result); `Kefu.Benchmarks idle-merge` sums them (ping histograms are
 # added, so p50/p99 are exact over all generators) with the RSS this script reads from /proc/PID/status (VmRSS) of
 # every gateway and of the silo: before the generators start, when all are open, and the highest during the hold.
-# RSS per connection = sum over gateways of (RSS all open − RSS before) ÷ connections opened; the silo's growth is
-# reported separately.
+# RSS per connection = sum over gateways of (RSS all open − RSS before) ÷ connections open at that moment (the sum of
+# the generators' ready files, so a generator that fails later still counts); the silo's growth is reported separately.
 #
 # Writes ONE markdown table to .tmp/perf/results/100k.md (+ 100k.json) and prints it; the processes' logs and the
 # generators' JSON stay in .tmp/perf/results/100k/. If a limit of the machine stops it short (ports, memory, open
@@ -126,7 +126,7 @@ RSS_GW_BEFORE=(); for p in "${GWS[@]}"; do RSS_GW_BEFORE+=("$(rss "$p")"); done
 RSS_SILO_BEFORE=$(rss "$SILO")
 
 # --- Generators ---
-GENS=(); RESULTS=(); DONE=()
+GENS=(); RESULTS=(); READY_FILES=(); DONE=()
 START=$(date +%s.%N)
 for p in $(seq 0 $((P - 1))); do
   share=$(( CONNECTIONS / P + (p < CONNECTIONS % P ? 1 : 0) ))
@@ -138,7 +138,7 @@ for p in $(seq 0 $((P - 1))); do
     --ping-sample "$PING_SAMPLE" --ping-interval "$PING_INTERVAL" --deliver-sample "$DELIVER_SAMPLE" \
     --ready "$OUT/ready-$((p + 1)).json" --barrier "$OUT/barrier" --result "$OUT/generator-$((p + 1)).json" \
     > "$OUT/generator-$((p + 1)).log" 2>&1 &
-  GENS+=($!); PIDS+=($!); RESULTS+=("$OUT/generator-$((p + 1)).json"); DONE+=(0)
+  GENS+=($!); PIDS+=($!); RESULTS+=("$OUT/generator-$((p + 1)).json"); READY_FILES+=("$OUT/ready-$((p + 1)).json"); DONE+=(0)
 done
 
 # Wait until every generator is ready (or gone): then all connections are open at once.
@@ -196,6 +196,6 @@ NOTE_ARGS+=(--note "$(date -u +%FT%TZ), load average $LOAD_START at the start, $
 dotnet "$BENCH_DLL" idle-merge --results "$(join "${RESULTS[@]}")" --requested "$CONNECTIONS" \
   --gateway-rss-before "$(join "${RSS_GW_BEFORE[@]}")" --gateway-rss-open "$(join "${RSS_GW_OPEN[@]}")" \
   --gateway-rss-peak "$(join "${RSS_GW_PEAK[@]}")" --silo-rss "$RSS_SILO_BEFORE,$RSS_SILO_OPEN,$RSS_SILO_PEAK" \
-  --open-seconds "$OPEN_SECONDS" --title "measure-100k: $CONNECTIONS connections over $G gateways (cluster mode, 1 silo), $P generators, held ${HOLD}s." \
+  --open-seconds "$OPEN_SECONDS" --ready "$(join "${READY_FILES[@]}")" --title "measure-100k: $CONNECTIONS connections over $G gateways (cluster mode, 1 silo), $P generators, held ${HOLD}s." \
   "${NOTE_ARGS[@]}" --markdown "$R/100k.md" --out "$R/100k.json"
 exit $?

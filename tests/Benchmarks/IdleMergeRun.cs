@@ -28,6 +28,9 @@ public sealed record IdleTotals
 
     public int Opened { get; init; }
 
+    /// <summary>Connections open at the barrier by the generators' ready files (null: not given); RSS per connection divides by it.</summary>
+    public int? OpenAtBarrier { get; init; }
+
     public int StillOpen { get; init; }
 
     /// <summary>Opened but not open at the end, plus nothing for a generator without a result (its count is not known).</summary>
@@ -79,8 +82,13 @@ public sealed record IdleTotals
     /// <summary>Everything requested opened, none dropped, every sample message acked and delivered, no error.</summary>
     public bool Ok { get; init; }
 
+    /// <param name="openAtBarrier">
+    /// Connections open when the gateways' "all open" RSS was read, from the generators' ready files: the divisor for
+    /// RSS per connection. A generator that fails after the barrier writes no result, but its connections were open
+    /// (and in the gateways' RSS) when it was read; without this its share of the growth would be spread over the others.
+    /// </param>
     public static IdleTotals Merge(int generators, int requested, IReadOnlyList<IdleResult> results, IReadOnlyList<RssReading> gateways,
-        RssReading? silo, double? openSeconds, IReadOnlyList<string> notes)
+        RssReading? silo, double? openSeconds, IReadOnlyList<string> notes, int? openAtBarrier = null)
     {
         var histogram = new LongHistogram(600_000_000, 3);
         foreach (var pair in results.SelectMany(r => r.PingHistogramUs))
@@ -91,7 +99,8 @@ public sealed record IdleTotals
         var opened = results.Sum(r => r.Opened);
         var stillOpen = results.Sum(r => r.StillOpen);
         long? Sum(Func<RssReading, long?> f) => gateways.Count > 0 && gateways.All(g => f(g) is not null) ? gateways.Sum(g => f(g)!.Value) : null;
-        double? PerConnection(long? kb) => kb is { } k && opened > 0 ? Math.Round(k / (double)opened, 2) : null;
+        var divisor = openAtBarrier ?? opened;
+        double? PerConnection(long? kb) => kb is { } k && divisor > 0 ? Math.Round(k / (double)divisor, 2) : null;
         var growthOpen = Sum(g => g.OpenGrowthKb);
         var growthPeak = Sum(g => g.PeakGrowthKb);
         var totals = new IdleTotals
@@ -100,6 +109,7 @@ public sealed record IdleTotals
             Results = results.Count,
             Requested = requested,
             Opened = opened,
+            OpenAtBarrier = openAtBarrier,
             StillOpen = stillOpen,
             Dropped = opened - stillOpen,
             PingsSent = results.Sum(r => r.PingsSent),
@@ -144,7 +154,7 @@ public sealed record IdleTotals
         Line("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         Line($"| {StillOpen} | {Requested} | {Dropped} | {Kib(GatewayRssPerConnectionKb)} | {Kib(GatewayRssPerConnectionPeakKb)} | {Mib(SiloRssGrowthOpenKb)} / {Mib(SiloRssGrowthPeakKb)} | {Ms(PingRoundTrip.P50Us)} | {Ms(PingRoundTrip.P99Us)} | {Ms(PingRoundTrip.MaxUs)} | {PingsSent} / {Pongs} | {Delivered}/{DeliverExpected} | {DeliverAcks}/{DeliverVisitors} | {S(OpenSeconds)} / {S(MaxConnectSeconds)} | {Errors} | {(Ok ? "yes" : "**no**")} |");
         Line();
-        Line($"Gateway RSS growth: {Mib(GatewayRssGrowthOpenKb)} with all open, {Mib(GatewayRssGrowthPeakKb)} at the peak, over {Opened} connections opened (sum over gateways ÷ connections).");
+        Line($"Gateway RSS growth: {Mib(GatewayRssGrowthOpenKb)} with all open, {Mib(GatewayRssGrowthPeakKb)} at the peak, over {OpenAtBarrier ?? Opened} connections {(OpenAtBarrier is null ? "opened" : "open at the barrier (the generators' ready files)")} (sum over gateways ÷ connections).");
         Line();
         Line("| generator | opened | held | dropped | connect s | ping p99 | delivered | errors |");
         Line("|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -182,6 +192,7 @@ internal static class IdleMergeRun
           --gateway-rss-peak KB,KB,…    … highest during the hold
           --silo-rss KB,KB,KB           the silo's before, open, peak
           --open-seconds S              wall clock from starting the generators to all ready
+          --ready R1.json,R2.json,…     the generators' ready files: what was open when the RSS was read (divisor)
           --note TEXT                   a line under the table (repeatable), e.g. why a run stopped short
           --title TEXT                  the line above the table
           --markdown FILE.md --out FILE.json
@@ -223,7 +234,15 @@ internal static class IdleMergeRun
         var openSeconds = BenchHost.Arg(args, "--open-seconds") is { } s ? double.Parse(s, CultureInfo.InvariantCulture) : (double?)null;
         var requested = BenchHost.Arg(args, "--requested") is { } r ? int.Parse(r, CultureInfo.InvariantCulture) : results.Sum(x => x.Requested);
 
-        var totals = IdleTotals.Merge(files.Count, requested, results, gateways, silo, openSeconds, notes);
+        var ready = List(BenchHost.Arg(args, "--ready")).Where(File.Exists).ToList();
+        int? openAtBarrier = null;
+        foreach (var file in ready)
+        {
+            using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(file, cancellationToken));
+            openAtBarrier = (openAtBarrier ?? 0) + doc.RootElement.GetProperty("opened").GetInt32();
+        }
+
+        var totals = IdleTotals.Merge(files.Count, requested, results, gateways, silo, openSeconds, notes, openAtBarrier);
         var markdown = totals.Markdown(results, BenchHost.Arg(args, "--title"));
         Console.Write(markdown);
         if (BenchHost.Arg(args, "--markdown") is { } md)

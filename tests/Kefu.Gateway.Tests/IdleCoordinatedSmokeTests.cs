@@ -146,5 +146,13 @@ public sealed class IdleCoordinatedSmokeTests(GatewayFixture gateway)
         Assert.False(missing.Ok);
         Assert.Equal(100, missing.StillOpen);
         Assert.Contains("- no result from generator-2.json", missing.Markdown([], null));
+
+        // That generator's 100 connections were open when the RSS was read (its ready file says so): the growth is
+        // theirs too, so it is divided by 200, not by the 100 the one result reports.
+        Assert.Equal(34.0, missing.GatewayRssPerConnectionKb);
+        var atBarrier = IdleTotals.Merge(2, 200, [Result(100, 100, 18, 18)], gateways, null, null, ["no result from generator-2.json"], openAtBarrier: 200);
+        Assert.Equal(17.0, atBarrier.GatewayRssPerConnectionKb);
+        Assert.Equal(19.0, atBarrier.GatewayRssPerConnectionPeakKb);
+        Assert.Contains("over 200 connections open at the barrier", atBarrier.Markdown([], null));
     }
 }
