@@ -47,42 +47,9 @@ PASSWORD=bench-pass-123
 mkdir -p "$OUT"
 rm -f "$OUT"/*.json "$OUT"/*.log "$OUT"/barrier "$R/100k.md" "$R/100k.json"
 
-PIDS=()          # every process this script started and has not stopped yet
-MARIADB_UP=0
+NAME=measure-100k
 NOTES=()
-say() { echo "measure-100k: $*" >&2; }
-
-stop_pid() { # TERM, then KILL after 10 s
-  local pid=$1 i keep=() p
-  kill "$pid" 2>/dev/null
-  for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-  kill -9 "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  for p in "${PIDS[@]}"; do [ "$p" != "$pid" ] && keep+=("$p"); done
-  PIDS=("${keep[@]}")
-}
-
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do stop_pid "$p"; done
-  if [ "$MARIADB_UP" = 1 ]; then scripts/mariadb.sh stop >/dev/null 2>&1; rm -rf "$KEFU_MARIADB_DIR"; MARIADB_UP=0; fi
-}
-trap cleanup EXIT
-trap 'say "interrupted"; exit 130' INT TERM
-
-GW_DLL=gateway/bin/Release/net10.0/Kefu.Gateway.dll
-SILO_DLL=silo/bin/Release/net10.0/Kefu.Silo.dll
-BENCH_DLL=tests/Benchmarks/bin/Release/net10.0/Kefu.Benchmarks.dll
-if [ ! -f "$GW_DLL" ] || [ ! -f "$SILO_DLL" ] || [ ! -f "$BENCH_DLL" ]; then
-  say "building (dotnet build -c Release Orleans.sln)"
-  dotnet build -c Release Orleans.sln -v q -nologo >&2 || { say "build failed"; exit 1; }
-fi
-
-wait_http() { # URL, tries of 0.2 s
-  local i
-  for i in $(seq 1 "$2"); do curl -sf "$1" >/dev/null && return 0; sleep 0.2; done
-  say "$1 did not answer"; return 1
-}
+source docs/performance/lib.sh   # PIDS, say, stop_pid, cleanup on exit, the built DLLs, wait_http
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 alive() { kill -0 "$1" 2>/dev/null; }
 join() { local IFS=,; echo "$*"; }

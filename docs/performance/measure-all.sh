@@ -47,43 +47,8 @@ PASSWORD=bench-pass-123
 mkdir -p "$OUT" .tmp/perf
 rm -f "$OUT"/*.json "$OUT"/*.log "$OUT"/runs.tsv
 
-PIDS=()          # every process this script started and has not stopped yet
-MARIADB_UP=0
-say() { echo "measure-all: $*" >&2; }
-
-# Stops one process by its PID (TERM, then KILL after 10 s) and forgets it.
-stop_pid() {
-  local pid=$1 i
-  kill "$pid" 2>/dev/null
-  for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-  kill -9 "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  local keep=() p
-  for p in "${PIDS[@]}"; do [ "$p" != "$pid" ] && keep+=("$p"); done
-  PIDS=("${keep[@]}")
-}
-
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do stop_pid "$p"; done
-  if [ "$MARIADB_UP" = 1 ]; then scripts/mariadb.sh stop >/dev/null 2>&1; rm -rf "$KEFU_MARIADB_DIR"; MARIADB_UP=0; fi
-}
-trap cleanup EXIT
-trap 'say "interrupted"; exit 130' INT TERM
-
-GW_DLL=gateway/bin/Release/net10.0/Kefu.Gateway.dll
-SILO_DLL=silo/bin/Release/net10.0/Kefu.Silo.dll
-BENCH_DLL=tests/Benchmarks/bin/Release/net10.0/Kefu.Benchmarks.dll
-if [ ! -f "$GW_DLL" ] || [ ! -f "$SILO_DLL" ] || [ ! -f "$BENCH_DLL" ]; then
-  say "building (dotnet build -c Release Orleans.sln)"
-  dotnet build -c Release Orleans.sln -v q -nologo >&2 || { say "build failed"; exit 1; }
-fi
-
-wait_http() { # URL, tries of 0.2 s
-  local i
-  for i in $(seq 1 "$2"); do curl -sf "$1" >/dev/null && return 0; sleep 0.2; done
-  say "$1 did not answer"; return 1
-}
+NAME=measure-all
+source docs/performance/lib.sh   # PIDS, say, stop_pid, cleanup on exit, the built DLLs, wait_http
 
 # Settings both modes need: no REST/login/visitor rate limits and a high frame limit (the benchmarks are one caller
 # from one address), webhooks may target the loopback receiver.
