@@ -49,11 +49,11 @@ public sealed class IdleCoordinatedSmokeTests(GatewayFixture gateway)
                 await Task.Delay(50);
             }
 
-            // Both are open and must now be waiting at the barrier, not holding or finished.
+            // Both are open and waiting at the barrier: nothing of theirs is written until it exists.
             var ready = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(dir, "ready-1.json"))).RootElement;
             Assert.Equal(PerGenerator, ready.GetProperty("opened").GetInt32());
-            await Task.Delay(300);
             Assert.DoesNotContain(runs, r => r.IsCompleted);
+            Assert.False(File.Exists(Path.Combine(dir, "generator-1.json")) || File.Exists(Path.Combine(dir, "generator-2.json")));
             await File.WriteAllTextAsync(barrier, "");
 
             var results = await Task.WhenAll(runs);
