@@ -18,6 +18,13 @@ stop_pid() {
   forget "$pid"
 }
 
+# Starts the script's private MariaDB (KEFU_MARIADB_DIR/PORT set by the script) and exports KEFU_MYSQL.
+start_mariadb() { # log file
+  local exports
+  exports=$(scripts/mariadb.sh start 2>>"$1") || { say "MariaDB did not start (see $1)"; return 1; }
+  MARIADB_UP=1; eval "$exports"
+}
+
 stop_mariadb() {
   if [ "$MARIADB_UP" = 1 ]; then scripts/mariadb.sh stop >/dev/null 2>&1; rm -rf "$KEFU_MARIADB_DIR"; MARIADB_UP=0; fi
 }

@@ -69,8 +69,7 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 say "$CONNECTIONS connections, $G gateways, $P generators, hold ${HOLD}s; open files per process $FDS, MemAvailable $((MEM_START_KB / 1024)) MiB, load $LOAD_START"
 
 # --- MariaDB, silo, gateways ---
-eval "$(scripts/mariadb.sh start 2>/dev/null)" || { say "MariaDB did not start"; exit 1; }
-MARIADB_UP=1
+start_mariadb "$OUT/mariadb.log" || exit 1
 COMMON=(--ConnectionStrings:kefu="$KEFU_MYSQL" --Kefu:Auth:SigningKey=perf-signing-key-0123456789-abcdefghijklmn
   --Kefu:Bootstrap:AdminPassword=$PASSWORD --Logging:LogLevel:Default=Warning)
 # One caller (the generators, from loopback) creates thousands of visitors and connections: no per-address limits,

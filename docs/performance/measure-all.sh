@@ -67,9 +67,7 @@ start_embedded() {
 stop_embedded() { stop_pid "$EMB_GW"; }
 
 start_cluster() {
-  local exports
-  exports=$(scripts/mariadb.sh start 2>>"$OUT/mariadb.log") || { say "MariaDB did not start (see $OUT/mariadb.log)"; return 1; }
-  MARIADB_UP=1; eval "$exports"
+  start_mariadb "$OUT/mariadb.log" || return 1
   local common=(--ConnectionStrings:kefu="$KEFU_MYSQL" --Kefu:Auth:SigningKey=perf-signing-key-0123456789-abcdefghijklmn "${LIMITS[@]}")
   dotnet "$SILO_DLL" --urls "http://127.0.0.1:$((PORT_BASE + 10))" --Kefu:Silo:SiloPort=$((PORT_BASE + 11)) --Kefu:Silo:GatewayPort=$((PORT_BASE + 12)) \
     "${common[@]}" > "$OUT/silo-cluster.log" 2>&1 &
