@@ -288,9 +288,12 @@ public sealed class OrleansAdoNetTests(MariaDbDatabase database) : IClassFixture
         forwarder.Cut();
         var killing = victim.KillAsync();
 
+        // Failure detection is timing-based (probes, suspicion, the table refresh): on 2 cores shared with the other test
+        // projects of a CI run it once took over 30 s, so this wait gets more patience than the default.
         await Wait.UntilAsync(
             async () => (await MembersAsync(names)).Single(m => m.Port == victim.SiloPort).Status == Dead,
-            "the survivor declares the victim Dead");
+            "the survivor declares the victim Dead",
+            TimeSpan.FromSeconds(90));
         var members = await MembersAsync(names);
         var victimRow = members.Single(m => m.Port == victim.SiloPort);
         Assert.Contains(survivor.Address.ToParsableString(), victimRow.SuspectTimes ?? string.Empty, StringComparison.Ordinal);

@@ -5,12 +5,14 @@ internal static class Wait
 {
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    public static async Task UntilAsync(Func<Task<bool>> condition, string what)
+    public static Task UntilAsync(Func<Task<bool>> condition, string what) => UntilAsync(condition, what, Patience);
+
+    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan patience)
     {
-        var deadline = DateTime.UtcNow + Patience;
+        var deadline = DateTime.UtcNow + patience;
         while (!await condition())
         {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out after {Patience.TotalSeconds:0} s waiting until {what}.");
+            Assert.True(DateTime.UtcNow < deadline, $"Timed out after {patience.TotalSeconds:0} s waiting until {what}.");
             await Task.Delay(20);
         }
     }
